@@ -1,0 +1,1 @@
+"""The settlement state transition function (the spec). See docs/design/consensus.md."""

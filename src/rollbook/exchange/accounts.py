@@ -1,0 +1,213 @@
+"""Accounts and collateral: deposits, withdrawals, transfers, keys, the nonce floor.
+
+The auth model (docs/design/consensus.md section 2): the *owner* (an L1 address)
+alone moves collateral and manages trading keys, by an EIP-712 signature on L2 or as
+the L1 sender of a forced tx; *trading keys* sign orders and nonce floors. Owner txs
+on L2 carry the account's sequential ``tx_nonce``; forced txs from L1 are ordered by
+the L1 queue instead and carry nonce 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rollbook.crypto.eip712 import typed_digest
+from rollbook.exchange.env import TxEnv
+from rollbook.exchange.errors import (
+    BadNonce,
+    BadSignature,
+    MalformedTx,
+    Unauthorized,
+    WrongOrigin,
+)
+from rollbook.exchange.leaves import (
+    GLOBALS_KEY,
+    NO_KEY,
+    Account,
+    OwnerIndex,
+    Withdrawal,
+    account_key,
+    instrument_key,
+    owner_key,
+    position_key,
+    withdrawal_key,
+)
+from rollbook.exchange.margin import require_initial_margin
+from rollbook.exchange.positions import settle_position
+from rollbook.exchange.state import State
+from rollbook.exchange.txs import (
+    Deposit,
+    NonceFloor,
+    Origin,
+    OwnerTx,
+    RegisterKey,
+    RevokeKey,
+    SettleAccount,
+    Transfer,
+    Withdraw,
+)
+
+MAX_KEYS = 4
+
+
+def owner_account(state: State, owner: bytes) -> int | None:
+    """The account index of an owner address, if it has one."""
+    leaf = state.get(owner_key(owner))
+    return leaf.account if isinstance(leaf, OwnerIndex) else None
+
+
+def authorise_owner(state: State, env: TxEnv, tx: OwnerTx, index: int) -> Account:
+    """Check the owner's authority over ``tx`` and consume its nonce.
+
+    On L2 the owner's EIP-712 signature and the account's ``tx_nonce`` are required;
+    from L1 the L1 sender must be the owner and the nonce must be 0.
+    """
+    state.step("auth.owner", account_key(index))
+    account = state.account(index)
+    if env.origin is Origin.L1:
+        if tx.signature is not None or env.l1_sender != account.owner:
+            raise Unauthorized(f"L1 sender is not the owner of account {index}")
+        if tx.nonce != 0:
+            raise BadNonce("a forced tx from L1 carries nonce 0")
+        return account
+    if tx.signature is None:
+        raise BadSignature("owner signature is missing")
+    signer = env.signer(typed_digest(env.domain_separator, tx.struct_hash()), tx.signature)
+    if signer != account.owner:
+        raise BadSignature(f"not signed by the owner of account {index}")
+    if tx.nonce != account.tx_nonce:
+        raise BadNonce(f"account {index} expects tx nonce {account.tx_nonce}, got {tx.nonce}")
+    account = replace(account, tx_nonce=account.tx_nonce + 1)
+    state.put(account_key(index), account)
+    return account
+
+
+def credit_deposit(state: State, env: TxEnv, tx: Deposit) -> None:
+    """Credit an L1 deposit, creating the owner's account at its first deposit."""
+    if env.origin is not Origin.L1:
+        raise WrongOrigin("deposits are derived from L1 only")
+    state.step("deposit", GLOBALS_KEY, owner_key(tx.owner))
+    glob = state.globals()
+    if tx.deposit_id != glob.next_deposit_id:
+        raise BadNonce(f"expected deposit {glob.next_deposit_id}, got {tx.deposit_id}")
+    index = owner_account(state, tx.owner)
+    if index is None:
+        index = glob.next_account
+        glob = replace(glob, next_account=index + 1)
+        state.put(owner_key(tx.owner), OwnerIndex(index))
+        state.step("deposit.open", account_key(index))
+        state.put(account_key(index), Account(owner=tx.owner))
+    else:
+        state.step("deposit.credit", account_key(index))
+    account = state.account(index)
+    state.put(account_key(index), replace(account, balance=account.balance + tx.amount))
+    state.step("deposit.totals", GLOBALS_KEY)
+    state.put(
+        GLOBALS_KEY,
+        replace(
+            glob,
+            next_deposit_id=tx.deposit_id + 1,
+            total_deposits=glob.total_deposits + tx.amount,
+        ),
+    )
+
+
+def debit(state: State, index: int, amount: int) -> None:
+    """Take ``amount`` from the account's balance (margin is checked by the caller)."""
+    state.step("debit", account_key(index))
+    account = state.account(index)
+    state.put(account_key(index), replace(account, balance=account.balance - amount))
+
+
+def withdraw(state: State, env: TxEnv, tx: Withdraw) -> None:
+    """Move free collateral out: the account must stay at or above initial margin."""
+    authorise_owner(state, env, tx, tx.account)
+    if tx.account == 0:
+        raise Unauthorized("the insurance fund withdraws only through governance")
+    debit(state, tx.account, tx.amount)
+    require_initial_margin(state, tx.account, env.timestamp)
+    state.step("withdraw.record", GLOBALS_KEY)
+    glob = state.globals()
+    withdrawal_id = glob.next_withdrawal_id
+    state.put(
+        GLOBALS_KEY,
+        replace(
+            glob,
+            next_withdrawal_id=withdrawal_id + 1,
+            total_withdrawals=glob.total_withdrawals + tx.amount,
+        ),
+    )
+    owner = state.account(tx.account).owner
+    state.step("withdraw.leaf", withdrawal_key(withdrawal_id))
+    state.put(withdrawal_key(withdrawal_id), Withdrawal(owner, tx.amount))
+
+
+def transfer(state: State, env: TxEnv, tx: Transfer) -> None:
+    """Move collateral between two existing accounts; the sender keeps IM."""
+    authorise_owner(state, env, tx, tx.sender)
+    if tx.sender == 0:
+        raise Unauthorized("the insurance fund transfers only through governance")
+    state.step("transfer.recipient", account_key(tx.recipient))
+    recipient = state.account(tx.recipient)
+    debit(state, tx.sender, tx.amount)
+    require_initial_margin(state, tx.sender, env.timestamp)
+    state.step("transfer.credit", account_key(tx.recipient))
+    recipient = state.account(tx.recipient)
+    state.put(account_key(tx.recipient), replace(recipient, balance=recipient.balance + tx.amount))
+
+
+def register_key(state: State, env: TxEnv, tx: RegisterKey) -> None:
+    """Put a trading key at a free key index."""
+    account = authorise_owner(state, env, tx, tx.account)
+    if tx.key_index >= MAX_KEYS:
+        raise MalformedTx(f"key index must be below {MAX_KEYS}")
+    if account.keys[tx.key_index] != NO_KEY:
+        raise MalformedTx(f"key index {tx.key_index} is in use; revoke it first")
+    if tx.key in account.keys:
+        raise MalformedTx("this key is already registered")
+    keys = list(account.keys)
+    keys[tx.key_index] = tx.key
+    state.put(account_key(tx.account), replace(account, keys=tuple(keys)))
+
+
+def revoke_key(state: State, env: TxEnv, tx: RevokeKey) -> None:
+    """Clear a trading key; its orders can no longer fill."""
+    account = authorise_owner(state, env, tx, tx.account)
+    if tx.key_index >= MAX_KEYS or account.keys[tx.key_index] == NO_KEY:
+        raise MalformedTx(f"no key at index {tx.key_index}")
+    keys = list(account.keys)
+    keys[tx.key_index] = NO_KEY
+    state.put(account_key(tx.account), replace(account, keys=tuple(keys)))
+
+
+def raise_nonce_floor(state: State, env: TxEnv, tx: NonceFloor) -> None:
+    """Cancel on-chain every order of the account with a nonce below the new floor."""
+    state.step("nonce_floor", account_key(tx.account))
+    account = state.account(tx.account)
+    if env.origin is Origin.L1:
+        if tx.signature is not None or env.l1_sender != account.owner:
+            raise Unauthorized(f"L1 sender is not the owner of account {tx.account}")
+    else:
+        if tx.signature is None:
+            raise BadSignature("nonce floor signature is missing")
+        signer = env.signer(typed_digest(env.domain_separator, tx.struct_hash()), tx.signature)
+        if signer != account.owner and signer not in account.keys:
+            raise BadSignature("nonce floor is not signed by the owner or a trading key")
+    if tx.floor <= account.nonce_floor:
+        raise BadNonce(f"nonce floor must rise above {account.nonce_floor}")
+    state.put(account_key(tx.account), replace(account, nonce_floor=tx.floor))
+
+
+def settle_account(state: State, env: TxEnv, tx: SettleAccount) -> None:
+    """Apply every position's pending funding and loss (permissionless).
+
+    Needs no fresh mark: settlement moves only what the indices already accrued.
+    """
+    for instrument_id in state.account(tx.account).instruments:
+        state.step(
+            "settle.position",
+            account_key(tx.account),
+            position_key(tx.account, instrument_id),
+            instrument_key(instrument_id),
+        )
+        settle_position(state, tx.account, instrument_id)

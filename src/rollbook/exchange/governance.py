@@ -1,0 +1,183 @@
+"""Governance txs: listings, instrument parameters, the oracle set, risk parameters.
+
+They arrive only from L1, through the timelock (ARCHITECTURE section 4: listings,
+parameters and the oracle set change through a timelock at least as long as the exit
+window). Each is validated here so that no parameter can make the STF divide by zero,
+overflow a wire width, or set a liquidation fee above 1.5 %.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rollbook.exchange.env import TxEnv
+from rollbook.exchange.errors import MalformedTx, WrongOrigin
+from rollbook.exchange.leaves import (
+    GLOBALS_KEY,
+    ORACLE_KEY,
+    Instrument,
+    InstrumentKind,
+    instrument_key,
+)
+from rollbook.exchange.numeric import PPM, SIZE_ONE, U16_MAX, U64_MAX
+from rollbook.exchange.state import State
+from rollbook.exchange.txs import (
+    ListInstrument,
+    Origin,
+    SetInstrumentParams,
+    SetOracle,
+    SetRiskParams,
+)
+
+MAX_FEE_PPM = 100_000
+MAX_POSITIONS_LIMIT = 256
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise MalformedTx(message)
+
+
+def require_l1(env: TxEnv) -> None:
+    """Governance comes from the L1 timelock only."""
+    if env.origin is not Origin.L1:
+        raise WrongOrigin("governance txs arrive from the L1 timelock only")
+
+
+def check_risk_fields(
+    im_ppm: int,
+    mm_ppm: int,
+    maker_fee_ppm: int,
+    taker_fee_ppm: int,
+    liq_fee_ppm: int,
+    funding_cap_ppm: int,
+    max_open_interest: int,
+    max_liq_fee_ppm: int,
+) -> None:
+    """Validate an instrument's risk and fee parameters."""
+    _require(0 < mm_ppm < im_ppm <= PPM, "need 0 < maintenance < initial margin <= 100 %")
+    _require(0 <= maker_fee_ppm <= MAX_FEE_PPM, "maker fee out of range")
+    _require(0 <= taker_fee_ppm <= MAX_FEE_PPM, "taker fee out of range")
+    _require(0 <= liq_fee_ppm <= max_liq_fee_ppm, f"liquidation fee above {max_liq_fee_ppm} ppm")
+    _require(0 <= funding_cap_ppm <= PPM, "funding cap out of range")
+    _require(0 < max_open_interest <= U64_MAX, "max open interest out of range")
+
+
+def list_instrument(state: State, env: TxEnv, tx: ListInstrument) -> None:
+    """List a new instrument with a fresh set of indices."""
+    require_l1(env)
+    spec = tx.instrument
+    state.step("gov.list", instrument_key(spec.instrument_id), GLOBALS_KEY)
+    _require(0 <= spec.instrument_id <= U16_MAX, "instrument id out of range")
+    _require(state.get(instrument_key(spec.instrument_id)) is None, "instrument id already listed")
+    _require(isinstance(spec.kind, InstrumentKind), "unknown instrument kind")
+    _require(0 < len(spec.symbol) <= 64, "symbol must be 1..64 characters")
+    _require(0 < spec.tick <= U64_MAX and 0 < spec.lot <= U64_MAX, "tick and lot must be positive")
+    _require(
+        spec.tick * spec.lot % SIZE_ONE == 0,
+        "tick × lot must be a multiple of 1e8 so every fill's notional is exact",
+    )
+    _require(0 <= spec.asset <= U16_MAX, "asset id out of range")
+    check_risk_fields(
+        spec.im_ppm,
+        spec.mm_ppm,
+        spec.maker_fee_ppm,
+        spec.taker_fee_ppm,
+        spec.liq_fee_ppm,
+        spec.funding_cap_ppm,
+        spec.max_open_interest,
+        state.globals().max_liq_fee_ppm,
+    )
+    fresh = Instrument(
+        spec.instrument_id,
+        spec.symbol,
+        spec.kind,
+        spec.asset,
+        spec.tick,
+        spec.lot,
+        spec.im_ppm,
+        spec.mm_ppm,
+        spec.maker_fee_ppm,
+        spec.taker_fee_ppm,
+        spec.liq_fee_ppm,
+        spec.funding_cap_ppm,
+        spec.max_open_interest,
+    )
+    state.put(instrument_key(spec.instrument_id), fresh)
+
+
+def set_instrument_params(state: State, env: TxEnv, tx: SetInstrumentParams) -> None:
+    """Change an instrument's risk and fee parameters, or (de)activate it."""
+    require_l1(env)
+    state.step("gov.params", instrument_key(tx.instrument_id), GLOBALS_KEY)
+    instrument = state.instrument(tx.instrument_id)
+    check_risk_fields(
+        tx.im_ppm,
+        tx.mm_ppm,
+        tx.maker_fee_ppm,
+        tx.taker_fee_ppm,
+        tx.liq_fee_ppm,
+        tx.funding_cap_ppm,
+        tx.max_open_interest,
+        state.globals().max_liq_fee_ppm,
+    )
+    state.put(
+        instrument_key(tx.instrument_id),
+        replace(
+            instrument,
+            im_ppm=tx.im_ppm,
+            mm_ppm=tx.mm_ppm,
+            maker_fee_ppm=tx.maker_fee_ppm,
+            taker_fee_ppm=tx.taker_fee_ppm,
+            liq_fee_ppm=tx.liq_fee_ppm,
+            funding_cap_ppm=tx.funding_cap_ppm,
+            max_open_interest=tx.max_open_interest,
+            active=bool(tx.active),
+        ),
+    )
+
+
+def set_oracle(state: State, env: TxEnv, tx: SetOracle) -> None:
+    """Rotate the oracle set (k of n) and its guards."""
+    require_l1(env)
+    state.step("gov.oracle", ORACLE_KEY)
+    signers = tx.signers
+    _require(0 < len(signers) <= 32, "the oracle set has 1..32 signers")
+    for i, signer in enumerate(signers):
+        _require(isinstance(signer, bytes) and len(signer) == 20, "signers are 20-byte addresses")
+        _require(signer not in signers[:i], "oracle signers must be distinct")
+    _require(0 < tx.threshold <= len(signers), "threshold must be within 1..n")
+    _require(0 < tx.staleness <= 86_400, "staleness must be 1 s .. 1 day")
+    _require(0 < tx.max_move_ppm <= PPM, "max move must be within 1..1e6 ppm")
+    config = state.oracle()
+    state.put(
+        ORACLE_KEY,
+        replace(
+            config,
+            signers=tuple(signers),
+            threshold=tx.threshold,
+            staleness=tx.staleness,
+            max_move_ppm=tx.max_move_ppm,
+        ),
+    )
+
+
+def set_risk_params(state: State, env: TxEnv, tx: SetRiskParams) -> None:
+    """Set the position bound, the order lifetime and the liquidation parameters."""
+    require_l1(env)
+    state.step("gov.risk", GLOBALS_KEY)
+    _require(0 < tx.max_positions <= MAX_POSITIONS_LIMIT, "max positions must be 1..256")
+    _require(0 < tx.max_order_lifetime <= 365 * 86_400, "order lifetime must be 1 s .. 1 year")
+    _require(0 < tx.liq_band_ppm <= PPM, "liquidation band out of range")
+    _require(0 < tx.backstop_ppm <= PPM, "backstop threshold out of range")
+    glob = state.globals()
+    state.put(
+        GLOBALS_KEY,
+        replace(
+            glob,
+            max_positions=tx.max_positions,
+            max_order_lifetime=tx.max_order_lifetime,
+            liq_band_ppm=tx.liq_band_ppm,
+            backstop_ppm=tx.backstop_ppm,
+        ),
+    )

@@ -1,0 +1,226 @@
+"""The state's leaves and their keys (docs/design/consensus.md section 10).
+
+The state is a map ``LeafKey -> Leaf``. Every leaf is a frozen dataclass; updating a
+leaf means writing a new value under its key, which is what makes the journal (and
+later the Merkle witnesses of #4) simple. :func:`encode_leaf` gives each leaf one
+canonical byte encoding; the state root hashes those encodings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import IntEnum
+
+LeafKey = tuple[object, ...]
+
+NO_KEY = bytes(20)
+
+
+class InstrumentKind(IntEnum):
+    """What an instrument is. Options come with #3."""
+
+    PERPETUAL = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """An account: owner, quote balance (may be negative), keys and bookkeeping.
+
+    ``instruments`` lists the instruments in which the account has an open position,
+    in the order they were opened; its length is bounded by ``max_positions``.
+    """
+
+    owner: bytes
+    balance: int = 0
+    keys: tuple[bytes, ...] = (NO_KEY, NO_KEY, NO_KEY, NO_KEY)
+    nonce_floor: int = 0
+    tx_nonce: int = 0
+    instruments: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A position: signed size, signed entry cost, and lazy-settlement snapshots."""
+
+    size: int = 0
+    cost: int = 0
+    funding_snap: int = 0
+    loss_snap: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSlot:
+    """One of an account's order slots: which order uses it and how much it filled."""
+
+    nonce: int = 0
+    filled: int = 0
+    order_hash: bytes = bytes(32)
+    signer: bytes = NO_KEY
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A listed instrument: its static listing and its per-instrument indices.
+
+    Listing fields change only through governance; ``mark``, the funding fields, the
+    loss indices, ``open_interest`` and ``pool`` change in the STF.
+    """
+
+    instrument_id: int
+    symbol: str
+    kind: InstrumentKind
+    asset: int
+    tick: int
+    lot: int
+    im_ppm: int
+    mm_ppm: int
+    maker_fee_ppm: int
+    taker_fee_ppm: int
+    liq_fee_ppm: int
+    funding_cap_ppm: int
+    max_open_interest: int
+    active: bool = True
+    mark: int = 0
+    mark_time: int = 0
+    funding_index: int = 0
+    funding_hour: int = 0
+    premium_sum_ppm: int = 0
+    premium_samples: int = 0
+    loss_index_long: int = 0
+    loss_index_short: int = 0
+    open_interest: int = 0
+    pool: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AssetPrice:
+    """The oracle's index price of an underlying asset."""
+
+    price: int
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class OracleConfig:
+    """The oracle set (k of n), its last report time and its guards."""
+
+    signers: tuple[bytes, ...] = ()
+    threshold: int = 1
+    last_timestamp: int = 0
+    staleness: int = 60
+    max_move_ppm: int = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Globals:
+    """Counters, system balances and the deployment's risk parameters."""
+
+    next_account: int = 1
+    next_deposit_id: int = 0
+    next_withdrawal_id: int = 0
+    fees: int = 0
+    total_deposits: int = 0
+    total_withdrawals: int = 0
+    max_positions: int = 32
+    max_order_lifetime: int = 90 * 24 * 3600
+    liq_band_ppm: int = 50_000
+    backstop_ppm: int = 500_000
+    max_liq_fee_ppm: int = 15_000
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerIndex:
+    """The account index of an owner address (so a deposit finds its account)."""
+
+    account: int
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """A withdrawal paid out on L1 once proven against a final output root."""
+
+    owner: bytes
+    amount: int
+
+
+Leaf = (
+    Account
+    | Position
+    | OrderSlot
+    | Instrument
+    | AssetPrice
+    | OracleConfig
+    | Globals
+    | Withdrawal
+    | OwnerIndex
+)
+LEAF_TAGS: dict[type, int] = {
+    Account: 1,
+    Position: 2,
+    OrderSlot: 3,
+    Instrument: 4,
+    AssetPrice: 5,
+    OracleConfig: 6,
+    Globals: 7,
+    Withdrawal: 8,
+    OwnerIndex: 9,
+}
+
+# Leaf keys. Kinds are short strings; the commitment hashes the encoded key.
+GLOBALS_KEY: LeafKey = ("global",)
+ORACLE_KEY: LeafKey = ("oracle",)
+
+
+def account_key(index: int) -> LeafKey:
+    return ("acct", index)
+
+
+def position_key(index: int, instrument: int) -> LeafKey:
+    return ("pos", index, instrument)
+
+
+def slot_key(index: int, slot: int) -> LeafKey:
+    return ("slot", index, slot)
+
+
+def owner_key(owner: bytes) -> LeafKey:
+    return ("owner", owner)
+
+
+def instrument_key(instrument: int) -> LeafKey:
+    return ("inst", instrument)
+
+
+def price_key(asset: int) -> LeafKey:
+    return ("price", asset)
+
+
+def withdrawal_key(withdrawal_id: int) -> LeafKey:
+    return ("wd", withdrawal_id)
+
+
+def _encode_value(value: object) -> bytes:
+    # bool before int: bool is a subclass of int.
+    if isinstance(value, bool):
+        return b"\x01" + (b"\x01" if value else b"\x00")
+    if isinstance(value, int):
+        return b"\x02" + value.to_bytes(32, "big", signed=True)
+    if isinstance(value, bytes):
+        return b"\x03" + len(value).to_bytes(4, "big") + value
+    if isinstance(value, str):
+        raw = value.encode()
+        return b"\x04" + len(raw).to_bytes(4, "big") + raw
+    if isinstance(value, tuple):
+        return b"\x05" + len(value).to_bytes(4, "big") + b"".join(_encode_value(v) for v in value)
+    raise TypeError(f"cannot encode {type(value).__name__} in a leaf")
+
+
+def encode_key(key: LeafKey) -> bytes:
+    """Canonical encoding of a leaf key."""
+    return _encode_value(key)
+
+
+def encode_leaf(leaf: Leaf) -> bytes:
+    """Canonical encoding of a leaf: its tag, then each field in declaration order."""
+    tag = LEAF_TAGS[type(leaf)]
+    return bytes([tag]) + b"".join(_encode_value(getattr(leaf, f.name)) for f in fields(leaf))

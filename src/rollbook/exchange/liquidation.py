@@ -1,0 +1,213 @@
+"""Liquidation against the book, the insurance-fund backstop, and socialised loss.
+
+Sources: dYdX v4 liquidations (the liquidated subaccount is the taker; the fill price
+is bounded around the oracle price; a liquidation fee of at most 1.5 % goes to the
+insurance fund and never creates bad debt), Deribit (incremental liquidation against
+the book), and docs/design/consensus.md section 7.
+
+1. ``Liquidate``: while ``equity < MM``, the sequencer closes part of a position
+   against a resting signed maker order, at a price within ``liq_band_ppm`` of mark.
+   The penalty ``min(liq_fee · notional, max(0, equity after))`` goes to the fund.
+2. ``Backstop``: what the book cannot absorb. While ``equity < MM · backstop_ppm`` (or
+   below zero) the position moves to the insurance fund (account 0) at mark. Once the
+   account holds nothing and its balance is negative, the fund covers the deficit; the
+   rest is socialised on the instrument's opposite side through its loss index, paid
+   lazily by each holder pro rata by size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rollbook.exchange.env import TxEnv
+from rollbook.exchange.errors import (
+    MalformedTx,
+    NotLiquidatable,
+    PriceNotAllowed,
+)
+from rollbook.exchange.leaves import (
+    GLOBALS_KEY,
+    Instrument,
+    account_key,
+    instrument_key,
+    position_key,
+)
+from rollbook.exchange.margin import health, require_fresh_mark, require_initial_margin
+from rollbook.exchange.numeric import PPM, Rounding, div, mul_div, notional, ppm_of, value_at_mark
+from rollbook.exchange.positions import (
+    INDEX_DENOMINATOR,
+    change_position,
+    long_open_interest_change,
+    settle_position,
+)
+from rollbook.exchange.state import State
+from rollbook.exchange.trading import (
+    active_instrument,
+    apply_side,
+    consume_order,
+    record_trade_totals,
+)
+from rollbook.exchange.txs import Backstop, Liquidate
+from rollbook.exchange.types import OrderFlags, Side
+
+INSURANCE_FUND = 0
+
+
+def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
+    """Close ``tx.size`` of a below-maintenance account's position against a maker."""
+    maker = tx.maker.order
+    if tx.account == maker.account:
+        raise MalformedTx("an account cannot be liquidated against its own order")
+    if tx.account == INSURANCE_FUND:
+        raise NotLiquidatable("the insurance fund is not liquidated")
+    before = health(state, tx.account, env.timestamp)
+    if before.equity >= before.maintenance:
+        raise NotLiquidatable(
+            f"account {tx.account} has equity {before.equity} at or above maintenance"
+            f" {before.maintenance}"
+        )
+    state.step("liq.instrument", instrument_key(maker.instrument), GLOBALS_KEY)
+    instrument = active_instrument(state, maker.instrument)
+    glob = state.globals()
+    price = maker.price
+    side = maker.side.opposite
+    if price % instrument.tick or tx.size % instrument.lot:
+        raise PriceNotAllowed(f"price or size is off the {instrument.symbol} tick/lot grid")
+    band = glob.liq_band_ppm
+    if side is Side.SELL and price < mul_div(instrument.mark, PPM - band, PPM, Rounding.UP):
+        raise PriceNotAllowed(f"liquidation sell at {price} is below mark {instrument.mark} − band")
+    if side is Side.BUY and price > mul_div(instrument.mark, PPM + band, PPM, Rounding.DOWN):
+        raise PriceNotAllowed(f"liquidation buy at {price} is above mark {instrument.mark} + band")
+    value = notional(price, tx.size)
+    maker_fee = ppm_of(value, instrument.maker_fee_ppm, Rounding.UP)
+    consume_order(state, env, tx.maker, tx.size, instrument.maker_fee_ppm, "maker")
+    m_old, m_new, m_cash = apply_side(
+        state,
+        maker.account,
+        instrument,
+        maker.side,
+        tx.size,
+        price,
+        maker_fee,
+        bool(maker.flags & OrderFlags.REDUCE_ONLY),
+        glob.max_positions,
+    )
+    # The liquidated side must only reduce: apply_side's reduce-only rule enforces it.
+    l_old, l_new, _ = apply_side(
+        state,
+        tx.account,
+        instrument,
+        side,
+        tx.size,
+        price,
+        0,
+        True,
+        glob.max_positions,
+    )
+    state.step("liq.book", instrument_key(maker.instrument), GLOBALS_KEY, account_key(0))
+    record_trade_totals(
+        state,
+        instrument.instrument_id,
+        long_open_interest_change(m_old, m_new) + long_open_interest_change(l_old, l_new),
+        maker_fee,
+    )
+    instrument = state.instrument(instrument.instrument_id)
+    require_initial_margin(state, maker.account, env.timestamp, (instrument, m_old, m_new, m_cash))
+    after = health(state, tx.account, env.timestamp)
+    penalty = min(ppm_of(value, instrument.liq_fee_ppm, Rounding.UP), max(0, after.equity))
+    if penalty:
+        move_to_fund(state, tx.account, penalty)
+
+
+def move_to_fund(state: State, index: int, amount: int) -> None:
+    """Move ``amount`` of quote from an account's balance to the insurance fund."""
+    state.step("liq.penalty", account_key(index), account_key(INSURANCE_FUND))
+    account = state.account(index)
+    state.put(account_key(index), replace(account, balance=account.balance - amount))
+    fund = state.account(INSURANCE_FUND)
+    state.put(account_key(INSURANCE_FUND), replace(fund, balance=fund.balance + amount))
+
+
+def backstop(state: State, env: TxEnv, tx: Backstop) -> None:
+    """Move a deeply underwater position to the insurance fund at mark; cover the deficit."""
+    if tx.account == INSURANCE_FUND:
+        raise NotLiquidatable("the insurance fund cannot backstop itself")
+    before = health(state, tx.account, env.timestamp)
+    state.step("backstop.check", GLOBALS_KEY)
+    glob = state.globals()
+    threshold = ppm_of(before.maintenance, glob.backstop_ppm, Rounding.DOWN)
+    if before.equity >= threshold and before.equity >= 0:
+        raise NotLiquidatable(
+            f"account {tx.account} equity {before.equity} is not below the backstop"
+            f" threshold {threshold}"
+        )
+    state.step(
+        "backstop.move",
+        account_key(tx.account),
+        position_key(tx.account, tx.instrument),
+        account_key(INSURANCE_FUND),
+        position_key(INSURANCE_FUND, tx.instrument),
+        instrument_key(tx.instrument),
+    )
+    size = state.position(tx.account, tx.instrument).size
+    if size == 0:
+        raise MalformedTx(f"account {tx.account} holds no position in instrument {tx.instrument}")
+    settle_position(state, INSURANCE_FUND, tx.instrument)
+    instrument = state.instrument(tx.instrument)
+    require_fresh_mark(instrument, env.timestamp, state.oracle().staleness)
+    # One number for both sides, so the transfer at mark conserves value exactly.
+    value = value_at_mark(instrument.mark, size)
+    a_old, a_new = change_position(
+        state, tx.account, instrument, -size, instrument.mark, value, glob.max_positions
+    )
+    f_old, f_new = change_position(
+        state, INSURANCE_FUND, instrument, size, instrument.mark, -value, 1 << 16
+    )
+    oi_change = long_open_interest_change(a_old, a_new) + long_open_interest_change(f_old, f_new)
+    state.step("backstop.book", instrument_key(tx.instrument), GLOBALS_KEY, account_key(0))
+    record_trade_totals(state, tx.instrument, oi_change, 0)
+    cover_bad_debt(state, tx.account, tx.instrument, Side.BUY if size > 0 else Side.SELL)
+
+
+def cover_bad_debt(state: State, index: int, instrument_id: int, bankrupt_side: Side) -> int:
+    """If the account holds nothing and owes, the fund pays; the rest is socialised.
+
+    Returns the uncovered amount socialised on ``instrument_id`` (0 if none).
+    """
+    state.step(
+        "backstop.debt",
+        account_key(index),
+        account_key(INSURANCE_FUND),
+        instrument_key(instrument_id),
+    )
+    account = state.account(index)
+    if account.instruments or account.balance >= 0:
+        return 0
+    deficit = -account.balance
+    fund = state.account(INSURANCE_FUND)
+    covered = min(deficit, max(0, fund.balance))
+    uncovered = deficit - covered
+    instrument = state.instrument(instrument_id)
+    if uncovered and instrument.open_interest == 0:
+        # Nobody holds the other side: the fund absorbs it (its balance goes negative).
+        covered, uncovered = deficit, 0
+    state.put(account_key(INSURANCE_FUND), replace(fund, balance=fund.balance - covered))
+    state.put(account_key(index), replace(account, balance=0))
+    if uncovered:
+        state.put(instrument_key(instrument_id), socialise(instrument, uncovered, bankrupt_side))
+    return uncovered
+
+
+def socialise(instrument: Instrument, amount: int, bankrupt_side: Side) -> Instrument:
+    """Charge ``amount`` to the side opposite the bankrupt position, via its loss index.
+
+    The pool pays ``amount`` now (to zero the bankrupt balance); holders refill it as
+    they settle, each paying ``ceil(|size| · ΔL / (SIZE_ONE · INDEX_SCALE))``. ``ΔL``
+    rounds up, so together they pay at least ``amount``.
+    """
+    delta = div(amount * INDEX_DENOMINATOR, instrument.open_interest, Rounding.UP)
+    if bankrupt_side is Side.BUY:
+        instrument = replace(instrument, loss_index_short=instrument.loss_index_short + delta)
+    else:
+        instrument = replace(instrument, loss_index_long=instrument.loss_index_long + delta)
+    return replace(instrument, pool=instrument.pool - amount)

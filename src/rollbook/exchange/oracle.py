@@ -1,0 +1,139 @@
+"""Oracle updates: k-of-n signed reports, index prices, perp marks and funding.
+
+Trust model (docs/design/consensus.md section 8): a report carries a timestamp, index
+prices per underlying and mark prices per perpetual; at least ``threshold`` distinct
+members of the oracle set sign ``OracleReport(timestamp, pricesHash)``. Timestamps
+strictly increase and lie within ``staleness`` of the block time; each price moves at
+most ``max_move_ppm`` per report (a circuit breaker against a compromised quorum).
+
+Funding (section 5; sources: dYdX v4 — premium sampled each minute, averaged over the
+hour, 1/8 of it paid hourly; Hyperliquid — hourly at 1/8, capped): each report adds the
+premium ``(mark − index)/index`` to the perp's hourly accumulator; the first report of
+a new hour applies the closed hour's average, clamped to ``funding_cap_ppm``, to the
+cumulative funding index. Positions pay it lazily (:mod:`rollbook.exchange.positions`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rollbook.crypto.eip712 import encode_uint, typed_digest
+from rollbook.crypto.keccak import keccak256
+from rollbook.exchange.env import TxEnv
+from rollbook.exchange.errors import BadSignature, OracleError, UnknownInstrument
+from rollbook.exchange.leaves import (
+    ORACLE_KEY,
+    AssetPrice,
+    Instrument,
+    InstrumentKind,
+    instrument_key,
+    price_key,
+)
+from rollbook.exchange.numeric import INDEX_SCALE, PPM, Rounding, clamp, ppm_of
+from rollbook.exchange.state import State
+from rollbook.exchange.txs import ORACLE_REPORT_TYPEHASH, OracleUpdate
+
+HOUR = 3600
+FUNDING_PERIODS_PER_RATE = 8
+
+
+def check_move(name: str, old: int, new: int, max_move_ppm: int) -> None:
+    """Refuse a price that moves more than ``max_move_ppm`` from ``old``."""
+    if old > 0 and abs(new - old) > ppm_of(old, max_move_ppm, Rounding.DOWN):
+        raise OracleError(
+            f"{name} moves from {old} to {new}, more than {max_move_ppm} ppm in one report"
+        )
+
+
+def premium_ppm(mark: int, index: int) -> int:
+    """``(mark − index)/index`` in ppm, truncated toward zero (no sign bias)."""
+    magnitude = abs(mark - index) * PPM // index
+    return magnitude if mark >= index else -magnitude
+
+
+def hourly_rate_ppm(instrument: Instrument) -> int:
+    """The closed hour's funding rate: average premium / 8, clamped, toward zero."""
+    if instrument.premium_samples == 0:
+        return 0
+    divisor = instrument.premium_samples * FUNDING_PERIODS_PER_RATE
+    magnitude = abs(instrument.premium_sum_ppm) // divisor
+    rate = magnitude if instrument.premium_sum_ppm >= 0 else -magnitude
+    return clamp(rate, -instrument.funding_cap_ppm, instrument.funding_cap_ppm)
+
+
+def update_mark(instrument: Instrument, mark: int, index: int, timestamp: int) -> Instrument:
+    """New mark, funding applied for a closed hour, and this report's premium sample.
+
+    ``funding_index`` is in quote units per whole underlying scaled by
+    ``INDEX_SCALE``: ``rate_ppm · index · INDEX_SCALE / PPM`` is exact because
+    ``INDEX_SCALE`` is a multiple of ``PPM``.
+    """
+    hour = timestamp // HOUR
+    if instrument.funding_hour == 0:
+        instrument = replace(instrument, funding_hour=hour)
+    elif hour > instrument.funding_hour:
+        rate = hourly_rate_ppm(instrument)
+        instrument = replace(
+            instrument,
+            funding_index=instrument.funding_index + rate * index * (INDEX_SCALE // PPM),
+            funding_hour=hour,
+            premium_sum_ppm=0,
+            premium_samples=0,
+        )
+    return replace(
+        instrument,
+        mark=mark,
+        mark_time=timestamp,
+        premium_sum_ppm=instrument.premium_sum_ppm + premium_ppm(mark, index),
+        premium_samples=instrument.premium_samples + 1,
+    )
+
+
+def apply_oracle_update(state: State, env: TxEnv, tx: OracleUpdate) -> None:
+    """Verify a report's quorum and freshness, then store prices and marks."""
+    state.step("oracle.verify", ORACLE_KEY)
+    config = state.oracle()
+    if tx.timestamp <= config.last_timestamp:
+        raise OracleError(
+            f"report time {tx.timestamp} is not after the last report {config.last_timestamp}"
+        )
+    if tx.timestamp > env.timestamp:
+        raise OracleError(f"report time {tx.timestamp} is in the future of block {env.timestamp}")
+    if env.timestamp - tx.timestamp > config.staleness:
+        raise OracleError(
+            f"report is {env.timestamp - tx.timestamp} s old, limit {config.staleness}"
+        )
+    digest = typed_digest(
+        env.domain_separator,
+        keccak256(ORACLE_REPORT_TYPEHASH + encode_uint(tx.timestamp, 64) + tx.prices_hash()),
+    )
+    seen: list[bytes] = []
+    for signature in tx.signatures:
+        signer = env.signer(digest, signature)
+        if signer not in config.signers:
+            raise BadSignature("an oracle report signature is not from the oracle set")
+        if signer in seen:
+            raise BadSignature("an oracle signer signed the report twice")
+        seen.append(signer)
+    if len(seen) < config.threshold:
+        raise BadSignature(f"report has {len(seen)} oracle signatures, needs {config.threshold}")
+    state.put(ORACLE_KEY, replace(config, last_timestamp=tx.timestamp))
+    for asset, price in tx.index_prices:
+        state.step("oracle.index", price_key(asset), ORACLE_KEY)
+        old = state.price(asset)
+        if old is not None:
+            check_move(f"index of asset {asset}", old.price, price, config.max_move_ppm)
+        state.put(price_key(asset), AssetPrice(price, tx.timestamp))
+    for instrument_id, mark in tx.marks:
+        state.step("oracle.mark", instrument_key(instrument_id), ORACLE_KEY)
+        instrument = state.instrument(instrument_id)
+        if instrument.kind is not InstrumentKind.PERPETUAL:
+            raise UnknownInstrument(f"{instrument.symbol} takes no oracle mark")
+        check_move(f"mark of {instrument.symbol}", instrument.mark, mark, config.max_move_ppm)
+        state.step("oracle.funding", instrument_key(instrument_id), price_key(instrument.asset))
+        index = state.price(instrument.asset)
+        if index is None:
+            raise OracleError(f"{instrument.symbol} has no index price for its asset yet")
+        state.put(
+            instrument_key(instrument_id), update_mark(instrument, mark, index.price, tx.timestamp)
+        )

@@ -1,0 +1,202 @@
+"""The journaled state: a map of leaves with begin / commit / rollback.
+
+As in execution-specs' ``state.py``, a tx runs between :meth:`State.begin` and
+:meth:`State.commit`; if it is rejected, :meth:`State.rollback` restores every leaf it
+wrote, so an invalid tx changes nothing.
+
+Step tracing (docs/design/consensus.md section 11): a tx is a sequence of steps, each
+declaring the leaves it may touch. With a :class:`StepTracer` attached, every read and
+write is checked against the current step's declaration, and the trace records which
+leaves each step used — the raw material of #4's witnesses and #7's one-step proofs.
+Without a tracer (the fast path) the checks cost one attribute test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import cast
+
+from rollbook.crypto.keccak import keccak256
+from rollbook.exchange.errors import InvariantError, UnknownAccount, UnknownInstrument
+from rollbook.exchange.leaves import (
+    GLOBALS_KEY,
+    ORACLE_KEY,
+    Account,
+    AssetPrice,
+    Globals,
+    Instrument,
+    Leaf,
+    LeafKey,
+    OracleConfig,
+    OrderSlot,
+    Position,
+    account_key,
+    encode_key,
+    encode_leaf,
+    instrument_key,
+    position_key,
+    price_key,
+    slot_key,
+)
+
+_MISSING = object()
+_EMPTY_POSITION = Position()
+_EMPTY_SLOT = OrderSlot()
+
+
+@dataclass(slots=True)
+class Step:
+    """One executed step: its name, the leaves it declared and those it touched."""
+
+    name: str
+    declared: tuple[LeafKey, ...]
+    touched: list[LeafKey] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StepTracer:
+    """Records steps and refuses any access to an undeclared leaf."""
+
+    steps: list[Step] = field(default_factory=list)
+
+    def check(self, key: LeafKey) -> None:
+        if not self.steps:
+            raise InvariantError(f"leaf {key!r} accessed outside any step")
+        step = self.steps[-1]
+        if key not in step.declared:
+            raise InvariantError(f"step {step.name} touched undeclared leaf {key!r}")
+        if key not in step.touched:
+            step.touched.append(key)
+
+
+class State:
+    """The exchange state: leaves, a journal, and an optional step tracer."""
+
+    __slots__ = ("_leaves", "_undo", "tracer")
+
+    def __init__(self, leaves: dict[LeafKey, Leaf] | None = None) -> None:
+        self._leaves: dict[LeafKey, Leaf] = dict(leaves) if leaves else {}
+        self._undo: dict[LeafKey, object] | None = None
+        self.tracer: StepTracer | None = None
+        if GLOBALS_KEY not in self._leaves:
+            self._leaves[GLOBALS_KEY] = Globals()
+        if ORACLE_KEY not in self._leaves:
+            self._leaves[ORACLE_KEY] = OracleConfig()
+
+    # -- journal -------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Open a tx: from now on every write is journaled."""
+        if self._undo is not None:
+            raise InvariantError("nested begin(): a tx is already open")
+        self._undo = {}
+
+    def commit(self) -> None:
+        """Keep the open tx's writes."""
+        if self._undo is None:
+            raise InvariantError("commit() without begin()")
+        self._undo = None
+
+    def rollback(self) -> None:
+        """Undo every write of the open tx."""
+        if self._undo is None:
+            raise InvariantError("rollback() without begin()")
+        for key, old in self._undo.items():
+            if old is _MISSING:
+                self._leaves.pop(key, None)
+            else:
+                self._leaves[key] = cast(Leaf, old)
+        self._undo = None
+
+    def step(self, name: str, *declared: LeafKey) -> None:
+        """Start a step that may touch exactly ``declared`` (checked when tracing)."""
+        if self.tracer is not None:
+            self.tracer.steps.append(Step(name, declared))
+
+    # -- raw access ----------------------------------------------------------------
+
+    def get(self, key: LeafKey) -> Leaf | None:
+        if self.tracer is not None:
+            self.tracer.check(key)
+        return self._leaves.get(key)
+
+    def put(self, key: LeafKey, leaf: Leaf) -> None:
+        if self.tracer is not None:
+            self.tracer.check(key)
+        undo = self._undo
+        if undo is not None and key not in undo:
+            undo[key] = self._leaves.get(key, _MISSING)
+        self._leaves[key] = leaf
+
+    def delete(self, key: LeafKey) -> None:
+        if self.tracer is not None:
+            self.tracer.check(key)
+        undo = self._undo
+        if undo is not None and key not in undo:
+            undo[key] = self._leaves.get(key, _MISSING)
+        self._leaves.pop(key, None)
+
+    # -- typed access --------------------------------------------------------------
+
+    def globals(self) -> Globals:
+        return cast(Globals, self.get(GLOBALS_KEY))
+
+    def oracle(self) -> OracleConfig:
+        return cast(OracleConfig, self.get(ORACLE_KEY))
+
+    def account(self, index: int) -> Account:
+        """The account at ``index``; raises :class:`UnknownAccount` if none."""
+        leaf = self.get(account_key(index))
+        if leaf is None:
+            raise UnknownAccount(f"account {index} does not exist")
+        return cast(Account, leaf)
+
+    def has_account(self, index: int) -> bool:
+        return self.get(account_key(index)) is not None
+
+    def position(self, index: int, instrument: int) -> Position:
+        """The account's position in ``instrument`` (an empty one if none)."""
+        leaf = self.get(position_key(index, instrument))
+        return _EMPTY_POSITION if leaf is None else cast(Position, leaf)
+
+    def slot(self, index: int, slot: int) -> OrderSlot:
+        leaf = self.get(slot_key(index, slot))
+        return _EMPTY_SLOT if leaf is None else cast(OrderSlot, leaf)
+
+    def instrument(self, instrument: int) -> Instrument:
+        """The listed instrument; raises :class:`UnknownInstrument` if not listed."""
+        leaf = self.get(instrument_key(instrument))
+        if leaf is None:
+            raise UnknownInstrument(f"instrument {instrument} is not listed")
+        return cast(Instrument, leaf)
+
+    def price(self, asset: int) -> AssetPrice | None:
+        return cast(AssetPrice | None, self.get(price_key(asset)))
+
+    # -- views ---------------------------------------------------------------------
+
+    def items(self) -> list[tuple[LeafKey, Leaf]]:
+        """All leaves, in canonical key order (for roots, snapshots and tests)."""
+        pairs = [(encode_key(k), k, v) for k, v in self._leaves.items()]
+        pairs.sort(key=lambda t: t[0])
+        return [(k, v) for _, k, v in pairs]
+
+    def root(self) -> bytes:
+        """A commitment to the whole state (a flat keccak; #4 replaces it by the SMT)."""
+        body = b"".join(
+            keccak256(encode_key(k)) + keccak256(encode_leaf(v)) for k, v in self.items()
+        )
+        return keccak256(body)
+
+    def copy(self) -> State:
+        """An independent copy (no journal, no tracer)."""
+        if self._undo is not None:
+            raise InvariantError("copy() inside an open tx")
+        return State(self._leaves)
+
+    def leaf_count(self) -> int:
+        return len(self._leaves)
+
+    def keys_of_kind(self, kind: str) -> list[LeafKey]:
+        """Keys of one leaf kind in insertion order (tests and reporting only)."""
+        return [k for k in self._leaves if k[0] == kind]

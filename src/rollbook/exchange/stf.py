@@ -1,0 +1,170 @@
+"""The state transition function: ``apply_tx`` and ``apply_block``.
+
+``apply_tx(state, tx, env)`` runs one tx inside a journal: on success its writes are
+kept; on an :class:`ExchangeError` they are rolled back and the receipt carries the
+error code and message. Dispatch is a table keyed on the tx's type (raiden's
+architecture). An :class:`InvariantError` or any unexpected exception is a bug: the
+journal is rolled back and the exception propagates, so a node stops instead of
+committing a wrong state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rollbook.exchange.accounts import (
+    credit_deposit,
+    raise_nonce_floor,
+    register_key,
+    revoke_key,
+    settle_account,
+    transfer,
+    withdraw,
+)
+from rollbook.exchange.env import SignatureCache, TxEnv
+from rollbook.exchange.errors import ExchangeError, WrongOrigin
+from rollbook.exchange.governance import (
+    list_instrument,
+    set_instrument_params,
+    set_oracle,
+    set_risk_params,
+)
+from rollbook.exchange.leaves import Account, OwnerIndex, account_key, owner_key
+from rollbook.exchange.liquidation import backstop, liquidate
+from rollbook.exchange.oracle import apply_oracle_update
+from rollbook.exchange.state import State
+from rollbook.exchange.trading import settle_fill
+from rollbook.exchange.txs import (
+    Backstop,
+    Deposit,
+    Fill,
+    Liquidate,
+    ListInstrument,
+    NonceFloor,
+    OracleUpdate,
+    Origin,
+    RegisterKey,
+    RevokeKey,
+    SetInstrumentParams,
+    SetOracle,
+    SetRiskParams,
+    SettleAccount,
+    Transfer,
+    Tx,
+    Withdraw,
+)
+
+STF_VERSION = 1
+
+Handler = Callable[[State, TxEnv, Any], None]
+
+HANDLERS: dict[type, Handler] = {
+    Deposit: credit_deposit,
+    Withdraw: withdraw,
+    Transfer: transfer,
+    RegisterKey: register_key,
+    RevokeKey: revoke_key,
+    NonceFloor: raise_nonce_floor,
+    Fill: settle_fill,
+    Liquidate: liquidate,
+    Backstop: backstop,
+    SettleAccount: settle_account,
+    OracleUpdate: apply_oracle_update,
+    ListInstrument: list_instrument,
+    SetInstrumentParams: set_instrument_params,
+    SetOracle: set_oracle,
+    SetRiskParams: set_risk_params,
+}
+
+# Txs that may come from L1 (derivation); every other type from L1 is refused.
+FROM_L1 = (
+    Deposit,
+    Withdraw,
+    Transfer,
+    RegisterKey,
+    RevokeKey,
+    NonceFloor,
+    ListInstrument,
+    SetInstrumentParams,
+    SetOracle,
+    SetRiskParams,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The outcome of one tx: applied, or rejected with a code and a message."""
+
+    ok: bool
+    code: int = 0
+    error: str = ""
+    message: str = ""
+
+
+OK = Receipt(True)
+
+
+def apply_tx(state: State, tx: Tx, env: TxEnv) -> Receipt:
+    """Apply one tx. A rejected tx changes nothing and returns a rejection receipt."""
+    handler = HANDLERS.get(type(tx))
+    if handler is None:
+        return Receipt(False, 11029, "invalid_arguments", f"unknown tx type {type(tx).__name__}")
+    state.begin()
+    try:
+        if env.origin is Origin.L1 and not isinstance(tx, FROM_L1):
+            raise WrongOrigin(f"{type(tx).__name__} cannot come from L1")
+        handler(state, env, tx)
+    except ExchangeError as exc:
+        state.rollback()
+        return Receipt(False, exc.code, type(exc).__name__, exc.message)
+    except BaseException:
+        state.rollback()
+        raise
+    state.commit()
+    return OK
+
+
+@dataclass(frozen=True, slots=True)
+class BlockTx:
+    """A tx in a block, with its origin (and L1 sender for forced txs)."""
+
+    tx: Tx
+    origin: Origin = Origin.L2
+    l1_sender: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """An L2 block as the STF sees it: number, timestamp and ordered txs."""
+
+    number: int
+    timestamp: int
+    txs: tuple[BlockTx, ...]
+
+
+def apply_block(
+    state: State, block: Block, domain_separator: bytes, cache: SignatureCache | None = None
+) -> list[Receipt]:
+    """Apply every tx of a block in order; returns one receipt per tx."""
+    receipts: list[Receipt] = []
+    env = TxEnv(block.timestamp, domain_separator, cache=cache)
+    for item in block.txs:
+        env.origin = item.origin
+        env.l1_sender = item.l1_sender
+        receipts.append(apply_tx(state, item.tx, env))
+    return receipts
+
+
+def genesis(governance: bytes) -> State:
+    """The genesis state: the insurance fund as account 0, owned by governance."""
+    state = State()
+    state.put(account_key(0), Account(owner=governance))
+    state.put(owner_key(governance), OwnerIndex(0))
+    return state
+
+
+def apply_txs(state: State, txs: Iterable[Tx], env: TxEnv) -> list[Receipt]:
+    """Apply txs one by one under one env (tests and tools)."""
+    return [apply_tx(state, tx, env) for tx in txs]

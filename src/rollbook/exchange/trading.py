@@ -1,0 +1,231 @@
+"""Fill settlement: two signed orders, one match, at the maker's price.
+
+ARCHITECTURE section 3: matching runs in the sequencer; the STF settles fills. For each
+fill the STF checks that both signed orders allow it (docs/design/consensus.md section
+3: expiry, nonce floor, slot, size, fee bound, price, post-only, reduce-only), moves
+the notional between the balances, charges fees to the fee account, updates the
+positions and the instrument's open interest, and checks both accounts' margin.
+Time-in-force (IOC, FOK, GTC) is the matching engine's promise; the STF does not see
+the book and cannot enforce it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rollbook.exchange.env import TxEnv
+from rollbook.exchange.errors import (
+    BadSignature,
+    FeeTooHigh,
+    MalformedTx,
+    OrderCancelled,
+    OrderExpired,
+    OverFill,
+    PositionLimit,
+    PostOnlyTaker,
+    PriceNotAllowed,
+    ReduceOnlyViolation,
+    SlotConflict,
+    UnknownInstrument,
+)
+from rollbook.exchange.leaves import (
+    GLOBALS_KEY,
+    Instrument,
+    OrderSlot,
+    account_key,
+    instrument_key,
+    position_key,
+    slot_key,
+)
+from rollbook.exchange.margin import require_initial_margin
+from rollbook.exchange.numeric import Rounding, notional, ppm_of
+from rollbook.exchange.orders import SignedOrder
+from rollbook.exchange.positions import (
+    change_position,
+    long_open_interest_change,
+    settle_position,
+)
+from rollbook.exchange.state import State
+from rollbook.exchange.txs import Fill
+from rollbook.exchange.types import OrderFlags, Side
+
+
+def active_instrument(state: State, instrument_id: int) -> Instrument:
+    """The listed, active instrument; raises :class:`UnknownInstrument` otherwise."""
+    instrument = state.instrument(instrument_id)
+    if not instrument.active:
+        raise UnknownInstrument(f"{instrument.symbol} is not open for trading")
+    return instrument
+
+
+def consume_order(
+    state: State, env: TxEnv, signed: SignedOrder, size: int, fee_ppm: int, role: str
+) -> None:
+    """Check that ``signed`` may fill ``size`` now and record the fill in its slot.
+
+    Verifies the signature only at the order's first use of its slot; later fills
+    of the same order are proven by the slot's stored hash and signer.
+
+    Raises:
+        OrderExpired, OrderCancelled, SlotConflict, OverFill, FeeTooHigh, BadSignature.
+    """
+    order = signed.order
+    state.step(
+        f"order.{role}",
+        account_key(order.account),
+        slot_key(order.account, order.slot),
+        GLOBALS_KEY,
+    )
+    account = state.account(order.account)
+    lifetime = state.globals().max_order_lifetime
+    if order.expiry < env.timestamp:
+        raise OrderExpired(f"{role} order expired at {order.expiry}, now {env.timestamp}")
+    if order.expiry > env.timestamp + lifetime:
+        raise OrderExpired(f"{role} order expiry is beyond the {lifetime} s lifetime bound")
+    if order.nonce < account.nonce_floor:
+        raise OrderCancelled(
+            f"{role} order nonce {order.nonce} is below the account's floor {account.nonce_floor}"
+        )
+    if fee_ppm > order.max_fee_ppm:
+        raise FeeTooHigh(
+            f"{role} fee rate {fee_ppm} ppm exceeds the signed maximum {order.max_fee_ppm} ppm"
+        )
+    digest = env.order_digest(order)
+    if signed.digest != digest:
+        raise MalformedTx(f"{role} order digest does not match its fields and domain")
+    slot = state.slot(order.account, order.slot)
+    if order.nonce < slot.nonce:
+        raise OrderCancelled(f"{role} order slot {order.slot} moved on to nonce {slot.nonce}")
+    if order.nonce == slot.nonce and slot.order_hash == digest:
+        if slot.signer not in account.keys:
+            raise BadSignature(f"{role} order's signing key has been revoked")
+        filled = slot.filled
+    elif order.nonce == slot.nonce and slot.nonce != 0:
+        raise SlotConflict(f"{role} order: slot {order.slot} nonce {order.nonce} is taken")
+    else:
+        signer = env.signer(digest, signed.signature)
+        if signer not in account.keys:
+            raise BadSignature(f"{role} order is not signed by a trading key of its account")
+        slot = OrderSlot(order.nonce, 0, digest, signer)
+        filled = 0
+    if filled + size > order.size:
+        raise OverFill(f"{role} order would fill {filled + size}, more than its size {order.size}")
+    state.put(slot_key(order.account, order.slot), replace(slot, filled=filled + size))
+
+
+def apply_side(
+    state: State,
+    account: int,
+    instrument: Instrument,
+    side: Side,
+    size: int,
+    price: int,
+    fee: int,
+    reduce_only: bool,
+    max_positions: int,
+) -> tuple[int, int, int]:
+    """Settle, then trade one side of a fill; returns ``(old, new, balance_delta)``."""
+    state.step(
+        "fill.apply",
+        account_key(account),
+        position_key(account, instrument.instrument_id),
+        instrument_key(instrument.instrument_id),
+    )
+    settle_position(state, account, instrument.instrument_id)
+    instrument = state.instrument(instrument.instrument_id)
+    delta = size * side.sign
+    cash = -notional(price, delta) - fee
+    old, new = change_position(state, account, instrument, delta, price, cash, max_positions)
+    if reduce_only and (abs(new) >= abs(old) or (new != 0 and (new > 0) != (old > 0))):
+        raise ReduceOnlyViolation(f"reduce-only order would change position {old} to {new}")
+    return old, new, cash
+
+
+def settle_fill(state: State, env: TxEnv, tx: Fill) -> None:
+    """Settle one fill between a maker and a taker order (docs/design/consensus.md §3)."""
+    maker, taker = tx.maker.order, tx.taker.order
+    if maker.instrument != taker.instrument:
+        raise MalformedTx("maker and taker orders are for different instruments")
+    if maker.side == taker.side:
+        raise MalformedTx("maker and taker orders are on the same side")
+    if maker.account == taker.account:
+        raise MalformedTx("an account cannot trade with itself")
+    if taker.flags & OrderFlags.POST_ONLY:
+        raise PostOnlyTaker("a post-only order cannot take liquidity")
+    state.step("fill.instrument", instrument_key(maker.instrument), GLOBALS_KEY)
+    instrument = active_instrument(state, maker.instrument)
+    price = maker.price
+    if price % instrument.tick or tx.size % instrument.lot:
+        raise PriceNotAllowed(
+            f"price {price} or size {tx.size} is off the {instrument.symbol} tick/lot grid"
+        )
+    if (taker.side is Side.BUY and price > taker.price) or (
+        taker.side is Side.SELL and price < taker.price
+    ):
+        raise PriceNotAllowed(f"maker price {price} is beyond the taker's limit {taker.price}")
+    max_positions = state.globals().max_positions
+    value = notional(price, tx.size)
+    maker_fee = ppm_of(value, instrument.maker_fee_ppm, Rounding.UP)
+    taker_fee = ppm_of(value, instrument.taker_fee_ppm, Rounding.UP)
+    consume_order(state, env, tx.maker, tx.size, instrument.maker_fee_ppm, "maker")
+    consume_order(state, env, tx.taker, tx.size, instrument.taker_fee_ppm, "taker")
+    m_old, m_new, m_cash = apply_side(
+        state,
+        maker.account,
+        instrument,
+        maker.side,
+        tx.size,
+        price,
+        maker_fee,
+        bool(maker.flags & OrderFlags.REDUCE_ONLY),
+        max_positions,
+    )
+    t_old, t_new, t_cash = apply_side(
+        state,
+        taker.account,
+        instrument,
+        taker.side,
+        tx.size,
+        price,
+        taker_fee,
+        bool(taker.flags & OrderFlags.REDUCE_ONLY),
+        max_positions,
+    )
+    state.step("fill.book", instrument_key(maker.instrument), GLOBALS_KEY, account_key(0))
+    record_trade_totals(
+        state,
+        instrument.instrument_id,
+        long_open_interest_change(m_old, m_new) + long_open_interest_change(t_old, t_new),
+        maker_fee + taker_fee,
+    )
+    instrument = state.instrument(instrument.instrument_id)
+    require_initial_margin(state, maker.account, env.timestamp, (instrument, m_old, m_new, m_cash))
+    require_initial_margin(state, taker.account, env.timestamp, (instrument, t_old, t_new, t_cash))
+
+
+def record_trade_totals(state: State, instrument_id: int, oi_change: int, fees: int) -> None:
+    """Update open interest (sweeping the pool's dust at zero) and the fee account."""
+    instrument = state.instrument(instrument_id)
+    open_interest = instrument.open_interest + oi_change
+    if oi_change > 0 and open_interest > instrument.max_open_interest:
+        raise PositionLimit(
+            f"{instrument.symbol} open interest would exceed {instrument.max_open_interest}"
+        )
+    pool = instrument.pool
+    glob = state.globals()
+    if open_interest == 0 and pool != 0:
+        # Every position is closed, hence settled: the pool holds only rounding dust,
+        # which belongs to the insurance fund (account 0).
+        sweep_pool_to_insurance(state, pool)
+        pool = 0
+    state.put(
+        instrument_key(instrument_id), replace(instrument, open_interest=open_interest, pool=pool)
+    )
+    if fees:
+        state.put(GLOBALS_KEY, replace(glob, fees=glob.fees + fees))
+
+
+def sweep_pool_to_insurance(state: State, amount: int) -> None:
+    """Credit ``amount`` of pool dust to the insurance fund's balance."""
+    fund = state.account(0)
+    state.put(account_key(0), replace(fund, balance=fund.balance + amount))

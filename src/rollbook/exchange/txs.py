@@ -1,0 +1,369 @@
+"""The transactions of the STF (docs/design/consensus.md section 9).
+
+Each tx is a frozen dataclass validated on construction: a value out of its wire
+range raises :class:`MalformedTx` before the STF ever sees it. Owner-signed txs know
+their EIP-712 struct hash; L1-origin variants (forced txs, contract wallets) carry no
+signature and are authorised by the L1 sender instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from rollbook.crypto.eip712 import encode_address, encode_uint, type_hash, typed_digest
+from rollbook.crypto.keccak import keccak256
+from rollbook.crypto.secp256k1 import sign_digest
+from rollbook.exchange.errors import MalformedTx
+from rollbook.exchange.leaves import Instrument
+from rollbook.exchange.numeric import U16_MAX, U32_MAX, U64_MAX
+from rollbook.exchange.orders import SignedOrder, _check_range
+
+
+class Origin(IntEnum):
+    """Where a tx entered the chain: sequenced on L2, or derived from L1."""
+
+    L2 = 0
+    L1 = 1
+
+
+WITHDRAW_TYPEHASH = type_hash("Withdraw(uint32 account,uint64 amount,uint32 nonce)")
+TRANSFER_TYPEHASH = type_hash("Transfer(uint32 sender,uint32 recipient,uint64 amount,uint32 nonce)")
+REGISTER_KEY_TYPEHASH = type_hash(
+    "RegisterKey(uint32 account,uint8 keyIndex,address key,uint32 nonce)"
+)
+REVOKE_KEY_TYPEHASH = type_hash("RevokeKey(uint32 account,uint8 keyIndex,uint32 nonce)")
+NONCE_FLOOR_TYPEHASH = type_hash("NonceFloor(uint32 account,uint32 floor)")
+
+
+def _check_address(name: str, value: object) -> None:
+    if not isinstance(value, bytes) or len(value) != 20:
+        raise MalformedTx(f"{name} must be a 20-byte address")
+
+
+def _check_signature(value: object, required: bool) -> None:
+    if value is None:
+        if required:
+            raise MalformedTx("signature is missing")
+        return
+    if not isinstance(value, bytes) or len(value) != 65:
+        raise MalformedTx("signature must be 65 bytes (r || s || v)")
+
+
+@dataclass(frozen=True, slots=True)
+class Deposit:
+    """Collateral escrowed on L1, credited by derivation. L1 origin only."""
+
+    deposit_id: int
+    owner: bytes
+    amount: int
+
+    def __post_init__(self) -> None:
+        _check_range("deposit_id", self.deposit_id, U64_MAX)
+        _check_address("owner", self.owner)
+        _check_range("amount", self.amount, U64_MAX, low=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw:
+    """Move free collateral out to the owner on L1. Signed by the owner, or forced."""
+
+    account: int
+    amount: int
+    nonce: int
+    signature: bytes | None = None
+
+    def __post_init__(self) -> None:
+        _check_range("account", self.account, U32_MAX)
+        _check_range("amount", self.amount, U64_MAX, low=1)
+        _check_range("nonce", self.nonce, U32_MAX)
+        _check_signature(self.signature, required=False)
+
+    def struct_hash(self) -> bytes:
+        return keccak256(
+            WITHDRAW_TYPEHASH
+            + encode_uint(self.account, 32)
+            + encode_uint(self.amount, 64)
+            + encode_uint(self.nonce, 32)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Move collateral between two existing accounts. Signed by the sender's owner."""
+
+    sender: int
+    recipient: int
+    amount: int
+    nonce: int
+    signature: bytes | None = None
+
+    def __post_init__(self) -> None:
+        _check_range("sender", self.sender, U32_MAX)
+        _check_range("recipient", self.recipient, U32_MAX)
+        _check_range("amount", self.amount, U64_MAX, low=1)
+        _check_range("nonce", self.nonce, U32_MAX)
+        _check_signature(self.signature, required=False)
+        if self.sender == self.recipient:
+            raise MalformedTx("a transfer needs two different accounts")
+
+    def struct_hash(self) -> bytes:
+        return keccak256(
+            TRANSFER_TYPEHASH
+            + encode_uint(self.sender, 32)
+            + encode_uint(self.recipient, 32)
+            + encode_uint(self.amount, 64)
+            + encode_uint(self.nonce, 32)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterKey:
+    """Register a trading key (its address) at a key index. Owner only."""
+
+    account: int
+    key_index: int
+    key: bytes
+    nonce: int
+    signature: bytes | None = None
+
+    def __post_init__(self) -> None:
+        _check_range("account", self.account, U32_MAX)
+        _check_range("key_index", self.key_index, 255)
+        _check_address("key", self.key)
+        if self.key == bytes(20):
+            raise MalformedTx("the zero address cannot be a trading key")
+        _check_range("nonce", self.nonce, U32_MAX)
+        _check_signature(self.signature, required=False)
+
+    def struct_hash(self) -> bytes:
+        return keccak256(
+            REGISTER_KEY_TYPEHASH
+            + encode_uint(self.account, 32)
+            + encode_uint(self.key_index, 8)
+            + encode_address(self.key)
+            + encode_uint(self.nonce, 32)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeKey:
+    """Revoke the trading key at a key index. Owner only."""
+
+    account: int
+    key_index: int
+    nonce: int
+    signature: bytes | None = None
+
+    def __post_init__(self) -> None:
+        _check_range("account", self.account, U32_MAX)
+        _check_range("key_index", self.key_index, 255)
+        _check_range("nonce", self.nonce, U32_MAX)
+        _check_signature(self.signature, required=False)
+
+    def struct_hash(self) -> bytes:
+        return keccak256(
+            REVOKE_KEY_TYPEHASH
+            + encode_uint(self.account, 32)
+            + encode_uint(self.key_index, 8)
+            + encode_uint(self.nonce, 32)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NonceFloor:
+    """Cancel every order of the account with a nonce below ``floor``."""
+
+    account: int
+    floor: int
+    signature: bytes | None = None
+
+    def __post_init__(self) -> None:
+        _check_range("account", self.account, U32_MAX)
+        _check_range("floor", self.floor, U32_MAX)
+        _check_signature(self.signature, required=False)
+
+    def struct_hash(self) -> bytes:
+        return keccak256(
+            NONCE_FLOOR_TYPEHASH + encode_uint(self.account, 32) + encode_uint(self.floor, 32)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """Settle ``size`` of a match between a resting maker and an incoming taker."""
+
+    maker: SignedOrder
+    taker: SignedOrder
+    size: int
+
+    def __post_init__(self) -> None:
+        _check_range("size", self.size, U64_MAX, low=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Liquidate:
+    """Close ``size`` of a below-maintenance account's position against a maker."""
+
+    account: int
+    maker: SignedOrder
+    size: int
+
+    def __post_init__(self) -> None:
+        _check_range("account", self.account, U32_MAX)
+        _check_range("size", self.size, U64_MAX, low=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Backstop:
+    """Move a deeply underwater account's position in ``instrument`` to the fund."""
+
+    account: int
+    instrument: int
+
+    def __post_init__(self) -> None:
+        _check_range("account", self.account, U32_MAX)
+        _check_range("instrument", self.instrument, U16_MAX)
+
+
+@dataclass(frozen=True, slots=True)
+class SettleAccount:
+    """Apply pending funding and socialised loss to every position of an account."""
+
+    account: int
+
+    def __post_init__(self) -> None:
+        _check_range("account", self.account, U32_MAX)
+
+
+MAX_ORACLE_ENTRIES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class OracleUpdate:
+    """A report signed by k of the n oracle signers.
+
+    ``index_prices`` are ``(asset, price)`` pairs; ``marks`` are ``(instrument,
+    price)`` pairs for perpetuals. Both sorted by id, without duplicates.
+    """
+
+    timestamp: int
+    index_prices: tuple[tuple[int, int], ...]
+    marks: tuple[tuple[int, int], ...]
+    signatures: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        _check_range("timestamp", self.timestamp, U64_MAX)
+        entries = len(self.index_prices) + len(self.marks)
+        if not 0 < entries <= MAX_ORACLE_ENTRIES:
+            raise MalformedTx(f"an oracle report has 1..{MAX_ORACLE_ENTRIES} entries")
+        for name, pairs, high in (
+            ("asset", self.index_prices, U16_MAX),
+            ("instrument", self.marks, U16_MAX),
+        ):
+            previous = -1
+            for pair in pairs:
+                if not isinstance(pair, tuple) or len(pair) != 2:
+                    raise MalformedTx(f"oracle {name} entries are (id, price) pairs")
+                _check_range(name, pair[0], high)
+                _check_range("price", pair[1], U64_MAX, low=1)
+                if pair[0] <= previous:
+                    raise MalformedTx(f"oracle {name} ids must be strictly increasing")
+                previous = pair[0]
+        if not self.signatures:
+            raise MalformedTx("an oracle report needs signatures")
+        for signature in self.signatures:
+            _check_signature(signature, required=True)
+
+    def prices_hash(self) -> bytes:
+        """keccak of the entries, fixed-width: the ``pricesHash`` field of the report."""
+        body = b"".join(a.to_bytes(2, "big") + p.to_bytes(8, "big") for a, p in self.index_prices)
+        body += b"\xff" + b"".join(
+            i.to_bytes(2, "big") + p.to_bytes(8, "big") for i, p in self.marks
+        )
+        return keccak256(body)
+
+
+ORACLE_REPORT_TYPEHASH = type_hash("OracleReport(uint64 timestamp,bytes32 pricesHash)")
+
+
+def oracle_report_digest(
+    domain_separator: bytes,
+    timestamp: int,
+    index_prices: tuple[tuple[int, int], ...],
+    marks: tuple[tuple[int, int], ...],
+) -> bytes:
+    """The digest each oracle signer signs for a report."""
+    unsigned = OracleUpdate(timestamp, index_prices, marks, (bytes(64) + b"\x1b",))
+    return typed_digest(
+        domain_separator,
+        keccak256(ORACLE_REPORT_TYPEHASH + encode_uint(timestamp, 64) + unsigned.prices_hash()),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListInstrument:
+    """Governance: list a new instrument (L1 origin only)."""
+
+    instrument: Instrument
+
+
+@dataclass(frozen=True, slots=True)
+class SetInstrumentParams:
+    """Governance: change an instrument's risk and fee parameters, or delist it."""
+
+    instrument_id: int
+    im_ppm: int
+    mm_ppm: int
+    maker_fee_ppm: int
+    taker_fee_ppm: int
+    liq_fee_ppm: int
+    funding_cap_ppm: int
+    max_open_interest: int
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetOracle:
+    """Governance: rotate the oracle set and its guards."""
+
+    signers: tuple[bytes, ...]
+    threshold: int
+    staleness: int
+    max_move_ppm: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetRiskParams:
+    """Governance: the deployment's risk parameters."""
+
+    max_positions: int
+    max_order_lifetime: int
+    liq_band_ppm: int
+    backstop_ppm: int
+
+
+Tx = (
+    Deposit
+    | Withdraw
+    | Transfer
+    | RegisterKey
+    | RevokeKey
+    | NonceFloor
+    | Fill
+    | Liquidate
+    | Backstop
+    | SettleAccount
+    | OracleUpdate
+    | ListInstrument
+    | SetInstrumentParams
+    | SetOracle
+    | SetRiskParams
+)
+OwnerTx = Withdraw | Transfer | RegisterKey | RevokeKey
+L1_ONLY = (Deposit, ListInstrument, SetInstrumentParams, SetOracle, SetRiskParams)
+
+
+def sign_owner_tx(tx: OwnerTx | NonceFloor, private_key: bytes, domain_separator: bytes) -> bytes:
+    """Sign an owner tx (or a nonce floor) in the domain; returns the 65-byte signature."""
+    return sign_digest(private_key, typed_digest(domain_separator, tx.struct_hash()))
