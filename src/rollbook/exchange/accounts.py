@@ -9,8 +9,6 @@ the L1 queue instead and carry nonce 0.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from rollbook.crypto.eip712 import typed_digest
 from rollbook.exchange.env import TxEnv
 from rollbook.exchange.errors import (
@@ -77,7 +75,7 @@ def authorise_owner(state: State, env: TxEnv, tx: OwnerTx, index: int) -> Accoun
         raise BadSignature(f"not signed by the owner of account {index}")
     if tx.nonce != account.tx_nonce:
         raise BadNonce(f"account {index} expects tx nonce {account.tx_nonce}, got {tx.nonce}")
-    account = replace(account, tx_nonce=account.tx_nonce + 1)
+    account = account._replace(tx_nonce=account.tx_nonce + 1)
     state.put(account_key(index), account)
     return account
 
@@ -93,19 +91,18 @@ def credit_deposit(state: State, env: TxEnv, tx: Deposit) -> None:
     index = owner_account(state, tx.owner)
     if index is None:
         index = glob.next_account
-        glob = replace(glob, next_account=index + 1)
+        glob = glob._replace(next_account=index + 1)
         state.put(owner_key(tx.owner), OwnerIndex(index))
         state.step("deposit.open", account_key(index))
         state.put(account_key(index), Account(owner=tx.owner))
     else:
         state.step("deposit.credit", account_key(index))
     account = state.account(index)
-    state.put(account_key(index), replace(account, balance=account.balance + tx.amount))
+    state.put(account_key(index), account._replace(balance=account.balance + tx.amount))
     state.step("deposit.totals", GLOBALS_KEY)
     state.put(
         GLOBALS_KEY,
-        replace(
-            glob,
+        glob._replace(
             next_deposit_id=tx.deposit_id + 1,
             total_deposits=glob.total_deposits + tx.amount,
         ),
@@ -116,7 +113,7 @@ def debit(state: State, index: int, amount: int) -> None:
     """Take ``amount`` from the account's balance (margin is checked by the caller)."""
     state.step("debit", account_key(index))
     account = state.account(index)
-    state.put(account_key(index), replace(account, balance=account.balance - amount))
+    state.put(account_key(index), account._replace(balance=account.balance - amount))
 
 
 def withdraw(state: State, env: TxEnv, tx: Withdraw) -> None:
@@ -131,8 +128,7 @@ def withdraw(state: State, env: TxEnv, tx: Withdraw) -> None:
     withdrawal_id = glob.next_withdrawal_id
     state.put(
         GLOBALS_KEY,
-        replace(
-            glob,
+        glob._replace(
             next_withdrawal_id=withdrawal_id + 1,
             total_withdrawals=glob.total_withdrawals + tx.amount,
         ),
@@ -153,7 +149,7 @@ def transfer(state: State, env: TxEnv, tx: Transfer) -> None:
     require_initial_margin(state, tx.sender, env.timestamp)
     state.step("transfer.credit", account_key(tx.recipient))
     recipient = state.account(tx.recipient)
-    state.put(account_key(tx.recipient), replace(recipient, balance=recipient.balance + tx.amount))
+    state.put(account_key(tx.recipient), recipient._replace(balance=recipient.balance + tx.amount))
 
 
 def register_key(state: State, env: TxEnv, tx: RegisterKey) -> None:
@@ -167,7 +163,7 @@ def register_key(state: State, env: TxEnv, tx: RegisterKey) -> None:
         raise MalformedTx("this key is already registered")
     keys = list(account.keys)
     keys[tx.key_index] = tx.key
-    state.put(account_key(tx.account), replace(account, keys=tuple(keys)))
+    state.put(account_key(tx.account), account._replace(keys=tuple(keys)))
 
 
 def revoke_key(state: State, env: TxEnv, tx: RevokeKey) -> None:
@@ -177,7 +173,7 @@ def revoke_key(state: State, env: TxEnv, tx: RevokeKey) -> None:
         raise MalformedTx(f"no key at index {tx.key_index}")
     keys = list(account.keys)
     keys[tx.key_index] = NO_KEY
-    state.put(account_key(tx.account), replace(account, keys=tuple(keys)))
+    state.put(account_key(tx.account), account._replace(keys=tuple(keys)))
 
 
 def raise_nonce_floor(state: State, env: TxEnv, tx: NonceFloor) -> None:
@@ -195,7 +191,7 @@ def raise_nonce_floor(state: State, env: TxEnv, tx: NonceFloor) -> None:
             raise BadSignature("nonce floor is not signed by the owner or a trading key")
     if tx.floor <= account.nonce_floor:
         raise BadNonce(f"nonce floor must rise above {account.nonce_floor}")
-    state.put(account_key(tx.account), replace(account, nonce_floor=tx.floor))
+    state.put(account_key(tx.account), account._replace(nonce_floor=tx.floor))
 
 
 def settle_account(state: State, env: TxEnv, tx: SettleAccount) -> None:

@@ -20,9 +20,12 @@ class ExchangeError(Exception):
     code: int = 11029  # Deribit: invalid_arguments
     name: str = "invalid_arguments"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, account: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.account = account
+        """The account whose order or margin failed, when one is to blame (the
+        sequencer uses it to cancel a stale maker rather than the taker)."""
 
 
 class MalformedTx(ExchangeError):

@@ -8,8 +8,6 @@ overflow a wire width, or set a liquidation fee above 1.5 %.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from rollbook.exchange.env import TxEnv
 from rollbook.exchange.errors import MalformedTx, WrongOrigin
 from rollbook.exchange.leaves import (
@@ -123,8 +121,7 @@ def set_instrument_params(state: State, env: TxEnv, tx: SetInstrumentParams) -> 
     )
     state.put(
         instrument_key(tx.instrument_id),
-        replace(
-            instrument,
+        instrument._replace(
             im_ppm=tx.im_ppm,
             mm_ppm=tx.mm_ppm,
             maker_fee_ppm=tx.maker_fee_ppm,
@@ -152,8 +149,7 @@ def set_oracle(state: State, env: TxEnv, tx: SetOracle) -> None:
     config = state.oracle()
     state.put(
         ORACLE_KEY,
-        replace(
-            config,
+        config._replace(
             signers=tuple(signers),
             threshold=tx.threshold,
             staleness=tx.staleness,
@@ -173,8 +169,7 @@ def set_risk_params(state: State, env: TxEnv, tx: SetRiskParams) -> None:
     glob = state.globals()
     state.put(
         GLOBALS_KEY,
-        replace(
-            glob,
+        glob._replace(
             max_positions=tx.max_positions,
             max_order_lifetime=tx.max_order_lifetime,
             liq_band_ppm=tx.liq_band_ppm,

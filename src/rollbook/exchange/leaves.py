@@ -1,15 +1,16 @@
 """The state's leaves and their keys (docs/design/consensus.md section 10).
 
-The state is a map ``LeafKey -> Leaf``. Every leaf is a frozen dataclass; updating a
-leaf means writing a new value under its key, which is what makes the journal (and
+The state is a map ``LeafKey -> Leaf``. Every leaf is an immutable named tuple (cheap to
+build: the STF makes several per fill); updating a leaf means writing a new value
+under its key, which is what makes the journal (and
 later the Merkle witnesses of #4) simple. :func:`encode_leaf` gives each leaf one
 canonical byte encoding; the state root hashes those encodings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from enum import IntEnum
+from typing import NamedTuple
 
 LeafKey = tuple[object, ...]
 
@@ -22,8 +23,7 @@ class InstrumentKind(IntEnum):
     PERPETUAL = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Account:
+class Account(NamedTuple):
     """An account: owner, quote balance (may be negative), keys and bookkeeping.
 
     ``instruments`` lists the instruments in which the account has an open position,
@@ -38,8 +38,7 @@ class Account:
     instruments: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
+class Position(NamedTuple):
     """A position: signed size, signed entry cost, and lazy-settlement snapshots."""
 
     size: int = 0
@@ -48,8 +47,7 @@ class Position:
     loss_snap: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class OrderSlot:
+class OrderSlot(NamedTuple):
     """One of an account's order slots: which order uses it and how much it filled."""
 
     nonce: int = 0
@@ -58,8 +56,7 @@ class OrderSlot:
     signer: bytes = NO_KEY
 
 
-@dataclass(frozen=True, slots=True)
-class Instrument:
+class Instrument(NamedTuple):
     """A listed instrument: its static listing and its per-instrument indices.
 
     Listing fields change only through governance; ``mark``, the funding fields, the
@@ -92,16 +89,14 @@ class Instrument:
     pool: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class AssetPrice:
+class AssetPrice(NamedTuple):
     """The oracle's index price of an underlying asset."""
 
     price: int
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
-class OracleConfig:
+class OracleConfig(NamedTuple):
     """The oracle set (k of n), its last report time and its guards."""
 
     signers: tuple[bytes, ...] = ()
@@ -111,8 +106,7 @@ class OracleConfig:
     max_move_ppm: int = 100_000
 
 
-@dataclass(frozen=True, slots=True)
-class Globals:
+class Globals(NamedTuple):
     """Counters, system balances and the deployment's risk parameters."""
 
     next_account: int = 1
@@ -128,15 +122,13 @@ class Globals:
     max_liq_fee_ppm: int = 15_000
 
 
-@dataclass(frozen=True, slots=True)
-class OwnerIndex:
+class OwnerIndex(NamedTuple):
     """The account index of an owner address (so a deposit finds its account)."""
 
     account: int
 
 
-@dataclass(frozen=True, slots=True)
-class Withdrawal:
+class Withdrawal(NamedTuple):
     """A withdrawal paid out on L1 once proven against a final output root."""
 
     owner: bytes
@@ -223,4 +215,4 @@ def encode_key(key: LeafKey) -> bytes:
 def encode_leaf(leaf: Leaf) -> bytes:
     """Canonical encoding of a leaf: its tag, then each field in declaration order."""
     tag = LEAF_TAGS[type(leaf)]
-    return bytes([tag]) + b"".join(_encode_value(getattr(leaf, f.name)) for f in fields(leaf))
+    return bytes([tag]) + b"".join(_encode_value(v) for v in leaf)

@@ -17,8 +17,6 @@ the book), and docs/design/consensus.md section 7.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from rollbook.exchange.env import TxEnv
 from rollbook.exchange.errors import (
     MalformedTx,
@@ -32,7 +30,12 @@ from rollbook.exchange.leaves import (
     instrument_key,
     position_key,
 )
-from rollbook.exchange.margin import health, require_fresh_mark, require_initial_margin
+from rollbook.exchange.margin import (
+    INSURANCE_FUND,
+    health,
+    require_fresh_mark,
+    require_initial_margin,
+)
 from rollbook.exchange.numeric import PPM, Rounding, div, mul_div, notional, ppm_of, value_at_mark
 from rollbook.exchange.positions import (
     INDEX_DENOMINATOR,
@@ -49,9 +52,6 @@ from rollbook.exchange.trading import (
 )
 from rollbook.exchange.txs import Backstop, Liquidate
 from rollbook.exchange.types import OrderFlags, Side
-
-INSURANCE_FUND = 0
-
 
 def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
     """Close ``tx.size`` of a below-maintenance account's position against a maker."""
@@ -123,9 +123,9 @@ def move_to_fund(state: State, index: int, amount: int) -> None:
     """Move ``amount`` of quote from an account's balance to the insurance fund."""
     state.step("liq.penalty", account_key(index), account_key(INSURANCE_FUND))
     account = state.account(index)
-    state.put(account_key(index), replace(account, balance=account.balance - amount))
+    state.put(account_key(index), account._replace(balance=account.balance - amount))
     fund = state.account(INSURANCE_FUND)
-    state.put(account_key(INSURANCE_FUND), replace(fund, balance=fund.balance + amount))
+    state.put(account_key(INSURANCE_FUND), fund._replace(balance=fund.balance + amount))
 
 
 def backstop(state: State, env: TxEnv, tx: Backstop) -> None:
@@ -166,11 +166,18 @@ def backstop(state: State, env: TxEnv, tx: Backstop) -> None:
     oi_change = long_open_interest_change(a_old, a_new) + long_open_interest_change(f_old, f_new)
     state.step("backstop.book", instrument_key(tx.instrument), GLOBALS_KEY, account_key(0))
     record_trade_totals(state, tx.instrument, oi_change, 0)
-    cover_bad_debt(state, tx.account, tx.instrument, Side.BUY if size > 0 else Side.SELL)
+    if not state.account(tx.account).instruments and state.account(tx.account).balance < 0:
+        fund_equity = health(state, INSURANCE_FUND, env.timestamp).equity
+        cover_bad_debt(
+            state, tx.account, tx.instrument, Side.BUY if size > 0 else Side.SELL, fund_equity
+        )
 
 
-def cover_bad_debt(state: State, index: int, instrument_id: int, bankrupt_side: Side) -> int:
-    """If the account holds nothing and owes, the fund pays; the rest is socialised.
+def cover_bad_debt(
+    state: State, index: int, instrument_id: int, bankrupt_side: Side, fund_equity: int
+) -> int:
+    """The account holds nothing and owes: the fund pays up to its equity; the rest is
+    socialised.
 
     Returns the uncovered amount socialised on ``instrument_id`` (0 if none).
     """
@@ -185,14 +192,14 @@ def cover_bad_debt(state: State, index: int, instrument_id: int, bankrupt_side: 
         return 0
     deficit = -account.balance
     fund = state.account(INSURANCE_FUND)
-    covered = min(deficit, max(0, fund.balance))
+    covered = min(deficit, max(0, fund_equity))
     uncovered = deficit - covered
     instrument = state.instrument(instrument_id)
     if uncovered and instrument.open_interest == 0:
         # Nobody holds the other side: the fund absorbs it (its balance goes negative).
         covered, uncovered = deficit, 0
-    state.put(account_key(INSURANCE_FUND), replace(fund, balance=fund.balance - covered))
-    state.put(account_key(index), replace(account, balance=0))
+    state.put(account_key(INSURANCE_FUND), fund._replace(balance=fund.balance - covered))
+    state.put(account_key(index), account._replace(balance=0))
     if uncovered:
         state.put(instrument_key(instrument_id), socialise(instrument, uncovered, bankrupt_side))
     return uncovered
@@ -207,7 +214,7 @@ def socialise(instrument: Instrument, amount: int, bankrupt_side: Side) -> Instr
     """
     delta = div(amount * INDEX_DENOMINATOR, instrument.open_interest, Rounding.UP)
     if bankrupt_side is Side.BUY:
-        instrument = replace(instrument, loss_index_short=instrument.loss_index_short + delta)
+        instrument = instrument._replace(loss_index_short=instrument.loss_index_short + delta)
     else:
-        instrument = replace(instrument, loss_index_long=instrument.loss_index_long + delta)
-    return replace(instrument, pool=instrument.pool - amount)
+        instrument = instrument._replace(loss_index_long=instrument.loss_index_long + delta)
+    return instrument._replace(pool=instrument.pool - amount)

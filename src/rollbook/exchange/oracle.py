@@ -15,8 +15,6 @@ cumulative funding index. Positions pay it lazily (:mod:`rollbook.exchange.posit
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from rollbook.crypto.eip712 import encode_uint, typed_digest
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.env import TxEnv
@@ -70,18 +68,16 @@ def update_mark(instrument: Instrument, mark: int, index: int, timestamp: int) -
     """
     hour = timestamp // HOUR
     if instrument.funding_hour == 0:
-        instrument = replace(instrument, funding_hour=hour)
+        instrument = instrument._replace(funding_hour=hour)
     elif hour > instrument.funding_hour:
         rate = hourly_rate_ppm(instrument)
-        instrument = replace(
-            instrument,
+        instrument = instrument._replace(
             funding_index=instrument.funding_index + rate * index * (INDEX_SCALE // PPM),
             funding_hour=hour,
             premium_sum_ppm=0,
             premium_samples=0,
         )
-    return replace(
-        instrument,
+    return instrument._replace(
         mark=mark,
         mark_time=timestamp,
         premium_sum_ppm=instrument.premium_sum_ppm + premium_ppm(mark, index),
@@ -117,7 +113,7 @@ def apply_oracle_update(state: State, env: TxEnv, tx: OracleUpdate) -> None:
         seen.append(signer)
     if len(seen) < config.threshold:
         raise BadSignature(f"report has {len(seen)} oracle signatures, needs {config.threshold}")
-    state.put(ORACLE_KEY, replace(config, last_timestamp=tx.timestamp))
+    state.put(ORACLE_KEY, config._replace(last_timestamp=tx.timestamp))
     for asset, price in tx.index_prices:
         state.step("oracle.index", price_key(asset), ORACLE_KEY)
         old = state.price(asset)

@@ -10,8 +10,6 @@ into the instrument's pool, rounding toward the pool.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from rollbook.exchange.errors import PositionLimit
 from rollbook.exchange.leaves import (
     Instrument,
@@ -67,13 +65,13 @@ def settle_position(state: State, index: int, instrument_id: int) -> int:
     payment = pending_payment(position, instrument)
     state.put(
         position_key(index, instrument_id),
-        replace(position, funding_snap=instrument.funding_index, loss_snap=side_index),
+        position._replace(funding_snap=instrument.funding_index, loss_snap=side_index),
     )
     if payment:
         account = state.account(index)
-        state.put(account_key(index), replace(account, balance=account.balance - payment))
+        state.put(account_key(index), account._replace(balance=account.balance - payment))
         state.put(
-            instrument_key(instrument_id), replace(instrument, pool=instrument.pool + payment)
+            instrument_key(instrument_id), instrument._replace(pool=instrument.pool + payment)
         )
     return payment
 
@@ -111,7 +109,7 @@ def change_position(
         instruments = tuple(i for i in instruments if i != instrument.instrument_id)
     state.put(
         account_key(index),
-        replace(account, balance=account.balance + cash, instruments=instruments),
+        account._replace(balance=account.balance + cash, instruments=instruments),
     )
     if new == 0:
         state.delete(key)
@@ -126,12 +124,15 @@ def change_position(
         )
     elif abs(new) > abs(old):
         state.put(
-            key, replace(position, size=new, cost=position.cost + value_at_mark(price, delta))
+            key, position._replace(size=new, cost=position.cost + value_at_mark(price, delta))
         )
     else:
         # Reducing: the entry cost shrinks pro rata (display only, no money moves).
         state.put(
-            key, replace(position, size=new, cost=div(position.cost * new, old, Rounding.DOWN))
+            key,
+            position._replace(
+                size=new, cost=div(position.cost * abs(new), abs(old), Rounding.DOWN)
+            ),
         )
     return old, new
 

@@ -194,6 +194,12 @@ class State:
             raise InvariantError("copy() inside an open tx")
         return State(self._leaves)
 
+    def restore(self, other: State) -> None:
+        """Make this state equal to ``other`` (a copy taken earlier), in place."""
+        if self._undo is not None:
+            raise InvariantError("restore() inside an open tx")
+        self._leaves = dict(other._leaves)
+
     def leaf_count(self) -> int:
         return len(self._leaves)
 

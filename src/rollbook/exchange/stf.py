@@ -101,6 +101,7 @@ class Receipt:
     code: int = 0
     error: str = ""
     message: str = ""
+    account: int | None = None
 
 
 OK = Receipt(True)
@@ -118,7 +119,7 @@ def apply_tx(state: State, tx: Tx, env: TxEnv) -> Receipt:
         handler(state, env, tx)
     except ExchangeError as exc:
         state.rollback()
-        return Receipt(False, exc.code, type(exc).__name__, exc.message)
+        return Receipt(False, exc.code, type(exc).__name__, exc.message, exc.account)
     except BaseException:
         state.rollback()
         raise

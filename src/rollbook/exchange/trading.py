@@ -11,11 +11,10 @@ the book and cannot enforce it.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from rollbook.exchange.env import TxEnv
 from rollbook.exchange.errors import (
     BadSignature,
+    ExchangeError,
     FeeTooHigh,
     MalformedTx,
     OrderCancelled,
@@ -59,6 +58,17 @@ def active_instrument(state: State, instrument_id: int) -> Instrument:
 
 
 def consume_order(
+    state: State, env: TxEnv, signed: SignedOrder, size: int, fee_ppm: int, role: str
+) -> None:
+    """Check that ``signed`` may fill ``size`` now; on refusal the error names its account."""
+    try:
+        _consume_order(state, env, signed, size, fee_ppm, role)
+    except ExchangeError as exc:
+        exc.account = signed.order.account
+        raise
+
+
+def _consume_order(
     state: State, env: TxEnv, signed: SignedOrder, size: int, fee_ppm: int, role: str
 ) -> None:
     """Check that ``signed`` may fill ``size`` now and record the fill in its slot.
@@ -110,7 +120,7 @@ def consume_order(
         filled = 0
     if filled + size > order.size:
         raise OverFill(f"{role} order would fill {filled + size}, more than its size {order.size}")
-    state.put(slot_key(order.account, order.slot), replace(slot, filled=filled + size))
+    state.put(slot_key(order.account, order.slot), slot._replace(filled=filled + size))
 
 
 def apply_side(
@@ -137,7 +147,9 @@ def apply_side(
     cash = -notional(price, delta) - fee
     old, new = change_position(state, account, instrument, delta, price, cash, max_positions)
     if reduce_only and (abs(new) >= abs(old) or (new != 0 and (new > 0) != (old > 0))):
-        raise ReduceOnlyViolation(f"reduce-only order would change position {old} to {new}")
+        raise ReduceOnlyViolation(
+            f"reduce-only order would change position {old} to {new}", account=account
+        )
     return old, new, cash
 
 
@@ -219,13 +231,13 @@ def record_trade_totals(state: State, instrument_id: int, oi_change: int, fees: 
         sweep_pool_to_insurance(state, pool)
         pool = 0
     state.put(
-        instrument_key(instrument_id), replace(instrument, open_interest=open_interest, pool=pool)
+        instrument_key(instrument_id), instrument._replace(open_interest=open_interest, pool=pool)
     )
     if fees:
-        state.put(GLOBALS_KEY, replace(glob, fees=glob.fees + fees))
+        state.put(GLOBALS_KEY, glob._replace(fees=glob.fees + fees))
 
 
 def sweep_pool_to_insurance(state: State, amount: int) -> None:
     """Credit ``amount`` of pool dust to the insurance fund's balance."""
     fund = state.account(0)
-    state.put(account_key(0), replace(fund, balance=fund.balance + amount))
+    state.put(account_key(0), fund._replace(balance=fund.balance + amount))

@@ -156,6 +156,7 @@ class World:
         )
         receipt = self.l2(register)
         assert receipt.ok, receipt
+        self.last_key_registration = register
         trader = Trader(name, index, owner_key, trading_key)
         self.traders[name] = trader
         return trader
@@ -239,4 +240,4 @@ def usd(amount: int) -> int:
 
 def base(units: int, decimals: int = 0) -> int:
     """``units`` / 10**decimals of the underlying, in base units."""
-    return units * SIZE_ONE // (10**decimals)
+    return int(units * SIZE_ONE // 10**decimals)

@@ -1,0 +1,1 @@
+"""The node: sequencer side services (the full node comes with #6)."""

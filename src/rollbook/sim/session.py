@@ -1,0 +1,347 @@
+"""The devnet session: a simulated market through the matching engine and the STF.
+
+Until the node exists (#6) this is what ``make devnet`` runs. Each step is ten seconds
+of simulated time and one L2 block:
+
+1. the oracle feeder moves the index (geometric Brownian motion with rare jumps, a
+   scheduled crash of ~8 % in three reports) and publishes index and mark (the mark is
+   the book's mid, as an oracle network observing the book would report), signed by
+   2 of 3 oracle keys; funding accrues hourly in the STF;
+2. the sequencer scans accounts with the STF's own margin functions (inside a journal
+   that is rolled back, so the scan changes nothing) and liquidates those below
+   maintenance: cancel their orders, close against the book with ``Liquidate`` fills,
+   and ``Backstop`` what the book cannot absorb;
+3. market makers cancel and re-quote a ladder around the index; takers send IOC orders,
+   some with high leverage (they are the ones the crash liquidates);
+4. the settled txs form the block.
+
+At the end a verifier replays every block from genesis with ``apply_block`` and must
+reach the same state root: the L2 state is a function of the blocks alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import time
+from dataclasses import dataclass, field
+
+from rollbook.exchange.margin import health
+from rollbook.exchange.numeric import QUOTE_ONE, SIZE_ONE
+from rollbook.exchange.state import State
+from rollbook.exchange.stf import Block, BlockTx, apply_block
+from rollbook.exchange.txs import Backstop, OracleUpdate, Origin, Tx
+from rollbook.exchange.types import OrderFlags, Side
+from rollbook.matching.engine import MatchingEngine
+from rollbook.matching.errors import MatchingError
+from rollbook.node.gate import LiquidationTaker, STFGate
+from rollbook.sim.world import Trader, World
+
+STEP_SECONDS = 10
+PERP = 1
+TICK = 50_000  # $0.05
+LOT = 100_000  # 0.001 ETH
+
+
+@dataclass
+class Stats:
+    orders: int = 0
+    fills: int = 0
+    volume: int = 0
+    liquidation_fills: int = 0
+    backstops: int = 0
+    rejected: int = 0
+    blocks: int = 0
+    oracle_updates: int = 0
+    funding_paid: int = 0
+    liquidated_accounts: set[int] = field(default_factory=set)
+    refusals: dict[str, int] = field(default_factory=dict)
+
+
+def to_tick(price_usd: float) -> int:
+    """A float from the simulated feed, to an on-tick integer price (simulation only)."""
+    return max(TICK, round(price_usd * QUOTE_ONE / TICK) * TICK)
+
+
+class Session:
+    """One simulated market: world, engine with an STF gate, feeder, makers, takers."""
+
+    def __init__(self, seed: int, crash_step: int) -> None:
+        self.rng = random.Random(seed)
+        self.world = World()
+        assert self.world.list_perp(PERP, tick=TICK, lot=LOT).ok
+        self.genesis = self.world.state.copy()
+        self.l1_txs: list[BlockTx] = []
+        self.makers = [self._fund(f"maker{i}", 2_000_000) for i in range(3)]
+        self.takers = [self._fund(f"taker{i}", 50_000) for i in range(6)]
+        self.degens = [self._fund(f"degen{i}", 4_000) for i in range(4)]
+        self.fund = self._fund_operator()
+        self.index = 3000.0
+        self.crash_step = crash_step
+        self.gate = STFGate(self.world.state, self.world.env())
+        self.engine = MatchingEngine(max_open_orders=200, gate=self.gate)
+        self.engine.add_instrument(PERP, TICK, LOT)
+        self.blocks: list[Block] = []
+        self.stats = Stats()
+
+    def _fund(self, name: str, usdc: int) -> Trader:
+        before = self.world.next_deposit
+        trader = self.world.add_trader(name, usdc)
+        # Record the setup txs (deposit from L1, key registration on L2) for the replay.
+        from rollbook.exchange.txs import Deposit
+
+        self.l1_txs.append(
+            BlockTx(Deposit(before, trader.owner, usdc * QUOTE_ONE), Origin.L1, None)
+        )
+        self.l1_txs.append(BlockTx(self.world.last_key_registration))
+        return trader
+
+    def _fund_operator(self) -> Trader:
+        """Governance registers, from L1, a trading key for the insurance fund (account 0),
+        which the sequencer uses to unwind positions the fund took over in a backstop."""
+        from rollbook.crypto.secp256k1 import private_key_address
+        from rollbook.exchange.txs import RegisterKey
+        from rollbook.sim.world import key_from_label
+
+        key = key_from_label("insurance-operator")
+        register = RegisterKey(0, 0, private_key_address(key), 0)
+        governance = private_key_address(self.world.governance_key)
+        assert self.world.l1(register, governance).ok
+        self.l1_txs.append(BlockTx(register, Origin.L1, governance))
+        # Governance seeds the fund with a deposit to its own address (account 0).
+        from rollbook.exchange.txs import Deposit
+
+        seed = Deposit(self.world.next_deposit, governance, 50_000 * QUOTE_ONE)
+        assert self.world.deposit(governance, seed.amount).ok
+        self.l1_txs.append(BlockTx(seed, Origin.L1, None))
+        return Trader("insurance", 0, self.world.governance_key, key)
+
+    def unwind_fund(self) -> None:
+        """Close a slice of the fund's backstopped position against the book."""
+        size = self.world.state.position(0, PERP).size
+        if size == 0:
+            return
+        side = Side.SELL if size > 0 else Side.BUY
+        chunk = min(abs(size), LOT * 2000)
+        price = to_tick(self.index * (0.995 if side is Side.SELL else 1.005))
+        self.submit(self.fund, side, price, chunk, OrderFlags.IOC | OrderFlags.REDUCE_ONLY)
+
+    # -- the feed ------------------------------------------------------------------------
+
+    def move_index(self, step: int) -> None:
+        if self.crash_step <= step < self.crash_step + 3:
+            self.index *= 0.973  # three reports, ~8 % in 30 s
+            return
+        shock = self.rng.gauss(0.0, 0.0006)
+        if self.rng.random() < 0.002:
+            shock += self.rng.choice((-1, 1)) * 0.01
+        self.index *= math.exp(shock)
+
+    def oracle_tx(self) -> OracleUpdate:
+        index = to_tick(self.index)
+        bid = self.engine.best_bid(PERP)
+        ask = self.engine.best_ask(PERP)
+        mark = (bid + ask) // 2 if bid is not None and ask is not None else index
+        # The mark stays within 0.5 % of the index (an oracle network's impact-mid guard).
+        mark = min(max(mark, index * 995 // 1000), index * 1005 // 1000)
+        return self.world.oracle_update({1: index}, {PERP: mark})
+
+    # -- participants ---------------------------------------------------------------------
+
+    def requote(self, maker: Trader, spread_ticks: int) -> None:
+        self.engine.cancel_all(maker.index, PERP)
+        mid = to_tick(self.index)
+        for level in range(1, 6):
+            size = LOT * self.rng.randint(50, 400)
+            for side, price in (
+                (Side.BUY, mid - (spread_ticks + 2 * level) * TICK),
+                (Side.SELL, mid + (spread_ticks + 2 * level) * TICK),
+            ):
+                self.submit(maker, side, price, size, OrderFlags.POST_ONLY)
+
+    def take(self, trader: Trader, max_lots: int) -> None:
+        side = self.rng.choice((Side.BUY, Side.SELL))
+        size = LOT * self.rng.randint(10, max_lots)
+        protection = to_tick(self.index * (1.01 if side is Side.BUY else 0.99))
+        self.submit(trader, side, protection, size, OrderFlags.IOC)
+
+    def submit(self, trader: Trader, side: Side, price: int, size: int, flags: OrderFlags) -> None:
+        signed = self.world.order(trader, side, price, size, PERP, flags, max_fee_ppm=1_000)
+        self.stats.orders += 1
+        try:
+            result = self.engine.submit(trader.index, PERP, side, price, size, flags, signed)
+        except MatchingError as exc:  # the engine refused it (post-only would cross, limits)
+            self.stats.rejected += 1
+            self.stats.refusals[type(exc).__name__] = (
+                self.stats.refusals.get(type(exc).__name__, 0) + 1
+            )
+            return
+        for fill in result.fills:
+            self.stats.fills += 1
+            self.stats.volume += fill.price * fill.size // SIZE_ONE
+
+    # -- liquidations ---------------------------------------------------------------------
+
+    def underwater(self) -> list[int]:
+        """Accounts below maintenance, found with the STF's own functions (read only)."""
+        state = self.world.state
+        found = []
+        for key in state.keys_of_kind("acct"):
+            index = key[1]
+            if not isinstance(index, int) or index == 0:
+                continue
+            if not state.account(index).instruments:
+                continue
+            state.begin()
+            try:
+                h = health(state, index, self.world.now)
+            finally:
+                state.rollback()
+            if h.equity < h.maintenance:
+                found.append(index)
+        return found
+
+    def liquidate(self, index: int) -> None:
+        self.stats.liquidated_accounts.add(index)
+        self.engine.cancel_all(index)
+        state = self.world.state
+        size = state.position(index, PERP).size
+        if size == 0:
+            return
+        mark = state.instrument(PERP).mark
+        band = state.globals().liq_band_ppm
+        side = Side.SELL if size > 0 else Side.BUY
+        limit = (
+            mark * (10**6 - band) // 10**6 if side is Side.SELL else mark * (10**6 + band) // 10**6
+        )
+        limit = (limit + TICK - 1) // TICK * TICK if side is Side.SELL else limit // TICK * TICK
+        result = self.engine.submit(
+            index, PERP, side, limit, abs(size), OrderFlags.IOC, LiquidationTaker(index)
+        )
+        self.stats.liquidation_fills += len(result.fills)
+        for fill in result.fills:
+            self.stats.volume += fill.price * fill.size // SIZE_ONE
+        if state.position(index, PERP).size != 0:
+            receipt = self.gate_apply(Backstop(index, PERP))
+            if receipt:
+                self.stats.backstops += 1
+
+    def gate_apply(self, tx: Tx) -> bool:
+        from rollbook.exchange.stf import apply_tx
+
+        receipt = apply_tx(self.world.state, tx, self.gate.env)
+        if receipt.ok:
+            self.gate.pending.append(tx)
+        return receipt.ok
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def step(self, number: int) -> None:
+        self.world.advance(STEP_SECONDS)
+        self.gate.env.timestamp = self.world.now
+        self.move_index(number)
+        oracle = self.oracle_tx()
+        if self.gate_apply(oracle):
+            self.stats.oracle_updates += 1
+        for index in self.underwater():
+            self.liquidate(index)
+        for maker in self.makers:
+            self.engine.cancel_all(maker.index, PERP)
+        for k, maker in enumerate(self.makers):
+            self.requote(maker, spread_ticks=2 + k)
+        self.unwind_fund()
+        for trader in self.takers:
+            if self.rng.random() < 0.5:
+                self.take(trader, 200)
+        for trader in self.degens:
+            # Leveraged longs: they buy until the margin gate refuses them.
+            if self.rng.random() < 0.3 and trader.index not in self.stats.liquidated_accounts:
+                size = LOT * self.rng.randint(500, 3000)
+                self.submit(trader, Side.BUY, to_tick(self.index * 1.01), size, OrderFlags.IOC)
+        txs = tuple(BlockTx(tx) for tx in self.gate.take_pending())
+        self.blocks.append(Block(number + 1, self.world.now, txs))
+
+    def replay(self) -> bytes:
+        """A verifier's view: genesis + setup + every block, through ``apply_block``."""
+        state = self.genesis.copy()
+        setup = Block(0, self.blocks[0].timestamp - STEP_SECONDS, tuple(self.l1_txs))
+        for block in (setup, *self.blocks):
+            receipts = apply_block(state, block, self.world.separator)
+            bad = [r for r in receipts if not r.ok]
+            if bad:
+                raise RuntimeError(
+                    f"replay rejected a sequenced tx in block {block.number}: {bad[0]}"
+                )
+        return state.root()
+
+
+def funding_paid(state: State) -> int:
+    """Funding and loss paid into pools so far (what pools and the fund received)."""
+    return sum(
+        state.instrument(k[1]).pool for k in state.keys_of_kind("inst") if isinstance(k[1], int)
+    )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="rollbook devnet")
+    parser.add_argument("--duration", type=float, default=20.0, help="wall-clock seconds (max)")
+    parser.add_argument("--steps", type=int, default=1200, help="simulated 10-second steps (max)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.duration <= 0 or args.steps <= 0:
+        parser.error("--duration and --steps must be positive")
+    crash = min(args.steps // 2, 540)
+    session = Session(args.seed, crash)
+    started = time.monotonic()
+    steps = 0
+    print(
+        f"rollbook devnet: ETH_USDC-PERPETUAL, {len(session.world.traders)} accounts,"
+        f" crash at step {crash}; up to {args.steps} steps or {args.duration:.0f} s"
+    )
+    while steps < args.steps and time.monotonic() - started < args.duration:
+        session.step(steps)
+        steps += 1
+        if steps % 100 == 0:
+            inst = session.world.state.instrument(PERP)
+            print(
+                f"  step {steps:5d}  index {session.index:8.2f}  fills {session.stats.fills:6d}"
+                f"  OI {inst.open_interest / SIZE_ONE:9.3f} ETH  liquidations"
+                f" {len(session.stats.liquidated_accounts)}"
+            )
+    elapsed = time.monotonic() - started
+    state = session.world.state
+    root = state.root()
+    replayed = session.replay()
+    inst = state.instrument(PERP)
+    glob = state.globals()
+    s = session.stats
+    usd = QUOTE_ONE
+    print("summary:")
+    print(
+        f"  simulated time      {steps * STEP_SECONDS / 3600:.2f} h in {steps} blocks"
+        f" ({elapsed:.1f} s wall)"
+    )
+    print(f"  orders              {s.orders}  (engine refused {s.rejected}: {s.refusals})")
+    print(f"  fills               {s.fills}  ({s.fills / max(elapsed, 1e-9):.0f}/s incl. signing)")
+    print(f"  volume              ${s.volume / usd:,.2f}")
+    print(
+        f"  liquidated accounts {len(s.liquidated_accounts)}"
+        f"  (liquidation fills {s.liquidation_fills}, backstops {s.backstops})"
+    )
+    print(f"  funding index       {inst.funding_index / 10**12 / usd:+.6f} $/ETH cumulative")
+    print(f"  funding in pools    ${funding_paid(state) / usd:,.6f}")
+    print(f"  open interest       {inst.open_interest / SIZE_ONE:.3f} ETH")
+    state.begin()
+    fund = health(state, 0, session.world.now)
+    state.rollback()
+    print(
+        f"  insurance fund      ${fund.equity / usd:,.2f} equity"
+        f" (position {state.position(0, PERP).size / SIZE_ONE:.3f} ETH)"
+    )
+    print(f"  fees                ${glob.fees / usd:,.2f}")
+    print(f"  final state root    0x{root.hex()}")
+    print(
+        f"  verifier replay     0x{replayed.hex()}  {'MATCH' if replayed == root else 'MISMATCH'}"
+    )
+    return 0 if replayed == root else 1

@@ -1,0 +1,280 @@
+"""STF test vectors: ``pre / tx / post`` in JSON, in the fixed test domain.
+
+Each vector is one tx applied to a small pre-state: the pre-state's leaves, the tx (all
+fields, signatures included), the env (block time, origin, L1 sender), and the
+outcome (receipt, post-state leaves, post root). Later implementations of the STF —
+the Vyper one-step executor (#7) and the circuits (#8) — must reproduce every vector.
+``tests/vectors/stf/manifest.json`` pins each file by SHA-256; the test suite rebuilds
+the vectors and fails on any difference, so a consensus change is always deliberate
+(``rollbook vectors --out tests/vectors/stf`` rewrites them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import fields, is_dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from rollbook.exchange.leaves import Leaf
+from rollbook.exchange.state import State
+from rollbook.exchange.stf import apply_tx
+from rollbook.exchange.txs import (
+    Backstop,
+    Fill,
+    Liquidate,
+    NonceFloor,
+    Origin,
+    RevokeKey,
+    SetInstrumentParams,
+    SettleAccount,
+    Transfer,
+    Tx,
+    Withdraw,
+)
+from rollbook.exchange.types import OrderFlags, Side
+from rollbook.sim.world import World, base, usd
+
+DEFAULT_OUT = Path(__file__).resolve().parents[3] / "tests" / "vectors" / "stf"
+
+
+def to_json(value: Any) -> Any:
+    """JSON form of leaves, txs and their fields (bytes as 0x-hex, ints as ints)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Enum):
+        return int(value.value) if isinstance(value.value, int) else value.name
+    if isinstance(value, int):
+        return value
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return None
+    if hasattr(value, "_fields"):
+        return {
+            "type": type(value).__name__,
+            **{f: to_json(getattr(value, f)) for f in value._fields},
+        }
+    if is_dataclass(value) and not isinstance(value, type):
+        return {
+            "type": type(value).__name__,
+            **{f.name: to_json(getattr(value, f.name)) for f in fields(value)},
+        }
+    if isinstance(value, tuple | list):
+        return [to_json(v) for v in value]
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def leaves_json(state: State) -> list[Any]:
+    return [[to_json(list(k)), to_json(v)] for k, v in state.items()]
+
+
+def _leaf(v: Leaf) -> Any:
+    return to_json(v)
+
+
+Scenario = Callable[[World], tuple[Tx, Origin, bytes | None]]
+
+
+def _base_world() -> World:
+    w = World()
+    w.list_perp()
+    w.add_trader("alice", 10_000)
+    w.add_trader("bob", 10_000)
+    w.set_prices(usd(3000))
+    return w
+
+
+def _open(w: World) -> None:
+    a, b = w.traders["alice"], w.traders["bob"]
+    m = w.order(a, Side.SELL, usd(3000), base(1))
+    t = w.order(b, Side.BUY, usd(3000), base(1))
+    assert w.l2(Fill(m, t, base(1))).ok
+
+
+def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]:
+    """name -> a function that prepares the world and returns the tx to vectorise."""
+
+    def fill_open(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(2))
+        t = w.order(b, Side.BUY, usd(3001), base(1))
+        return Fill(m, t, base(1)), Origin.L2, None
+
+    def fill_second_use(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(2))
+        assert w.l2(Fill(m, w.order(b, Side.BUY, usd(3000), base(1)), base(1))).ok
+        return Fill(m, w.order(b, Side.BUY, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_overfill(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        return Fill(m, w.order(b, Side.BUY, usd(3000), base(2)), base(2)), Origin.L2, None
+
+    def fill_fee_above_max(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        t = w.order(b, Side.BUY, usd(3000), base(1), max_fee_ppm=100)
+        return Fill(m, t, base(1)), Origin.L2, None
+
+    def fill_post_only_taker(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        t = w.order(b, Side.BUY, usd(3000), base(1), flags=OrderFlags.POST_ONLY)
+        return Fill(m, t, base(1)), Origin.L2, None
+
+    def fill_margin_rejected(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(100))
+        t = w.order(b, Side.BUY, usd(3000), base(100))
+        return Fill(m, t, base(100)), Origin.L2, None
+
+    def fill_close(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _open(w)
+        a, b = w.traders["alice"], w.traders["bob"]
+        w.advance(5)
+        w.set_prices(usd(3100))
+        m = w.order(a, Side.BUY, usd(3100), base(1), flags=OrderFlags.REDUCE_ONLY)
+        return Fill(m, w.order(b, Side.SELL, usd(3100), base(1)), base(1)), Origin.L2, None
+
+    def withdraw_free(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a = w.traders["alice"]
+        return (
+            w.owner_signed(Withdraw, a, account=a.index, amount=usd(100), nonce=1),
+            Origin.L2,
+            None,
+        )
+
+    def withdraw_forced(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a = w.traders["alice"]
+        return Withdraw(a.index, usd(100), 0), Origin.L1, a.owner
+
+    def withdraw_too_much(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _open(w)
+        a = w.traders["alice"]
+        return (
+            w.owner_signed(Withdraw, a, account=a.index, amount=usd(9_900), nonce=1),
+            Origin.L2,
+            None,
+        )
+
+    def transfer(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        tx = w.owner_signed(
+            Transfer, a, sender=a.index, recipient=b.index, amount=usd(250), nonce=1
+        )
+        return tx, Origin.L2, None
+
+    def revoke_key(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a = w.traders["alice"]
+        return w.owner_signed(RevokeKey, a, account=a.index, key_index=0, nonce=1), Origin.L2, None
+
+    def nonce_floor(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a = w.traders["alice"]
+        return w.owner_signed(NonceFloor, a, account=a.index, floor=50), Origin.L2, None
+
+    def oracle_funding_hour(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _open(w)
+        w.advance(30)
+        assert w.set_prices(usd(3000), usd(3003)).ok
+        w.advance(3600)
+        return w.oracle_update({1: usd(3000)}, {1: usd(3003)}), Origin.L2, None
+
+    def settle_funding(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _open(w)
+        w.advance(30)
+        assert w.set_prices(usd(3000), usd(3003)).ok
+        w.advance(3600)
+        assert w.set_prices(usd(3000), usd(3003)).ok
+        return SettleAccount(w.traders["bob"].index), Origin.L2, None
+
+    def liquidate(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(60))
+        assert w.l2(Fill(m, w.order(b, Side.BUY, usd(3000), base(60)), base(60))).ok
+        for price in (2900, 2850):
+            w.advance(5)
+            assert w.set_prices(usd(price)).ok
+        maker = w.order(a, Side.BUY, usd(2850), base(10))
+        return Liquidate(b.index, maker, base(10)), Origin.L2, None
+
+    def backstop(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(60))
+        assert w.l2(Fill(m, w.order(b, Side.BUY, usd(3000), base(60)), base(60))).ok
+        for price in (2900, 2800, 2780):
+            w.advance(5)
+            assert w.set_prices(usd(price)).ok
+        return Backstop(b.index, 1), Origin.L2, None
+
+    def governance_from_l2(w: World) -> tuple[Tx, Origin, bytes | None]:
+        return SetInstrumentParams(1, 60_000, 30_000, 0, 0, 0, 0, 10**15, True), Origin.L2, None
+
+    return {
+        "fill_open": fill_open,
+        "fill_second_use": fill_second_use,
+        "fill_overfill": fill_overfill,
+        "fill_fee_above_max": fill_fee_above_max,
+        "fill_post_only_taker": fill_post_only_taker,
+        "fill_margin_rejected": fill_margin_rejected,
+        "fill_close": fill_close,
+        "withdraw_free": withdraw_free,
+        "withdraw_forced": withdraw_forced,
+        "withdraw_too_much": withdraw_too_much,
+        "transfer": transfer,
+        "revoke_key": revoke_key,
+        "nonce_floor": nonce_floor,
+        "oracle_funding_hour": oracle_funding_hour,
+        "settle_funding": settle_funding,
+        "liquidate": liquidate,
+        "backstop": backstop,
+        "governance_from_l2": governance_from_l2,
+    }
+
+
+def build_vector(name: str, scenario: Scenario) -> dict[str, Any]:
+    """Run one scenario and return its vector."""
+    world = _base_world()
+    tx, origin, sender = scenario(world)
+    pre = world.state.copy()
+    receipt = apply_tx(world.state, tx, world.env(origin, sender))
+    return {
+        "name": name,
+        "stf_version": 1,
+        "domain": to_json(world.domain),
+        "env": {"timestamp": world.now, "origin": origin.name, "l1_sender": to_json(sender)},
+        "pre": {"root": "0x" + pre.root().hex(), "leaves": leaves_json(pre)},
+        "tx": to_json(tx),
+        "receipt": to_json(receipt),
+        "post": {"root": "0x" + world.state.root().hex(), "leaves": leaves_json(world.state)},
+    }
+
+
+def build_all() -> dict[str, bytes]:
+    """Every vector as canonical JSON bytes, by file name."""
+    out = {}
+    for name, scenario in scenarios().items():
+        vector = build_vector(name, scenario)
+        out[f"{name}.json"] = (json.dumps(vector, indent=1, sort_keys=True) + "\n").encode()
+    manifest = {n: hashlib.sha256(b).hexdigest() for n, b in sorted(out.items())}
+    out["manifest.json"] = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
+    return out
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="rollbook vectors")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    files = build_all()
+    for name, body in files.items():
+        (args.out / name).write_bytes(body)
+    print(f"wrote {len(files) - 1} vectors and manifest.json to {args.out}")
+    return 0
