@@ -34,6 +34,8 @@ class TxEnv:
     origin: Origin = Origin.L2
     l1_sender: bytes | None = None
     cache: SignatureCache | None = None
+    fast: bool = False
+    """Settle common fills with the optimised twin (:mod:`rollbook.exchange.fast`)."""
 
     def order_digest(self, order: Order) -> bytes:
         """The EIP-712 digest of ``order`` in this domain (memoised when cached)."""

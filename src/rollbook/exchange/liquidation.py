@@ -53,6 +53,7 @@ from rollbook.exchange.trading import (
 from rollbook.exchange.txs import Backstop, Liquidate
 from rollbook.exchange.types import OrderFlags, Side
 
+
 def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
     """Close ``tx.size`` of a below-maintenance account's position against a maker."""
     maker = tx.maker.order

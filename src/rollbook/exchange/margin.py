@@ -31,7 +31,6 @@ from rollbook.exchange.numeric import Rounding, ppm_of, value_at_mark
 from rollbook.exchange.positions import settle_position
 from rollbook.exchange.state import State
 
-
 INSURANCE_FUND = 0
 
 

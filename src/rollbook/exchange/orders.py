@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rollbook.crypto.eip712 import encode_uint, type_hash, typed_digest
+from rollbook.crypto.eip712 import type_hash, typed_digest
 from rollbook.crypto.keccak import keccak256
 from rollbook.crypto.secp256k1 import sign_digest
 from rollbook.exchange.errors import MalformedTx
@@ -58,19 +58,26 @@ class Order:
             raise MalformedTx("a post-only order cannot be IOC or FOK")
 
     def struct_hash(self) -> bytes:
-        """``hashStruct(Order)`` per EIP-712."""
+        """``hashStruct(Order)`` per EIP-712: the type hash, then one word per field.
+
+        Every field was range-checked on construction, so each fits its word.
+        """
         return keccak256(
-            ORDER_TYPEHASH
-            + encode_uint(self.account, 32)
-            + encode_uint(self.instrument, 16)
-            + encode_uint(int(self.side), 8)
-            + encode_uint(self.price, 64)
-            + encode_uint(self.size, 64)
-            + encode_uint(self.max_fee_ppm, 32)
-            + encode_uint(self.expiry, 64)
-            + encode_uint(self.slot, 16)
-            + encode_uint(self.nonce, 32)
-            + encode_uint(int(self.flags), 8)
+            b"".join(
+                (
+                    ORDER_TYPEHASH,
+                    self.account.to_bytes(32, "big"),
+                    self.instrument.to_bytes(32, "big"),
+                    int(self.side).to_bytes(32, "big"),
+                    self.price.to_bytes(32, "big"),
+                    self.size.to_bytes(32, "big"),
+                    self.max_fee_ppm.to_bytes(32, "big"),
+                    self.expiry.to_bytes(32, "big"),
+                    self.slot.to_bytes(32, "big"),
+                    self.nonce.to_bytes(32, "big"),
+                    int(self.flags).to_bytes(32, "big"),
+                )
+            )
         )
 
     def digest(self, domain_separator: bytes) -> bytes:

@@ -25,6 +25,7 @@ from rollbook.exchange.accounts import (
 )
 from rollbook.exchange.env import SignatureCache, TxEnv
 from rollbook.exchange.errors import ExchangeError, WrongOrigin
+from rollbook.exchange.fast import Fallback, settle_fill_fast
 from rollbook.exchange.governance import (
     list_instrument,
     set_instrument_params,
@@ -116,7 +117,13 @@ def apply_tx(state: State, tx: Tx, env: TxEnv) -> Receipt:
     try:
         if env.origin is Origin.L1 and not isinstance(tx, FROM_L1):
             raise WrongOrigin(f"{type(tx).__name__} cannot come from L1")
-        handler(state, env, tx)
+        if env.fast and type(tx) is Fill:
+            try:
+                settle_fill_fast(state, env, tx)
+            except Fallback:
+                handler(state, env, tx)
+        else:
+            handler(state, env, tx)
     except ExchangeError as exc:
         state.rollback()
         return Receipt(False, exc.code, type(exc).__name__, exc.message, exc.account)
