@@ -45,7 +45,6 @@ from rollbook.exchange.positions import (
 )
 from rollbook.exchange.state import State
 from rollbook.exchange.trading import (
-    active_instrument,
     apply_side,
     consume_order,
     record_trade_totals,
@@ -68,7 +67,8 @@ def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
             f" {before.maintenance}"
         )
     state.step("liq.instrument", instrument_key(maker.instrument), GLOBALS_KEY)
-    instrument = active_instrument(state, maker.instrument)
+    # A delisted instrument can still be liquidated: closing reduces risk.
+    instrument = state.instrument(maker.instrument)
     glob = state.globals()
     price = maker.price
     side = maker.side.opposite
@@ -118,6 +118,12 @@ def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
     penalty = min(ppm_of(value, instrument.liq_fee_ppm, Rounding.UP), max(0, after.equity))
     if penalty:
         move_to_fund(state, tx.account, penalty)
+    account = state.account(tx.account)
+    if not account.instruments and account.balance < 0:
+        # Closed beyond its bankruptcy price: the loss past zero is bad debt, covered
+        # at once like a backstop's, so no flat account is ever left owing.
+        fund_equity = health(state, INSURANCE_FUND, env.timestamp).equity
+        cover_bad_debt(state, tx.account, instrument.instrument_id, side.opposite, fund_equity)
 
 
 def move_to_fund(state: State, index: int, amount: int) -> None:

@@ -48,6 +48,8 @@ from rollbook.exchange.state import State
 from rollbook.exchange.txs import Fill
 from rollbook.exchange.types import OrderFlags, Side
 
+EMPTY_HASH = bytes(32)
+
 
 def active_instrument(state: State, instrument_id: int) -> Instrument:
     """The listed, active instrument; raises :class:`UnknownInstrument` otherwise."""
@@ -110,7 +112,7 @@ def _consume_order(
         if slot.signer not in account.keys:
             raise BadSignature(f"{role} order's signing key has been revoked")
         filled = slot.filled
-    elif order.nonce == slot.nonce and slot.nonce != 0:
+    elif order.nonce == slot.nonce and slot.order_hash != EMPTY_HASH:
         raise SlotConflict(f"{role} order: slot {order.slot} nonce {order.nonce} is taken")
     else:
         signer = env.signer(digest, signed.signature)
