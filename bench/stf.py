@@ -78,12 +78,12 @@ def run_fast(world: World, tape: list[Tx], chunk: int = 1000) -> tuple[float, by
     env.fast = True
     rejected = 0
     t0 = time.perf_counter()
-    with SignaturePrefetcher(world.separator, workers=2) as prefetcher:
-        chunks = [tape[i : i + chunk] for i in range(0, len(tape), chunk)]
-        pending = [prefetcher.submit(part) for part in chunks]
-        for part, work in zip(chunks, pending, strict=True):
+    with SignaturePrefetcher(world.separator, tape, workers=2) as prefetcher:
+        bounds = [(i, min(i + chunk, len(tape))) for i in range(0, len(tape), chunk)]
+        pending = [prefetcher.submit(lo, hi) for lo, hi in bounds]
+        for (lo, hi), work in zip(bounds, pending, strict=True):
             prefetcher.collect(work, cache)
-            for tx in part:
+            for tx in tape[lo:hi]:
                 if isinstance(tx, OracleUpdate):
                     env.timestamp = tx.timestamp
                 if not apply_tx(world.state, tx, env).ok:
