@@ -43,6 +43,18 @@ _POST_ONLY = int(OrderFlags.POST_ONLY)
 _REDUCE_ONLY = int(OrderFlags.REDUCE_ONLY)
 
 
+_new_tuple = tuple.__new__
+if Instrument._fields[-2:] != ("open_interest", "pool") or Account._fields != (
+    "owner",
+    "balance",
+    "keys",
+    "nonce_floor",
+    "tx_nonce",
+    "instruments",
+):
+    raise ImportError("rollbook.exchange.fast is out of step with the leaf layout")
+
+
 class Fallback(Exception):
     """Not a common fill, or a rule fails: let the readable STF decide."""
 
@@ -147,7 +159,10 @@ def _side(
         new_position = Position(
             new, cost * abs(new) // abs(old), instrument.funding_index, side_index
         )
-    return account._replace(balance=balance, instruments=instruments), new_position, old, new, pool
+    updated = Account(
+        account.owner, balance, account.keys, account.nonce_floor, account.tx_nonce, instruments
+    )
+    return updated, new_position, old, new, pool
 
 
 def _margin(
@@ -193,7 +208,14 @@ def _margin(
         initial += _ceil_div(abs(value) * instrument.im_ppm, PPM)
     if balance + equity_positions < initial:
         raise Fallback
-    return account._replace(balance=balance)
+    return Account(
+        account.owner,
+        balance,
+        account.keys,
+        account.nonce_floor,
+        account.tx_nonce,
+        account.instruments,
+    )
 
 
 def settle_fill_fast(state: State, env: TxEnv, tx: Fill) -> None:
@@ -251,8 +273,9 @@ def settle_fill_fast(state: State, env: TxEnv, tx: Fill) -> None:
     open_interest = instrument.open_interest + oi_change
     if open_interest == 0 or (oi_change > 0 and open_interest > instrument.max_open_interest):
         raise Fallback
-    traded = instrument._replace(
-        open_interest=open_interest, pool=instrument.pool + m_pool + t_pool
+    # open_interest and pool are the instrument's last two fields (checked at import).
+    traded = _new_tuple(
+        Instrument, (*instrument[:-2], open_interest, instrument.pool + m_pool + t_pool)
     )
     staleness = cast(OracleConfig, leaves[ORACLE_KEY]).staleness
     pools: dict[int, int] = {}
