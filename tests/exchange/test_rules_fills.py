@@ -7,16 +7,12 @@ All amounts are quote units (1e-6 USDC); sizes are base units (1e-8 ETH).
 
 from __future__ import annotations
 
-import pytest
-
-from rollbook.exchange.env import TxEnv
 from rollbook.exchange.leaves import Instrument, InstrumentKind
 from rollbook.exchange.numeric import SIZE_ONE
 from rollbook.exchange.stf import Receipt
 from rollbook.exchange.txs import (
     Fill,
     ListInstrument,
-    Origin,
     SetInstrumentParams,
     SetRiskParams,
     Tx,
@@ -27,23 +23,8 @@ from rollbook.sim.world import World, base, usd
 PRICE = usd(2000)
 
 
-class FastWorld(World):
-    """A World whose L2 txs take the optimised fill twin (``TxEnv.fast``) when they can."""
-
-    def env(self, origin: Origin = Origin.L2, l1_sender: bytes | None = None) -> TxEnv:
-        env = super().env(origin, l1_sender)
-        env.fast = True
-        return env
-
-
-@pytest.fixture(params=[False, True], ids=["readable", "fast"])
-def fast(request: pytest.FixtureRequest) -> bool:
-    """Every fill rule holds on the readable STF and on its optimised twin alike."""
-    return bool(request.param)
-
-
 def make_world(fast: bool = False) -> World:
-    world = FastWorld() if fast else World()
+    world = World(fast=fast)
     assert world.list_perp().ok
     assert world.set_prices(PRICE).ok
     return world
@@ -304,7 +285,7 @@ def test_closing_returns_open_interest_to_zero(fast: bool) -> None:
 
 
 def test_open_interest_cap(fast: bool) -> None:
-    world = FastWorld() if fast else World()
+    world = World(fast=fast)
     assert world.list_perp(max_open_interest=base(1)).ok
     assert world.set_prices(PRICE).ok
     alice = world.add_trader("alice", 10_000)

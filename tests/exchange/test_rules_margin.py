@@ -8,33 +8,15 @@ ETH defaults: IM 50_000 ppm (5 %), MM 30_000 ppm (3 %), taker fee 500 ppm, maker
 
 from __future__ import annotations
 
-import pytest
-
-from rollbook.exchange.env import TxEnv
 from rollbook.exchange.leaves import Withdrawal, withdrawal_key
 from rollbook.exchange.stf import Receipt
-from rollbook.exchange.txs import Fill, Origin, Transfer, Tx, Withdraw
+from rollbook.exchange.txs import Fill, Transfer, Tx, Withdraw
 from rollbook.exchange.types import Side
 from rollbook.sim.world import Trader, World, base, usd
 
 
-class FastWorld(World):
-    """A World whose L2 txs take the optimised fill twin (``TxEnv.fast``) when they can."""
-
-    def env(self, origin: Origin = Origin.L2, l1_sender: bytes | None = None) -> TxEnv:
-        env = super().env(origin, l1_sender)
-        env.fast = True
-        return env
-
-
-@pytest.fixture(params=[False, True], ids=["readable", "fast"])
-def fast(request: pytest.FixtureRequest) -> bool:
-    """Every fill rule holds on the readable STF and on its optimised twin alike."""
-    return bool(request.param)
-
-
 def make_world(fast: bool = False) -> World:
-    world = FastWorld() if fast else World()
+    world = World(fast=fast)
     assert world.list_perp().ok
     assert world.set_prices(usd(2000)).ok
     return world

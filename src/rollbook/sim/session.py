@@ -242,8 +242,13 @@ class Session:
         self.gate.env.timestamp = self.world.now
         self.move_index(number)
         oracle = self.oracle_tx()
+        before = self.world.state.instrument(PERP)
         if self.gate_apply(oracle):
             self.stats.oracle_updates += 1
+            after = self.world.state.instrument(PERP)
+            # Funding exchanged this hour: open interest × the index step (one side pays).
+            step = abs(after.funding_index - before.funding_index)
+            self.stats.funding_paid += before.open_interest * step // (SIZE_ONE * 10**12)
         for index in self.underwater():
             self.liquidate(index)
         for maker in self.makers:
@@ -330,7 +335,8 @@ def main(argv: list[str]) -> int:
         f"  (liquidation fills {s.liquidation_fills}, backstops {s.backstops})"
     )
     print(f"  funding index       {inst.funding_index / 10**12 / usd:+.6f} $/ETH cumulative")
-    print(f"  funding in pools    ${funding_paid(state) / usd:,.6f}")
+    print(f"  funding paid        ${s.funding_paid / usd:,.2f} (between longs and shorts)")
+    print(f"  in settlement pools ${funding_paid(state) / usd:,.6f} (not yet collected)")
     print(f"  open interest       {inst.open_interest / SIZE_ONE:.3f} ETH")
     state.begin()
     fund = health(state, 0, session.world.now)

@@ -69,6 +69,8 @@ class World:
     threshold: int = 2
     governance_key: bytes = field(default_factory=lambda: key_from_label("governance"))
     cache: SignatureCache | None = None
+    fast: bool = False
+    """Settle common fills with the optimised twin (:mod:`rollbook.exchange.fast`)."""
 
     def __post_init__(self) -> None:
         self.separator = self.domain.separator()
@@ -88,7 +90,7 @@ class World:
     # -- applying txs -----------------------------------------------------------------
 
     def env(self, origin: Origin = Origin.L2, l1_sender: bytes | None = None) -> TxEnv:
-        return TxEnv(self.now, self.separator, origin, l1_sender, self.cache)
+        return TxEnv(self.now, self.separator, origin, l1_sender, self.cache, self.fast)
 
     def l2(self, tx: Tx) -> Receipt:
         """Apply a sequenced (L2) tx."""
