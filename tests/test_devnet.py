@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rollbook.exchange.audit import conservation_gap, open_interest_mismatches
 from rollbook.exchange.margin import health
 from rollbook.sim.session import PERP, Session
 
@@ -16,16 +17,9 @@ def test_session_liquidates_and_replays_to_the_same_root() -> None:
     # The sequencer's own state and a verifier's replay of the blocks agree.
     assert session.replay() == state.root()
     # Conservation to the unit, and open interest balanced.
-    balances = sum(state.account(k[1]).balance for k in state.keys_of_kind("acct"))
-    pools = sum(state.instrument(k[1]).pool for k in state.keys_of_kind("inst"))
-    glob = state.globals()
-    assert balances + glob.fees + pools == glob.total_deposits - glob.total_withdrawals
-    longs = sum(
-        state.position(k[1], PERP).size
-        for k in state.keys_of_kind("pos")
-        if state.position(k[1], PERP).size > 0
-    )
-    assert longs == state.instrument(PERP).open_interest
+    assert conservation_gap(state) == 0
+    assert open_interest_mismatches(state) == []
+    assert state.instrument(PERP).open_interest > 0
     # No liquidated account is left with a negative balance and no positions.
     for index in session.stats.liquidated_accounts:
         account = state.account(index)

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from rollbook.exchange.leaves import Instrument, InstrumentKind
 from rollbook.exchange.numeric import SIZE_ONE
-from rollbook.exchange.stf import Receipt
 from rollbook.exchange.txs import (
     Fill,
     ListInstrument,
     SetInstrumentParams,
     SetRiskParams,
-    Tx,
 )
 from rollbook.exchange.types import OrderFlags, Side
 from rollbook.sim.world import World, base, usd
+from tests.exchange.helpers import conservation_holds, reject
 
 PRICE = usd(2000)
 
@@ -28,25 +27,6 @@ def make_world(fast: bool = False) -> World:
     assert world.list_perp().ok
     assert world.set_prices(PRICE).ok
     return world
-
-
-def reject(world: World, tx: Tx, error: str, code: int) -> Receipt:
-    """Apply ``tx`` on L2, expect the typed rejection and an unchanged state root."""
-    root = world.state.root()
-    receipt = world.l2(tx)
-    assert not receipt.ok, receipt
-    assert (receipt.error, receipt.code) == (error, code), receipt
-    assert world.state.root() == root
-    return receipt
-
-
-def conservation_holds(world: World) -> bool:
-    """Σ balances + fees + Σ pools = deposits − withdrawals (section 4)."""
-    state = world.state
-    glob = state.globals()
-    balances = sum(state.account(k[1]).balance for k in state.keys_of_kind("acct"))
-    pools = sum(state.instrument(k[1]).pool for k in state.keys_of_kind("inst"))
-    return balances + glob.fees + pools == glob.total_deposits - glob.total_withdrawals
 
 
 def test_fill_at_maker_price_with_fees_rounded_up(fast: bool) -> None:

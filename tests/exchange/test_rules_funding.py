@@ -17,17 +17,9 @@ from rollbook.exchange.stf import Receipt
 from rollbook.exchange.txs import Fill, SettleAccount
 from rollbook.exchange.types import Side
 from rollbook.sim.world import GENESIS_TIME, Trader, World, base, usd
+from tests.exchange.helpers import conservation_holds
 
 HOUR = 3600
-
-
-def conservation_holds(world: World) -> bool:
-    """Σ balances + fees + Σ pools = deposits − withdrawals (section 4)."""
-    state = world.state
-    glob = state.globals()
-    balances = sum(state.account(k[1]).balance for k in state.keys_of_kind("acct"))
-    pools = sum(state.instrument(k[1]).pool for k in state.keys_of_kind("inst"))
-    return balances + glob.fees + pools == glob.total_deposits - glob.total_withdrawals
 
 
 def publish(world: World, at: int, index: int, mark: int) -> Receipt:

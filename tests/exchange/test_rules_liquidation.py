@@ -14,30 +14,12 @@ from __future__ import annotations
 
 from rollbook.crypto.secp256k1 import private_key_address
 from rollbook.exchange.leaves import Position
-from rollbook.exchange.stf import Receipt
-from rollbook.exchange.txs import Backstop, Fill, Liquidate, RegisterKey, SettleAccount, Tx
+from rollbook.exchange.txs import Backstop, Fill, Liquidate, RegisterKey, SettleAccount
 from rollbook.exchange.types import OrderFlags, Side
 from rollbook.sim.world import Trader, World, base, key_from_label, usd
+from tests.exchange.helpers import conservation_holds, reject
 
 ALICE_BALANCE = -1_851_000_000
-
-
-def reject(world: World, tx: Tx, error: str, code: int) -> Receipt:
-    root = world.state.root()
-    receipt = world.l2(tx)
-    assert not receipt.ok, receipt
-    assert (receipt.error, receipt.code) == (error, code), receipt
-    assert world.state.root() == root
-    return receipt
-
-
-def conservation_holds(world: World) -> bool:
-    """Σ balances + fees + Σ pools = deposits − withdrawals (section 4)."""
-    state = world.state
-    glob = state.globals()
-    balances = sum(state.account(k[1]).balance for k in state.keys_of_kind("acct"))
-    pools = sum(state.instrument(k[1]).pool for k in state.keys_of_kind("inst"))
-    return balances + glob.fees + pools == glob.total_deposits - glob.total_withdrawals
 
 
 def reprice(world: World, price: int) -> None:

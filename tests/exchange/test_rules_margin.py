@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from rollbook.exchange.leaves import Withdrawal, withdrawal_key
 from rollbook.exchange.stf import Receipt
-from rollbook.exchange.txs import Fill, Transfer, Tx, Withdraw
+from rollbook.exchange.txs import Fill, Transfer, Withdraw
 from rollbook.exchange.types import Side
 from rollbook.sim.world import Trader, World, base, usd
+from tests.exchange.helpers import reject
 
 
 def make_world(fast: bool = False) -> World:
@@ -20,15 +21,6 @@ def make_world(fast: bool = False) -> World:
     assert world.list_perp().ok
     assert world.set_prices(usd(2000)).ok
     return world
-
-
-def reject(world: World, tx: Tx, error: str, code: int) -> Receipt:
-    root = world.state.root()
-    receipt = world.l2(tx)
-    assert not receipt.ok, receipt
-    assert (receipt.error, receipt.code) == (error, code), receipt
-    assert world.state.root() == root
-    return receipt
 
 
 def go_long_one_eth(world: World, trader: Trader, maker: Trader) -> Receipt:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from rollbook.crypto.secp256k1 import private_key_address, sign_digest
 from rollbook.exchange.leaves import AssetPrice, price_key
-from rollbook.exchange.stf import Receipt
-from rollbook.exchange.txs import OracleUpdate, SetOracle, Tx, oracle_report_digest
+from rollbook.exchange.txs import OracleUpdate, SetOracle, oracle_report_digest
 from rollbook.sim.world import World, key_from_label, usd
+from tests.exchange.helpers import reject
 
 STRANGER = key_from_label("not-an-oracle")
 
@@ -22,15 +22,6 @@ def make_world() -> World:
     assert world.set_prices(usd(2000)).ok
     world.advance(1)
     return world
-
-
-def reject(world: World, tx: Tx, error: str, code: int) -> Receipt:
-    root = world.state.root()
-    receipt = world.l2(tx)
-    assert not receipt.ok, receipt
-    assert (receipt.error, receipt.code) == (error, code), receipt
-    assert world.state.root() == root
-    return receipt
 
 
 def report(

@@ -1,0 +1,53 @@
+"""The exact money invariants of docs/design/consensus.md section 4, as checks.
+
+Used by the tests after every tx and available to a node as a self-check: a non-zero
+gap is an :class:`~rollbook.exchange.errors.InvariantError`-class bug, never user error.
+"""
+
+from __future__ import annotations
+
+from rollbook.exchange.state import State
+
+
+def conservation_gap(state: State) -> int:
+    """``Σ balances + fees + Σ pools − (deposits − withdrawals)``; zero when conserved."""
+    glob = state.globals()
+    balances = 0
+    for key in state.keys_of_kind("acct"):
+        if isinstance(key[1], int):
+            balances += state.account(key[1]).balance
+    pools = 0
+    for key in state.keys_of_kind("inst"):
+        if isinstance(key[1], int):
+            pools += state.instrument(key[1]).pool
+    return balances + glob.fees + pools - (glob.total_deposits - glob.total_withdrawals)
+
+
+def open_interest_mismatches(state: State) -> list[tuple[int, int, int, int]]:
+    """Instruments where Σ longs, Σ |shorts| and the recorded open interest differ.
+
+    Returns ``(instrument, longs, shorts, open_interest)`` for each mismatch.
+    """
+    longs: dict[int, int] = {}
+    shorts: dict[int, int] = {}
+    for key in state.keys_of_kind("pos"):
+        instrument = key[2]
+        position = state.get(key)
+        size = getattr(position, "size", 0)
+        if not isinstance(instrument, int):
+            continue
+        if size > 0:
+            longs[instrument] = longs.get(instrument, 0) + size
+        else:
+            shorts[instrument] = shorts.get(instrument, 0) - size
+    out = []
+    for key in state.keys_of_kind("inst"):
+        instrument_id = key[1]
+        if not isinstance(instrument_id, int):
+            continue
+        recorded = state.instrument(instrument_id).open_interest
+        long_total = longs.get(instrument_id, 0)
+        short_total = shorts.get(instrument_id, 0)
+        if not long_total == short_total == recorded:
+            out.append((instrument_id, long_total, short_total, recorded))
+    return out
