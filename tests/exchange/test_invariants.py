@@ -58,7 +58,7 @@ from rollbook.exchange.leaves import (
 from rollbook.exchange.numeric import PPM, SIZE_ONE, Rounding, notional, ppm_of, value_at_mark
 from rollbook.exchange.orders import SignedOrder
 from rollbook.exchange.positions import pending_payment
-from rollbook.exchange.state import State
+from rollbook.exchange.state import State, StepTracer
 from rollbook.exchange.stf import Receipt, apply_tx, genesis
 from rollbook.exchange.txs import (
     Backstop,
@@ -127,7 +127,17 @@ class TapedWorld(World):
     def run(self, tx: Tx, origin: Origin, sender: bytes | None) -> Receipt:
         known = self.known_root  # the root of the current state, if already computed
         before = self.state.copy() if known is None else None
-        receipt = apply_tx(self.state, tx, self.env(origin, sender))
+        # On the readable path every tx also runs under the step tracer: any leaf
+        # touched outside its step's declaration raises (docs/design/consensus.md §11).
+        tracer = None if self.fast else StepTracer()
+        self.state.tracer = tracer
+        try:
+            receipt = apply_tx(self.state, tx, self.env(origin, sender))
+        finally:
+            self.state.tracer = None
+        if tracer is not None:
+            for step in tracer.steps:
+                assert len(step.declared) <= 5, f"step {step.name} declares too many leaves"
         self.tape.append(Taped(tx, self.now, origin, sender, receipt))
         self.known_root = None
         if not receipt.ok:

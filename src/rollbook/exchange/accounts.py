@@ -123,7 +123,7 @@ def withdraw(state: State, env: TxEnv, tx: Withdraw) -> None:
         raise Unauthorized("the insurance fund withdraws only through governance")
     debit(state, tx.account, tx.amount)
     require_initial_margin(state, tx.account, env.timestamp)
-    state.step("withdraw.record", GLOBALS_KEY)
+    state.step("withdraw.record", GLOBALS_KEY, account_key(tx.account))
     glob = state.globals()
     withdrawal_id = glob.next_withdrawal_id
     state.put(
@@ -199,6 +199,7 @@ def settle_account(state: State, env: TxEnv, tx: SettleAccount) -> None:
 
     Needs no fresh mark: settlement moves only what the indices already accrued.
     """
+    state.step("settle.begin", account_key(tx.account))
     for instrument_id in state.account(tx.account).instruments:
         state.step(
             "settle.position",

@@ -25,6 +25,7 @@ from rollbook.exchange.errors import (
 )
 from rollbook.exchange.leaves import (
     GLOBALS_KEY,
+    ORACLE_KEY,
     Instrument,
     account_key,
     instrument_key,
@@ -148,6 +149,8 @@ def backstop(state: State, env: TxEnv, tx: Backstop) -> None:
             f"account {tx.account} equity {before.equity} is not below the backstop"
             f" threshold {threshold}"
         )
+    state.step("backstop.mark", instrument_key(tx.instrument), ORACLE_KEY)
+    require_fresh_mark(state.instrument(tx.instrument), env.timestamp, state.oracle().staleness)
     state.step(
         "backstop.move",
         account_key(tx.account),
@@ -161,7 +164,6 @@ def backstop(state: State, env: TxEnv, tx: Backstop) -> None:
         raise MalformedTx(f"account {tx.account} holds no position in instrument {tx.instrument}")
     settle_position(state, INSURANCE_FUND, tx.instrument)
     instrument = state.instrument(tx.instrument)
-    require_fresh_mark(instrument, env.timestamp, state.oracle().staleness)
     # One number for both sides, so the transfer at mark conserves value exactly.
     value = value_at_mark(instrument.mark, size)
     a_old, a_new = change_position(
@@ -173,6 +175,7 @@ def backstop(state: State, env: TxEnv, tx: Backstop) -> None:
     oi_change = long_open_interest_change(a_old, a_new) + long_open_interest_change(f_old, f_new)
     state.step("backstop.book", instrument_key(tx.instrument), GLOBALS_KEY, account_key(0))
     record_trade_totals(state, tx.instrument, oi_change, 0)
+    state.step("backstop.flat", account_key(tx.account))
     if not state.account(tx.account).instruments and state.account(tx.account).balance < 0:
         fund_equity = health(state, INSURANCE_FUND, env.timestamp).equity
         cover_bad_debt(
