@@ -149,7 +149,14 @@ def backstop(state: State, env: TxEnv, tx: Backstop) -> None:
             f"account {tx.account} equity {before.equity} is not below the backstop"
             f" threshold {threshold}"
         )
-    state.step("backstop.mark", instrument_key(tx.instrument), ORACLE_KEY)
+    state.step(
+        "backstop.mark",
+        position_key(tx.account, tx.instrument),
+        instrument_key(tx.instrument),
+        ORACLE_KEY,
+    )
+    if state.position(tx.account, tx.instrument).size == 0:
+        raise MalformedTx(f"account {tx.account} holds no position in instrument {tx.instrument}")
     require_fresh_mark(state.instrument(tx.instrument), env.timestamp, state.oracle().staleness)
     state.step(
         "backstop.move",
@@ -160,8 +167,6 @@ def backstop(state: State, env: TxEnv, tx: Backstop) -> None:
         instrument_key(tx.instrument),
     )
     size = state.position(tx.account, tx.instrument).size
-    if size == 0:
-        raise MalformedTx(f"account {tx.account} holds no position in instrument {tx.instrument}")
     settle_position(state, INSURANCE_FUND, tx.instrument)
     instrument = state.instrument(tx.instrument)
     # One number for both sides, so the transfer at mark conserves value exactly.
