@@ -132,5 +132,6 @@ def require_initial_margin(
             if post.maintenance <= pre_mm and post.equity * pre_mm >= pre_equity * post.maintenance:
                 return post
     raise NotEnoughFunds(
-        f"account {index} would have equity {post.equity} below its initial margin {post.initial}"
+        f"account {index} would have equity {post.equity} below its initial margin {post.initial}",
+        account=index,
     )

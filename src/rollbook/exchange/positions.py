@@ -102,7 +102,8 @@ def change_position(
     if old == 0 and new != 0:
         if len(instruments) >= max_positions:
             raise PositionLimit(
-                f"account {index} already holds {len(instruments)} positions, the maximum"
+                f"account {index} already holds {len(instruments)} positions, the maximum",
+                account=index,
             )
         instruments = (*instruments, instrument.instrument_id)
     elif old != 0 and new == 0:
