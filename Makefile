@@ -1,5 +1,5 @@
 # rollbook — two commands: `make devnet` and `make test`. Each sets up what it needs.
-PY ?= python3.11
+PY ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
@@ -8,7 +8,7 @@ export ETH_HASH_BACKEND := pysha3
 .PHONY: devnet test lint typecheck determinism unit bench setup clean
 
 $(STAMP): pyproject.toml
-	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH"; exit 1; }
+	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "rollbook needs Python 3.11 (found: $(PY))"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip==24.3.1"
 	$(BIN)/python -m pip install -q -e ".[dev]"
