@@ -104,25 +104,23 @@ def test_liquidate_at_mark_charges_full_penalty() -> None:
     assert world.state.account(0).balance == 9_500_000
 
 
-def test_liquidation_below_bankruptcy_takes_no_penalty_then_backstop_clears_it() -> None:
-    world, alice, bob, carol = setup_long()
+def test_liquidation_beyond_bankruptcy_is_refused() -> None:
+    """dYdX v4 bounds the fillable price by the bankruptcy price: a liquidation fill may
+    not create bad debt (a colluding maker would pocket it). §7: equity after the fill
+    must stay ≥ min(0, equity before)."""
+    world, alice, _, carol = setup_long()
     reprice(world, usd(1880))  # equity 29e6 < MM 56_400_000
-    # band floor: ceil(1_880e6 · 0.95) = 1_786e6, below alice's bankruptcy price 1_851e6
+    # band floor: ceil(1_880e6 · 0.95) = 1_786e6, below alice's bankruptcy price 1_851e6:
+    # balance −1_851e6 + 893e6 = −958e6; equity after = −958e6 + 940e6 = −18e6 < 0
     bid = world.order(carol, Side.BUY, 1_786_000_000, base(1))
+    reject(world, Liquidate(alice.index, bid, base(5, 1)), "PriceNotAllowed", 10011)
+    # at the bankruptcy price 1_851e6: balance −1_851e6 + 925_500_000 = −925_500_000;
+    # equity after = −925_500_000 + 940e6 = 14_500_000 ≥ 0 → accepted;
+    # penalty = min(ceil(925_500_000 · 1 %), 14_500_000) = 9_255_000
+    bid = world.order(carol, Side.BUY, 1_851_000_000, base(1))
     assert world.l2(Liquidate(alice.index, bid, base(5, 1))).ok
-    # balance = −1_851e6 + 893e6 = −958e6; equity after = −958e6 + 940e6 = −18e6
-    # penalty = min(ceil(893e6 · 1 %), max(0, −18e6)) = 0
-    assert world.state.account(alice.index).balance == -958_000_000
-    assert world.state.account(0).balance == 0
-    # what the book could not absorb goes to the backstop: 0.5 ETH at 1880 (940e6)
-    assert world.l2(Backstop(alice.index, 1)).ok
-    # D = 958e6 − 940e6 = 18e6; the fund has no equity: U = 18e6 on the shorts
-    # longs: carol 0.5 + fund 0.5 → OI 1e8; ΔL_short = ceil(18e6 · 1e20 / 1e8) = 18e18
-    assert world.state.account(alice.index).balance == 0
-    assert world.state.instrument(1).loss_index_short == 18 * 10**18
-    before = world.state.account(bob.index).balance
-    assert world.l2(SettleAccount(bob.index)).ok
-    assert world.state.account(bob.index).balance == before - 18_000_000
+    assert world.state.account(alice.index).balance == -925_500_000 - 9_255_000
+    assert world.state.account(0).balance == 9_255_000
     assert conservation_holds(world)
 
 
@@ -167,13 +165,16 @@ def test_liquidate_short_band_is_above_mark() -> None:
     # band ceiling: floor(2_100e6 · 1.05) = 2_205e6
     ask = world.order(lee, Side.SELL, 2_205_050_000, base(1))
     reject(world, Liquidate(sam.index, ask, base(1)), "PriceNotAllowed", 10011)
+    # At the ceiling itself sam would go bankrupt: balance 2_149e6 − 1_102_500_000 =
+    # 1_046_500_000, equity 1_046_500_000 − 1_050e6 = −3_500_000 < 0 → refused.
     ask = world.order(lee, Side.SELL, 2_205_000_000, base(1))
+    reject(world, Liquidate(sam.index, ask, base(5, 1)), "PriceNotAllowed", 10011)
+    # At the bankruptcy price 2_198e6: balance 2_149e6 − 1_099e6 = 1_050e6, equity 0.
+    ask = world.order(lee, Side.SELL, 2_198_000_000, base(1))
     assert world.l2(Liquidate(sam.index, ask, base(5, 1))).ok
-    # balance = 2_149e6 − notional(2_205e6, 0.5) = 2_149e6 − 1_102_500_000 = 1_046_500_000
-    # equity after = 1_046_500_000 − 1_050e6 = −3_500_000 < 0, so no penalty
-    assert world.state.account(sam.index).balance == 1_046_500_000
+    assert world.state.account(sam.index).balance == 1_050_000_000
     assert world.state.position(sam.index, 1).size == -base(5, 1)
-    assert world.state.account(0).balance == 0
+    assert world.state.account(0).balance == 0  # penalty capped by equity 0
 
 
 def test_fund_and_self_liquidation_refused() -> None:

@@ -6,7 +6,8 @@ insurance fund and never creates bad debt), Deribit (incremental liquidation aga
 the book), and docs/design/consensus.md section 7.
 
 1. ``Liquidate``: while ``equity < MM``, the sequencer closes part of a position
-   against a resting signed maker order, at a price within ``liq_band_ppm`` of mark.
+   against a resting signed maker order, at a price within ``liq_band_ppm`` of mark
+   and not beyond the bankruptcy price (equity may not fall below ``min(0, before)``).
    The penalty ``min(liq_fee · notional, max(0, equity after))`` goes to the fund.
 2. ``Backstop``: what the book cannot absorb. While ``equity < MM · backstop_ppm`` (or
    below zero) the position moves to the insurance fund (account 0) at mark. Once the
@@ -116,13 +117,20 @@ def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
     instrument = state.instrument(instrument.instrument_id)
     require_initial_margin(state, maker.account, env.timestamp, (instrument, m_old, m_new, m_cash))
     after = health(state, tx.account, env.timestamp)
+    if after.equity < min(0, before.equity):
+        # Beyond the bankruptcy price (dYdX v4 bounds the fillable price by it): the
+        # fill would create or deepen bad debt that the maker pockets. Backstop instead.
+        raise PriceNotAllowed(
+            f"liquidation at {price} is beyond account {tx.account}'s bankruptcy price"
+            f" (equity {before.equity} would become {after.equity})"
+        )
     penalty = min(ppm_of(value, instrument.liq_fee_ppm, Rounding.UP), max(0, after.equity))
     if penalty:
         move_to_fund(state, tx.account, penalty)
     account = state.account(tx.account)
     if not account.instruments and account.balance < 0:
-        # Closed beyond its bankruptcy price: the loss past zero is bad debt, covered
-        # at once like a backstop's, so no flat account is ever left owing.
+        # Already bankrupt before the fill (equity < 0, closed no worse than that): the
+        # remaining debt is covered at once like a backstop's, so no flat account owes.
         fund_equity = health(state, INSURANCE_FUND, env.timestamp).equity
         cover_bad_debt(state, tx.account, instrument.instrument_id, side.opposite, fund_equity)
 
