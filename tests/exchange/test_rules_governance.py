@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from rollbook.crypto.secp256k1 import private_key_address
+from rollbook.exchange.errors import MalformedTx
 from rollbook.exchange.leaves import Instrument, InstrumentKind
 from rollbook.exchange.stf import Receipt
 from rollbook.exchange.txs import (
@@ -143,9 +144,10 @@ def test_oracle_set_validation() -> None:
         SetOracle((a, a), 1, 60, 100_000),
         SetOracle((a, b), 1, 0, 100_000),
         SetOracle((a, b), 1, 60, 0),
-        SetOracle((a, b[:19]), 1, 60, 100_000),
     ):
         reject(world, bad, "MalformedTx", 11029, l1=True)
+    with pytest.raises(MalformedTx, match="20-byte"):
+        SetOracle((a, b[:19]), 1, 60, 100_000)
 
 
 def test_risk_params_only_from_l1_and_applied() -> None:

@@ -17,7 +17,7 @@ from rollbook.exchange.leaves import (
     InstrumentKind,
     instrument_key,
 )
-from rollbook.exchange.numeric import PPM, SIZE_ONE, U16_MAX, U64_MAX
+from rollbook.exchange.numeric import I64_MAX, PPM, SIZE_ONE, U16_MAX, U64_MAX
 from rollbook.exchange.state import State
 from rollbook.exchange.txs import (
     ListInstrument,
@@ -58,7 +58,8 @@ def check_risk_fields(
     _require(0 <= taker_fee_ppm <= MAX_FEE_PPM, "taker fee out of range")
     _require(0 <= liq_fee_ppm <= max_liq_fee_ppm, f"liquidation fee above {max_liq_fee_ppm} ppm")
     _require(0 <= funding_cap_ppm <= PPM, "funding cap out of range")
-    _require(0 < max_open_interest <= U64_MAX, "max open interest out of range")
+    # Positions are i64 on the wire: open interest must fit too.
+    _require(0 < max_open_interest <= I64_MAX, "max open interest out of range")
 
 
 def list_instrument(state: State, env: TxEnv, tx: ListInstrument) -> None:

@@ -98,6 +98,14 @@ class SignedOrder:
     signature: bytes
     digest: bytes
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.order, Order):
+            raise MalformedTx("a signed order must carry an Order")
+        if not isinstance(self.signature, bytes) or len(self.signature) != 65:
+            raise MalformedTx("an order signature must be 65 bytes (r || s || v)")
+        if not isinstance(self.digest, bytes) or len(self.digest) != 32:
+            raise MalformedTx("an order digest must be 32 bytes")
+
 
 def sign_order(order: Order, private_key: bytes, domain_separator: bytes) -> SignedOrder:
     """Sign ``order`` with a trading key in the given domain."""

@@ -41,6 +41,18 @@ def _check_address(name: str, value: object) -> None:
         raise MalformedTx(f"{name} must be a 20-byte address")
 
 
+def _check_ints(tx: object, skip: tuple[str, ...]) -> None:
+    """Every field not in ``skip`` is a non-negative integer below 2**64."""
+    for name in tx.__dataclass_fields__:  # type: ignore[attr-defined]
+        if name not in skip:
+            _check_range(name, getattr(tx, name), U64_MAX)
+
+
+def _check_signed(name: str, value: object) -> None:
+    if not isinstance(value, SignedOrder):
+        raise MalformedTx(f"{name} must be a signed order")
+
+
 def _check_signature(value: object, required: bool) -> None:
     if value is None:
         if required:
@@ -198,6 +210,8 @@ class Fill:
     size: int
 
     def __post_init__(self) -> None:
+        _check_signed("maker", self.maker)
+        _check_signed("taker", self.taker)
         _check_range("size", self.size, U64_MAX, low=1)
 
 
@@ -211,6 +225,7 @@ class Liquidate:
 
     def __post_init__(self) -> None:
         _check_range("account", self.account, U32_MAX)
+        _check_signed("maker", self.maker)
         _check_range("size", self.size, U64_MAX, low=1)
 
 
@@ -307,6 +322,19 @@ class ListInstrument:
 
     instrument: Instrument
 
+    def __post_init__(self) -> None:
+        spec = self.instrument
+        if not isinstance(spec, Instrument):
+            raise MalformedTx("a listing carries an Instrument")
+        if not isinstance(spec.symbol, str) or not isinstance(spec.active, bool):
+            raise MalformedTx("symbol must be text and active a boolean")
+        for name in Instrument._fields:
+            value = getattr(spec, name)
+            if name not in ("symbol", "active") and (
+                not isinstance(value, int) or isinstance(value, bool)
+            ):
+                raise MalformedTx(f"listing field {name} must be an integer")
+
 
 @dataclass(frozen=True, slots=True)
 class SetInstrumentParams:
@@ -322,6 +350,11 @@ class SetInstrumentParams:
     max_open_interest: int
     active: bool
 
+    def __post_init__(self) -> None:
+        _check_ints(self, ("active",))
+        if not isinstance(self.active, bool):
+            raise MalformedTx("active must be a boolean")
+
 
 @dataclass(frozen=True, slots=True)
 class SetOracle:
@@ -332,6 +365,13 @@ class SetOracle:
     staleness: int
     max_move_ppm: int
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.signers, tuple):
+            raise MalformedTx("oracle signers must be a tuple of addresses")
+        for signer in self.signers:
+            _check_address("oracle signer", signer)
+        _check_ints(self, ("signers",))
+
 
 @dataclass(frozen=True, slots=True)
 class SetRiskParams:
@@ -341,6 +381,9 @@ class SetRiskParams:
     max_order_lifetime: int
     liq_band_ppm: int
     backstop_ppm: int
+
+    def __post_init__(self) -> None:
+        _check_ints(self, ())
 
 
 Tx = (
