@@ -706,3 +706,23 @@ def test_any_corrupted_order_signature_is_refused(position: int, flip: int) -> N
     receipt = apply_tx(state, Fill(resign(ask, bytes(corrupted)), bid, base(1)), world.env())
     assert (receipt.ok, receipt.error, receipt.code) == (False, "BadSignature", 13009)
     assert state.root() == root
+
+
+def test_wrongly_typed_payloads_are_malformed_not_crashes() -> None:
+    """Values of the wrong type are refused when the tx is built, with a typed error."""
+    from rollbook.exchange.leaves import Instrument, InstrumentKind
+    from rollbook.exchange.txs import ListInstrument, SetRiskParams
+
+    spec = Instrument(
+        9, "X", InstrumentKind.PERPETUAL, 1, 50_000, 100_000, 50_000, 30_000, 0, 0, 0, 0, 10
+    )
+    with pytest.raises(MalformedTx, match="tick"):
+        ListInstrument(spec._replace(tick="50000"))  # type: ignore[arg-type]
+    with pytest.raises(MalformedTx, match="symbol"):
+        ListInstrument(spec._replace(symbol=b"X"))  # type: ignore[arg-type]
+    with pytest.raises(MalformedTx, match="max_positions"):
+        SetRiskParams(None, 3600, 50_000, 500_000)  # type: ignore[arg-type]
+    world, alice, bob = make_world()
+    ask, bid = crossing(world, bob, alice)
+    with pytest.raises(MalformedTx, match="signed order"):
+        Fill(ask.order, bid, base(1))  # type: ignore[arg-type]
