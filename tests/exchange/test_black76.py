@@ -1,0 +1,75 @@
+"""Integer Black-76 against mpmath, exact put-call parity, Greeks by finite differences."""
+
+from __future__ import annotations
+
+import mpmath
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rollbook.exchange.black76 import YEAR, call_put, greeks
+from rollbook.exchange.fixedmath import ONE
+
+mpmath.mp.dps = 50
+USD = 10**6
+
+markets = st.tuples(
+    st.integers(1_000 * USD, 100_000 * USD),  # forward
+    st.integers(50, 200),  # strike as % of forward
+    st.integers(5, 300),  # vol in %
+    st.integers(3600, 2 * YEAR),  # seconds to expiry
+)
+
+
+def reference(forward: int, strike: int, vol: int, seconds: int) -> tuple[mpmath.mpf, mpmath.mpf]:
+    f, k = mpmath.mpf(forward), mpmath.mpf(strike)
+    s_rt = mpmath.mpf(vol) / ONE * mpmath.sqrt(mpmath.mpf(seconds) / YEAR)
+    d1 = (mpmath.log(f / k) + s_rt * s_rt / 2) / s_rt
+    call = f * mpmath.ncdf(d1) - k * mpmath.ncdf(d1 - s_rt)
+    return call, call - (f - k)
+
+
+@settings(max_examples=200, deadline=None)
+@given(markets)
+def test_prices_within_one_quote_unit_and_parity_exact(market: tuple[int, int, int, int]) -> None:
+    forward, strike_pct, vol_pct, seconds = market
+    strike = forward * strike_pct // 100
+    vol = vol_pct * ONE // 100
+    call, put = call_put(forward, strike, vol, seconds)
+    ref_call, ref_put = reference(forward, strike, vol, seconds)
+    # σ√T is rounded to 1e-18 first; its effect is far below one quote unit here.
+    assert abs(call - ref_call) <= 1 and abs(put - ref_put) <= 1
+    assert call - put == forward - strike
+    assert call >= max(forward - strike, 0) - 1 and put >= max(strike - forward, 0) - 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(markets, st.booleans())
+def test_greeks_match_finite_differences(market: tuple[int, int, int, int], is_call: bool) -> None:
+    forward, strike_pct, vol_pct, seconds = market
+    strike = forward * strike_pct // 100
+    vol = vol_pct * ONE // 100
+    g = greeks(forward, strike, vol, seconds, is_call)
+    pick = 0 if is_call else 1
+
+    def price(f: int = forward, v: int = vol, t: int = seconds) -> mpmath.mpf:
+        return reference(f, strike, v, t)[pick]
+
+    h = forward // 10**6
+    delta = (price(forward + h) - price(forward - h)) / (2 * h)
+    assert abs(g.delta / mpmath.mpf(ONE) - delta) < mpmath.mpf("1e-6")
+    gamma_per_usd = (price(forward + h) - 2 * price() + price(forward - h)) / (h * h) * USD
+    assert abs(g.gamma / mpmath.mpf(ONE) - gamma_per_usd) <= mpmath.mpf("1e-3") * abs(
+        gamma_per_usd
+    ) + mpmath.mpf("1e-10")
+    dv = ONE // 10_000
+    vega = (price(v=vol + dv) - price(v=vol - dv)) / 2 * 10_000
+    assert abs(g.vega - vega) <= mpmath.mpf("1e-4") * abs(vega) + 2
+    dt = 60
+    theta = -(price(t=seconds + dt) - price(t=seconds - dt)) / (2 * dt) * YEAR
+    assert abs(g.theta - theta) <= mpmath.mpf("1e-3") * abs(theta) + 5 * YEAR // dt
+
+
+def test_expired_or_zero_vol_is_intrinsic() -> None:
+    assert call_put(3000 * USD, 2500 * USD, ONE // 2, 0) == (500 * USD, 0)
+    assert call_put(3000 * USD, 3500 * USD, 0, 86400) == (0, 500 * USD)
+    assert greeks(3000 * USD, 2500 * USD, ONE // 2, 0, True).delta == ONE
