@@ -15,6 +15,7 @@ from rollbook.cli import bench_names, main
         ("matching", ["--ops", "3000", "--resting", "300", "--repeat", "1"]),
         ("stf", ["--fills", "300", "--repeat", "1"]),
         ("pricing", ["--options", "50", "--repeat", "1"]),
+        ("margin", ["--chain", "5"]),
     ],
 )
 def test_bench_prints_one_headline(

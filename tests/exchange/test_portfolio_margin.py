@@ -14,8 +14,10 @@ from rollbook.exchange.portfolio_margin import (
     PMPosition,
     option_vector,
     perp_vector,
+    position,
     requirements,
     worst_loss,
+    worst_loss_readable,
 )
 
 USD = 10**6
@@ -98,3 +100,24 @@ def test_vector_sum_matches_brute_force_revaluation(
     # inputs round down, prices round to a unit); sizes here are ≤ 5 units each.
     tolerance = 2 * sum(abs(p.size) for p in portfolio) / SIZE_ONE + 2
     assert abs(worst_loss(portfolio) - brute_loss) <= tolerance
+    # The packed fast path equals the scenario-by-scenario spec exactly.
+    packed = [position(p.size, p.vector, p.option_notional) for p in portfolio]
+    assert worst_loss(packed) == worst_loss_readable(portfolio) == worst_loss(portfolio)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-(2**62), 2**62),
+            st.lists(st.integers(-(2**63), 2**63), min_size=23, max_size=23),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_packing_is_exact(rows: list[tuple[int, list[int]]]) -> None:
+    from rollbook.exchange.portfolio_margin import pack, unpack
+
+    total = sum(size * pack(tuple(vector)) for size, vector in rows)
+    expected = [sum(size * vector[i] for size, vector in rows) for i in range(23)]
+    assert unpack(total, 23) == expected

@@ -1,0 +1,88 @@
+"""Benchmark: margin checks per fill and chain revaluation (``rollbook bench margin``).
+
+Issue #3: the portfolio-margin (PM) check per fill must cost ≤ 100 µs at the position
+bound (32), reported also at 8 and 128 positions; and the per-oracle-update
+revaluation of a 200-option chain (its scenario vectors) is reported in ms. The check
+is :func:`rollbook.exchange.portfolio_margin.requirements` over stored vectors; the
+standard check sums :func:`rollbook.exchange.option_margin.position_requirements`.
+Headline: PM check per fill in µs at 32 positions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+from rollbook.exchange.black76 import call_put
+from rollbook.exchange.fixedmath import ONE
+from rollbook.exchange.numeric import SIZE_ONE
+from rollbook.exchange.option_margin import position_requirements
+from rollbook.exchange.portfolio_margin import PMPosition, option_vector, position, requirements
+
+USD = 10**6
+F = 3000 * USD
+
+
+def book(count: int) -> list[tuple[PMPosition, tuple[int, int, int, bool]]]:
+    out = []
+    for i in range(count):
+        strike = F * (70 + (i * 11) % 71) // 100
+        vol = (40 + (i * 7) % 60) * ONE // 100
+        seconds = (7 + (i * 13) % 90) * 86_400
+        is_call = i % 2 == 0
+        call, put = call_put(F, strike, vol, seconds)
+        mark = call if is_call else put
+        size = (1 + i % 5) * SIZE_ONE * (-1 if i % 3 else 1)
+        vector = option_vector(F, strike, vol, seconds, is_call, mark)
+        out.append((position(size, vector, F), (strike, mark, size, is_call)))
+    return out
+
+
+def time_us(fn: object, repeat: int) -> float:
+    samples = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            fn()  # type: ignore[operator]
+        samples.append((time.perf_counter() - t0) / repeat * 1e6)
+    return statistics.median(samples)
+
+
+def run(argv: list[str]) -> dict[str, object]:
+    parser = argparse.ArgumentParser(prog="rollbook bench margin")
+    parser.add_argument("--chain", type=int, default=200)
+    args = parser.parse_args(argv)
+    full = book(128)
+    pm_us, standard_us = {}, {}
+    for count in (8, 32, 128):
+        positions = [p for p, _ in full[:count]]
+        specs = [s for _, s in full[:count]]
+        pm_us[count] = round(time_us(lambda positions=positions: requirements(positions), 200), 1)
+
+        def standard(specs: list[tuple[int, int, int, bool]] = specs) -> int:
+            total = 0
+            for strike, mark, size, is_call in specs:
+                total += position_requirements(size, F, strike, mark, is_call)[0]
+            return total
+
+        standard_us[count] = round(time_us(standard, 200), 1)
+    t0 = time.perf_counter()
+    book(args.chain)
+    chain_ms = (time.perf_counter() - t0) * 1e3
+    return {
+        "headline": {"name": "margin", "value": pm_us[32], "unit": "us", "goal": 100},
+        "pm_check_us": pm_us,
+        "standard_check_us": standard_us,
+        "scenarios": 23,
+        "chain_options": args.chain,
+        "chain_revaluation_ms": round(chain_ms, 1),
+        "note": "chain revaluation = marks + 23-scenario vectors per option, integer path",
+    }
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(json.dumps(run(sys.argv[1:])))
