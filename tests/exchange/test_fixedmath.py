@@ -65,3 +65,12 @@ def test_domain_errors() -> None:
         ln(0)
     with pytest.raises(ValueError):
         sqrt(-1)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(-9 * ONE, 9 * ONE))
+def test_tabled_cdf_equals_the_series(x: int) -> None:
+    """The Taylor-table fast path gives the series' result, unit for unit."""
+    from rollbook.exchange.fixedmath import normal_cdf_series
+
+    assert normal_cdf(x) == normal_cdf_series(x)

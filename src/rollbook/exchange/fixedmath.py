@@ -143,8 +143,58 @@ def _cdf_work(x: int) -> int:
     return _WORK // 2 + density * series // _WORK
 
 
+# -- Φ by Taylor expansion around a grid (the fast path) ---------------------------------
+#
+# Φ(x0 + h) = Φ(x0) + φ(x0) Σ_{n≥1} (−1)^(n−1) He_{n−1}(x0) hⁿ / n!   (He: Hermite)
+# Grid points every 1/32 on [0, 8.5], so |h| ≤ 1/64 and 16 terms reach far below 1e-36.
+# The table is built at import from the series above (integers only: the same on every
+# machine), then each Φ costs 16 multiply-adds instead of a 50–150-term series.
+
+_GRID = 32
+_TERMS = 16
+_STEP = _WORK // _GRID
+
+
+def _taylor_row(x0: int) -> tuple[int, ...]:
+    """``(Φ(x0), c_1, …, c_16)`` at 10**36 with ``c_n = φ(x0) (−1)^(n−1) He_{n−1}(x0)/n!``."""
+    density = _INV_SQRT_2PI * _exp_work(-(x0 * x0 // _WORK) // 2) // _WORK
+    hermite_prev, hermite = 0, _WORK  # He_{-1} := 0, He_0 = 1
+    factorial = 1
+    row = [_cdf_work(x0)]
+    for n in range(1, _TERMS + 1):
+        factorial *= n
+        sign = 1 if n % 2 == 1 else -1
+        row.append(sign * density * hermite // (_WORK * factorial))
+        # He_n = x He_{n−1} − (n−1) He_{n−2}
+        hermite_prev, hermite = hermite, x0 * hermite // _WORK - (n - 1) * hermite_prev
+    return tuple(row)
+
+
+_TABLE = tuple(_taylor_row(i * _STEP) for i in range(0, 85 * _GRID // 10 + 1))
+
+
+def _cdf_fast(x: int) -> int:
+    """Φ(x / 10**36) at 10**36 for ``0 <= x < 8.5``, from the Taylor table."""
+    index = _round_div(x, _STEP)
+    row = _TABLE[index]
+    h = x - index * _STEP
+    acc = row[_TERMS]
+    for n in range(_TERMS - 1, 0, -1):
+        acc = row[n] + acc * h // _WORK
+    return row[0] + acc * h // _WORK
+
+
 def normal_cdf(x: int) -> int:
     """Standard normal CDF Φ of ``x / 1e18``, at 1e18."""
+    work = abs(x) * _SHIFT
+    value = _cdf_fast(work) if work < _TAIL_FROM else _cdf_work(work)
+    if x < 0:
+        value = _WORK - value
+    return _round_div(value, _SHIFT)
+
+
+def normal_cdf_series(x: int) -> int:
+    """Φ by the series alone: the reference that :func:`normal_cdf`'s table must match."""
     work = abs(x) * _SHIFT
     value = _cdf_work(work)
     if x < 0:
