@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from rollbook.exchange.fixedmath import ONE, ln, normal_cdf, normal_pdf, sqrt
+from rollbook.exchange.fixedmath import ONE, ln, normal_cdf, normal_pdf, round_div, sqrt
 
 YEAR = 365 * 24 * 3600
 
@@ -52,11 +52,6 @@ def _d1(forward: int, strike: int, sigma_root_t: int) -> int:
     return (log_moneyness * ONE + sigma_root_t * sigma_root_t // 2) // sigma_root_t
 
 
-def _round_div(a: int, d: int) -> int:
-    q, r = divmod(a, d)
-    return q + (1 if 2 * r >= d else 0)
-
-
 def call_put(forward: int, strike: int, vol: int, seconds: int) -> tuple[int, int]:
     """``(call, put)`` values in quote units; ``C − P = F − K`` exactly.
 
@@ -75,10 +70,10 @@ def call_put(forward: int, strike: int, vol: int, seconds: int) -> tuple[int, in
     d2 = d1 - srt
     if strike >= forward:
         # The call is out of the money: value it, the put by parity.
-        call = _round_div(forward * normal_cdf(d1) - strike * normal_cdf(d2), ONE)
+        call = round_div(forward * normal_cdf(d1) - strike * normal_cdf(d2), ONE)
         call = max(call, 0)
         return call, call - (forward - strike)
-    put = _round_div(strike * normal_cdf(-d2) - forward * normal_cdf(-d1), ONE)
+    put = round_div(strike * normal_cdf(-d2) - forward * normal_cdf(-d1), ONE)
     put = max(put, 0)
     return put + (forward - strike), put
 

@@ -33,7 +33,7 @@ _LN2 = 693147180559945309417232121458176568
 _INV_SQRT_2PI = 398942280401432677939946059934381868
 
 
-def _round_div(a: int, d: int) -> int:
+def round_div(a: int, d: int) -> int:
     """``a / d`` rounded to nearest, ties away from zero (``d > 0``)."""
     q, r = divmod(abs(a), d)
     if 2 * r >= d:
@@ -53,7 +53,7 @@ def _ln_work(x: int) -> int:
         m *= 2
         k -= 1
     # Correct for the bits shifted out of x (floor): m·2^k ≤ x < (m+1)·2^k.
-    z = _round_div((m - _WORK) * _WORK, m + _WORK)  # (m−1)/(m+1) ≤ 1/3
+    z = round_div((m - _WORK) * _WORK, m + _WORK)  # (m−1)/(m+1) ≤ 1/3
     z2 = z * z // _WORK
     term = z
     total = 0
@@ -69,12 +69,12 @@ def ln(x: int) -> int:
     """Natural logarithm of ``x / 1e18``, at 1e18. Raises ``ValueError`` if ``x <= 0``."""
     if x <= 0:
         raise ValueError("ln is defined for positive values only")
-    return _round_div(_ln_work(x * _SHIFT), _SHIFT)
+    return round_div(_ln_work(x * _SHIFT), _SHIFT)
 
 
 def _exp_work(x: int) -> int:
     """exp of ``x / 10**36`` at 10**36."""
-    k = _round_div(x, _LN2)
+    k = round_div(x, _LN2)
     r = x - k * _LN2  # |r| ≤ ln2 / 2
     term = _WORK
     total = _WORK
@@ -88,7 +88,7 @@ def _exp_work(x: int) -> int:
 
 def exp(x: int) -> int:
     """``e`` to the power ``x / 1e18``, at 1e18 (0 below about −41.4)."""
-    return _round_div(_exp_work(x * _SHIFT), _SHIFT)
+    return round_div(_exp_work(x * _SHIFT), _SHIFT)
 
 
 def sqrt(x: int) -> int:
@@ -175,7 +175,7 @@ _TABLE = tuple(_taylor_row(i * _STEP) for i in range(0, 85 * _GRID // 10 + 1))
 
 def _cdf_fast(x: int) -> int:
     """Φ(x / 10**36) at 10**36 for ``0 <= x < 8.5``, from the Taylor table."""
-    index = _round_div(x, _STEP)
+    index = round_div(x, _STEP)
     row = _TABLE[index]
     h = x - index * _STEP
     acc = row[_TERMS]
@@ -190,7 +190,7 @@ def normal_cdf(x: int) -> int:
     value = _cdf_fast(work) if work < _TAIL_FROM else _cdf_work(work)
     if x < 0:
         value = _WORK - value
-    return _round_div(value, _SHIFT)
+    return round_div(value, _SHIFT)
 
 
 def normal_cdf_series(x: int) -> int:
@@ -199,11 +199,11 @@ def normal_cdf_series(x: int) -> int:
     value = _cdf_work(work)
     if x < 0:
         value = _WORK - value
-    return _round_div(value, _SHIFT)
+    return round_div(value, _SHIFT)
 
 
 def normal_pdf(x: int) -> int:
     """Standard normal density φ of ``x / 1e18``, at 1e18."""
     work = x * _SHIFT
     x2 = work * work // _WORK
-    return _round_div(_INV_SQRT_2PI * _exp_work(-x2 // 2) // _WORK, _SHIFT)
+    return round_div(_INV_SQRT_2PI * _exp_work(-x2 // 2) // _WORK, _SHIFT)
