@@ -55,13 +55,6 @@ def encode_address(address: bytes) -> bytes:
     return bytes(12) + address
 
 
-def encode_bytes32(value: bytes) -> bytes:
-    """Encode a ``bytes32`` value."""
-    if len(value) != 32:
-        raise TypedDataError(f"bytes32 must be 32 bytes, got {len(value)}")
-    return value
-
-
 def type_hash(type_string: str) -> bytes:
     """``keccak(encodeType)`` for a struct without referenced struct types."""
     return keccak256(type_string.encode())

@@ -200,9 +200,6 @@ class State:
             raise InvariantError("restore() inside an open tx")
         self._leaves = dict(other._leaves)
 
-    def leaf_count(self) -> int:
-        return len(self._leaves)
-
     def keys_of_kind(self, kind: str) -> list[LeafKey]:
         """Keys of one leaf kind in insertion order (tests and reporting only)."""
         return [k for k in self._leaves if k[0] == kind]

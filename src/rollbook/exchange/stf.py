@@ -10,7 +10,7 @@ committing a wrong state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,8 +171,3 @@ def genesis(governance: bytes) -> State:
     state.put(account_key(0), Account(owner=governance))
     state.put(owner_key(governance), OwnerIndex(0))
     return state
-
-
-def apply_txs(state: State, txs: Iterable[Tx], env: TxEnv) -> list[Receipt]:
-    """Apply txs one by one under one env (tests and tools)."""
-    return [apply_tx(state, tx, env) for tx in txs]

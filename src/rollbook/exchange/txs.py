@@ -404,7 +404,6 @@ Tx = (
     | SetRiskParams
 )
 OwnerTx = Withdraw | Transfer | RegisterKey | RevokeKey
-L1_ONLY = (Deposit, ListInstrument, SetInstrumentParams, SetOracle, SetRiskParams)
 
 
 def sign_owner_tx(tx: OwnerTx | NonceFloor, private_key: bytes, domain_separator: bytes) -> bytes:
