@@ -52,7 +52,7 @@ from rollbook.exchange.txs import (
     sign_owner_tx,
 )
 from rollbook.exchange.types import OrderFlags, Side
-from rollbook.sim.world import Trader, World, base, key_from_label, usd
+from rollbook.sim.world import Trader, World, base, key_from_label, perp_spec, usd
 
 OTHER_DOMAIN = Domain("rollbook", "1", 1, bytes.fromhex("00" * 17 + "0b0b0b"))
 STRANGER = key_from_label("stranger")
@@ -377,21 +377,7 @@ def test_unknown_instrument_and_accounts() -> None:
 def test_l1_only_txs_from_l2() -> None:
     """Section 9: an L2-origin tx that claims an L1-only type is WrongOrigin."""
     world, _, _ = make_world()
-    listing = Instrument(
-        2,
-        "BTC",
-        InstrumentKind.PERPETUAL,
-        2,
-        50_000,
-        100_000,
-        50_000,
-        30_000,
-        100,
-        500,
-        10_000,
-        5_000,
-        10**15,
-    )
+    listing = perp_spec(2, "BTC", asset=2)
     for tx in (
         Deposit(world.next_deposit, ADDRESS, 1),
         ListInstrument(listing),
@@ -710,12 +696,9 @@ def test_any_corrupted_order_signature_is_refused(position: int, flip: int) -> N
 
 def test_wrongly_typed_payloads_are_malformed_not_crashes() -> None:
     """Values of the wrong type are refused when the tx is built, with a typed error."""
-    from rollbook.exchange.leaves import Instrument, InstrumentKind
     from rollbook.exchange.txs import ListInstrument, SetRiskParams
 
-    spec = Instrument(
-        9, "X", InstrumentKind.PERPETUAL, 1, 50_000, 100_000, 50_000, 30_000, 0, 0, 0, 0, 10
-    )
+    spec = perp_spec(9, "X")
     with pytest.raises(MalformedTx, match="tick"):
         ListInstrument(spec._replace(tick="50000"))  # type: ignore[arg-type]
     with pytest.raises(MalformedTx, match="symbol"):

@@ -7,7 +7,6 @@ All amounts are quote units (1e-6 USDC); sizes are base units (1e-8 ETH).
 
 from __future__ import annotations
 
-from rollbook.exchange.leaves import Instrument, InstrumentKind
 from rollbook.exchange.numeric import SIZE_ONE
 from rollbook.exchange.txs import (
     Fill,
@@ -16,7 +15,7 @@ from rollbook.exchange.txs import (
     SetRiskParams,
 )
 from rollbook.exchange.types import OrderFlags, Side
-from rollbook.sim.world import World, base, usd
+from rollbook.sim.world import World, base, perp_spec, usd
 from tests.exchange.helpers import conservation_holds, reject
 
 PRICE = usd(2000)
@@ -278,21 +277,7 @@ def test_open_interest_cap(fast: bool) -> None:
 
 def test_max_positions_per_account(fast: bool) -> None:
     world = make_world(fast)
-    spec = Instrument(
-        2,
-        "BTC_USDC-PERPETUAL",
-        InstrumentKind.PERPETUAL,
-        2,
-        50_000,
-        100_000,
-        50_000,
-        30_000,
-        100,
-        500,
-        10_000,
-        5_000,
-        10**15,
-    )
+    spec = perp_spec(2, "BTC_USDC-PERPETUAL", asset=2)
     assert world.l1(ListInstrument(spec)).ok
     world.advance(1)
     assert world.l2(world.oracle_update({1: PRICE, 2: PRICE}, {1: PRICE, 2: PRICE})).ok

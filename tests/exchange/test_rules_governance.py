@@ -11,7 +11,7 @@ import pytest
 
 from rollbook.crypto.secp256k1 import private_key_address
 from rollbook.exchange.errors import MalformedTx
-from rollbook.exchange.leaves import Instrument, InstrumentKind
+from rollbook.exchange.leaves import Instrument
 from rollbook.exchange.stf import Receipt
 from rollbook.exchange.txs import (
     Backstop,
@@ -25,7 +25,7 @@ from rollbook.exchange.txs import (
     Tx,
 )
 from rollbook.exchange.types import Side
-from rollbook.sim.world import World, base, key_from_label, usd
+from rollbook.sim.world import World, base, key_from_label, perp_spec, usd
 
 
 def make_world() -> World:
@@ -45,21 +45,7 @@ def reject(world: World, tx: Tx, error: str, code: int, *, l1: bool = False) -> 
 
 
 def spec(instrument_id: int = 2, **changes: object) -> Instrument:
-    listing = Instrument(
-        instrument_id,
-        "BTC_USDC-PERPETUAL",
-        InstrumentKind.PERPETUAL,
-        2,
-        50_000,
-        100_000,
-        50_000,
-        30_000,
-        100,
-        500,
-        10_000,
-        5_000,
-        10**15,
-    )
+    listing = perp_spec(instrument_id, "BTC_USDC-PERPETUAL", asset=2)
     return listing._replace(**changes)
 
 

@@ -174,7 +174,7 @@ def _margin(
     now: int,
     staleness: int,
     pools: dict[int, int],
-    settled: dict[int, Position],
+    settled: dict[tuple[int, int], Position],
 ) -> Account:
     """Settle the account's other positions and require equity ≥ IM (else Fallback)."""
     balance = account.balance
@@ -200,7 +200,7 @@ def _margin(
                 position = position._replace(
                     funding_snap=instrument.funding_index, loss_snap=side_index
                 )
-                settled[index * 65536 + iid] = position
+                settled[(index, iid)] = position
         if instrument.mark <= 0 or now - instrument.mark_time > staleness:
             raise Fallback
         value = instrument.mark * position.size // SIZE_ONE
@@ -279,7 +279,7 @@ def settle_fill_fast(state: State, env: TxEnv, tx: Fill) -> None:
     )
     staleness = cast(OracleConfig, leaves[ORACLE_KEY]).staleness
     pools: dict[int, int] = {}
-    settled: dict[int, Position] = {}
+    settled: dict[tuple[int, int], Position] = {}
     m_account = _margin(
         leaves,
         maker.account,
@@ -314,8 +314,8 @@ def settle_fill_fast(state: State, env: TxEnv, tx: Fill) -> None:
             state.delete(key)
         else:
             put(key, position)
-    for packed, position in settled.items():
-        put(position_key(packed // 65536, packed % 65536), position)
+    for (index, iid), position in settled.items():
+        put(position_key(index, iid), position)
     put(instrument_key(instrument.instrument_id), traded)
     for iid, amount in pools.items():
         other = cast(Instrument, leaves[instrument_key(iid)])

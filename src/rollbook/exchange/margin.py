@@ -41,11 +41,6 @@ class Health:
     equity: int
     initial: int
     maintenance: int
-    positions: int
-
-    @property
-    def free_collateral(self) -> int:
-        return self.equity - self.initial
 
 
 def contribution(instrument: Instrument, size: int) -> tuple[int, int, int]:
@@ -98,7 +93,7 @@ def health(state: State, index: int, now: int) -> Health:
         maintenance += mm
     state.step("margin.compare", account_key(index))
     balance = state.account(index).balance
-    return Health(balance + equity_positions, initial, maintenance, len(account.instruments))
+    return Health(balance + equity_positions, initial, maintenance)
 
 
 def require_initial_margin(

@@ -27,16 +27,17 @@ import random
 import time
 from dataclasses import dataclass, field
 
+from rollbook.crypto.secp256k1 import private_key_address
 from rollbook.exchange.margin import health
 from rollbook.exchange.numeric import QUOTE_ONE, SIZE_ONE
 from rollbook.exchange.state import State
-from rollbook.exchange.stf import Block, BlockTx, apply_block
-from rollbook.exchange.txs import Backstop, OracleUpdate, Origin, Tx
+from rollbook.exchange.stf import Block, BlockTx, apply_block, apply_tx
+from rollbook.exchange.txs import Backstop, Deposit, OracleUpdate, Origin, RegisterKey, Tx
 from rollbook.exchange.types import OrderFlags, Side
 from rollbook.matching.engine import MatchingEngine
 from rollbook.matching.errors import MatchingError
 from rollbook.node.gate import LiquidationTaker, STFGate
-from rollbook.sim.world import Trader, World
+from rollbook.sim.world import Trader, World, key_from_label
 
 STEP_SECONDS = 10
 PERP = 1
@@ -89,8 +90,6 @@ class Session:
         before = self.world.next_deposit
         trader = self.world.add_trader(name, usdc)
         # Record the setup txs (deposit from L1, key registration on L2) for the replay.
-        from rollbook.exchange.txs import Deposit
-
         self.l1_txs.append(
             BlockTx(Deposit(before, trader.owner, usdc * QUOTE_ONE), Origin.L1, None)
         )
@@ -100,18 +99,12 @@ class Session:
     def _fund_operator(self) -> Trader:
         """Governance registers, from L1, a trading key for the insurance fund (account 0),
         which the sequencer uses to unwind positions the fund took over in a backstop."""
-        from rollbook.crypto.secp256k1 import private_key_address
-        from rollbook.exchange.txs import RegisterKey
-        from rollbook.sim.world import key_from_label
-
         key = key_from_label("insurance-operator")
         register = RegisterKey(0, 0, private_key_address(key), 0)
         governance = private_key_address(self.world.governance_key)
         assert self.world.l1(register, governance).ok
         self.l1_txs.append(BlockTx(register, Origin.L1, governance))
         # Governance seeds the fund with a deposit to its own address (account 0).
-        from rollbook.exchange.txs import Deposit
-
         seed = Deposit(self.world.next_deposit, governance, 50_000 * QUOTE_ONE)
         assert self.world.deposit(governance, seed.amount).ok
         self.l1_txs.append(BlockTx(seed, Origin.L1, None))
@@ -228,8 +221,6 @@ class Session:
                 self.stats.backstops += 1
 
     def gate_apply(self, tx: Tx) -> bool:
-        from rollbook.exchange.stf import apply_tx
-
         receipt = apply_tx(self.world.state, tx, self.gate.env)
         if receipt.ok:
             self.gate.pending.append(tx)
@@ -281,8 +272,8 @@ class Session:
         return state.root()
 
 
-def funding_paid(state: State) -> int:
-    """Funding and loss paid into pools so far (what pools and the fund received)."""
+def pool_balance(state: State) -> int:
+    """Money in the instruments' settlement pools: paid in, not yet collected."""
     return sum(
         state.instrument(k[1]).pool for k in state.keys_of_kind("inst") if isinstance(k[1], int)
     )
@@ -336,7 +327,7 @@ def main(argv: list[str]) -> int:
     )
     print(f"  funding index       {inst.funding_index / 10**12 / usd:+.6f} $/ETH cumulative")
     print(f"  funding paid        ${s.funding_paid / usd:,.2f} (between longs and shorts)")
-    print(f"  in settlement pools ${funding_paid(state) / usd:,.6f} (not yet collected)")
+    print(f"  in settlement pools ${pool_balance(state) / usd:,.6f} (not yet collected)")
     print(f"  open interest       {inst.open_interest / SIZE_ONE:.3f} ETH")
     state.begin()
     fund = health(state, 0, session.world.now)

@@ -9,6 +9,7 @@ state change goes through :func:`rollbook.exchange.stf.apply_tx`. Time is an inp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from rollbook.crypto.eip712 import Domain, typed_digest
 from rollbook.crypto.keccak import keccak256
@@ -39,6 +40,38 @@ GENESIS_TIME = 1_767_225_600  # 2026-01-01T00:00:00Z
 def key_from_label(label: str) -> bytes:
     """A reproducible private key from a label (test and devnet keys only)."""
     return keccak256(b"rollbook test key: " + label.encode())
+
+
+def perp_spec(
+    instrument_id: int = 1,
+    symbol: str = "ETH_USDC-PERPETUAL",
+    asset: int = 1,
+    tick: int = 50_000,
+    lot: int = 100_000,
+    im_ppm: int = 50_000,
+    mm_ppm: int = 30_000,
+    maker_fee_ppm: int = 100,
+    taker_fee_ppm: int = 500,
+    liq_fee_ppm: int = 10_000,
+    funding_cap_ppm: int = 5_000,
+    max_open_interest: int = 10**15,
+) -> Instrument:
+    """A linear USDC perpetual listing (defaults: ETH, tick $0.05, lot 0.001, IM 5 %)."""
+    return Instrument(
+        instrument_id,
+        symbol,
+        InstrumentKind.PERPETUAL,
+        asset,
+        tick,
+        lot,
+        im_ppm,
+        mm_ppm,
+        maker_fee_ppm,
+        taker_fee_ppm,
+        liq_fee_ppm,
+        funding_cap_ppm,
+        max_open_interest,
+    )
 
 
 @dataclass
@@ -105,41 +138,9 @@ class World:
 
     # -- setting up -------------------------------------------------------------------
 
-    def list_perp(
-        self,
-        instrument_id: int = 1,
-        symbol: str = "ETH_USDC-PERPETUAL",
-        asset: int = 1,
-        tick: int = 50_000,
-        lot: int = 100_000,
-        im_ppm: int = 50_000,
-        mm_ppm: int = 30_000,
-        maker_fee_ppm: int = 100,
-        taker_fee_ppm: int = 500,
-        liq_fee_ppm: int = 10_000,
-        funding_cap_ppm: int = 5_000,
-        max_open_interest: int = 10**15,
-    ) -> Receipt:
-        """List a linear USDC perpetual (defaults: ETH, tick $0.05, lot 0.001)."""
-        return self.l1(
-            ListInstrument(
-                Instrument(
-                    instrument_id,
-                    symbol,
-                    InstrumentKind.PERPETUAL,
-                    asset,
-                    tick,
-                    lot,
-                    im_ppm,
-                    mm_ppm,
-                    maker_fee_ppm,
-                    taker_fee_ppm,
-                    liq_fee_ppm,
-                    funding_cap_ppm,
-                    max_open_interest,
-                )
-            )
-        )
+    def list_perp(self, *fields: Any, **listing: Any) -> Receipt:
+        """List a linear USDC perpetual from L1; arguments as :func:`perp_spec`'s."""
+        return self.l1(ListInstrument(perp_spec(*fields, **listing)))
 
     def add_trader(self, name: str, deposit_usdc: int) -> Trader:
         """Deposit ``deposit_usdc`` whole USDC for a new owner and register a key."""
