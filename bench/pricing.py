@@ -61,7 +61,8 @@ def run(argv: list[str]) -> dict[str, object]:
         "greeks_per_s": round(lines),
         "us_per_greeks_line": round(1e6 / lines, 1),
         "chain_200_ms": round(200 / marks * 1e3, 2),
-        "note": "integer Black-76 (fixedmath at 1e18, work at 1e36); issue #3 names no goal",
+        "note": "integer Black-76 (marks: ln at 1e36, d1/Φ at 2**-64; Greeks: fixedmath at"
+        " 1e18); issue #3 names no goal",
     }
 
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import mpmath
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rollbook.exchange.black76 import YEAR, call_put, greeks
+from rollbook.exchange.black76 import (
+    YEAR,
+    call_put,
+    greeks,
+    log_moneyness,
+    priced,
+    sigma_root_t,
+)
 from rollbook.exchange.fixedmath import ONE
 
 mpmath.mp.dps = 50
@@ -36,8 +44,10 @@ def test_prices_within_one_quote_unit_and_parity_exact(market: tuple[int, int, i
     vol = vol_pct * ONE // 100
     call, put = call_put(forward, strike, vol, seconds)
     ref_call, ref_put = reference(forward, strike, vol, seconds)
-    # σ√T is rounded to 1e-18 first; its effect is far below one quote unit here.
-    assert abs(call - ref_call) <= 1 and abs(put - ref_put) <= 1
+    # Rounded to nearest: the fixed-point errors (Φ, ln, σ√T at 2**-64) move the value by
+    # far less than 1e-6 quote units here, so within 0.5 + 1e-6 of the exact value.
+    bound = mpmath.mpf("0.500001")
+    assert abs(call - ref_call) <= bound and abs(put - ref_put) <= bound
     assert call - put == forward - strike
     assert call >= max(forward - strike, 0) - 1 and put >= max(strike - forward, 0) - 1
 
@@ -73,3 +83,33 @@ def test_expired_or_zero_vol_is_intrinsic() -> None:
     assert call_put(3000 * USD, 2500 * USD, ONE // 2, 0) == (500 * USD, 0)
     assert call_put(3000 * USD, 3500 * USD, 0, 86400) == (0, 500 * USD)
     assert greeks(3000 * USD, 2500 * USD, ONE // 2, 0, True).delta == ONE
+
+
+def test_call_put_is_the_kernel_on_its_own_logarithm_and_root() -> None:
+    forward, strike, vol, seconds = 3000 * USD, 3300 * USD, 6 * ONE // 10, 30 * 86_400
+    assert call_put(forward, strike, vol, seconds) == priced(
+        forward, strike, log_moneyness(forward, strike), sigma_root_t(vol, seconds)
+    )
+    assert priced(forward, strike, log_moneyness(forward, strike), 0) == (0, 300 * USD)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(1, 10**13),  # forward: from one quote unit to $10M
+    st.integers(1, 1000),  # strike as % of forward
+    st.integers(0, 10 * ONE),  # vol
+    st.integers(0, 3 * YEAR),  # seconds
+)
+def test_extreme_inputs_keep_parity_and_bounds(
+    forward: int, strike_pct: int, vol: int, seconds: int
+) -> None:
+    strike = max(1, forward * strike_pct // 100)
+    call, put = call_put(forward, strike, vol, seconds)
+    assert call - put == forward - strike
+    assert max(forward - strike, 0) <= call <= forward + 1 and 0 <= put <= strike
+
+
+def test_rejected_inputs() -> None:
+    for args in ((0, 1, 1, 1), (1, 0, 1, 1), (1, 1, -1, 1), (1, 1, 1, -1)):
+        with pytest.raises(ValueError):
+            call_put(*args)

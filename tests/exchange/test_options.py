@@ -33,17 +33,17 @@ def test_civil_calendar_matches_datetime(days: int) -> None:
 
 
 def test_settlement_twap_one_sample_per_minute() -> None:
-    samples = [(EXPIRY - 1800 + 60 * i + 5, (3000 + i) * USD) for i in range(30)]
+    samples = [(EXPIRY - 1800 + 60 * i, (3000 + i) * USD) for i in range(30)]
     # mean of 3000..3029 = 3014.5 dollars, exact in quote units
-    assert settlement_price(samples, EXPIRY) == 3_014_500_000
-    # samples outside the window do not count
-    assert settlement_price([*samples, (EXPIRY, 1), (EXPIRY - 1801, 1)], EXPIRY) == 3_014_500_000
+    assert settlement_price(samples, EXPIRY, 1) == (3_014_500_000, 30)
+    # outside the window, or off the minute: not a sample
+    extra = [(EXPIRY, 1), (EXPIRY - 1860, 1), (EXPIRY - 1800 + 7, 1)]
+    assert settlement_price([*samples, *extra], EXPIRY, 1) == (3_014_500_000, 30)
 
 
-def test_settlement_rounds_half_up_and_needs_enough_minutes() -> None:
+def test_settlement_rounds_half_up_and_falls_back_without_samples() -> None:
     samples = [(EXPIRY - 1800 + 60 * i, 1 + (i % 2)) for i in range(20)]  # mean 1.5 units
-    assert settlement_price(samples, EXPIRY) == 2
-    with pytest.raises(OracleError, match="19 of 30"):
-        settlement_price(samples[:19], EXPIRY)
+    assert settlement_price(samples, EXPIRY, 7) == (2, 20)
+    assert settlement_price([(EXPIRY - 1800 + 59, 5)], EXPIRY, 7) == (7, 0)
     with pytest.raises(OracleError, match="two settlement samples"):
-        settlement_price([*samples, (EXPIRY - 1800 + 30, 5)], EXPIRY)
+        settlement_price([*samples, samples[0]], EXPIRY, 7)

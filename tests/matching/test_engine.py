@@ -24,6 +24,7 @@ from rollbook.matching import (
     CancelReason,
     DuplicateInstrumentError,
     Fill,
+    InstrumentExpiredError,
     InvalidInstrumentSpecError,
     InvalidOrderFlagsError,
     InvalidPriceError,
@@ -643,6 +644,137 @@ def test_remove_instrument() -> None:
         engine.remove_instrument(2)
     engine.add_instrument(2, 1, 1)  # an id may be reused after removal
     assert engine.depth(2).bids == ()
+
+
+# Expiry: instruments OPT_A and OPT_B expire at T, OPT_C later; INST never does.
+OPT_A, OPT_B, OPT_C, T = 2, 3, 4, 1_700_000_000
+
+
+def make_with_options(max_open: int = 100) -> MatchingEngine:
+    engine = make(max_open)
+    engine.add_instrument(OPT_A, 5, 10, T)
+    engine.add_instrument(OPT_C, 5, 10, expiry=T + 3600)
+    engine.add_instrument(OPT_B, 5, 10, expiry=T)
+    return engine
+
+
+def all_open_ids(engine: MatchingEngine, accounts: range = range(1, 4)) -> list[int]:
+    return sorted(o.order_id for a in accounts for o in engine.open_orders(a))
+
+
+def test_add_instrument_expiry_rules() -> None:
+    engine = make_with_options()
+    assert [engine.expiry(i) for i in (INST, OPT_A, OPT_B, OPT_C)] == [None, T, T, T + 3600]
+    for bad in (-1, True, 1.5, "1700000000"):
+        with pytest.raises(InvalidInstrumentSpecError) as info:
+            engine.add_instrument(9, 5, 10, bad)  # type: ignore[arg-type]
+        assert info.value.expiry == bad and "expiry" in str(info.value)
+    engine.add_instrument(9, 5, 10, 0)
+    assert engine.expiry(9) == 0
+    with pytest.raises(UnknownInstrumentError):
+        engine.expiry(99)
+
+
+def test_expire_drops_resting_orders_of_expired_instruments_only() -> None:
+    engine = make_with_options()
+    keep = [
+        engine.submit(1, INST, BUY, 100, 10).order_id,
+        engine.submit(2, OPT_C, SELL, 200, 10).order_id,
+    ]
+    # OPT_B gets orders before OPT_A; the result still lists OPT_A first (registered
+    # first), then by order id within an instrument.
+    b1 = engine.submit(1, OPT_B, BUY, 50, 10).order_id
+    a1 = engine.submit(2, OPT_A, SELL, 300, 30).order_id
+    a2 = engine.submit(1, OPT_A, BUY, 100, 20).order_id
+    b2 = engine.submit(3, OPT_B, SELL, 60, 10).order_id
+    engine.submit(3, OPT_A, BUY, 300, 10)  # fills 10 of a1, which keeps 20
+    assert engine.expire(T - 1) == []
+    dropped = engine.expire(T)
+    assert [(o.order_id, o.instrument, o.remaining) for o in dropped] == [
+        (a1, OPT_A, 20),
+        (a2, OPT_A, 20),
+        (b1, OPT_B, 10),
+        (b2, OPT_B, 10),
+    ]
+    assert engine.instruments() == [INST, OPT_C]
+    assert all_open_ids(engine) == keep
+    assert [engine.open_order_count(a) for a in (1, 2, 3)] == [1, 1, 0]
+    for order in dropped:
+        assert engine.lookup(order.order_id) is None
+        with pytest.raises(UnknownOrderError):
+            engine.cancel(order.order_id)
+    for instrument in (OPT_A, OPT_B):
+        with pytest.raises(UnknownInstrumentError):
+            engine.book(instrument)
+    for instrument in engine.instruments():
+        engine.book(instrument).check_invariants()
+    assert engine.best_bid(INST) == 100 and engine.best_ask(OPT_C) == 200
+
+
+def test_expire_frees_max_open_orders() -> None:
+    engine = make_with_options(max_open=2)
+    engine.submit(1, OPT_A, BUY, 100, 10)
+    engine.submit(1, OPT_C, SELL, 200, 10)
+    with pytest.raises(TooManyOpenOrdersError):
+        engine.submit(1, INST, BUY, 100, 10)
+    assert len(engine.expire(T)) == 1
+    assert engine.open_order_count(1) == 1
+    engine.submit(1, INST, BUY, 100, 10)
+    assert len(engine.expire(T + 3600)) == 1
+    assert engine.open_order_count(1) == 1
+    engine.submit(1, INST, BUY, 95, 10)
+    assert engine.open_order_count(1) == 2
+
+
+def test_instrument_without_expiry_never_expires() -> None:
+    engine = make()
+    oid = engine.submit(1, INST, BUY, 100, 10).order_id
+    assert engine.expire(2**63) == []
+    assert engine.instruments() == [INST]
+    assert [o.order_id for o in engine.open_orders(1)] == [oid]
+    assert engine.submit(2, INST, SELL, 105, 10, now=2**63).status is OrderStatus.RESTING
+
+
+def test_submit_at_or_after_expiry_is_refused() -> None:
+    engine = make_with_options()
+    engine.submit(1, OPT_A, BUY, 100, 10, now=T - 1)
+    before = (snapshot(engine, OPT_A), engine.next_order_id)
+    for now in (T, T + 1):
+        with pytest.raises(InstrumentExpiredError) as info:
+            engine.submit(2, OPT_A, SELL, 100, 10, now=now)
+        err = info.value
+        assert isinstance(err, MatchingError)
+        assert (err.instrument, err.expiry, err.code, err.message) == (
+            OPT_A,
+            T,
+            10012,
+            "book_closed",
+        )
+        assert str(T) in str(err) and f"instrument {OPT_A}" in str(err)
+    # Refused with nothing changed; other instruments still trade at that time.
+    assert (snapshot(engine, OPT_A), engine.next_order_id) == before
+    engine.submit(2, OPT_C, SELL, 100, 10, now=T)
+    # The engine reads no clock: without ``now`` only expire() closes the book.
+    engine.submit(2, OPT_A, SELL, 105, 10)
+    with pytest.raises(UnknownInstrumentError):
+        engine.submit(2, 99, SELL, 100, 10, now=T)
+
+
+def test_expire_is_idempotent() -> None:
+    engine = make_with_options()
+    engine.submit(1, OPT_A, BUY, 100, 10)
+    engine.submit(1, OPT_C, BUY, 100, 10)
+    assert len(engine.expire(T)) == 1
+    state = (engine.instruments(), all_open_ids(engine))
+    assert engine.expire(T) == []
+    assert engine.expire(T - 10) == []
+    assert (engine.instruments(), all_open_ids(engine)) == state
+    # A re-listed id carries its new expiry, not the old one.
+    engine.add_instrument(OPT_A, 5, 10)
+    engine.submit(1, OPT_A, BUY, 100, 10)
+    assert engine.expire(T) == [] and engine.expiry(OPT_A) is None
+    with pytest.raises(TypeError):
+        engine.expire(float(T))  # type: ignore[arg-type]
 
 
 def test_instruments_are_independent() -> None:

@@ -18,6 +18,7 @@ from rollbook.exchange.errors import (
     Unauthorized,
     WrongOrigin,
 )
+from rollbook.exchange.expiry import is_expired, settle_expired
 from rollbook.exchange.leaves import (
     GLOBALS_KEY,
     NO_KEY,
@@ -40,6 +41,7 @@ from rollbook.exchange.txs import (
     OwnerTx,
     RegisterKey,
     RevokeKey,
+    SetMarginMode,
     SettleAccount,
     Transfer,
     Withdraw,
@@ -195,9 +197,11 @@ def raise_nonce_floor(state: State, env: TxEnv, tx: NonceFloor) -> None:
 
 
 def settle_account(state: State, env: TxEnv, tx: SettleAccount) -> None:
-    """Apply every position's pending funding and loss (permissionless).
+    """Apply every position's pending funding and loss, and pay out expired options
+    whose settlement price is fixed (permissionless).
 
-    Needs no fresh mark: settlement moves only what the indices already accrued.
+    Needs no fresh mark: settlement moves only what the indices and fixed settlement
+    prices already say.
     """
     state.step("settle.begin", account_key(tx.account))
     for instrument_id in state.account(tx.account).instruments:
@@ -208,3 +212,19 @@ def settle_account(state: State, env: TxEnv, tx: SettleAccount) -> None:
             instrument_key(instrument_id),
         )
         settle_position(state, tx.account, instrument_id)
+        if is_expired(state.instrument(instrument_id), env.timestamp):
+            settle_expired(state, tx.account, instrument_id)
+
+
+def set_margin_mode(state: State, env: TxEnv, tx: SetMarginMode) -> None:
+    """Switch the account between standard and portfolio margin (owner-signed).
+
+    The account must meet its initial margin in the new mode; no risk-reducing
+    exemption applies, since a switch changes no position.
+    """
+    account = authorise_owner(state, env, tx, tx.account)
+    if account.portfolio == tx.portfolio:
+        mode = "portfolio" if tx.portfolio else "standard"
+        raise MalformedTx(f"account {tx.account} is already in {mode} margin")
+    state.put(account_key(tx.account), account._replace(portfolio=tx.portfolio))
+    require_initial_margin(state, tx.account, env.timestamp)

@@ -11,18 +11,38 @@ Sources: Deribit prices its options with Black-Scholes on the forward (Black-76,
 library uses the same formula. Time is in seconds over a 365-day year (Deribit).
 
 Integer conventions: prices ``F``, ``K`` and results in quote units (1e-6 USDC) per
-whole underlying; ``vol`` and Greeks at ``ONE = 1e18`` unless stated. The out-of-the-
-money option is priced directly (its value is small and well conditioned) and the
-other side follows from put-call parity ``C − P = F − K``, so parity holds *exactly*.
-Accuracy (``tests/exchange/test_black76.py`` against mpmath): within 1 quote unit, i.e.
-≤ 1e-9 of the forward for any forward above $1,000.
+whole underlying; ``vol`` and Greeks at ``ONE = 1e18`` unless stated.
+
+Prices are computed in binary fixed point (``x`` means ``x / 2**64``, see
+:mod:`rollbook.exchange.fixedmath`) because every oracle update revalues each option
+in 23 scenarios (:mod:`rollbook.exchange.portfolio_margin`). :func:`priced` is the
+kernel: it takes the log-moneyness ``ln(F/K)`` and ``σ√T`` already computed, so that a
+scenario that moves the forward by ``1 + s`` can pass ``ln(F/K) + ln(1 + s)`` and share
+one logarithm. The call's value ``F·Φ(d1) − K·Φ(d2)`` is rounded to nearest once; the
+put follows from put-call parity ``C − P = F − K``, which therefore holds *exactly*, and
+the out-of-the-money side is floored at zero.
+
+Accuracy (``tests/exchange/test_black76.py`` against mpmath): within 0.5 + 1e-6 quote
+units of the exact Black-76 value (correctly rounded except within 1e-6 of a tie) for
+forwards up to $100,000; the fixed-point errors (Φ within 2 units of 2**-64, ``ln`` and
+``σ√T`` within 1) move a price by less than 1e-7 quote units there.
 """
 
 from __future__ import annotations
 
+from math import isqrt
 from typing import NamedTuple
 
-from rollbook.exchange.fixedmath import ONE, ln, normal_cdf, normal_pdf, round_div, sqrt
+from rollbook.exchange.fixedmath import (
+    ONE,
+    Q_BITS,
+    ln,
+    ln_ratio_q,
+    normal_cdf,
+    normal_cdf_q,
+    normal_pdf,
+    sqrt,
+)
 
 YEAR = 365 * 24 * 3600
 
@@ -52,8 +72,11 @@ def _d1(forward: int, strike: int, sigma_root_t: int) -> int:
     return (log_moneyness * ONE + sigma_root_t * sigma_root_t // 2) // sigma_root_t
 
 
-def call_put(forward: int, strike: int, vol: int, seconds: int) -> tuple[int, int]:
-    """``(call, put)`` values in quote units; ``C − P = F − K`` exactly.
+_HALF_Q = 1 << (Q_BITS - 1)
+
+
+def check_market(forward: int, strike: int, vol: int, seconds: int) -> None:
+    """Reject inputs Black-76 is not defined for.
 
     Raises:
         ValueError: a non-positive forward or strike, or a negative vol or time.
@@ -62,20 +85,55 @@ def call_put(forward: int, strike: int, vol: int, seconds: int) -> tuple[int, in
         raise ValueError("forward and strike must be positive")
     if vol < 0 or seconds < 0:
         raise ValueError("volatility and time must not be negative")
-    srt = _sigma_root_t(vol, seconds)
+
+
+def log_moneyness(forward: int, strike: int) -> int:
+    """``ln(F/K)`` at 2**-64 (within one unit)."""
+    return ln_ratio_q(forward, strike)
+
+
+def root_t(seconds: int) -> int:
+    """``√T``, T = seconds / 365 days, at 2**-64, rounded down."""
+    # T at 2**-128 (floored), so its integer square root is √T at 2**-64.
+    return isqrt((seconds << (2 * Q_BITS)) // YEAR)
+
+
+def sigma_root_t(vol: int, seconds: int) -> int:
+    """``σ√T`` at 2**-64, rounded down (``vol`` at 1e18)."""
+    return vol * root_t(seconds) // ONE
+
+
+def priced(forward: int, strike: int, moneyness: int, srt: int) -> tuple[int, int]:
+    """``(call, put)`` in quote units from ``ln(F/K)`` and ``σ√T``, both at 2**-64.
+
+    ``d1 = (ln(F/K) + σ²T/2) / σ√T`` and ``d2 = d1 − σ√T``, both at 2**-64;
+    ``call = F·Φ(d1) − K·Φ(d2)`` rounded to nearest (ties up); ``put = call − (F − K)``.
+    The out-of-the-money side is floored at 0 and the other follows by parity. With
+    ``srt == 0`` (no time or no volatility) the values are intrinsic.
+    """
+    parity = forward - strike
     if srt == 0:
-        call = max(forward - strike, 0)
-        return call, call - (forward - strike)
-    d1 = _d1(forward, strike, srt)
+        call = max(parity, 0)
+        return call, call - parity
+    # (L + srt²/2) / srt, all at 2**-64: the numerator is raised to 2**-128 first.
+    d1 = ((moneyness << Q_BITS) + (srt * srt >> 1)) // srt
     d2 = d1 - srt
+    call = (forward * normal_cdf_q(d1) - strike * normal_cdf_q(d2) + _HALF_Q) >> Q_BITS
     if strike >= forward:
-        # The call is out of the money: value it, the put by parity.
-        call = round_div(forward * normal_cdf(d1) - strike * normal_cdf(d2), ONE)
         call = max(call, 0)
-        return call, call - (forward - strike)
-    put = round_div(strike * normal_cdf(-d2) - forward * normal_cdf(-d1), ONE)
-    put = max(put, 0)
-    return put + (forward - strike), put
+        return call, call - parity
+    put = max(call - parity, 0)
+    return put + parity, put
+
+
+def call_put(forward: int, strike: int, vol: int, seconds: int) -> tuple[int, int]:
+    """``(call, put)`` values in quote units; ``C − P = F − K`` exactly.
+
+    Raises:
+        ValueError: a non-positive forward or strike, or a negative vol or time.
+    """
+    check_market(forward, strike, vol, seconds)
+    return priced(forward, strike, log_moneyness(forward, strike), sigma_root_t(vol, seconds))
 
 
 def greeks(forward: int, strike: int, vol: int, seconds: int, is_call: bool) -> Greeks:

@@ -23,6 +23,7 @@ from rollbook.exchange.leaves import (
     Account,
     Globals,
     Instrument,
+    InstrumentKind,
     OracleConfig,
     OrderSlot,
     Position,
@@ -41,6 +42,7 @@ from rollbook.exchange.types import OrderFlags, Side
 _DENOMINATOR = SIZE_ONE * INDEX_SCALE
 _POST_ONLY = int(OrderFlags.POST_ONLY)
 _REDUCE_ONLY = int(OrderFlags.REDUCE_ONLY)
+_PERPETUAL = InstrumentKind.PERPETUAL
 
 
 _new_tuple = tuple.__new__
@@ -51,6 +53,7 @@ if Instrument._fields[-2:] != ("open_interest", "pool") or Account._fields != (
     "nonce_floor",
     "tx_nonce",
     "instruments",
+    "portfolio",
 ):
     raise ImportError("rollbook.exchange.fast is out of step with the leaf layout")
 
@@ -82,7 +85,7 @@ def _check_order(
 ) -> tuple[Account, OrderSlot]:
     order = signed.order
     account = cast(Account | None, leaves.get(account_key(order.account)))
-    if account is None or order.account == INSURANCE_FUND:
+    if account is None or order.account == INSURANCE_FUND or account.portfolio:
         raise Fallback
     if order.expiry < env.timestamp or order.expiry > env.timestamp + lifetime:
         raise Fallback
@@ -188,6 +191,8 @@ def _margin(
                 raise Fallback
         else:
             instrument = cast(Instrument, leaves[instrument_key(iid)])
+            if instrument.kind is not _PERPETUAL:
+                raise Fallback  # options: standard option margin, expiry settlement
             position = cast(Position, leaves[position_key(index, iid)])
             payment, side_index = _pending(position, instrument)
             if (
@@ -233,7 +238,7 @@ def settle_fill_fast(state: State, env: TxEnv, tx: Fill) -> None:
         raise Fallback
     instrument = cast(Instrument | None, leaves.get(instrument_key(maker.instrument)))
     glob = cast(Globals, leaves[GLOBALS_KEY])
-    if instrument is None or not instrument.active:
+    if instrument is None or not instrument.active or instrument.kind is not _PERPETUAL:
         raise Fallback
     price = maker.price
     size = tx.size

@@ -13,6 +13,11 @@ Error bounds (absolute, in units of the result's last place, 1e-18):
 - :func:`sqrt`: exact floor;
 - :func:`normal_cdf`: ≤ 2 ulp on ``[-40, 40]`` (issue #3's goal is 1e-12 = 1e6 ulp).
 
+In binary fixed point at 2**-64 (the revaluation path, see the end of the module):
+
+- :func:`ln_ratio_q`: ≤ 1 unit of 2**-64 for ratios in ``[1e-12, 1e12]``;
+- :func:`normal_cdf_q`: ≤ 2 units of 2**-64 everywhere, and ``Φ(−x) + Φ(x) = 1`` exactly.
+
 Methods: ``ln`` reduces ``x = m · 2^k`` with ``m`` in ``[1, 2)`` and sums
 ``2 atanh((m−1)/(m+1))``; ``exp`` reduces ``x = k ln 2 + r`` and sums Taylor's series;
 ``normal_cdf`` sums the all-positive series ``Φ(x) = 1/2 + φ(x) Σ x^(2n+1)/(2n+1)!!``
@@ -154,7 +159,8 @@ def _upper_tail_work(x: int) -> int:
     total = _WORK
     n = 1
     while True:
-        following = term * n // x2
+        # term_k = term_(k−1) · (2k−1) / x²; x2 is at 10**36, hence the _WORK.
+        following = term * n * _WORK // x2
         if following == 0 or following >= term:
             break
         term = following
@@ -194,19 +200,24 @@ _TERMS = 16
 _STEP = _WORK // _GRID
 
 
-def _taylor_row(x0: int) -> tuple[int, ...]:
-    """``(Φ(x0), c_1, …, c_16)`` at 10**36 with ``c_n = φ(x0) (−1)^(n−1) He_{n−1}(x0)/n!``."""
+def _taylor_coefficients(x0: int, terms: int) -> list[int]:
+    """``c_1, …, c_terms`` at 10**36 with ``c_n = φ(x0) (−1)^(n−1) He_{n−1}(x0)/n!``."""
     density = _INV_SQRT_2PI * _exp_work(-(x0 * x0 // _WORK) // 2) // _WORK
     hermite_prev, hermite = 0, _WORK  # He_{-1} := 0, He_0 = 1
     factorial = 1
-    row = [_cdf_work(x0)]
-    for n in range(1, _TERMS + 1):
+    out = []
+    for n in range(1, terms + 1):
         factorial *= n
         sign = 1 if n % 2 == 1 else -1
-        row.append(sign * density * hermite // (_WORK * factorial))
+        out.append(sign * density * hermite // (_WORK * factorial))
         # He_n = x He_{n−1} − (n−1) He_{n−2}
         hermite_prev, hermite = hermite, x0 * hermite // _WORK - (n - 1) * hermite_prev
-    return tuple(row)
+    return out
+
+
+def _taylor_row(x0: int) -> tuple[int, ...]:
+    """``(Φ(x0), c_1, …, c_16)`` at 10**36 (see :func:`_taylor_coefficients`)."""
+    return (_cdf_work(x0), *_taylor_coefficients(x0, _TERMS))
 
 
 _TABLE = tuple(_taylor_row(i * _STEP) for i in range(0, 85 * _GRID // 10 + 1))
@@ -246,3 +257,83 @@ def normal_pdf(x: int) -> int:
     work = x * _SHIFT
     x2 = work * work // _WORK
     return round_div(_INV_SQRT_2PI * _exp_work(-x2 // 2) // _WORK, _SHIFT)
+
+
+# -- Binary fixed point for the per-oracle-update revaluation ----------------------------
+#
+# Every oracle update revalues each option in 23 scenarios, so that path works in binary
+# fixed point: an integer ``x`` means ``x / 2**64`` and rescaling is a shift, not a
+# division by 10**18. It needs two functions: ``ln`` of a ratio (once per option) and Φ
+# (twice per scenario). Callers convert to quote units once, at the end.
+
+Q_BITS = 64
+Q_ONE = 1 << Q_BITS
+
+
+def _work_to_q(value: int) -> int:
+    """A value at 10**36 to 2**-64, rounded to nearest."""
+    return round_div(value << Q_BITS, _WORK)
+
+
+def ln_ratio_q(numerator: int, denominator: int) -> int:
+    """``ln(numerator / denominator)`` at 2**-64, for positive integers.
+
+    The ratio is floored at 10**-36 and its logarithm taken at 10**36 by :func:`_ln_work`,
+    then rounded once to 2**-64: within 1 unit of 2**-64 for ratios in ``[1e-12, 1e12]``.
+
+    Raises:
+        ValueError: a non-positive numerator or denominator.
+    """
+    if numerator <= 0 or denominator <= 0:
+        raise ValueError("ln is defined for positive values only")
+    # max(…, 1): a ratio below 1e-36 is taken as 1e-36 (ln ≈ −82.9) instead of failing.
+    return _work_to_q(_ln_work(max(numerator * _WORK // denominator, 1)))
+
+
+# Φ by Taylor expansion around grid points every 1/64 on [0, 10] (641 rows), so the
+# offset is |h| ≤ 1/128. By Cramér's bound |He_k(x)| e^(−x²/4) ≤ 1.09 √k!, the n-th
+# term is at most 0.44 √(n−1)! hⁿ/n!: the 9th is below 3e-23, so 8 terms reach far below
+# 2**-64 ≈ 5.4e-20. Beyond 10 + 1/128, 1 − Φ < 1e-23 and Φ is taken as 1. Rows are built
+# at import from the 10**36 table above (Φ) and the Hermite recurrence (c_1 … c_8).
+
+_Q_TERMS = 8
+_Q_GRID_BITS = 6  # grid step 2**-6
+_Q_STEP_SHIFT = Q_BITS - _Q_GRID_BITS
+_Q_HALF_STEP = 1 << (_Q_STEP_SHIFT - 1)
+
+
+def _q_row(index: int) -> tuple[int, ...]:
+    """``(Φ(x0), c_1, …, c_8)`` at 2**-64 for ``x0 = index / 64``."""
+    x0 = index * (_WORK >> _Q_GRID_BITS)  # exact: 10**36 is a multiple of 64
+    cdf = _cdf_fast(x0) if x0 < _TAIL_FROM else _cdf_work(x0)
+    return tuple(_work_to_q(v) for v in (cdf, *_taylor_coefficients(x0, _Q_TERMS)))
+
+
+_Q_ROWS = 10 * (1 << _Q_GRID_BITS) + 1
+_Q_TABLE = tuple(_q_row(i) for i in range(_Q_ROWS))
+
+
+def normal_cdf_q(x: int) -> int:
+    """Standard normal CDF Φ of ``x / 2**64``, at 2**-64 (within 2 units of 2**-64).
+
+    ``Φ(−x) = 2**64 − Φ(x)`` exactly, by construction.
+    """
+    a = -x if x < 0 else x
+    index = (a + _Q_HALF_STEP) >> _Q_STEP_SHIFT
+    if index < _Q_ROWS:
+        c0, c1, c2, c3, c4, c5, c6, c7, c8 = _Q_TABLE[index]
+        h = a - (index << _Q_STEP_SHIFT)
+        # Horner's rule; each `>> Q_BITS` floors, adding at most one unit of error.
+        acc = c7 + (c8 * h >> Q_BITS)
+        acc = c6 + (acc * h >> Q_BITS)
+        acc = c5 + (acc * h >> Q_BITS)
+        acc = c4 + (acc * h >> Q_BITS)
+        acc = c3 + (acc * h >> Q_BITS)
+        acc = c2 + (acc * h >> Q_BITS)
+        acc = c1 + (acc * h >> Q_BITS)
+        value = c0 + (acc * h >> Q_BITS)
+        if value > Q_ONE:
+            value = Q_ONE
+    else:
+        value = Q_ONE
+    return Q_ONE - value if x < 0 else value

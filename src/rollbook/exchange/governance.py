@@ -13,14 +13,18 @@ from rollbook.exchange.errors import MalformedTx, WrongOrigin
 from rollbook.exchange.leaves import (
     GLOBALS_KEY,
     ORACLE_KEY,
+    ExpiryQueue,
     Instrument,
     InstrumentKind,
+    expiries_key,
     instrument_key,
 )
-from rollbook.exchange.numeric import I64_MAX, PPM, SIZE_ONE, U16_MAX, U64_MAX
+from rollbook.exchange.numeric import I64_MAX, PPM, QUOTE_ONE, SIZE_ONE, U16_MAX, U64_MAX
+from rollbook.exchange.options import SETTLEMENT_WINDOW, is_expiry_time, option_symbol
 from rollbook.exchange.state import State
 from rollbook.exchange.txs import (
     ListInstrument,
+    ListOptionChain,
     Origin,
     SetInstrumentParams,
     SetOracle,
@@ -29,6 +33,8 @@ from rollbook.exchange.txs import (
 
 MAX_FEE_PPM = 100_000
 MAX_POSITIONS_LIMIT = 256
+MAX_LIVE_EXPIRIES = 16
+MAX_EXPIRY_HORIZON = 2 * 365 * 86_400
 
 
 def _require(condition: bool, message: str) -> None:
@@ -103,6 +109,88 @@ def list_instrument(state: State, env: TxEnv, tx: ListInstrument) -> None:
         spec.max_open_interest,
     )
     state.put(instrument_key(spec.instrument_id), fresh)
+
+
+def list_option_chain(state: State, env: TxEnv, tx: ListOptionChain) -> None:
+    """List one expiry of calls and puts on a bounded strike grid (issue #3).
+
+    The expiry joins the asset's queue of pending expiries (at most
+    ``MAX_LIVE_EXPIRIES``), whose settlement TWAP the oracle steps accumulate. It must
+    lie at 08:00 UTC, more than the 30-minute settlement window ahead of the block.
+    """
+    require_l1(env)
+    _require(is_expiry_time(tx.expiry), "option expiries are at 08:00 UTC")
+    _require(
+        env.timestamp + SETTLEMENT_WINDOW < tx.expiry <= env.timestamp + MAX_EXPIRY_HORIZON,
+        "the expiry must be more than 30 minutes and at most two years ahead",
+    )
+    _require(0 <= tx.asset <= U16_MAX, "asset id out of range")
+    _require(0 < tx.tick <= U64_MAX and 0 < tx.lot <= U64_MAX, "tick and lot must be positive")
+    _require(
+        tx.tick * tx.lot % SIZE_ONE == 0,
+        "tick × lot must be a multiple of 1e8 so every fill's notional is exact",
+    )
+    _require(
+        0 < tx.mm_ppm < tx.im_floor_ppm <= tx.im_ppm <= PPM,
+        "need 0 < maintenance < initial floor <= initial base <= 100 %",
+    )
+    for strike in tx.strikes:
+        _require(strike % QUOTE_ONE == 0, "option strikes are whole dollars")
+    state.step("gov.expiry", expiries_key(tx.asset), GLOBALS_KEY)
+    queue = state.get(expiries_key(tx.asset))
+    pending = queue.pending if isinstance(queue, ExpiryQueue) else ()
+    if tx.expiry not in pending:
+        _require(len(pending) < MAX_LIVE_EXPIRIES, f"at most {MAX_LIVE_EXPIRIES} live expiries")
+        first = not pending or tx.expiry < pending[0]
+        pending = tuple(sorted((*pending, tx.expiry)))
+        if first:
+            # A new nearest expiry starts its TWAP from scratch (none of it can have
+            # begun: it lies more than the window ahead).
+            queue = ExpiryQueue(pending)
+        else:
+            queue = (queue if isinstance(queue, ExpiryQueue) else ExpiryQueue())._replace(
+                pending=pending
+            )
+        state.put(expiries_key(tx.asset), queue)
+    max_liq_fee = state.globals().max_liq_fee_ppm
+    for k, strike in enumerate(tx.strikes):
+        for offset, kind in ((0, InstrumentKind.CALL), (1, InstrumentKind.PUT)):
+            instrument_id = tx.first_id + 2 * k + offset
+            state.step("gov.list_option", instrument_key(instrument_id), GLOBALS_KEY)
+            _require(
+                state.get(instrument_key(instrument_id)) is None,
+                f"instrument id {instrument_id} already listed",
+            )
+            check_risk_fields(
+                tx.im_ppm,
+                tx.mm_ppm,
+                tx.maker_fee_ppm,
+                tx.taker_fee_ppm,
+                tx.liq_fee_ppm,
+                0,
+                tx.max_open_interest,
+                max_liq_fee,
+            )
+            symbol = option_symbol(tx.underlying, tx.expiry, strike, kind is InstrumentKind.CALL)
+            listing = Instrument(
+                instrument_id,
+                symbol,
+                kind,
+                tx.asset,
+                tx.tick,
+                tx.lot,
+                tx.im_ppm,
+                tx.mm_ppm,
+                tx.maker_fee_ppm,
+                tx.taker_fee_ppm,
+                tx.liq_fee_ppm,
+                0,
+                tx.max_open_interest,
+                expiry=tx.expiry,
+                strike=strike,
+                im_floor_ppm=tx.im_floor_ppm,
+            )
+            state.put(instrument_key(instrument_id), listing)
 
 
 def set_instrument_params(state: State, env: TxEnv, tx: SetInstrumentParams) -> None:

@@ -18,9 +18,15 @@ NO_KEY = bytes(20)
 
 
 class InstrumentKind(IntEnum):
-    """What an instrument is. Options come with #3."""
+    """What an instrument is: a linear perpetual, or a European call or put (#3)."""
 
     PERPETUAL = 1
+    CALL = 2
+    PUT = 3
+
+    @property
+    def is_option(self) -> bool:
+        return self is not InstrumentKind.PERPETUAL
 
 
 class Account(NamedTuple):
@@ -36,6 +42,8 @@ class Account(NamedTuple):
     nonce_floor: int = 0
     tx_nonce: int = 0
     instruments: tuple[int, ...] = ()
+    portfolio: bool = False
+    """Margin mode: standard (Deribit's per-position formulas) or portfolio margin."""
 
 
 class Position(NamedTuple):
@@ -61,6 +69,13 @@ class Instrument(NamedTuple):
 
     Listing fields change only through governance; ``mark``, the funding fields, the
     loss indices, ``open_interest`` and ``pool`` change in the STF.
+
+    Options (#3) add ``expiry`` (08:00 UTC), ``strike`` (quote units) and
+    ``im_floor_ppm`` (Deribit's 10 % floor; ``im_ppm`` is then the 15 % base and
+    ``mm_ppm`` the 7.5 % maintenance fraction). An oracle step prices them: ``mark`` is
+    the Black-76 value at ``mark_index`` (the asset's index in that report) and
+    ``mark_vol`` (ppm); ``vector`` is the per-unit P&L in each portfolio-margin
+    scenario, set for perpetuals too.
     """
 
     instrument_id: int
@@ -76,9 +91,15 @@ class Instrument(NamedTuple):
     liq_fee_ppm: int
     funding_cap_ppm: int
     max_open_interest: int
+    expiry: int = 0
+    strike: int = 0
+    im_floor_ppm: int = 0
     active: bool = True
     mark: int = 0
     mark_time: int = 0
+    mark_index: int = 0
+    mark_vol: int = 0
+    vector: tuple[int, ...] = ()
     funding_index: int = 0
     funding_hour: int = 0
     premium_sum_ppm: int = 0
@@ -94,6 +115,26 @@ class AssetPrice(NamedTuple):
 
     price: int
     timestamp: int
+
+
+class ExpiryQueue(NamedTuple):
+    """An asset's listed, not yet settled option expiries, and the TWAP of the next.
+
+    ``pending`` is ascending. The settlement samples of ``pending[0]`` accumulate in
+    ``sample_sum`` / ``sample_count`` (one per on-minute oracle report in its last
+    30 minutes).
+    """
+
+    pending: tuple[int, ...] = ()
+    sample_sum: int = 0
+    sample_count: int = 0
+
+
+class Settlement(NamedTuple):
+    """An expiry's settlement price (the 30-minute TWAP) and how many samples made it."""
+
+    price: int
+    samples: int
 
 
 class OracleConfig(NamedTuple):
@@ -145,6 +186,8 @@ Leaf = (
     | Globals
     | Withdrawal
     | OwnerIndex
+    | ExpiryQueue
+    | Settlement
 )
 LEAF_TAGS: dict[type, int] = {
     Account: 1,
@@ -156,6 +199,8 @@ LEAF_TAGS: dict[type, int] = {
     Globals: 7,
     Withdrawal: 8,
     OwnerIndex: 9,
+    ExpiryQueue: 10,
+    Settlement: 11,
 }
 
 # Leaf keys. Kinds are short strings; the commitment hashes the encoded key.
@@ -189,6 +234,14 @@ def price_key(asset: int) -> LeafKey:
 
 def withdrawal_key(withdrawal_id: int) -> LeafKey:
     return ("wd", withdrawal_id)
+
+
+def expiries_key(asset: int) -> LeafKey:
+    return ("expiries", asset)
+
+
+def settlement_key(asset: int, expiry: int) -> LeafKey:
+    return ("settle", asset, expiry)
 
 
 def _encode_value(value: object) -> bytes:

@@ -23,7 +23,9 @@ from rollbook.exchange.errors import (
     MalformedTx,
     NotLiquidatable,
     PriceNotAllowed,
+    UnknownInstrument,
 )
+from rollbook.exchange.expiry import is_expired
 from rollbook.exchange.leaves import (
     GLOBALS_KEY,
     ORACLE_KEY,
@@ -69,8 +71,11 @@ def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
             f" {before.maintenance}"
         )
     state.step("liq.instrument", instrument_key(maker.instrument), GLOBALS_KEY)
-    # A delisted instrument can still be liquidated: closing reduces risk.
+    # A delisted instrument can still be liquidated: closing reduces risk. An expired
+    # option cannot: its positions settle at the expiry price instead.
     instrument = state.instrument(maker.instrument)
+    if is_expired(instrument, env.timestamp):
+        raise UnknownInstrument(f"{instrument.symbol} has expired; it settles, not trades")
     glob = state.globals()
     price = maker.price
     side = maker.side.opposite
@@ -165,6 +170,8 @@ def backstop(state: State, env: TxEnv, tx: Backstop) -> None:
     )
     if state.position(tx.account, tx.instrument).size == 0:
         raise MalformedTx(f"account {tx.account} holds no position in instrument {tx.instrument}")
+    if is_expired(state.instrument(tx.instrument), env.timestamp):
+        raise UnknownInstrument(f"instrument {tx.instrument} has expired; it settles instead")
     require_fresh_mark(state.instrument(tx.instrument), env.timestamp, state.oracle().staleness)
     state.step(
         "backstop.move",

@@ -1,18 +1,28 @@
-"""Cross margin for perpetuals: equity, initial and maintenance requirements.
+"""Cross margin: equity and the initial and maintenance requirements, in two modes.
 
-Sources: dYdX v4 margin docs (per-market initial and maintenance margin fractions;
-"net collateral" = USDC balance + Σ position value at the oracle price) and its rule
-for undercollateralised subaccounts (a change is allowed only if it does not worsen
-the ratio of collateral to maintenance requirement); Derive's perp margin (IM/MM as
-fractions of notional at mark). See docs/design/consensus.md section 6.
+Perpetuals — sources: dYdX v4 margin docs (per-market initial and maintenance margin
+fractions; "net collateral" = USDC balance + Σ position value at the oracle price) and
+its rule for undercollateralised subaccounts (a change is allowed only if it does not
+worsen the ratio of collateral to maintenance requirement); Derive's perp margin (IM/MM
+as fractions of notional at mark). Options — Deribit's standard option margin
+(:mod:`rollbook.exchange.option_margin`) and portfolio margin
+(:mod:`rollbook.exchange.portfolio_margin`). See docs/design/consensus.md sections 6
+and 13.
 
-    equity = balance + Σ value_at_mark(mark_i, size_i)
-    IM     = Σ ceil(|value_i| · im_ppm_i / 1e6)
-    MM     = Σ ceil(|value_i| · mm_ppm_i / 1e6)
+    equity = balance + Σ value_at_mark(mark_i, size_i)          (both modes)
 
-Valuing rounds toward -inf and requirements round up: both err on the safe side.
-Computing health settles each position's lazy funding and loss first, one step per
-position (the "settle-and-accumulate" step of the step model).
+Standard mode, per position:
+    perpetual    IM = ceil(|value| · im_ppm),  MM = ceil(|value| · mm_ppm)
+    long option  IM = value (the premium is paid, never borrowed),  MM = 0
+    short option Deribit: IM = (max(15 % − OTM/S, 10 %) · S + mark) · q,
+                          MM = (7.5 % · S + mark) · q   (S = the index of the mark)
+Portfolio mode, per account:
+    MM = worst scenario loss of Σ size · vector + contingency · short option notional
+    IM = MM · im_multiple
+
+Valuing rounds toward −∞ and requirements round up: both err on the safe side.
+Computing health settles each position's lazy funding, loss and expiry first, one
+step per position (the "settle-and-accumulate" step of the step model).
 """
 
 from __future__ import annotations
@@ -20,14 +30,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rollbook.exchange.errors import NotEnoughFunds, OracleError
+from rollbook.exchange.expiry import is_expired, settle_expired
 from rollbook.exchange.leaves import (
     ORACLE_KEY,
     Instrument,
+    InstrumentKind,
     account_key,
     instrument_key,
     position_key,
 )
 from rollbook.exchange.numeric import Rounding, ppm_of, value_at_mark
+from rollbook.exchange.option_margin import OptionMarginParams, position_requirements
+from rollbook.exchange.portfolio_margin import PMPosition, packed
+from rollbook.exchange.portfolio_margin import requirements as pm_requirements
 from rollbook.exchange.positions import settle_position
 from rollbook.exchange.state import State
 
@@ -43,9 +58,30 @@ class Health:
     maintenance: int
 
 
+Priced = list[tuple[Instrument, int]]
+"""The account's open positions after settlement: ``(instrument, size)`` pairs."""
+
+
+def option_params(instrument: Instrument) -> OptionMarginParams:
+    """The standard option margin fractions of an option listing."""
+    return OptionMarginParams(instrument.im_ppm, instrument.im_floor_ppm, instrument.mm_ppm)
+
+
 def contribution(instrument: Instrument, size: int) -> tuple[int, int, int]:
-    """``(value, IM, MM)`` of one position at its instrument's mark."""
+    """``(value, IM, MM)`` of one position at its instrument's mark, standard mode."""
     value = value_at_mark(instrument.mark, size)
+    if instrument.kind.is_option:
+        if size >= 0:
+            return value, value, 0
+        initial, maintenance = position_requirements(
+            size,
+            instrument.mark_index,
+            instrument.strike,
+            instrument.mark,
+            instrument.kind is InstrumentKind.CALL,
+            option_params(instrument),
+        )
+        return value, initial, maintenance
     gross = abs(value)
     return (
         value,
@@ -54,9 +90,30 @@ def contribution(instrument: Instrument, size: int) -> tuple[int, int, int]:
     )
 
 
+def pm_position(instrument: Instrument, size: int) -> PMPosition:
+    """What the portfolio check needs of one position (its stored scenario vector)."""
+    option_notional = instrument.mark_index if instrument.kind.is_option else 0
+    return PMPosition(size, instrument.vector, option_notional, packed(instrument.vector))
+
+
+def requirements(portfolio: bool, priced: Priced) -> tuple[int, int, int]:
+    """``(Σ value, IM, MM)`` of the positions in the account's margin mode."""
+    if portfolio:
+        value = sum(value_at_mark(instrument.mark, size) for instrument, size in priced)
+        initial, maintenance = pm_requirements([pm_position(i, size) for i, size in priced])
+        return value, initial, maintenance
+    value = initial = maintenance = 0
+    for instrument, size in priced:
+        v, im, mm = contribution(instrument, size)
+        value += v
+        initial += im
+        maintenance += mm
+    return value, initial, maintenance
+
+
 def require_fresh_mark(instrument: Instrument, now: int, staleness: int) -> None:
     """Raise :class:`OracleError` when the instrument's mark is missing or stale."""
-    if instrument.mark <= 0:
+    if instrument.mark_time == 0:
         raise OracleError(f"{instrument.symbol} has no mark price yet")
     if now - instrument.mark_time > staleness:
         raise OracleError(
@@ -65,35 +122,50 @@ def require_fresh_mark(instrument: Instrument, now: int, staleness: int) -> None
         )
 
 
-def health(state: State, index: int, now: int) -> Health:
-    """Settle the account's positions and value them at mark.
+def settle_and_price(state: State, index: int, now: int) -> tuple[int, Priced]:
+    """Settle every position of the account and return ``(balance, priced positions)``.
+
+    Funding and loss settle into the balance; an expired option whose price is fixed
+    pays out and leaves the list.
 
     Raises:
-        OracleError: a position's instrument has no fresh mark.
+        OracleError: a remaining position's instrument has no fresh mark.
     """
     state.step("margin.begin", account_key(index))
-    account = state.account(index)
-    equity_positions = 0
-    initial = 0
-    maintenance = 0
-    for instrument_id in account.instruments:
-        state.step(
-            "margin.settle_accumulate",
+    priced: Priced = []
+    staleness = -1
+    for instrument_id in state.account(index).instruments:
+        declared = (
             account_key(index),
             position_key(index, instrument_id),
             instrument_key(instrument_id),
             ORACLE_KEY,
         )
+        state.step("margin.settle_accumulate", *declared)
         settle_position(state, index, instrument_id)
         instrument = state.instrument(instrument_id)
-        require_fresh_mark(instrument, now, state.oracle().staleness)
-        value, im, mm = contribution(instrument, state.position(index, instrument_id).size)
-        equity_positions += value
-        initial += im
-        maintenance += mm
+        if is_expired(instrument, now):
+            if settle_expired(state, index, instrument_id):
+                continue
+            state.step("margin.accumulate", *declared)
+            instrument = state.instrument(instrument_id)
+        if staleness < 0:
+            staleness = state.oracle().staleness
+        require_fresh_mark(instrument, now, staleness)
+        priced.append((instrument, state.position(index, instrument_id).size))
     state.step("margin.compare", account_key(index))
-    balance = state.account(index).balance
-    return Health(balance + equity_positions, initial, maintenance)
+    return state.account(index).balance, priced
+
+
+def health(state: State, index: int, now: int) -> Health:
+    """Settle the account's positions and value them at mark, in its margin mode.
+
+    Raises:
+        OracleError: a position's instrument has no fresh mark.
+    """
+    balance, priced = settle_and_price(state, index, now)
+    value, initial, maintenance = requirements(state.account(index).portfolio, priced)
+    return Health(balance + value, initial, maintenance)
 
 
 def require_initial_margin(
@@ -104,26 +176,30 @@ def require_initial_margin(
 ) -> Health:
     """Check the account after a change: IM holds, or the change only reduced risk.
 
-    ``reduced`` describes a risk-reducing trade just applied, as
-    ``(instrument, old_size, new_size, balance_delta)`` (the trade's cash flow
-    including fees); from it the pre-trade equity and MM
-    are derived exactly (per-position contributions are additive), and the dYdX v4
-    rule is applied: MM must not rise and ``equity/MM`` must not fall.
+    ``reduced`` describes a trade just applied, as ``(instrument, old_size, new_size,
+    balance_delta)`` (the trade's cash flow including fees). If the trade shrank a
+    position toward zero without flipping, the pre-trade equity and MM are recomputed
+    from the same priced positions with the old size and balance, and the dYdX v4 rule
+    is applied: MM must not rise and ``equity/MM`` must not fall.
 
     Raises:
         NotEnoughFunds: neither holds.
     """
-    post = health(state, index, now)
+    balance, priced = settle_and_price(state, index, now)
+    portfolio = state.account(index).portfolio
+    value, initial, maintenance = requirements(portfolio, priced)
+    post = Health(balance + value, initial, maintenance)
     if post.equity >= post.initial or index == INSURANCE_FUND:
         # The insurance fund is exempt: it must be able to unwind what it took over.
         return post
     if reduced is not None:
         instrument, old, new, balance_delta = reduced
         if old != 0 and abs(new) < abs(old) and (new == 0 or (new > 0) == (old > 0)):
-            value_old, _, mm_old = contribution(instrument, old)
-            value_new, _, mm_new = contribution(instrument, new)
-            pre_equity = post.equity - balance_delta - value_new + value_old
-            pre_mm = post.maintenance - mm_new + mm_old
+            others = [
+                (i, size) for i, size in priced if i.instrument_id != instrument.instrument_id
+            ]
+            pre_value, _, pre_mm = requirements(portfolio, [*others, (instrument, old)])
+            pre_equity = balance - balance_delta + pre_value
             if post.maintenance <= pre_mm and post.equity * pre_mm >= pre_equity * post.maintenance:
                 return post
     raise NotEnoughFunds(

@@ -8,9 +8,14 @@
 - Expiries are at 08:00 UTC (Deribit).
 - The settlement price is the average of the oracle-signed one-minute index samples
   over the last 30 minutes before expiry (Deribit's settlement: a 30-minute TWAP of
-  the index). Each minute bucket ``[t, t + 60)`` holds at most one sample; the average
-  rounds half up to a quote unit; anyone can recompute it bit-exactly from the samples.
-  If fewer than ``min_samples`` buckets are filled the price is not yet final.
+  the index). A sample is the index of a report whose timestamp is *on the minute*
+  within ``[expiry − 30 min, expiry)``: the oracle signs one report per minute
+  boundary, so the sequencer cannot pick among samples, only omit one (which the
+  stored sample count shows, and which a verifier holding the oracle's public
+  reports can prove). The average rounds half up to a quote unit. If no sample made
+  it, the price is the index of the first report at or after expiry. The STF
+  accumulates the same sum incrementally (:mod:`rollbook.exchange.expiry`); anyone
+  can recompute it bit-exactly from the samples with :func:`settlement_price`.
 """
 
 from __future__ import annotations
@@ -63,29 +68,36 @@ def option_symbol(underlying: str, expiry: int, strike: int, is_call: bool) -> s
     )
 
 
-def settlement_price(samples: list[tuple[int, int]], expiry: int, min_samples: int = 20) -> int:
-    """The 30-minute TWAP settlement price from ``(timestamp, index price)`` samples.
+def is_settlement_sample(timestamp: int, expiry: int) -> bool:
+    """Whether a report at ``timestamp`` is a settlement sample of ``expiry``."""
+    return expiry - SETTLEMENT_WINDOW <= timestamp < expiry and timestamp % BUCKET == 0
 
-    Only samples in ``[expiry − 30 min, expiry)`` count, one per one-minute bucket.
+
+def average(total: int, count: int) -> int:
+    """``total / count`` rounded half up (``count > 0``)."""
+    return (2 * total + count) // (2 * count)
+
+
+def settlement_price(samples: list[tuple[int, int]], expiry: int, fallback: int) -> tuple[int, int]:
+    """``(price, samples used)``: the 30-minute TWAP from ``(timestamp, index)`` reports.
+
+    ``fallback`` is the index of the first report at or after expiry, used when no
+    sample made it.
 
     Raises:
-        OracleError: two samples in one bucket, or fewer than ``min_samples`` buckets.
+        OracleError: two reports with the same timestamp, or a non-positive price.
     """
-    start = expiry - SETTLEMENT_WINDOW
-    buckets: dict[int, int] = {}
+    seen: list[int] = []
+    total = 0
     for timestamp, price in samples:
-        if not start <= timestamp < expiry:
+        if not is_settlement_sample(timestamp, expiry):
             continue
         if price <= 0:
             raise OracleError(f"settlement sample at {timestamp} has no price")
-        bucket = (timestamp - start) // BUCKET
-        if bucket in buckets:
-            raise OracleError(f"two settlement samples in minute {bucket} before expiry")
-        buckets[bucket] = price
-    if len(buckets) < min_samples:
-        raise OracleError(
-            f"only {len(buckets)} of 30 settlement minutes sampled; {min_samples} needed"
-        )
-    total = sum(buckets.values())
-    count = len(buckets)
-    return (2 * total + count) // (2 * count)
+        if timestamp in seen:
+            raise OracleError(f"two settlement samples at {timestamp}")
+        seen.append(timestamp)
+        total += price
+    if not seen:
+        return fallback, 0
+    return average(total, len(seen)), len(seen)

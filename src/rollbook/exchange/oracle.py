@@ -11,6 +11,14 @@ hour, 1/8 of it paid hourly; Hyperliquid — hourly at 1/8, capped): each report
 premium ``(mark − index)/index`` to the perp's hourly accumulator; the first report of
 a new hour applies the closed hour's average, clamped to ``funding_cap_ppm``, to the
 cumulative funding index. Positions pay it lazily (:mod:`rollbook.exchange.positions`).
+
+Options (issue #3; section 13): a report carries an implied volatility per option it
+prices (Deribit's ``mark_iv``, per expiry and strike). In one step per option the STF
+computes the mark with integer Black-76 on the asset's index in the same report
+(rate 0, so the forward is the index: linear USDC options whose premium and payoff are
+in the same unit) and the option's per-unit portfolio-margin scenario vector; a
+perpetual's mark step stores its vector too. Each index is also offered to the asset's
+expiry queue (settlement TWAP samples, :mod:`rollbook.exchange.expiry`).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from rollbook.crypto.eip712 import encode_uint, typed_digest
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.env import TxEnv
 from rollbook.exchange.errors import BadSignature, OracleError, UnknownInstrument
+from rollbook.exchange.expiry import record_index
 from rollbook.exchange.leaves import (
     ORACLE_KEY,
     AssetPrice,
@@ -28,11 +37,14 @@ from rollbook.exchange.leaves import (
     price_key,
 )
 from rollbook.exchange.numeric import INDEX_SCALE, PPM, Rounding, clamp, ppm_of
+from rollbook.exchange.portfolio_margin import mark_and_vector, perp_vector
 from rollbook.exchange.state import State
 from rollbook.exchange.txs import ORACLE_REPORT_TYPEHASH, OracleUpdate
 
 HOUR = 3600
 FUNDING_PERIODS_PER_RATE = 8
+VOL_TO_ONE = 10**12
+"""A vol in ppm times this is the vol at 1e18, the scale of :mod:`black76`."""
 
 
 def check_move(name: str, old: int, new: int, max_move_ppm: int) -> None:
@@ -120,6 +132,7 @@ def apply_oracle_update(state: State, env: TxEnv, tx: OracleUpdate) -> None:
         if old is not None:
             check_move(f"index of asset {asset}", old.price, price, config.max_move_ppm)
         state.put(price_key(asset), AssetPrice(price, tx.timestamp))
+        record_index(state, asset, tx.timestamp, price)
     for instrument_id, mark in tx.marks:
         state.step("oracle.mark", instrument_key(instrument_id), ORACLE_KEY)
         instrument = state.instrument(instrument_id)
@@ -130,6 +143,52 @@ def apply_oracle_update(state: State, env: TxEnv, tx: OracleUpdate) -> None:
         index = state.price(instrument.asset)
         if index is None:
             raise OracleError(f"{instrument.symbol} has no index price for its asset yet")
+        updated = update_mark(instrument, mark, index.price, tx.timestamp)
         state.put(
-            instrument_key(instrument_id), update_mark(instrument, mark, index.price, tx.timestamp)
+            instrument_key(instrument_id),
+            updated._replace(mark_index=index.price, vector=perp_vector(mark, mark)),
         )
+    for instrument_id, vol_ppm in tx.vols:
+        price_option(state, instrument_id, vol_ppm, tx.timestamp, config.max_move_ppm)
+
+
+def price_option(
+    state: State, instrument_id: int, vol_ppm: int, timestamp: int, max_move_ppm: int
+) -> None:
+    """Mark one option from its implied vol and the asset's index in this report.
+
+    Raises:
+        UnknownInstrument: not an option, or expired.
+        OracleError: the report carries no index for the option's asset, or the vol
+            moves more than ``max_move_ppm``.
+    """
+    state.step("oracle.option", instrument_key(instrument_id), ORACLE_KEY)
+    instrument = state.instrument(instrument_id)
+    if not instrument.kind.is_option:
+        raise UnknownInstrument(f"{instrument.symbol} takes a mark, not a volatility")
+    if timestamp >= instrument.expiry:
+        raise UnknownInstrument(f"{instrument.symbol} has expired; it takes no volatility")
+    state.step(
+        "oracle.option", instrument_key(instrument_id), price_key(instrument.asset), ORACLE_KEY
+    )
+    index = state.price(instrument.asset)
+    if index is None or index.timestamp != timestamp:
+        raise OracleError(f"{instrument.symbol}: the report carries no index for its asset")
+    check_move(f"volatility of {instrument.symbol}", instrument.mark_vol, vol_ppm, max_move_ppm)
+    mark, vector = mark_and_vector(
+        index.price,
+        instrument.strike,
+        vol_ppm * VOL_TO_ONE,
+        instrument.expiry - timestamp,
+        instrument.kind is InstrumentKind.CALL,
+    )
+    state.put(
+        instrument_key(instrument_id),
+        instrument._replace(
+            mark=mark,
+            mark_time=timestamp,
+            mark_index=index.price,
+            mark_vol=vol_ppm,
+            vector=vector,
+        ),
+    )

@@ -16,13 +16,29 @@ over its (bounded) positions of ``size × vector``, with no pricing at all:
 
 The default grid has 23 scenarios, like Derive's: spot ±5, ±10, ±15 % and 0 under
 volatility ×0.7, ×1 and ×1.3 (21), and spot ±30 % at unchanged volatility (2).
+
+A scenario's option value is Black-76 (:func:`rollbook.exchange.black76.priced`) at the
+moved forward ``F·(1 + s)`` and volatility ``σ·(1 + v)``, with log-moneyness written as
+``ln(F/K) + ln(1 + s)`` — the same number as ``ln(F(1 + s)/K)``, but it lets one
+logarithm serve every scenario, and ``ln(1 + s)`` is a constant of the grid.
+:func:`option_vector` prices scenario by scenario and is the specification;
+:func:`mark_and_vector` is what the oracle step runs: it computes ``ln(F/K)`` and ``√T``
+once, ``σ√T`` once per volatility move, and then only ``d1``, ``d2`` and two Φ per
+scenario. Both do the same integer operations, so their results are equal (tested).
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from rollbook.exchange.black76 import call_put
+from rollbook.exchange.black76 import (
+    check_market,
+    log_moneyness,
+    priced,
+    root_t,
+    sigma_root_t,
+)
+from rollbook.exchange.fixedmath import ONE, Q_BITS, ln_ratio_q, normal_cdf_q
 from rollbook.exchange.numeric import PPM, SIZE_ONE, Rounding, div, mul_div
 
 
@@ -59,6 +75,39 @@ def shifted(value: int, change_ppm: int) -> int:
     return mul_div(value, PPM + change_ppm, PPM, Rounding.DOWN)
 
 
+def _log_shift_of(spot_ppm: int) -> int:
+    return ln_ratio_q(PPM + spot_ppm, PPM)
+
+
+_HALF_Q = 1 << (Q_BITS - 1)
+
+# ln(1 + s) for the default grid's spot moves, at 2**-64, built at import.
+_LOG_SHIFTS = {s.spot_ppm: _log_shift_of(s.spot_ppm) for s in DEFAULT_GRID}
+
+
+def log_shift(spot_ppm: int) -> int:
+    """``ln(1 + s)`` at 2**-64 for a spot move of ``s`` ppm (``s > −100 %``)."""
+    known = _LOG_SHIFTS.get(spot_ppm)
+    return known if known is not None else _log_shift_of(spot_ppm)
+
+
+def scenario_value(
+    forward: int, strike: int, vol: int, seconds: int, is_call: bool, scenario: Scenario
+) -> int:
+    """Value of one long option after the scenario's move, quote units.
+
+    Black-76 at the forward ``F·(1 + s)`` (rounded down to a quote unit) and volatility
+    ``σ·(1 + v)``, with log-moneyness ``ln(F/K) + ln(1 + s)``.
+    """
+    call, put = priced(
+        shifted(forward, scenario.spot_ppm),
+        strike,
+        log_moneyness(forward, strike) + log_shift(scenario.spot_ppm),
+        sigma_root_t(shifted(vol, scenario.vol_ppm), seconds),
+    )
+    return call if is_call else put
+
+
 def option_vector(
     forward: int,
     strike: int,
@@ -68,14 +117,63 @@ def option_vector(
     mark: int,
     grid: tuple[Scenario, ...] = DEFAULT_GRID,
 ) -> tuple[int, ...]:
-    """P&L of one long option on one whole underlying in each scenario, quote units."""
+    """P&L of one long option on one whole underlying in each scenario, quote units.
+
+    The specification, scenario by scenario: ``scenario_value − mark``. The oracle step
+    uses :func:`mark_and_vector`, which gives the same integers faster.
+
+    Raises:
+        ValueError: a non-positive forward or strike, or a negative vol or time.
+    """
+    check_market(forward, strike, vol, seconds)
+    return tuple(
+        scenario_value(forward, strike, vol, seconds, is_call, scenario) - mark for scenario in grid
+    )
+
+
+def mark_and_vector(
+    forward: int,
+    strike: int,
+    vol: int,
+    seconds: int,
+    is_call: bool,
+    grid: tuple[Scenario, ...] = DEFAULT_GRID,
+) -> tuple[int, tuple[int, ...]]:
+    """``(mark, vector)``: the option's Black-76 value and its scenario P&L vector.
+
+    Equal to ``call_put(forward, strike, vol, seconds)`` (the side ``is_call`` picks) and
+    ``option_vector(forward, strike, vol, seconds, is_call, mark, grid)``; the shared
+    work — ``ln(F/K)``, ``√T``, ``σ√T`` per volatility move — is done once.
+
+    Raises:
+        ValueError: a non-positive forward or strike, or a negative vol or time.
+    """
+    check_market(forward, strike, vol, seconds)
+    moneyness = log_moneyness(forward, strike)
+    root = root_t(seconds)
+    call, put = priced(forward, strike, moneyness, vol * root // ONE)
+    mark = call if is_call else put
+    srt_by_move: dict[int, int] = {}
     out = []
-    for scenario in grid:
-        call, put = call_put(
-            shifted(forward, scenario.spot_ppm), strike, shifted(vol, scenario.vol_ppm), seconds
-        )
-        out.append((call if is_call else put) - mark)
-    return tuple(out)
+    for spot_ppm, vol_ppm in grid:
+        # σ√T once per volatility move; shifted() and sigma_root_t() as in the spec.
+        srt = srt_by_move.get(vol_ppm)
+        if srt is None:
+            srt = srt_by_move[vol_ppm] = vol * (PPM + vol_ppm) // PPM * root // ONE
+        moved = forward * (PPM + spot_ppm) // PPM
+        parity = moved - strike
+        # The body of black76.priced, inlined (a call per scenario is a fifth of the cost).
+        if srt == 0:
+            call = parity if parity > 0 else 0
+        else:
+            d1 = (((moneyness + log_shift(spot_ppm)) << Q_BITS) + (srt * srt >> 1)) // srt
+            call = (moved * normal_cdf_q(d1) - strike * normal_cdf_q(d1 - srt) + _HALF_Q) >> Q_BITS
+            if strike >= moved:
+                call = max(call, 0)
+            else:
+                call = max(call, parity)  # the put, call − parity, floored at 0
+        out.append((call if is_call else call - parity) - mark)
+    return mark, tuple(out)
 
 
 def perp_vector(
@@ -116,6 +214,23 @@ def unpack(packed: int, lanes: int) -> list[int]:
     return out
 
 
+# pack() memoised: an account's check sums the packed vectors of the instruments it
+# holds, and those change only at oracle updates. A pure function's memo cannot change
+# a result; the dict is emptied when it grows past the bound, so memory stays bounded.
+_PACKED: dict[tuple[int, ...], int] = {}
+_PACKED_LIMIT = 8192
+
+
+def packed(vector: tuple[int, ...]) -> int:
+    """``pack(vector)``, remembered for the next check that holds the same vector."""
+    value = _PACKED.get(vector)
+    if value is None:
+        if len(_PACKED) >= _PACKED_LIMIT:
+            _PACKED.clear()
+        value = _PACKED[vector] = pack(vector)
+    return value
+
+
 class PMPosition(NamedTuple):
     """What the check needs of one position: size, its vector, and short-option notional."""
 
@@ -129,7 +244,7 @@ class PMPosition(NamedTuple):
 
 def position(size: int, vector: tuple[int, ...], option_notional: int = 0) -> PMPosition:
     """A :class:`PMPosition` with its packed vector."""
-    return PMPosition(size, vector, option_notional, pack(vector))
+    return PMPosition(size, vector, option_notional, packed(vector))
 
 
 def worst_loss_readable(positions: list[PMPosition]) -> int:
@@ -157,7 +272,7 @@ def worst_loss(positions: list[PMPosition]) -> int:
         return 0
     total = 0
     for p in positions:
-        total += p.size * (p.packed if p.packed else pack(p.vector))
+        total += p.size * (p.packed if p.packed else packed(p.vector))
     sums = unpack(total, len(positions[0].vector))
     return max(0, -div(min(sums), SIZE_ONE, Rounding.DOWN))
 

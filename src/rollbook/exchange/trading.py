@@ -27,6 +27,7 @@ from rollbook.exchange.errors import (
     SlotConflict,
     UnknownInstrument,
 )
+from rollbook.exchange.expiry import is_expired
 from rollbook.exchange.leaves import (
     GLOBALS_KEY,
     Instrument,
@@ -51,11 +52,13 @@ from rollbook.exchange.types import OrderFlags, Side
 EMPTY_HASH = bytes(32)
 
 
-def active_instrument(state: State, instrument_id: int) -> Instrument:
-    """The listed, active instrument; raises :class:`UnknownInstrument` otherwise."""
+def active_instrument(state: State, instrument_id: int, now: int) -> Instrument:
+    """The listed, active, unexpired instrument; raises :class:`UnknownInstrument`."""
     instrument = state.instrument(instrument_id)
     if not instrument.active:
         raise UnknownInstrument(f"{instrument.symbol} is not open for trading")
+    if is_expired(instrument, now):
+        raise UnknownInstrument(f"{instrument.symbol} expired at {instrument.expiry}")
     return instrument
 
 
@@ -167,7 +170,7 @@ def settle_fill(state: State, env: TxEnv, tx: Fill) -> None:
     if taker.flags & OrderFlags.POST_ONLY:
         raise PostOnlyTaker("a post-only order cannot take liquidity")
     state.step("fill.instrument", instrument_key(maker.instrument), GLOBALS_KEY)
-    instrument = active_instrument(state, maker.instrument)
+    instrument = active_instrument(state, maker.instrument, env.timestamp)
     price = maker.price
     if price % instrument.tick or tx.size % instrument.lot:
         raise PriceNotAllowed(

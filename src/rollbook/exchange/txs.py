@@ -15,7 +15,7 @@ from rollbook.crypto.eip712 import encode_address, encode_uint, type_hash, typed
 from rollbook.crypto.keccak import keccak256
 from rollbook.crypto.secp256k1 import sign_digest
 from rollbook.exchange.errors import MalformedTx
-from rollbook.exchange.leaves import Instrument
+from rollbook.exchange.leaves import Instrument, InstrumentKind
 from rollbook.exchange.numeric import U16_MAX, U32_MAX, U64_MAX
 from rollbook.exchange.orders import SignedOrder, _check_range
 
@@ -251,7 +251,9 @@ class SettleAccount:
         _check_range("account", self.account, U32_MAX)
 
 
-MAX_ORACLE_ENTRIES = 64
+MAX_ORACLE_ENTRIES = 256
+MIN_VOL_PPM = 10_000
+MAX_VOL_PPM = 5_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,42 +261,54 @@ class OracleUpdate:
     """A report signed by k of the n oracle signers.
 
     ``index_prices`` are ``(asset, price)`` pairs; ``marks`` are ``(instrument,
-    price)`` pairs for perpetuals. Both sorted by id, without duplicates.
+    price)`` pairs for perpetuals; ``vols`` are ``(instrument, implied vol in ppm)``
+    pairs for options, whose marks the STF then computes (Black-76 at the asset's index
+    in the same report). Each list sorted by id, without duplicates.
     """
 
     timestamp: int
     index_prices: tuple[tuple[int, int], ...]
     marks: tuple[tuple[int, int], ...]
     signatures: tuple[bytes, ...]
+    vols: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         _check_range("timestamp", self.timestamp, U64_MAX)
-        entries = len(self.index_prices) + len(self.marks)
-        if not 0 < entries <= MAX_ORACLE_ENTRIES:
-            raise MalformedTx(f"an oracle report has 1..{MAX_ORACLE_ENTRIES} entries")
-        for name, pairs, high in (
-            ("asset", self.index_prices, U16_MAX),
-            ("instrument", self.marks, U16_MAX),
+        for name, pairs, value_name, low, high in (
+            ("asset", self.index_prices, "price", 1, U64_MAX),
+            ("instrument", self.marks, "price", 1, U64_MAX),
+            ("option", self.vols, "vol", MIN_VOL_PPM, MAX_VOL_PPM),
         ):
+            if not isinstance(pairs, tuple):
+                raise MalformedTx(f"oracle {name} entries must be a tuple")
             previous = -1
             for pair in pairs:
                 if not isinstance(pair, tuple) or len(pair) != 2:
-                    raise MalformedTx(f"oracle {name} entries are (id, price) pairs")
-                _check_range(name, pair[0], high)
-                _check_range("price", pair[1], U64_MAX, low=1)
+                    raise MalformedTx(f"oracle {name} entries are (id, {value_name}) pairs")
+                _check_range(name, pair[0], U16_MAX)
+                _check_range(value_name, pair[1], high, low=low)
                 if pair[0] <= previous:
                     raise MalformedTx(f"oracle {name} ids must be strictly increasing")
                 previous = pair[0]
-        if not self.signatures:
+        entries = len(self.index_prices) + len(self.marks) + len(self.vols)
+        if not 0 < entries <= MAX_ORACLE_ENTRIES:
+            raise MalformedTx(f"an oracle report has 1..{MAX_ORACLE_ENTRIES} entries")
+        if not isinstance(self.signatures, tuple) or not self.signatures:
             raise MalformedTx("an oracle report needs signatures")
         for signature in self.signatures:
             _check_signature(signature, required=True)
 
     def prices_hash(self) -> bytes:
-        """keccak of the entries, fixed-width: the ``pricesHash`` field of the report."""
+        """keccak of the entries, fixed-width: the ``pricesHash`` field of the report.
+
+        ``index (u16 asset, u64 price)* 0xff marks (u16, u64)* 0xff vols (u16, u32)*``.
+        """
         body = b"".join(a.to_bytes(2, "big") + p.to_bytes(8, "big") for a, p in self.index_prices)
         body += b"\xff" + b"".join(
             i.to_bytes(2, "big") + p.to_bytes(8, "big") for i, p in self.marks
+        )
+        body += b"\xff" + b"".join(
+            i.to_bytes(2, "big") + v.to_bytes(4, "big") for i, v in self.vols
         )
         return keccak256(body)
 
@@ -307,9 +321,10 @@ def oracle_report_digest(
     timestamp: int,
     index_prices: tuple[tuple[int, int], ...],
     marks: tuple[tuple[int, int], ...],
+    vols: tuple[tuple[int, int], ...] = (),
 ) -> bytes:
     """The digest each oracle signer signs for a report."""
-    unsigned = OracleUpdate(timestamp, index_prices, marks, (bytes(64) + b"\x1b",))
+    unsigned = OracleUpdate(timestamp, index_prices, marks, (bytes(64) + b"\x1b",), vols)
     return typed_digest(
         domain_separator,
         keccak256(ORACLE_REPORT_TYPEHASH + encode_uint(timestamp, 64) + unsigned.prices_hash()),
@@ -330,10 +345,86 @@ class ListInstrument:
             raise MalformedTx("symbol must be text and active a boolean")
         for name in Instrument._fields:
             value = getattr(spec, name)
-            if name not in ("symbol", "active") and (
+            if name not in ("symbol", "active", "vector") and (
                 not isinstance(value, int) or isinstance(value, bool)
             ):
                 raise MalformedTx(f"listing field {name} must be an integer")
+        if spec.kind != InstrumentKind.PERPETUAL:
+            raise MalformedTx("ListInstrument lists perpetuals; options come by ListOptionChain")
+
+
+MAX_STRIKES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class ListOptionChain:
+    """Governance: list one expiry of European options on an asset (L1 origin only).
+
+    Lists a call and a put at each strike: instrument ids ``first_id + 2 k`` (call)
+    and ``first_id + 2 k + 1`` (put) for the k-th strike. Strikes are whole dollars in
+    quote units, ascending, at most ``MAX_STRIKES``. ``im_ppm`` / ``im_floor_ppm`` /
+    ``mm_ppm`` are Deribit's standard option margin fractions (15 %, 10 %, 7.5 %).
+    """
+
+    first_id: int
+    underlying: str
+    asset: int
+    expiry: int
+    strikes: tuple[int, ...]
+    tick: int
+    lot: int
+    im_ppm: int
+    im_floor_ppm: int
+    mm_ppm: int
+    maker_fee_ppm: int
+    taker_fee_ppm: int
+    liq_fee_ppm: int
+    max_open_interest: int
+
+    def __post_init__(self) -> None:
+        _check_ints(self, ("underlying", "strikes"))
+        if not isinstance(self.underlying, str) or not 0 < len(self.underlying) <= 8:
+            raise MalformedTx("underlying must be a name of 1..8 characters")
+        if not self.underlying.isalnum() or not self.underlying.isupper():
+            raise MalformedTx("underlying must be upper-case letters and digits, e.g. ETH")
+        if not isinstance(self.strikes, tuple) or not 0 < len(self.strikes) <= MAX_STRIKES:
+            raise MalformedTx(f"a chain lists 1..{MAX_STRIKES} strikes")
+        previous = 0
+        for strike in self.strikes:
+            _check_range("strike", strike, U64_MAX, low=1)
+            if strike <= previous:
+                raise MalformedTx("strikes must be strictly increasing")
+            previous = strike
+        if self.first_id + 2 * len(self.strikes) - 1 > U16_MAX:
+            raise MalformedTx("instrument ids of the chain exceed the u16 range")
+
+
+SET_MARGIN_MODE_TYPEHASH = type_hash("SetMarginMode(uint32 account,bool portfolio,uint32 nonce)")
+
+
+@dataclass(frozen=True, slots=True)
+class SetMarginMode:
+    """Switch an account between standard and portfolio margin. Signed by the owner."""
+
+    account: int
+    portfolio: bool
+    nonce: int
+    signature: bytes | None = None
+
+    def __post_init__(self) -> None:
+        _check_range("account", self.account, U32_MAX)
+        if not isinstance(self.portfolio, bool):
+            raise MalformedTx("portfolio must be a boolean")
+        _check_range("nonce", self.nonce, U32_MAX)
+        _check_signature(self.signature, required=False)
+
+    def struct_hash(self) -> bytes:
+        return keccak256(
+            SET_MARGIN_MODE_TYPEHASH
+            + encode_uint(self.account, 32)
+            + encode_uint(int(self.portfolio), 8)
+            + encode_uint(self.nonce, 32)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,13 +488,15 @@ Tx = (
     | Liquidate
     | Backstop
     | SettleAccount
+    | SetMarginMode
     | OracleUpdate
     | ListInstrument
+    | ListOptionChain
     | SetInstrumentParams
     | SetOracle
     | SetRiskParams
 )
-OwnerTx = Withdraw | Transfer | RegisterKey | RevokeKey
+OwnerTx = Withdraw | Transfer | RegisterKey | RevokeKey | SetMarginMode
 
 
 def sign_owner_tx(tx: OwnerTx | NonceFloor, private_key: bytes, domain_separator: bytes) -> bytes:

@@ -27,6 +27,7 @@ from .engine import CancelledOrder, CancelReason, MatchingEngine, OrderStatus, S
 from .errors import (
     BookInvariantError,
     DuplicateInstrumentError,
+    InstrumentExpiredError,
     InvalidInstrumentSpecError,
     InvalidOrderFlagsError,
     InvalidPriceError,
@@ -48,6 +49,7 @@ __all__ = [
     "Depth",
     "DuplicateInstrumentError",
     "Fill",
+    "InstrumentExpiredError",
     "InvalidInstrumentSpecError",
     "InvalidOrderFlagsError",
     "InvalidPriceError",

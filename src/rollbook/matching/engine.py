@@ -9,12 +9,13 @@ engine by replaying it.
 Life of an order (:meth:`MatchingEngine.submit`)
 ------------------------------------------------
 1. **Validate** (raise a :class:`~rollbook.matching.errors.MatchingError`, nothing
-   changes, no order id is used): the instrument is registered; ``price`` and
-   ``size`` are positive multiples of the instrument's ``tick`` and ``lot``; flags are
-   known bits and not contradictory (``IOC`` with ``FOK``, or ``POST_ONLY`` with either
-   of them); an order that may rest (not IOC/FOK) is refused when its account already
-   has ``max_open_orders`` open orders; a ``POST_ONLY`` order is refused if its price
-   reaches the opposite best price.
+   changes, no order id is used): the instrument is registered (and, when the caller
+   passes ``now``, has not expired); ``price`` and ``size`` are positive multiples of
+   the instrument's ``tick`` and ``lot``; flags are known bits and not contradictory
+   (``IOC`` with ``FOK``, or ``POST_ONLY`` with either of them); an order that may
+   rest (not IOC/FOK) is refused when its account already has ``max_open_orders``
+   open orders; a ``POST_ONLY`` order is refused if its price reaches the opposite
+   best price.
 2. **Number**: the order gets the next ``order_id`` (1, 2, 3, ... by default).
 3. **Match** (only if the order crosses): :meth:`Book.propose` walks the book and asks
    the :class:`RiskGate` about each fill. Self-trades cancel the *resting* order.
@@ -37,6 +38,18 @@ Self-trade cancellations belong to the plan: when a ``FOK`` order is discarded, 
 resting orders of its own account that it met stay in the book. An order that
 matched nothing but its own orders rests (or is cancelled if IOC/FOK) with those
 orders cancelled.
+
+Expiry
+------
+An instrument may be registered with an ``expiry`` (a timestamp in seconds; options
+and dated futures have one, perpetuals do not). The engine reads no clock: time is an
+input. The sequencer calls :meth:`MatchingEngine.expire` with the block's time, which
+removes every instrument whose expiry is at or before it, exactly as
+:meth:`MatchingEngine.remove_instrument` would, and returns the dropped orders so the
+caller can report them closed (``CancelReason.INSTRUMENT_REMOVED``). Between an
+expiry and that call, :meth:`MatchingEngine.submit` refuses orders for the instrument
+when given ``now`` (:class:`~rollbook.matching.errors.InstrumentExpiredError`); an
+instrument counts as expired *at* its expiry, not after it.
 
 Speed
 -----
@@ -71,6 +84,7 @@ from .book import (
 )
 from .errors import (
     DuplicateInstrumentError,
+    InstrumentExpiredError,
     InvalidInstrumentSpecError,
     InvalidOrderFlagsError,
     InvalidPriceError,
@@ -209,7 +223,16 @@ class MatchingEngine:
         ValueError: if ``max_open_orders`` or ``first_order_id`` is not positive.
     """
 
-    __slots__ = ("_books", "_by_account", "_gate", "_index", "_max_open", "_next_id", "_orders")
+    __slots__ = (
+        "_books",
+        "_by_account",
+        "_expiries",
+        "_gate",
+        "_index",
+        "_max_open",
+        "_next_id",
+        "_orders",
+    )
 
     def __init__(
         self,
@@ -222,6 +245,9 @@ class MatchingEngine:
         if first_order_id <= 0:
             raise ValueError(f"first_order_id must be positive, got {first_order_id}")
         self._books: dict[int, Book] = {}
+        # Expiry (seconds) of each registered instrument that has one, in registration
+        # order like ``_books``.
+        self._expiries: dict[int, int] = {}
         # Resting orders by id and by account; the books keep it up to date.
         self._index = OrderIndex()
         self._orders = self._index.by_id
@@ -232,18 +258,28 @@ class MatchingEngine:
 
     # -- instruments -------------------------------------------------------------------
 
-    def add_instrument(self, instrument_id: int, tick: int, lot: int) -> None:
+    def add_instrument(
+        self, instrument_id: int, tick: int, lot: int, expiry: int | None = None
+    ) -> None:
         """Register an instrument with its price step ``tick`` and size step ``lot``.
+
+        Parameters:
+            expiry: when the instrument expires (seconds, the clock of the ``now``
+                given to :meth:`expire` and :meth:`submit`); ``None`` if it never does.
 
         Raises:
             DuplicateInstrumentError: the id is already registered.
-            InvalidInstrumentSpecError: ``tick`` or ``lot`` is not a positive int.
+            InvalidInstrumentSpecError: ``tick`` or ``lot`` is not a positive int, or
+                ``expiry`` is neither ``None`` nor a non-negative int.
         """
         if instrument_id in self._books:
             raise DuplicateInstrumentError(instrument_id)
-        if not (_is_int(tick) and _is_int(lot)) or tick <= 0 or lot <= 0:
-            raise InvalidInstrumentSpecError(instrument_id, tick, lot)
+        bad_expiry = expiry is not None and (not _is_int(expiry) or expiry < 0)
+        if bad_expiry or not (_is_int(tick) and _is_int(lot)) or tick <= 0 or lot <= 0:
+            raise InvalidInstrumentSpecError(instrument_id, tick, lot, expiry)
         self._books[instrument_id] = Book(instrument_id, tick, lot, self._index)
+        if expiry is not None:
+            self._expiries[instrument_id] = expiry
 
     def remove_instrument(self, instrument_id: int) -> list[Order]:
         """Unregister an instrument and drop its open orders (e.g. at option expiry).
@@ -259,11 +295,46 @@ class MatchingEngine:
         for order in dropped:
             book.remove(order)
         del self._books[instrument_id]
+        self._expiries.pop(instrument_id, None)
+        return dropped
+
+    def expire(self, now: int) -> list[Order]:
+        """Remove every instrument whose expiry is at or before ``now``.
+
+        Each is removed as by :meth:`remove_instrument`. Instruments without an expiry
+        are never removed; calling again with the same ``now`` removes nothing.
+
+        Parameters:
+            now: the current time in seconds (the sequencer's block time).
+
+        Returns:
+            The dropped (now closed) orders: instrument by instrument in registration
+            order, and by order id within an instrument.
+
+        Raises:
+            TypeError: ``now`` is not an int.
+        """
+        if not _is_int(now):
+            raise TypeError(f"now must be an int (seconds), got {now!r}")
+        # Collect first: removing edits ``_expiries``.
+        expired = [inst for inst, expiry in self._expiries.items() if expiry <= now]
+        dropped: list[Order] = []
+        for instrument in expired:
+            dropped.extend(self.remove_instrument(instrument))
         return dropped
 
     def instruments(self) -> list[int]:
         """Return the registered instrument ids, in registration order."""
         return list(self._books)
+
+    def expiry(self, instrument: int) -> int | None:
+        """Return the expiry of ``instrument`` (seconds), or ``None`` if it has none.
+
+        Raises:
+            UnknownInstrumentError: the instrument is not registered.
+        """
+        self._book(instrument)
+        return self._expiries.get(instrument)
 
     # -- orders ----------------------------------------------------------------------
 
@@ -276,6 +347,9 @@ class MatchingEngine:
         size: int,
         flags: OrderFlags = _NO_FLAGS,
         payload: Any = None,
+        # Not keyword-only on purpose: on CPython 3.11 a keyword-only parameter stops
+        # the interpreter from specializing the call (~13 ns more per submit).
+        now: int | None = None,
     ) -> SubmitResult:
         """Submit one order: validate it, match it, rest or cancel what is left.
 
@@ -289,14 +363,16 @@ class MatchingEngine:
             size: size in base units, a positive multiple of the instrument's lot.
             flags: ``POST_ONLY``, ``REDUCE_ONLY``, ``IOC``, ``FOK`` bits.
             payload: the signed order, opaque to the engine; returned in fills.
+            now: the current time in seconds; if given, an order for an instrument
+                whose expiry is at or before it is refused. Pass it by keyword.
 
         Returns:
             A :class:`SubmitResult`.
 
         Raises:
-            UnknownInstrumentError, InvalidPriceError, InvalidSizeError,
-            InvalidOrderFlagsError, TooManyOpenOrdersError, PostOnlyWouldCrossError:
-                the order is refused and nothing changed.
+            UnknownInstrumentError, InstrumentExpiredError, InvalidPriceError,
+            InvalidSizeError, InvalidOrderFlagsError, TooManyOpenOrdersError,
+            PostOnlyWouldCrossError: the order is refused and nothing changed.
             BookInvariantError: the gate returned something that is not a Verdict.
                 Then, as for any exception raised by the gate, ``gate.discard()`` is
                 called, nothing changed and the order id is not used.
@@ -305,6 +381,10 @@ class MatchingEngine:
             book = self._books[instrument]
         except KeyError:
             raise UnknownInstrumentError(instrument) from None
+        if now is not None:
+            expiry = self._expiries.get(instrument)
+            if expiry is not None and expiry <= now:
+                raise InstrumentExpiredError(instrument, expiry)
         if type(price) is not int or price <= 0 or price % book.tick:
             raise InvalidPriceError(price, book.tick)
         if type(size) is not int or size <= 0 or size % book.lot:

@@ -3,17 +3,17 @@
 Two kinds, as in the rest of rollbook:
 
 - :class:`MatchingError` and its subclasses reject *input*: an order for an unknown
-  instrument, a price off the tick grid, a post-only order that would take, too many
-  open orders. The engine state is unchanged when one is raised (no order id is
-  consumed), and the API layer turns it into a Deribit-style JSON-RPC error using
-  ``code`` and ``message``.
+  or expired instrument, a price off the tick grid, a post-only order that would
+  take, too many open orders. The engine state is unchanged when one is raised (no
+  order id is consumed), and the API layer turns it into a Deribit-style JSON-RPC
+  error using ``code`` and ``message``.
 - :class:`BookInvariantError` means the engine itself is broken (a bug, never a user
   mistake). It is not a :class:`MatchingError`, so callers that handle bad input do
   not swallow it by accident.
 
 Codes follow Deribit's v2 error table where one fits (``order_not_found`` 10004,
-``price_wrong_tick`` 10043, ``post_only_reject`` 11054, ...); ``11029
-invalid_arguments`` covers the rest.
+``book_closed`` 10012, ``price_wrong_tick`` 10043, ``post_only_reject`` 11054, ...);
+``11029 invalid_arguments`` covers the rest.
 """
 
 from __future__ import annotations
@@ -51,15 +51,31 @@ class DuplicateInstrumentError(MatchingError):
 
 
 class InvalidInstrumentSpecError(MatchingError):
-    """Tick or lot of a new instrument is not a positive integer."""
+    """Tick or lot of a new instrument is not a positive integer, or its expiry is
+    neither ``None`` nor a non-negative integer."""
 
-    def __init__(self, instrument: int, tick: int, lot: int) -> None:
-        super().__init__(
-            f"instrument {instrument}: tick {tick} and lot {lot} must be positive integers"
-        )
+    def __init__(self, instrument: int, tick: int, lot: int, expiry: int | None = None) -> None:
+        why = f"tick {tick} and lot {lot} must be positive integers"
+        if expiry is not None:
+            why += f", expiry {expiry!r} a non-negative integer or None"
+        super().__init__(f"instrument {instrument}: {why}")
         self.instrument = instrument
         self.tick = tick
         self.lot = lot
+        self.expiry = expiry
+
+
+class InstrumentExpiredError(MatchingError):
+    """The instrument has expired (its expiry is at or before the order's time) but
+    :meth:`~rollbook.matching.MatchingEngine.expire` has not removed it yet."""
+
+    code = 10012
+    message = "book_closed"
+
+    def __init__(self, instrument: int, expiry: int) -> None:
+        super().__init__(f"instrument {instrument} expired at {expiry}; its book is closed")
+        self.instrument = instrument
+        self.expiry = expiry
 
 
 class InvalidPriceError(MatchingError):

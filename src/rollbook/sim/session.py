@@ -13,7 +13,16 @@ of simulated time and one L2 block:
    and ``Backstop`` what the book cannot absorb;
 3. market makers cancel and re-quote a ladder around the index; takers send IOC orders,
    some with high leverage (they are the ones the crash liquidates);
-4. the settled txs form the block.
+4. an option chain trades beside the perpetual (issue #3): two ETH expiries (08:00
+   UTC today, inside the session, and tomorrow) × five strikes, calls and puts. The
+   oracle publishes an implied vol per option from a smile (the STF marks each option
+   with integer Black-76); an option maker quotes every option around its mark; takers
+   buy and sell with IOC orders. At 08:00 the engine drops the expired books, the
+   first report after expiry fixes the settlement price (the 30-minute TWAP of the
+   on-minute reports), and the sequencer settles the holders with ``SettleAccount``;
+5. the settled txs form the block.
+
+The session starts at 07:00 UTC, so the first expiry settles after 360 steps.
 
 At the end a verifier replays every block from genesis with ``apply_block`` and must
 reach the same state root: the L2 state is a function of the blocks alone.
@@ -28,21 +37,37 @@ import time
 from dataclasses import dataclass, field
 
 from rollbook.crypto.secp256k1 import private_key_address
+from rollbook.exchange.leaves import Settlement, settlement_key
 from rollbook.exchange.margin import health
 from rollbook.exchange.numeric import QUOTE_ONE, SIZE_ONE
+from rollbook.exchange.options import option_symbol
 from rollbook.exchange.state import State
 from rollbook.exchange.stf import Block, BlockTx, apply_block, apply_tx
-from rollbook.exchange.txs import Backstop, Deposit, OracleUpdate, Origin, RegisterKey, Tx
+from rollbook.exchange.txs import (
+    Backstop,
+    Deposit,
+    OracleUpdate,
+    Origin,
+    RegisterKey,
+    SettleAccount,
+    Tx,
+)
 from rollbook.exchange.types import OrderFlags, Side
 from rollbook.matching.engine import MatchingEngine
 from rollbook.matching.errors import MatchingError
 from rollbook.node.gate import LiquidationTaker, STFGate
-from rollbook.sim.world import Trader, World, key_from_label
+from rollbook.sim.world import GENESIS_TIME, Trader, World, key_from_label, option_chain
 
 STEP_SECONDS = 10
 PERP = 1
 TICK = 50_000  # $0.05
 LOT = 100_000  # 0.001 ETH
+START = GENESIS_TIME + 7 * 3600  # 07:00 UTC: the first option expiry is an hour away
+EXPIRIES = (GENESIS_TIME + 8 * 3600, GENESIS_TIME + 86_400 + 8 * 3600)
+STRIKES = (2800, 2900, 3000, 3100, 3200)
+OPTION_TICK = 100_000  # $0.10
+OPTION_LOT = 1_000_000  # 0.01 ETH
+FIRST_OPTION = 100  # chain k: ids FIRST_OPTION + 20 k + 2 j (call) and + 1 (put)
 
 
 @dataclass
@@ -56,6 +81,11 @@ class Stats:
     blocks: int = 0
     oracle_updates: int = 0
     funding_paid: int = 0
+    option_orders: int = 0
+    option_fills: int = 0
+    option_premium: int = 0
+    option_payout: int = 0
+    options_settled: int = 0
     liquidated_accounts: set[int] = field(default_factory=set)
     refusals: dict[str, int] = field(default_factory=dict)
 
@@ -70,19 +100,33 @@ class Session:
 
     def __init__(self, seed: int, crash_step: int) -> None:
         self.rng = random.Random(seed)
-        self.world = World()
+        self.world = World(now=START)
         assert self.world.list_perp(PERP, tick=TICK, lot=LOT).ok
+        self.options: dict[int, tuple[int, int, bool]] = {}  # id -> (expiry, strike, call)
+        for k, expiry in enumerate(EXPIRIES):
+            chain = option_chain(
+                FIRST_OPTION + 20 * k, expiry, STRIKES, tick=OPTION_TICK, lot=OPTION_LOT
+            )
+            assert self.world.l1(chain).ok
+            for j, strike in enumerate(chain.strikes):
+                self.options[chain.first_id + 2 * j] = (expiry, strike, True)
+                self.options[chain.first_id + 2 * j + 1] = (expiry, strike, False)
         self.genesis = self.world.state.copy()
         self.l1_txs: list[BlockTx] = []
         self.makers = [self._fund(f"maker{i}", 2_000_000) for i in range(3)]
         self.takers = [self._fund(f"taker{i}", 50_000) for i in range(6)]
         self.degens = [self._fund(f"degen{i}", 4_000) for i in range(4)]
+        self.option_maker = self._fund("optmaker", 3_000_000)
+        self.option_takers = [self._fund(f"opttaker{i}", 200_000) for i in range(4)]
         self.fund = self._fund_operator()
         self.index = 3000.0
         self.crash_step = crash_step
         self.gate = STFGate(self.world.state, self.world.env())
         self.engine = MatchingEngine(max_open_orders=200, gate=self.gate)
         self.engine.add_instrument(PERP, TICK, LOT)
+        for instrument, (expiry, _, _) in self.options.items():
+            self.engine.add_instrument(instrument, OPTION_TICK, OPTION_LOT, expiry=expiry)
+        self.settlements: dict[int, Settlement] = {}
         self.blocks: list[Block] = []
         self.stats = Stats()
 
@@ -138,7 +182,65 @@ class Session:
         mark = (bid + ask) // 2 if bid is not None and ask is not None else index
         # The mark stays within 0.5 % of the index (an oracle network's impact-mid guard).
         mark = min(max(mark, index * 995 // 1000), index * 1005 // 1000)
-        return self.world.oracle_update({1: index}, {PERP: mark})
+        vols = {
+            instrument: smile_ppm(strike / index, expiry - self.world.now)
+            for instrument, (expiry, strike, _) in self.options.items()
+            if expiry > self.world.now
+        }
+        return self.world.oracle_update({1: index}, {PERP: mark}, vols=vols)
+
+    # -- options ----------------------------------------------------------------------------
+
+    def live_options(self) -> list[int]:
+        return [i for i, (expiry, _, _) in self.options.items() if expiry > self.world.now]
+
+    def quote_options(self) -> None:
+        """The option maker quotes every live option around its STF mark."""
+        maker = self.option_maker
+        state = self.world.state
+        for instrument in self.live_options():
+            self.engine.cancel_all(maker.index, instrument)
+            mark = state.instrument(instrument).mark
+            half = max(OPTION_TICK, mark // 50)  # ±2 % of the mark, at least a tick
+            bid = (mark - half) // OPTION_TICK * OPTION_TICK
+            ask = -(-(mark + half) // OPTION_TICK) * OPTION_TICK
+            size = OPTION_LOT * self.rng.randint(10, 100)
+            if bid >= OPTION_TICK:
+                self.submit(maker, Side.BUY, bid, size, OrderFlags.POST_ONLY, instrument)
+            self.submit(maker, Side.SELL, ask, size, OrderFlags.POST_ONLY, instrument)
+
+    def take_option(self, trader: Trader) -> None:
+        live = self.live_options()
+        if not live:
+            return
+        instrument = self.rng.choice(live)
+        side = self.rng.choice((Side.BUY, Side.SELL))
+        mark = self.world.state.instrument(instrument).mark
+        limit = mark * 105 // 100 if side is Side.BUY else mark * 95 // 100
+        limit = max(OPTION_TICK, limit // OPTION_TICK * OPTION_TICK)
+        size = OPTION_LOT * self.rng.randint(5, 50)
+        self.submit(trader, side, limit, size, OrderFlags.IOC, instrument)
+
+    def settle_expired(self) -> None:
+        """Once an expiry's price is fixed, settle its holders (permissionless txs)."""
+        state = self.world.state
+        for expiry in EXPIRIES:
+            if expiry in self.settlements or expiry > self.world.now:
+                continue
+            fixed = state.get(settlement_key(1, expiry))
+            if not isinstance(fixed, Settlement):
+                continue
+            self.settlements[expiry] = fixed
+            expired = {i for i, (e, _, _) in self.options.items() if e == expiry}
+            for trader in self.world.traders.values():
+                held = [i for i in state.account(trader.index).instruments if i in expired]
+                if not held:
+                    continue
+                before = state.account(trader.index).balance
+                if self.gate_apply(SettleAccount(trader.index)):
+                    self.stats.options_settled += len(held)
+                    gain = state.account(trader.index).balance - before
+                    self.stats.option_payout += max(gain, 0)
 
     # -- participants ---------------------------------------------------------------------
 
@@ -159,11 +261,23 @@ class Session:
         protection = to_tick(self.index * (1.01 if side is Side.BUY else 0.99))
         self.submit(trader, side, protection, size, OrderFlags.IOC)
 
-    def submit(self, trader: Trader, side: Side, price: int, size: int, flags: OrderFlags) -> None:
-        signed = self.world.order(trader, side, price, size, PERP, flags, max_fee_ppm=1_000)
+    def submit(
+        self,
+        trader: Trader,
+        side: Side,
+        price: int,
+        size: int,
+        flags: OrderFlags,
+        instrument: int = PERP,
+    ) -> None:
+        signed = self.world.order(trader, side, price, size, instrument, flags, max_fee_ppm=1_000)
         self.stats.orders += 1
+        option = instrument != PERP
+        self.stats.option_orders += option
         try:
-            result = self.engine.submit(trader.index, PERP, side, price, size, flags, signed)
+            result = self.engine.submit(
+                trader.index, instrument, side, price, size, flags, signed, now=self.world.now
+            )
         except MatchingError as exc:  # the engine refused it (post-only would cross, limits)
             self.stats.rejected += 1
             self.stats.refusals[type(exc).__name__] = (
@@ -172,7 +286,11 @@ class Session:
             return
         for fill in result.fills:
             self.stats.fills += 1
-            self.stats.volume += fill.price * fill.size // SIZE_ONE
+            if option:
+                self.stats.option_fills += 1
+                self.stats.option_premium += fill.price * fill.size // SIZE_ONE
+            else:
+                self.stats.volume += fill.price * fill.size // SIZE_ONE
 
     # -- liquidations ---------------------------------------------------------------------
 
@@ -240,6 +358,8 @@ class Session:
             # Funding exchanged this hour: open interest × the index step (one side pays).
             step = abs(after.funding_index - before.funding_index)
             self.stats.funding_paid += before.open_interest * step // (SIZE_ONE * 10**12)
+        self.engine.expire(self.world.now)
+        self.settle_expired()
         for index in self.underwater():
             self.liquidate(index)
         for maker in self.makers:
@@ -250,6 +370,11 @@ class Session:
         for trader in self.takers:
             if self.rng.random() < 0.5:
                 self.take(trader, 200)
+        if number % 6 == 0:
+            self.quote_options()
+        for trader in self.option_takers:
+            if self.rng.random() < 0.3:
+                self.take_option(trader)
         for trader in self.degens:
             # Leveraged longs: they buy until the margin gate refuses them.
             if self.rng.random() < 0.3 and trader.index not in self.stats.liquidated_accounts:
@@ -272,11 +397,24 @@ class Session:
         return state.root()
 
 
+def smile_ppm(moneyness: float, seconds: int) -> int:
+    """The simulated implied vol in ppm: 65 % at the money, a smile in log-moneyness,
+    a little higher for short expiries (simulation only; the STF receives integers)."""
+    days = max(seconds, 60) / 86_400
+    vol = 0.65 + 1.2 * math.log(moneyness) ** 2 + 0.05 / math.sqrt(days + 0.1)
+    return round(vol * 10**6)
+
+
 def pool_balance(state: State) -> int:
     """Money in the instruments' settlement pools: paid in, not yet collected."""
     return sum(
         state.instrument(k[1]).pool for k in state.keys_of_kind("inst") if isinstance(k[1], int)
     )
+
+
+def expiry_name(expiry: int) -> str:
+    """``2JAN26``-style date of an expiry (as in the option names)."""
+    return option_symbol("X", expiry, QUOTE_ONE, True).split("-")[1]
 
 
 def main(argv: list[str]) -> int:
@@ -292,7 +430,8 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     steps = 0
     print(
-        f"rollbook devnet: ETH_USDC-PERPETUAL, {len(session.world.traders)} accounts,"
+        f"rollbook devnet: ETH_USDC-PERPETUAL and {len(session.options)} ETH options,"
+        f" {len(session.world.traders)} accounts,"
         f" crash at step {crash}; up to {args.steps} steps or {args.duration:.0f} s"
     )
     while steps < args.steps and time.monotonic() - started < args.duration:
@@ -336,6 +475,16 @@ def main(argv: list[str]) -> int:
         f"  insurance fund      ${fund.equity / usd:,.2f} equity"
         f" (position {state.position(0, PERP).size / SIZE_ONE:.3f} ETH)"
     )
+    print(
+        f"  options             {s.option_fills} fills of {s.option_orders} orders,"
+        f" premium ${s.option_premium / usd:,.2f} on {len(session.options)} options"
+    )
+    for expiry, fixed in sorted(session.settlements.items()):
+        print(
+            f"  option settlement   {expiry_name(expiry)}: ${fixed.price / usd:,.2f}"
+            f" (TWAP of {fixed.samples} samples); {s.options_settled} positions settled,"
+            f" ${s.option_payout / usd:,.2f} paid out"
+        )
     print(f"  fees                ${glob.fees / usd:,.2f}")
     print(f"  final state root    0x{root.hex()}")
     print(

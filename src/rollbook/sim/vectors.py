@@ -31,13 +31,14 @@ from rollbook.exchange.txs import (
     Origin,
     RevokeKey,
     SetInstrumentParams,
+    SetMarginMode,
     SettleAccount,
     Transfer,
     Tx,
     Withdraw,
 )
 from rollbook.exchange.types import OrderFlags, Side
-from rollbook.sim.world import World, base, usd
+from rollbook.sim.world import GENESIS_TIME, World, base, option_chain, usd
 
 DEFAULT_OUT = Path(__file__).resolve().parents[3] / "tests" / "vectors" / "stf"
 
@@ -96,6 +97,38 @@ def _open(w: World) -> None:
     m = w.order(a, Side.SELL, usd(3000), base(1))
     t = w.order(b, Side.BUY, usd(3000), base(1))
     assert w.l2(Fill(m, t, base(1))).ok
+
+
+OPTION_EXPIRY = GENESIS_TIME + 86_400 + 8 * 3600  # 2026-01-02T08:00:00Z
+CALL, PUT = 10, 11  # the 3000 strike; 12 and 13 are the 3300 strike
+
+
+def _options(w: World, now: int | None = None) -> None:
+    """List an ETH chain (3000 and 3300) and quote it at 80 % vol."""
+    assert w.l1(option_chain(CALL, OPTION_EXPIRY, (3000, 3300))).ok
+    w.now = w.now + 10 if now is None else now
+    assert w.l2(_option_report(w, 3000)).ok
+
+
+def _option_report(w: World, index_usd: int) -> Tx:
+    vols = {i: 800_000 for i in range(CALL, CALL + 4)}
+    return w.oracle_update({1: usd(index_usd)}, {1: usd(index_usd)}, vols=vols)
+
+
+def _sell_call(w: World) -> None:
+    a, b = w.traders["alice"], w.traders["bob"]
+    m = w.order(a, Side.SELL, usd(120), base(2), CALL, OrderFlags.POST_ONLY)
+    t = w.order(b, Side.BUY, usd(120), base(2), CALL)
+    assert w.l2(Fill(m, t, base(2))).ok
+
+
+def _expire(w: World) -> None:
+    """On-minute samples in the last 5 minutes, then the expiry's first report."""
+    for minute in range(5, 0, -1):
+        w.now = OPTION_EXPIRY - 60 * minute
+        assert w.l2(_option_report(w, 3040 + minute)).ok
+    w.now = OPTION_EXPIRY + 2
+    assert w.set_prices(usd(3050)).ok
 
 
 def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]:
@@ -217,7 +250,50 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
     def governance_from_l2(w: World) -> tuple[Tx, Origin, bytes | None]:
         return SetInstrumentParams(1, 60_000, 30_000, 0, 0, 0, 0, 10**15, True), Origin.L2, None
 
+    def option_list_chain(w: World) -> tuple[Tx, Origin, bytes | None]:
+        return option_chain(CALL, OPTION_EXPIRY, (3000, 3300)), Origin.L1, None
+
+    def option_oracle_marks(w: World) -> tuple[Tx, Origin, bytes | None]:
+        assert w.l1(option_chain(CALL, OPTION_EXPIRY, (3000, 3300))).ok
+        w.advance(10)
+        return _option_report(w, 3000), Origin.L2, None
+
+    def option_fill(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _options(w)
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(120), base(2), CALL, OrderFlags.POST_ONLY)
+        t = w.order(b, Side.BUY, usd(125), base(1), CALL)
+        return Fill(m, t, base(1)), Origin.L2, None
+
+    def option_expiry_fix(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _options(w, OPTION_EXPIRY - 400)
+        _sell_call(w)
+        for minute in range(5, 0, -1):
+            w.now = OPTION_EXPIRY - 60 * minute
+            assert w.l2(_option_report(w, 3040 + minute)).ok
+        w.now = OPTION_EXPIRY + 2
+        return w.oracle_update({1: usd(3050)}, {1: usd(3050)}), Origin.L2, None
+
+    def option_settle(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _options(w, OPTION_EXPIRY - 400)
+        _sell_call(w)
+        _expire(w)
+        return SettleAccount(w.traders["alice"].index), Origin.L2, None
+
+    def margin_mode_portfolio(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _options(w)
+        _sell_call(w)
+        a = w.traders["alice"]
+        tx = w.owner_signed(SetMarginMode, a, account=a.index, portfolio=True, nonce=1)
+        return tx, Origin.L2, None
+
     return {
+        "option_list_chain": option_list_chain,
+        "option_oracle_marks": option_oracle_marks,
+        "option_fill": option_fill,
+        "option_expiry_fix": option_expiry_fix,
+        "option_settle": option_settle,
+        "margin_mode_portfolio": margin_mode_portfolio,
         "fill_open": fill_open,
         "fill_second_use": fill_second_use,
         "fill_overfill": fill_overfill,

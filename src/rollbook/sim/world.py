@@ -23,6 +23,7 @@ from rollbook.exchange.stf import Receipt, apply_tx, genesis
 from rollbook.exchange.txs import (
     Deposit,
     ListInstrument,
+    ListOptionChain,
     OracleUpdate,
     Origin,
     RegisterKey,
@@ -70,6 +71,39 @@ def perp_spec(
         taker_fee_ppm,
         liq_fee_ppm,
         funding_cap_ppm,
+        max_open_interest,
+    )
+
+
+def option_chain(
+    first_id: int,
+    expiry: int,
+    strikes_usd: tuple[int, ...],
+    underlying: str = "ETH",
+    asset: int = 1,
+    tick: int = 100_000,
+    lot: int = 1_000_000,
+    maker_fee_ppm: int = 200,
+    taker_fee_ppm: int = 500,
+    liq_fee_ppm: int = 10_000,
+    max_open_interest: int = 10**15,
+) -> ListOptionChain:
+    """A listing of calls and puts at ``strikes_usd`` (defaults: ETH, tick $0.10,
+    lot 0.01, Deribit's standard margin fractions 15 % / 10 % / 7.5 %)."""
+    return ListOptionChain(
+        first_id,
+        underlying,
+        asset,
+        expiry,
+        tuple(k * QUOTE_ONE for k in strikes_usd),
+        tick,
+        lot,
+        150_000,
+        100_000,
+        75_000,
+        maker_fee_ppm,
+        taker_fee_ppm,
+        liq_fee_ppm,
         max_open_interest,
     )
 
@@ -211,14 +245,19 @@ class World:
         index_prices: dict[int, int],
         marks: dict[int, int],
         signers: int | None = None,
+        vols: dict[int, int] | None = None,
     ) -> OracleUpdate:
-        """A report at ``now`` signed by the first ``signers`` oracle keys."""
+        """A report at ``now`` signed by the first ``signers`` oracle keys.
+
+        ``vols`` maps option instruments to implied vols in ppm.
+        """
         prices = tuple(sorted(index_prices.items()))
         mark_pairs = tuple(sorted(marks.items()))
-        digest = oracle_report_digest(self.separator, self.now, prices, mark_pairs)
+        vol_pairs = tuple(sorted((vols or {}).items()))
+        digest = oracle_report_digest(self.separator, self.now, prices, mark_pairs, vol_pairs)
         count = self.threshold if signers is None else signers
         sigs = tuple(sign_digest(k, digest) for k in self.oracle_keys[:count])
-        return OracleUpdate(self.now, prices, mark_pairs, sigs)
+        return OracleUpdate(self.now, prices, mark_pairs, sigs, vol_pairs)
 
     def set_prices(
         self, index: int, mark: int | None = None, asset: int = 1, instrument: int = 1

@@ -1,0 +1,135 @@
+"""Option expiry: the settlement TWAP in oracle steps, and lazy settlement of positions.
+
+Sources: Deribit's expiry rules (European, cash-settled at 08:00 UTC against a
+30-minute average of the index) and ARCHITECTURE section 4 (expiry settlement is a
+price stored in state, applied to an account when it is next touched — never by
+iterating holders). See docs/design/consensus.md section 13.
+
+1. Samples. Each oracle report's index of an asset is offered to the asset's
+   :class:`ExpiryQueue`: a report on the minute inside the nearest pending expiry's
+   last 30 minutes adds its index to the running sum (:func:`options.is_settlement_sample`).
+2. Settlement. The first report at or after an expiry fixes its price — the average
+   of the samples, or that report's index if none — in a :class:`Settlement` leaf,
+   and the queue moves on to the next expiry.
+3. Positions. When an account with a position in an expired, settled option is
+   touched, the position pays out ``size · payoff / SIZE_ONE`` rounded toward −∞
+   (a long receives the floor, a short pays the ceiling) through the instrument's
+   pool and disappears; open interest shrinks by the long size. Long and short open
+   interest are equal, so the payoffs sum to zero up to rounding, which stays in the
+   pool and is swept to the insurance fund when the last position settles.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from rollbook.exchange.leaves import (
+    ExpiryQueue,
+    Instrument,
+    InstrumentKind,
+    Settlement,
+    account_key,
+    expiries_key,
+    instrument_key,
+    position_key,
+    settlement_key,
+)
+from rollbook.exchange.numeric import SIZE_ONE
+from rollbook.exchange.options import average, is_settlement_sample
+from rollbook.exchange.positions import long_open_interest_change
+from rollbook.exchange.state import State
+
+INSURANCE_FUND = 0
+
+
+def payoff(kind: InstrumentKind, strike: int, settlement: int) -> int:
+    """Cash value of one whole option at expiry, in quote units."""
+    if kind is InstrumentKind.CALL:
+        return max(settlement - strike, 0)
+    return max(strike - settlement, 0)
+
+
+def is_expired(instrument: Instrument, now: int) -> bool:
+    """Whether ``instrument`` is an option at or past its expiry."""
+    return instrument.kind.is_option and now >= instrument.expiry
+
+
+def record_index(state: State, asset: int, timestamp: int, price: int) -> None:
+    """Offer an oracle report's index to the asset's expiry queue (docstring, 1–2).
+
+    Settles every pending expiry at or before ``timestamp`` (one step each), then
+    counts the report as a sample of the next expiry if it is one.
+    """
+    key = expiries_key(asset)
+    state.step("expiry.queue", key)
+    queue = cast(ExpiryQueue | None, state.get(key))
+    if queue is None:
+        return
+    while queue.pending and queue.pending[0] <= timestamp:
+        expiry = queue.pending[0]
+        state.step("expiry.fix", key, settlement_key(asset, expiry))
+        if queue.sample_count:
+            fixed = Settlement(average(queue.sample_sum, queue.sample_count), queue.sample_count)
+        else:
+            fixed = Settlement(price, 0)
+        state.put(settlement_key(asset, expiry), fixed)
+        queue = ExpiryQueue(queue.pending[1:])
+    if queue.pending and is_settlement_sample(timestamp, queue.pending[0]):
+        queue = queue._replace(
+            sample_sum=queue.sample_sum + price, sample_count=queue.sample_count + 1
+        )
+    state.step("expiry.queue", key)
+    state.put(key, queue)
+
+
+def settlement(state: State, instrument: Instrument) -> Settlement | None:
+    """The settlement of an option's expiry, if it is fixed yet."""
+    return cast(Settlement | None, state.get(settlement_key(instrument.asset, instrument.expiry)))
+
+
+def settle_expired(state: State, index: int, instrument_id: int) -> bool:
+    """Pay out the account's position in an expired option once its price is fixed.
+
+    The caller has settled the position's lazy funding and loss. Returns whether the
+    position is gone (``False``: the expiry's price is not fixed yet).
+    Reads and writes: the account, the position, the instrument, the settlement and
+    the insurance fund (for the pool's dust when the last position settles).
+    """
+    instrument = state.instrument(instrument_id)
+    state.step(
+        "expiry.settle",
+        account_key(index),
+        position_key(index, instrument_id),
+        instrument_key(instrument_id),
+        settlement_key(instrument.asset, instrument.expiry),
+        account_key(INSURANCE_FUND),
+    )
+    fixed = settlement(state, instrument)
+    if fixed is None:
+        return False
+    size = state.position(index, instrument_id).size
+    if size == 0:
+        return True
+    # Rounds toward −∞: a long's credit down, a short's debit up; the pool keeps the rest.
+    credit = size * payoff(instrument.kind, instrument.strike, fixed.price) // SIZE_ONE
+    account = state.account(index)
+    state.put(
+        account_key(index),
+        account._replace(
+            balance=account.balance + credit,
+            instruments=tuple(i for i in account.instruments if i != instrument_id),
+        ),
+    )
+    state.delete(position_key(index, instrument_id))
+    open_interest = instrument.open_interest + long_open_interest_change(size, 0)
+    pool = instrument.pool - credit
+    if open_interest == 0 and pool != 0:
+        # The last holder settled: what is left is rounding dust, the fund's.
+        fund = state.account(INSURANCE_FUND)
+        state.put(account_key(INSURANCE_FUND), fund._replace(balance=fund.balance + pool))
+        pool = 0
+    state.put(
+        instrument_key(instrument_id),
+        instrument._replace(open_interest=open_interest, pool=pool),
+    )
+    return True
