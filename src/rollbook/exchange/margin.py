@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rollbook.exchange.errors import NotEnoughFunds, OracleError
-from rollbook.exchange.expiry import is_expired, settle_expired
+from rollbook.exchange.expiry import settle_expired
 from rollbook.exchange.leaves import (
     ORACLE_KEY,
     Instrument,
@@ -39,11 +39,11 @@ from rollbook.exchange.leaves import (
     instrument_key,
     position_key,
 )
-from rollbook.exchange.numeric import Rounding, ppm_of, value_at_mark
+from rollbook.exchange.numeric import SIZE_ONE, Rounding, ppm_of, value_at_mark
 from rollbook.exchange.option_margin import OptionMarginParams, position_requirements
-from rollbook.exchange.portfolio_margin import PMPosition, packed
-from rollbook.exchange.portfolio_margin import requirements as pm_requirements
-from rollbook.exchange.positions import settle_position
+from rollbook.exchange.portfolio_margin import PMPosition, packed, worst_loss_of_sum
+from rollbook.exchange.portfolio_margin import requirements_of as pm_requirements_of
+from rollbook.exchange.positions import settle_loaded
 from rollbook.exchange.state import State
 
 INSURANCE_FUND = 0
@@ -97,12 +97,22 @@ def pm_position(instrument: Instrument, size: int) -> PMPosition:
 
 
 def requirements(portfolio: bool, priced: Priced) -> tuple[int, int, int]:
-    """``(Σ value, IM, MM)`` of the positions in the account's margin mode."""
-    if portfolio:
-        value = sum(value_at_mark(instrument.mark, size) for instrument, size in priced)
-        initial, maintenance = pm_requirements([pm_position(i, size) for i, size in priced])
-        return value, initial, maintenance
+    """``(Σ value, IM, MM)`` of the positions in the account's margin mode.
+
+    Portfolio mode sums ``size · packed(vector)`` (:mod:`portfolio_margin`: one
+    big-integer multiply-add per position, equal to the scenario-by-scenario sum).
+    """
     value = initial = maintenance = 0
+    if portfolio:
+        total = short_notional = lanes = 0
+        for instrument, size in priced:
+            value += value_at_mark(instrument.mark, size)
+            total += size * packed(instrument.vector)
+            lanes = max(lanes, len(instrument.vector))
+            if size < 0 and instrument.kind is not InstrumentKind.PERPETUAL:
+                short_notional += -size * instrument.mark_index // SIZE_ONE
+        initial, maintenance = pm_requirements_of(worst_loss_of_sum(total, lanes), short_notional)
+        return value, initial, maintenance
     for instrument, size in priced:
         v, im, mm = contribution(instrument, size)
         value += v
@@ -131,29 +141,30 @@ def settle_and_price(state: State, index: int, now: int) -> tuple[int, Priced]:
     Raises:
         OracleError: a remaining position's instrument has no fresh mark.
     """
-    state.step("margin.begin", account_key(index))
+    account = account_key(index)
+    state.step("margin.begin", account)
     priced: Priced = []
     staleness = -1
     for instrument_id in state.account(index).instruments:
         declared = (
-            account_key(index),
+            account,
             position_key(index, instrument_id),
             instrument_key(instrument_id),
             ORACLE_KEY,
         )
         state.step("margin.settle_accumulate", *declared)
-        settle_position(state, index, instrument_id)
+        position = state.position(index, instrument_id)
         instrument = state.instrument(instrument_id)
-        if is_expired(instrument, now):
+        settle_loaded(state, index, position, instrument)
+        if instrument.kind is not InstrumentKind.PERPETUAL and now >= instrument.expiry:
             if settle_expired(state, index, instrument_id):
                 continue
             state.step("margin.accumulate", *declared)
-            instrument = state.instrument(instrument_id)
         if staleness < 0:
             staleness = state.oracle().staleness
         require_fresh_mark(instrument, now, staleness)
-        priced.append((instrument, state.position(index, instrument_id).size))
-    state.step("margin.compare", account_key(index))
+        priced.append((instrument, position.size))
+    state.step("margin.compare", account)
     return state.account(index).balance, priced
 
 

@@ -273,8 +273,7 @@ def worst_loss(positions: list[PMPosition]) -> int:
     total = 0
     for p in positions:
         total += p.size * (p.packed if p.packed else packed(p.vector))
-    sums = unpack(total, len(positions[0].vector))
-    return max(0, -div(min(sums), SIZE_ONE, Rounding.DOWN))
+    return worst_loss_of_sum(total, len(positions[0].vector))
 
 
 DEFAULT_PM = PMParams()
@@ -285,8 +284,20 @@ def requirements(positions: list[PMPosition], params: PMParams = DEFAULT_PM) -> 
     short_notional = sum(
         abs(p.size) * p.option_notional // SIZE_ONE for p in positions if p.size < 0
     )
-    maintenance = worst_loss(positions) + mul_div(
-        short_notional, params.contingency_ppm, PPM, Rounding.UP
-    )
+    return requirements_of(worst_loss(positions), short_notional, params)
+
+
+def requirements_of(
+    loss: int, short_option_notional: int, params: PMParams = DEFAULT_PM
+) -> tuple[int, int]:
+    """``(IM, MM)`` from the worst scenario loss and the short options' notional."""
+    maintenance = loss + mul_div(short_option_notional, params.contingency_ppm, PPM, Rounding.UP)
     initial = mul_div(maintenance, params.im_multiple_ppm, PPM, Rounding.UP)
     return initial, maintenance
+
+
+def worst_loss_of_sum(total: int, lanes: int) -> int:
+    """The worst loss read from ``Σ size · packed(vector)`` (as :func:`worst_loss`)."""
+    if lanes == 0:
+        return 0
+    return max(0, -div(min(unpack(total, lanes)), SIZE_ONE, Rounding.DOWN))

@@ -58,7 +58,16 @@ def settle_position(state: State, index: int, instrument_id: int) -> int:
     position = state.position(index, instrument_id)
     if position.size == 0:
         return 0
-    instrument = state.instrument(instrument_id)
+    return settle_loaded(state, index, position, state.instrument(instrument_id))
+
+
+def settle_loaded(state: State, index: int, position: Position, instrument: Instrument) -> int:
+    """:func:`settle_position` for leaves the caller has just read (``size ≠ 0``).
+
+    Settlement changes only the snapshots, the balance and the pool: the caller's
+    ``position.size`` and the instrument's mark and vector stay valid.
+    """
+    instrument_id = instrument.instrument_id
     side_index = loss_index(instrument, position.size)
     if position.funding_snap == instrument.funding_index and position.loss_snap == side_index:
         return 0
