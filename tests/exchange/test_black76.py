@@ -77,6 +77,11 @@ def test_greeks_match_finite_differences(market: tuple[int, int, int, int], is_c
     dt = 60
     theta = -(price(t=seconds + dt) - price(t=seconds - dt)) / (2 * dt) * YEAR
     assert abs(g.theta - theta) <= mpmath.mpf("1e-3") * abs(theta) + 5 * YEAR // dt
+    # ρ: Black-76 discounts the payoff by e^(−rT); differentiate at r = 0
+    years = mpmath.mpf(seconds) / YEAR
+    dr = mpmath.mpf("1e-6")
+    rho = (price() * mpmath.exp(-dr * years) - price() * mpmath.exp(dr * years)) / (2 * dr)
+    assert abs(g.rho - rho) <= 1 + mpmath.mpf("1e-6") * abs(rho)
 
 
 def test_expired_or_zero_vol_is_intrinsic() -> None:

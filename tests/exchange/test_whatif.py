@@ -65,5 +65,6 @@ def test_hypothetical_short_call_adds_deribit_margin_and_greeks() -> None:
     assert g.delta == base(2) + (-base(1) * option.delta // ONE)
     assert g.gamma == -base(1) * option.gamma // ONE < 0
     assert g.vega < 0 and g.theta > 0  # short an option: short vega, earns decay
+    assert g.rho == -base(1) * option.rho // (100 * SIZE_ONE) > 0
     # the state itself is untouched
     assert world.state.position(index, CALL).size == 0

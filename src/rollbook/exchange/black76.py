@@ -60,6 +60,9 @@ class Greeks(NamedTuple):
     """∂price/∂σ in quote units per 1.0 of volatility."""
     theta: int
     """∂price/∂t in quote units per year (negative: value decays)."""
+    rho: int = 0
+    """∂price/∂r at r = 0 in quote units per 1.0 of rate: Black-76 discounts the
+    payoff, ``V = e^(−rT)·(…)``, so ``ρ = −T·V`` (USDC options bear no carry here)."""
 
 
 def _sigma_root_t(vol: int, seconds: int) -> int:
@@ -144,7 +147,7 @@ def greeks(forward: int, strike: int, vol: int, seconds: int, is_call: bool) -> 
     if srt == 0:
         itm = forward > strike if is_call else forward < strike
         delta = (ONE if is_call else -ONE) if itm else 0
-        return Greeks(price, delta, 0, 0, 0)
+        return Greeks(price, delta, 0, 0, 0, 0)
     d1 = _d1(forward, strike, srt)
     pdf = normal_pdf(d1)
     delta = normal_cdf(d1) - (0 if is_call else ONE)
@@ -152,4 +155,5 @@ def greeks(forward: int, strike: int, vol: int, seconds: int, is_call: bool) -> 
     gamma = pdf * ONE * 10**6 // (forward * srt)
     vega = forward * pdf // ONE * root_t // ONE
     theta = -(forward * pdf // ONE) * vol // (2 * root_t)
-    return Greeks(price, delta, gamma, vega, theta)
+    rho = -(price * seconds // YEAR)
+    return Greeks(price, delta, gamma, vega, theta, rho)

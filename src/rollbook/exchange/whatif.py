@@ -8,7 +8,7 @@ anyone can recompute it bit for bit:
 - The hypothetical trades are applied to a *copy* of the state at their prices with
   the instruments' taker fee (no signatures, no open interest limits: it is a
   question, not a tx); then the STF's own :func:`margin.health` values the account.
-- Greeks per account: Σ size · Black-76 Greeks of each option at its stored index,
+- Greeks per account (Δ, Γ, ν, Θ, ρ): Σ size · Black-76 Greeks of each option at its stored index,
   vol and time to expiry, plus each perpetual's size as delta (rate 0; units below).
 - Liquidation price, per underlying asset and per direction: the index level ``S``
   nearest to the current one at which equity < maintenance margin when every mark
@@ -52,7 +52,8 @@ class AccountGreeks(NamedTuple):
 
     ``delta`` in base units of the underlying (1e-8), ``gamma`` in base units of delta
     per whole dollar of index move, ``vega`` in quote units per 1 % of volatility,
-    ``theta`` in quote units per day.
+    ``theta`` in quote units per day, ``rho`` in quote units per 1 % of rate (Deribit's
+    display units for vega, theta and rho).
     """
 
     asset: int
@@ -60,6 +61,7 @@ class AccountGreeks(NamedTuple):
     gamma: int
     vega: int
     theta: int
+    rho: int
 
 
 class WhatIf(NamedTuple):
@@ -76,7 +78,7 @@ def account_greeks(priced: list[tuple[Instrument, int]], now: int) -> tuple[Acco
     """Σ position Greeks per asset (ascending asset id)."""
     totals: dict[int, list[int]] = {}
     for instrument, size in priced:
-        acc = totals.setdefault(instrument.asset, [0, 0, 0, 0])
+        acc = totals.setdefault(instrument.asset, [0, 0, 0, 0, 0])
         if not instrument.kind.is_option:
             acc[0] += size
             continue
@@ -91,6 +93,7 @@ def account_greeks(priced: list[tuple[Instrument, int]], now: int) -> tuple[Acco
         acc[1] += size * g.gamma // ONE
         acc[2] += size * g.vega // (100 * SIZE_ONE)
         acc[3] += size * g.theta // (365 * SIZE_ONE)
+        acc[4] += size * g.rho // (100 * SIZE_ONE)
     return tuple(AccountGreeks(a, *totals[a]) for a in sorted(totals))
 
 
