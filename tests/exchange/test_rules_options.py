@@ -278,3 +278,96 @@ def test_delta_hedge_lowers_portfolio_margin_only(portfolio: bool) -> None:
         assert after.maintenance < before.maintenance
     else:
         assert after.maintenance > before.maintenance
+
+
+# -- regressions from the adversarial review ---------------------------------------------
+
+
+def test_bankrupt_short_at_expiry_ends_flat_at_zero_and_the_fund_pays() -> None:
+    """A short whose payout exceeds its collateral: the fund takes the deficit."""
+    world = listed()
+    world.now = EXPIRY - 1860
+    quote(world, 3000)
+    writer = world.add_trader("writer", 700)
+    holder = world.add_trader("holder", 5_000)
+    maker = world.order(writer, Side.SELL, usd(100), base(2), CALL_3300, OrderFlags.POST_ONLY)
+    assert world.l2(
+        Fill(maker, world.order(holder, Side.BUY, usd(100), base(2), CALL_3300), base(2))
+    ).ok
+    prices, price = [], 3000
+    for _ in range(30):
+        price = min(price * 109 // 100, 6000)  # a rally the writer cannot survive
+        prices.append(price)
+    _settlement_run(world, prices)
+    fund_before = world.state.account(0).balance
+    assert world.l2(SettleAccount(holder.index)).ok
+    assert world.l2(SettleAccount(writer.index)).ok
+    state = world.state
+    assert (
+        state.account(writer.index).balance == 0 and state.account(writer.index).instruments == ()
+    )
+    assert state.account(0).balance < fund_before  # the fund paid the deficit
+    assert state.instrument(CALL_3300).pool == 0
+    assert conservation_holds(world)
+
+
+@pytest.mark.parametrize("long_first", [False, True])
+def test_expiry_settlement_order_does_not_move_money_elsewhere(long_first: bool) -> None:
+    """The pool is swept only when it is positive and no long is left to pay."""
+    world = listed()
+    world.now = EXPIRY - 1860
+    quote(world, 3000)
+    writer, holder = _trade(world, False, CALL_3000, usd(100), base(5))
+    _settlement_run(world, [3300] * 30)
+    first, second = (holder, writer) if long_first else (writer, holder)
+    fund = world.state.account(0).balance
+    assert world.l2(SettleAccount(first)).ok
+    assert world.state.account(0).balance >= fund  # never a negative sweep
+    assert world.l2(SettleAccount(second)).ok
+    assert world.state.instrument(CALL_3000).pool == 0
+    assert world.state.account(0).balance - fund in (0, 1)  # at most one unit of dust
+    assert conservation_holds(world)
+
+
+def test_reducing_risk_may_not_hand_value_away() -> None:
+    """The risk-reducing exemption also needs free collateral not to fall: with only
+    long options left (MM 0) the ratio test alone would pass at any price."""
+    world = listed()
+    quote(world, 3300)
+    w, a, b = (world.add_trader(n, d) for n, d in (("w", 20_000), ("a", 3_700), ("b", 20_000)))
+    price = world.state.instrument(CALL_3000).mark // 100_000 * 100_000
+    sell = world.order(w, Side.SELL, price, base(10), CALL_3000, OrderFlags.POST_ONLY)
+    assert world.l2(Fill(sell, world.order(a, Side.BUY, price, base(10), CALL_3000), base(10))).ok
+    ask = world.order(b, Side.SELL, usd(3300), base(1), 1, OrderFlags.POST_ONLY)
+    assert world.l2(Fill(ask, world.order(a, Side.BUY, usd(3300), base(1), 1), base(1))).ok
+    bid = world.order(b, Side.BUY, usd(50), base(1), 1, OrderFlags.POST_ONLY)
+    reject(
+        world,
+        Fill(bid, world.order(a, Side.SELL, usd(50), base(1), 1), base(1)),
+        "NotEnoughFunds",
+        10009,
+    )
+
+
+def test_portfolio_margin_does_not_net_different_underlyings() -> None:
+    world = World()
+    assert world.list_perp().ok
+    assert world.list_perp(2, "BTC_USDC-PERPETUAL", 2).ok
+    prices = {1: usd(3000), 2: usd(3000)}
+    assert world.l2(world.oracle_update(prices, prices)).ok
+    x = world.add_trader("x", 120_000)
+    mm = world.add_trader("mm", 1_000_000)
+    assert world.l2(
+        world.owner_signed(SetMarginMode, x, account=x.index, portfolio=True, nonce=1)
+    ).ok
+    for instrument, side in ((1, Side.BUY), (2, Side.SELL)):
+        rest = world.order(mm, side.opposite, usd(3000), base(30), instrument, OrderFlags.POST_ONLY)
+        assert world.l2(
+            Fill(rest, world.order(x, side, usd(3000), base(30), instrument), base(30))
+        ).ok
+    state = world.state
+    state.begin()
+    h = health(state, x.index, world.now)
+    state.rollback()
+    # each leg alone loses 30 % × 90,000 in its worst scenario; they do not offset
+    assert h.maintenance == 2 * usd(27_000)

@@ -6,6 +6,7 @@ gap is an :class:`~rollbook.exchange.errors.InvariantError`-class bug, never use
 
 from __future__ import annotations
 
+from rollbook.exchange.leaves import settlement_key
 from rollbook.exchange.state import State
 
 
@@ -26,6 +27,8 @@ def conservation_gap(state: State) -> int:
 def open_interest_mismatches(state: State) -> list[tuple[int, int, int, int]]:
     """Instruments where Σ longs, Σ |shorts| and the recorded open interest differ.
 
+    For an option whose expiry price is fixed, holders settle in any order and the
+    record counts the longs still to settle: only ``Σ longs == open_interest`` holds.
     Returns ``(instrument, longs, shorts, open_interest)`` for each mismatch.
     """
     longs: dict[int, int] = {}
@@ -45,9 +48,15 @@ def open_interest_mismatches(state: State) -> list[tuple[int, int, int, int]]:
         instrument_id = key[1]
         if not isinstance(instrument_id, int):
             continue
-        recorded = state.instrument(instrument_id).open_interest
+        instrument = state.instrument(instrument_id)
+        recorded = instrument.open_interest
         long_total = longs.get(instrument_id, 0)
         short_total = shorts.get(instrument_id, 0)
+        settling = instrument.kind.is_option and (
+            state.get(settlement_key(instrument.asset, instrument.expiry)) is not None
+        )
+        if settling and long_total == recorded:
+            continue
         if not long_total == short_total == recorded:
             out.append((instrument_id, long_total, short_total, recorded))
     return out

@@ -17,6 +17,13 @@ iterating holders). See docs/design/consensus.md section 13.
    pool and disappears; open interest shrinks by the long size. Long and short open
    interest are equal, so the payoffs sum to zero up to rounding, which stays in the
    pool and is swept to the insurance fund when the last position settles.
+4. Holders settle in any order, so the pool may be negative while longs have been
+   paid and shorts have not: it is swept only when no long remains *and* it is
+   positive (shorts still to pay then refill it, and each refill is swept).
+5. A short whose payout leaves its account flat with a negative balance is bankrupt
+   at expiry: the insurance fund takes the deficit at once (its balance may go below
+   zero; governance recapitalises it), so no flat account owes. It cannot be
+   socialised on the expired option: its longs may already have been paid.
 """
 
 from __future__ import annotations
@@ -113,21 +120,22 @@ def settle_expired(state: State, index: int, instrument_id: int) -> bool:
     # Rounds toward −∞: a long's credit down, a short's debit up; the pool keeps the rest.
     credit = size * payoff(instrument.kind, instrument.strike, fixed.price) // SIZE_ONE
     account = state.account(index)
-    state.put(
-        account_key(index),
-        account._replace(
-            balance=account.balance + credit,
-            instruments=tuple(i for i in account.instruments if i != instrument_id),
-        ),
-    )
+    instruments = tuple(i for i in account.instruments if i != instrument_id)
+    balance = account.balance + credit
+    to_fund = 0
+    if not instruments and balance < 0 and index != INSURANCE_FUND:
+        to_fund, balance = balance, 0  # docstring, 5: the fund takes the deficit
+    state.put(account_key(index), account._replace(balance=balance, instruments=instruments))
     state.delete(position_key(index, instrument_id))
     open_interest = instrument.open_interest + long_open_interest_change(size, 0)
     pool = instrument.pool - credit
-    if open_interest == 0 and pool != 0:
-        # The last holder settled: what is left is rounding dust, the fund's.
-        fund = state.account(INSURANCE_FUND)
-        state.put(account_key(INSURANCE_FUND), fund._replace(balance=fund.balance + pool))
+    if open_interest == 0 and pool > 0:
+        # No long left to pay: what the pool holds is the fund's (docstring, 4).
+        to_fund += pool
         pool = 0
+    if to_fund:
+        fund = state.account(INSURANCE_FUND)
+        state.put(account_key(INSURANCE_FUND), fund._replace(balance=fund.balance + to_fund))
     state.put(
         instrument_key(instrument_id),
         instrument._replace(open_interest=open_interest, pool=pool),

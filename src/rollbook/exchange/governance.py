@@ -198,6 +198,11 @@ def set_instrument_params(state: State, env: TxEnv, tx: SetInstrumentParams) -> 
     require_l1(env)
     state.step("gov.params", instrument_key(tx.instrument_id), GLOBALS_KEY)
     instrument = state.instrument(tx.instrument_id)
+    if instrument.kind.is_option:
+        _require(
+            0 < tx.mm_ppm < instrument.im_floor_ppm <= tx.im_ppm <= PPM,
+            "an option needs 0 < maintenance < initial floor <= initial base <= 100 %",
+        )
     check_risk_fields(
         tx.im_ppm,
         tx.mm_ppm,

@@ -41,12 +41,13 @@ from rollbook.exchange.leaves import (
 )
 from rollbook.exchange.numeric import SIZE_ONE, Rounding, ppm_of, value_at_mark
 from rollbook.exchange.option_margin import OptionMarginParams, position_requirements
-from rollbook.exchange.portfolio_margin import PMPosition, packed, worst_loss_of_sum
+from rollbook.exchange.portfolio_margin import DEFAULT_GRID, PMPosition, packed, worst_loss_of_sum
 from rollbook.exchange.portfolio_margin import requirements_of as pm_requirements_of
 from rollbook.exchange.positions import settle_loaded
 from rollbook.exchange.state import State
 
 INSURANCE_FUND = 0
+SCENARIOS = len(DEFAULT_GRID)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,18 +101,27 @@ def requirements(portfolio: bool, priced: Priced) -> tuple[int, int, int]:
     """``(Σ value, IM, MM)`` of the positions in the account's margin mode.
 
     Portfolio mode sums ``size · packed(vector)`` (:mod:`portfolio_margin`: one
-    big-integer multiply-add per position, equal to the scenario-by-scenario sum).
+    big-integer multiply-add per position, equal to the scenario-by-scenario sum)
+    *per underlying asset*, and adds the assets' worst losses: a scenario moves one
+    asset, so a long on one asset never offsets a short on another (Deribit margins
+    each currency's portfolio on its own).
     """
     value = initial = maintenance = 0
     if portfolio:
-        total = short_notional = lanes = 0
+        totals: dict[int, int] = {}
+        short_notional = 0
         for instrument, size in priced:
+            if len(instrument.vector) != SCENARIOS:
+                raise OracleError(f"{instrument.symbol} has no scenario vector yet")
             value += value_at_mark(instrument.mark, size)
-            total += size * packed(instrument.vector)
-            lanes = max(lanes, len(instrument.vector))
+            totals[instrument.asset] = (
+                totals.get(instrument.asset, 0) + size * packed(instrument.vector)
+            )
             if size < 0 and instrument.kind is not InstrumentKind.PERPETUAL:
                 short_notional += -size * instrument.mark_index // SIZE_ONE
-        initial, maintenance = pm_requirements_of(worst_loss_of_sum(total, lanes), short_notional)
+        # A sum over assets: the dict's order does not matter.
+        loss = sum(worst_loss_of_sum(total, SCENARIOS) for total in totals.values())
+        initial, maintenance = pm_requirements_of(loss, short_notional)
         return value, initial, maintenance
     for instrument, size in priced:
         v, im, mm = contribution(instrument, size)
@@ -209,9 +219,17 @@ def require_initial_margin(
             others = [
                 (i, size) for i, size in priced if i.instrument_id != instrument.instrument_id
             ]
-            pre_value, _, pre_mm = requirements(portfolio, [*others, (instrument, old)])
+            pre_value, pre_im, pre_mm = requirements(portfolio, [*others, (instrument, old)])
             pre_equity = balance - balance_delta + pre_value
-            if post.maintenance <= pre_mm and post.equity * pre_mm >= pre_equity * post.maintenance:
+            # dYdX v4: MM does not rise and equity/MM does not fall. And the free
+            # collateral (equity − IM) does not fall: without it a trade that leaves
+            # MM = 0 (only long options) passes the ratio test at any price, and an
+            # account could hand its value to a colluding maker.
+            if (
+                post.maintenance <= pre_mm
+                and post.equity * pre_mm >= pre_equity * post.maintenance
+                and post.equity - post.initial >= pre_equity - pre_im
+            ):
                 return post
     raise NotEnoughFunds(
         f"account {index} would have equity {post.equity} below its initial margin {post.initial}",
