@@ -152,7 +152,16 @@ def list_option_chain(state: State, env: TxEnv, tx: ListOptionChain) -> None:
                 pending=pending
             )
         state.put(expiries_key(tx.asset), queue)
-    max_liq_fee = state.globals().max_liq_fee_ppm
+    check_risk_fields(
+        tx.im_ppm,
+        tx.mm_ppm,
+        tx.maker_fee_ppm,
+        tx.taker_fee_ppm,
+        tx.liq_fee_ppm,
+        0,
+        tx.max_open_interest,
+        state.globals().max_liq_fee_ppm,
+    )
     for k, strike in enumerate(tx.strikes):
         for offset, kind in ((0, InstrumentKind.CALL), (1, InstrumentKind.PUT)):
             instrument_id = tx.first_id + 2 * k + offset
@@ -160,16 +169,6 @@ def list_option_chain(state: State, env: TxEnv, tx: ListOptionChain) -> None:
             _require(
                 state.get(instrument_key(instrument_id)) is None,
                 f"instrument id {instrument_id} already listed",
-            )
-            check_risk_fields(
-                tx.im_ppm,
-                tx.mm_ppm,
-                tx.maker_fee_ppm,
-                tx.taker_fee_ppm,
-                tx.liq_fee_ppm,
-                0,
-                tx.max_open_interest,
-                max_liq_fee,
             )
             symbol = option_symbol(tx.underlying, tx.expiry, strike, kind is InstrumentKind.CALL)
             listing = Instrument(
