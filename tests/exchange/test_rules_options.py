@@ -12,7 +12,7 @@ from rollbook.exchange.black76 import call_put
 from rollbook.exchange.leaves import InstrumentKind, Settlement, settlement_key
 from rollbook.exchange.margin import health
 from rollbook.exchange.portfolio_margin import option_vector, perp_vector
-from rollbook.exchange.txs import Fill, SetMarginMode, SettleAccount
+from rollbook.exchange.txs import Fill, SetMarginMode, SettleAccount, Withdraw
 from rollbook.exchange.types import OrderFlags, Side
 from rollbook.sim.world import GENESIS_TIME, World, base, option_chain, usd
 from tests.exchange.helpers import conservation_holds, reject
@@ -371,3 +371,24 @@ def test_portfolio_margin_does_not_net_different_underlyings() -> None:
     state.rollback()
     # each leg alone loses 30 % × 90,000 in its worst scenario; they do not offset
     assert h.maintenance == 2 * usd(27_000)
+
+
+def test_a_withdrawal_cannot_lean_on_an_unsettled_expiry_loss() -> None:
+    """Withdrawing first and letting the payout go bankrupt would bill the fund."""
+    world = listed()
+    world.now = EXPIRY - 1860
+    quote(world, 3000)
+    writer, holder = _trade(world, False, CALL_3000, usd(100), base(5))
+    _settlement_run(world, [3300] * 30)  # the writer owes 5 × 300 = 1,500 at the fix
+    trader = world.traders["writer"]
+    balance = world.state.account(writer).balance
+    grab = world.owner_signed(Withdraw, trader, account=writer, amount=balance, nonce=1)
+    reject(world, grab, "NotEnoughFunds", 10009)
+    fair = world.owner_signed(
+        Withdraw, trader, account=writer, amount=balance - usd(1_500), nonce=1
+    )
+    assert world.l2(fair).ok
+    assert (
+        world.state.account(writer).balance == 0 and world.state.account(writer).instruments == ()
+    )
+    assert conservation_holds(world)

@@ -18,7 +18,7 @@ from rollbook.exchange.errors import (
     Unauthorized,
     WrongOrigin,
 )
-from rollbook.exchange.expiry import is_expired, settle_expired
+from rollbook.exchange.expiry import cover_flat_deficit, is_expired, settle_expired
 from rollbook.exchange.leaves import (
     GLOBALS_KEY,
     NO_KEY,
@@ -198,7 +198,8 @@ def raise_nonce_floor(state: State, env: TxEnv, tx: NonceFloor) -> None:
 
 def settle_account(state: State, env: TxEnv, tx: SettleAccount) -> None:
     """Apply every position's pending funding and loss, and pay out expired options
-    whose settlement price is fixed (permissionless).
+    whose settlement price is fixed (permissionless). An account this leaves flat and
+    owing is bankrupt at expiry: the insurance fund takes the deficit.
 
     Needs no fresh mark: settlement moves only what the indices and fixed settlement
     prices already say.
@@ -214,6 +215,7 @@ def settle_account(state: State, env: TxEnv, tx: SettleAccount) -> None:
         settle_position(state, tx.account, instrument_id)
         if is_expired(state.instrument(instrument_id), env.timestamp):
             settle_expired(state, tx.account, instrument_id)
+    cover_flat_deficit(state, tx.account)
 
 
 def set_margin_mode(state: State, env: TxEnv, tx: SetMarginMode) -> None:

@@ -21,9 +21,12 @@ iterating holders). See docs/design/consensus.md section 13.
    paid and shorts have not: it is swept only when no long remains *and* it is
    positive (shorts still to pay then refill it, and each refill is swept).
 5. A short whose payout leaves its account flat with a negative balance is bankrupt
-   at expiry: the insurance fund takes the deficit at once (its balance may go below
-   zero; governance recapitalises it), so no flat account owes. It cannot be
-   socialised on the expired option: its longs may already have been paid.
+   at expiry. Any tx that touches it then fails its margin check (equity < 0), so no
+   withdrawal, transfer or trade can lean on the deficit; ``SettleAccount`` — which
+   moves no other money — hands the deficit to the insurance fund
+   (:func:`cover_flat_deficit`; its balance may go below zero, governance
+   recapitalises it). It cannot be socialised on the expired option: its longs may
+   already have been paid.
 """
 
 from __future__ import annotations
@@ -120,24 +123,39 @@ def settle_expired(state: State, index: int, instrument_id: int) -> bool:
     # Rounds toward −∞: a long's credit down, a short's debit up; the pool keeps the rest.
     credit = size * payoff(instrument.kind, instrument.strike, fixed.price) // SIZE_ONE
     account = state.account(index)
-    instruments = tuple(i for i in account.instruments if i != instrument_id)
-    balance = account.balance + credit
-    to_fund = 0
-    if not instruments and balance < 0 and index != INSURANCE_FUND:
-        to_fund, balance = balance, 0  # docstring, 5: the fund takes the deficit
-    state.put(account_key(index), account._replace(balance=balance, instruments=instruments))
+    state.put(
+        account_key(index),
+        account._replace(
+            balance=account.balance + credit,
+            instruments=tuple(i for i in account.instruments if i != instrument_id),
+        ),
+    )
     state.delete(position_key(index, instrument_id))
     open_interest = instrument.open_interest + long_open_interest_change(size, 0)
     pool = instrument.pool - credit
     if open_interest == 0 and pool > 0:
         # No long left to pay: what the pool holds is the fund's (docstring, 4).
-        to_fund += pool
-        pool = 0
-    if to_fund:
         fund = state.account(INSURANCE_FUND)
-        state.put(account_key(INSURANCE_FUND), fund._replace(balance=fund.balance + to_fund))
+        state.put(account_key(INSURANCE_FUND), fund._replace(balance=fund.balance + pool))
+        pool = 0
     state.put(
         instrument_key(instrument_id),
         instrument._replace(open_interest=open_interest, pool=pool),
     )
     return True
+
+
+def cover_flat_deficit(state: State, index: int) -> int:
+    """A flat account that owes (bankrupt at expiry) is set to zero by the fund.
+
+    Returns the amount the fund paid. Only ``SettleAccount`` calls it (docstring, 5).
+    """
+    state.step("expiry.cover", account_key(index), account_key(INSURANCE_FUND))
+    account = state.account(index)
+    if index == INSURANCE_FUND or account.instruments or account.balance >= 0:
+        return 0
+    deficit = -account.balance
+    state.put(account_key(index), account._replace(balance=0))
+    fund = state.account(INSURANCE_FUND)
+    state.put(account_key(INSURANCE_FUND), fund._replace(balance=fund.balance - deficit))
+    return deficit
