@@ -378,7 +378,7 @@ def test_a_withdrawal_cannot_lean_on_an_unsettled_expiry_loss() -> None:
     world = listed()
     world.now = EXPIRY - 1860
     quote(world, 3000)
-    writer, holder = _trade(world, False, CALL_3000, usd(100), base(5))
+    writer, _holder = _trade(world, False, CALL_3000, usd(100), base(5))
     _settlement_run(world, [3300] * 30)  # the writer owes 5 × 300 = 1,500 at the fix
     trader = world.traders["writer"]
     balance = world.state.account(writer).balance
