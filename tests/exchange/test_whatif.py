@@ -40,17 +40,19 @@ def test_no_trade_is_the_stf_health_and_changes_nothing() -> None:
 
 
 def test_liquidation_price_of_a_long_perp_matches_the_formula() -> None:
-    """Long q at mark S with balance b: liquidated when b + S·q < 3 % · S·q."""
+    """Long q at index S with balance b: underwater when b + S·q < ceil(3 % · S·q)."""
     world, index = world_with_long_perp()
     balance = world.state.account(index).balance  # about −5,000 USDC (bought 2 ETH)
-    (asset, below, above), = simulate(world.state, index, world.now).liquidation
-    assert asset == 1 and above is None
-    assert below is not None
-    formula = -balance * SIZE_ONE // (base(2) * 97 // 100)
-    assert abs(below - formula) <= 2
-    # the bisection's answer: below is underwater, one unit higher is not
-    assert -balance * 100 > below * 2 * 97 - 100
-    assert below < usd(3000)
+    ((asset, below, above),) = simulate(world.state, index, world.now).liquidation
+    assert asset == 1 and above is None and below is not None
+
+    def underwater(spot: int) -> bool:  # the perp's mark equals its index here
+        value = spot * base(2) // SIZE_ONE
+        return balance + value < -(-value * 30_000 // 10**6)
+
+    # the nearest underwater index below the current one, to one quote unit
+    assert underwater(below) and not underwater(below + 1)
+    assert abs(below - (-balance * SIZE_ONE * 100 // (base(2) * 97))) <= 2
 
 
 def test_hypothetical_short_call_adds_deribit_margin_and_greeks() -> None:

@@ -6,7 +6,7 @@ gap is an :class:`~rollbook.exchange.errors.InvariantError`-class bug, never use
 
 from __future__ import annotations
 
-from rollbook.exchange.leaves import settlement_key
+from rollbook.exchange.leaves import INSURANCE_FUND, settlement_key
 from rollbook.exchange.state import State
 
 
@@ -59,4 +59,22 @@ def open_interest_mismatches(state: State) -> list[tuple[int, int, int, int]]:
             continue
         if not long_total == short_total == recorded:
             out.append((instrument_id, long_total, short_total, recorded))
+    return out
+
+
+def flat_debts(state: State) -> list[tuple[int, int]]:
+    """Accounts other than the insurance fund that hold no position yet owe money.
+
+    The fund (account 0) is left out: it absorbs bad debt nobody else can carry
+    (no open interest to socialise on, a short bankrupt at expiry) and may go below
+    zero until governance recapitalises it. Returns ``(account, balance)`` pairs.
+    """
+    out = []
+    for key in state.keys_of_kind("acct"):
+        index = key[1]
+        if not isinstance(index, int) or index == INSURANCE_FUND:
+            continue
+        account = state.account(index)
+        if not account.instruments and account.balance < 0:
+            out.append((index, account.balance))
     return out

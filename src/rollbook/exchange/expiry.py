@@ -34,6 +34,7 @@ from __future__ import annotations
 from typing import cast
 
 from rollbook.exchange.leaves import (
+    INSURANCE_FUND,
     ExpiryQueue,
     Instrument,
     InstrumentKind,
@@ -49,8 +50,6 @@ from rollbook.exchange.options import average, is_settlement_sample
 from rollbook.exchange.positions import long_open_interest_change
 from rollbook.exchange.state import State
 
-INSURANCE_FUND = 0
-
 
 def payoff(kind: InstrumentKind, strike: int, settlement: int) -> int:
     """Cash value of one whole option at expiry, in quote units."""
@@ -61,7 +60,7 @@ def payoff(kind: InstrumentKind, strike: int, settlement: int) -> int:
 
 def is_expired(instrument: Instrument, now: int) -> bool:
     """Whether ``instrument`` is an option at or past its expiry."""
-    return instrument.kind.is_option and now >= instrument.expiry
+    return instrument.kind is not InstrumentKind.PERPETUAL and now >= instrument.expiry
 
 
 def record_index(state: State, asset: int, timestamp: int, price: int) -> None:

@@ -19,6 +19,7 @@ from rollbook.exchange.env import TxEnv
 from rollbook.exchange.errors import ExchangeError
 from rollbook.exchange.leaves import (
     GLOBALS_KEY,
+    INSURANCE_FUND,
     ORACLE_KEY,
     Account,
     Globals,
@@ -32,7 +33,6 @@ from rollbook.exchange.leaves import (
     position_key,
     slot_key,
 )
-from rollbook.exchange.margin import INSURANCE_FUND
 from rollbook.exchange.numeric import INDEX_SCALE, PPM, SIZE_ONE
 from rollbook.exchange.orders import SignedOrder
 from rollbook.exchange.state import State

@@ -57,15 +57,34 @@ def check_risk_fields(
     funding_cap_ppm: int,
     max_open_interest: int,
     max_liq_fee_ppm: int,
+    im_floor_ppm: int = 0,
 ) -> None:
-    """Validate an instrument's risk and fee parameters."""
+    """Validate an instrument's risk and fee parameters.
+
+    An option (``im_floor_ppm > 0``) also needs maintenance < floor ≤ initial base.
+    """
     _require(0 < mm_ppm < im_ppm <= PPM, "need 0 < maintenance < initial margin <= 100 %")
+    if im_floor_ppm:
+        _require(
+            mm_ppm < im_floor_ppm <= im_ppm,
+            "an option needs maintenance < initial floor <= initial base",
+        )
     _require(0 <= maker_fee_ppm <= MAX_FEE_PPM, "maker fee out of range")
     _require(0 <= taker_fee_ppm <= MAX_FEE_PPM, "taker fee out of range")
     _require(0 <= liq_fee_ppm <= max_liq_fee_ppm, f"liquidation fee above {max_liq_fee_ppm} ppm")
     _require(0 <= funding_cap_ppm <= PPM, "funding cap out of range")
     # Positions are i64 on the wire: open interest must fit too.
     _require(0 < max_open_interest <= I64_MAX, "max open interest out of range")
+
+
+def check_grid(asset: int, tick: int, lot: int) -> None:
+    """Validate a listing's asset id and its tick/lot grid (fills must be exact)."""
+    _require(0 <= asset <= U16_MAX, "asset id out of range")
+    _require(0 < tick <= U64_MAX and 0 < lot <= U64_MAX, "tick and lot must be positive")
+    _require(
+        tick * lot % SIZE_ONE == 0,
+        "tick × lot must be a multiple of 1e8 so every fill's notional is exact",
+    )
 
 
 def list_instrument(state: State, env: TxEnv, tx: ListInstrument) -> None:
@@ -77,12 +96,7 @@ def list_instrument(state: State, env: TxEnv, tx: ListInstrument) -> None:
     _require(state.get(instrument_key(spec.instrument_id)) is None, "instrument id already listed")
     _require(isinstance(spec.kind, InstrumentKind), "unknown instrument kind")
     _require(0 < len(spec.symbol) <= 64, "symbol must be 1..64 characters")
-    _require(0 < spec.tick <= U64_MAX and 0 < spec.lot <= U64_MAX, "tick and lot must be positive")
-    _require(
-        spec.tick * spec.lot % SIZE_ONE == 0,
-        "tick × lot must be a multiple of 1e8 so every fill's notional is exact",
-    )
-    _require(0 <= spec.asset <= U16_MAX, "asset id out of range")
+    check_grid(spec.asset, spec.tick, spec.lot)
     check_risk_fields(
         spec.im_ppm,
         spec.mm_ppm,
@@ -124,34 +138,9 @@ def list_option_chain(state: State, env: TxEnv, tx: ListOptionChain) -> None:
         env.timestamp + SETTLEMENT_WINDOW < tx.expiry <= env.timestamp + MAX_EXPIRY_HORIZON,
         "the expiry must be more than 30 minutes and at most two years ahead",
     )
-    _require(0 <= tx.asset <= U16_MAX, "asset id out of range")
-    _require(0 < tx.tick <= U64_MAX and 0 < tx.lot <= U64_MAX, "tick and lot must be positive")
-    _require(
-        tx.tick * tx.lot % SIZE_ONE == 0,
-        "tick × lot must be a multiple of 1e8 so every fill's notional is exact",
-    )
-    _require(
-        0 < tx.mm_ppm < tx.im_floor_ppm <= tx.im_ppm <= PPM,
-        "need 0 < maintenance < initial floor <= initial base <= 100 %",
-    )
-    for strike in tx.strikes:
-        _require(strike % QUOTE_ONE == 0, "option strikes are whole dollars")
+    check_grid(tx.asset, tx.tick, tx.lot)
     state.step("gov.expiry", expiries_key(tx.asset), GLOBALS_KEY)
-    queue = state.get(expiries_key(tx.asset))
-    pending = queue.pending if isinstance(queue, ExpiryQueue) else ()
-    if tx.expiry not in pending:
-        _require(len(pending) < MAX_LIVE_EXPIRIES, f"at most {MAX_LIVE_EXPIRIES} live expiries")
-        first = not pending or tx.expiry < pending[0]
-        pending = tuple(sorted((*pending, tx.expiry)))
-        if first:
-            # A new nearest expiry starts its TWAP from scratch (none of it can have
-            # begun: it lies more than the window ahead).
-            queue = ExpiryQueue(pending)
-        else:
-            queue = (queue if isinstance(queue, ExpiryQueue) else ExpiryQueue())._replace(
-                pending=pending
-            )
-        state.put(expiries_key(tx.asset), queue)
+    _require(tx.im_floor_ppm > 0, "an option listing needs an initial-margin floor")
     check_risk_fields(
         tx.im_ppm,
         tx.mm_ppm,
@@ -161,7 +150,20 @@ def list_option_chain(state: State, env: TxEnv, tx: ListOptionChain) -> None:
         0,
         tx.max_open_interest,
         state.globals().max_liq_fee_ppm,
+        tx.im_floor_ppm,
     )
+    for strike in tx.strikes:
+        _require(strike % QUOTE_ONE == 0, "option strikes are whole dollars")
+    queue = state.get(expiries_key(tx.asset))
+    pending = queue.pending if isinstance(queue, ExpiryQueue) else ()
+    if tx.expiry not in pending:
+        _require(len(pending) < MAX_LIVE_EXPIRIES, f"at most {MAX_LIVE_EXPIRIES} live expiries")
+        # The accumulator stays: it belongs to the nearest expiry, and a new nearest
+        # one lies beyond the window, so the old nearest has no samples yet either.
+        queue = (queue if isinstance(queue, ExpiryQueue) else ExpiryQueue())._replace(
+            pending=tuple(sorted((*pending, tx.expiry)))
+        )
+        state.put(expiries_key(tx.asset), queue)
     for k, strike in enumerate(tx.strikes):
         for offset, kind in ((0, InstrumentKind.CALL), (1, InstrumentKind.PUT)):
             instrument_id = tx.first_id + 2 * k + offset
@@ -197,11 +199,6 @@ def set_instrument_params(state: State, env: TxEnv, tx: SetInstrumentParams) -> 
     require_l1(env)
     state.step("gov.params", instrument_key(tx.instrument_id), GLOBALS_KEY)
     instrument = state.instrument(tx.instrument_id)
-    if instrument.kind.is_option:
-        _require(
-            0 < tx.mm_ppm < instrument.im_floor_ppm <= tx.im_ppm <= PPM,
-            "an option needs 0 < maintenance < initial floor <= initial base <= 100 %",
-        )
     check_risk_fields(
         tx.im_ppm,
         tx.mm_ppm,
@@ -211,6 +208,7 @@ def set_instrument_params(state: State, env: TxEnv, tx: SetInstrumentParams) -> 
         tx.funding_cap_ppm,
         tx.max_open_interest,
         state.globals().max_liq_fee_ppm,
+        instrument.im_floor_ppm,
     )
     state.put(
         instrument_key(tx.instrument_id),

@@ -15,6 +15,8 @@ from typing import NamedTuple
 LeafKey = tuple[object, ...]
 
 NO_KEY = bytes(20)
+INSURANCE_FUND = 0
+"""Account 0: the insurance fund, owned by governance (consensus spec section 2)."""
 
 
 class InstrumentKind(IntEnum):

@@ -28,6 +28,7 @@ from rollbook.exchange.errors import (
 from rollbook.exchange.expiry import is_expired
 from rollbook.exchange.leaves import (
     GLOBALS_KEY,
+    INSURANCE_FUND,
     ORACLE_KEY,
     Instrument,
     account_key,
@@ -35,7 +36,6 @@ from rollbook.exchange.leaves import (
     position_key,
 )
 from rollbook.exchange.margin import (
-    INSURANCE_FUND,
     health,
     require_fresh_mark,
     require_initial_margin,

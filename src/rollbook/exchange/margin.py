@@ -30,8 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rollbook.exchange.errors import NotEnoughFunds, OracleError
-from rollbook.exchange.expiry import settle_expired
+from rollbook.exchange.expiry import is_expired, settle_expired
 from rollbook.exchange.leaves import (
+    INSURANCE_FUND,
     ORACLE_KEY,
     Instrument,
     InstrumentKind,
@@ -41,12 +42,11 @@ from rollbook.exchange.leaves import (
 )
 from rollbook.exchange.numeric import SIZE_ONE, Rounding, ppm_of, value_at_mark
 from rollbook.exchange.option_margin import OptionMarginParams, position_requirements
-from rollbook.exchange.portfolio_margin import DEFAULT_GRID, PMPosition, packed, worst_loss_of_sum
+from rollbook.exchange.portfolio_margin import DEFAULT_GRID, packed, worst_loss_of_sum
 from rollbook.exchange.portfolio_margin import requirements_of as pm_requirements_of
 from rollbook.exchange.positions import settle_loaded
 from rollbook.exchange.state import State
 
-INSURANCE_FUND = 0
 SCENARIOS = len(DEFAULT_GRID)
 
 
@@ -89,12 +89,6 @@ def contribution(instrument: Instrument, size: int) -> tuple[int, int, int]:
         ppm_of(gross, instrument.im_ppm, Rounding.UP),
         ppm_of(gross, instrument.mm_ppm, Rounding.UP),
     )
-
-
-def pm_position(instrument: Instrument, size: int) -> PMPosition:
-    """What the portfolio check needs of one position (its stored scenario vector)."""
-    option_notional = instrument.mark_index if instrument.kind.is_option else 0
-    return PMPosition(size, instrument.vector, option_notional, packed(instrument.vector))
 
 
 def requirements(portfolio: bool, priced: Priced) -> tuple[int, int, int]:
@@ -166,7 +160,7 @@ def settle_and_price(state: State, index: int, now: int) -> tuple[int, Priced]:
         position = state.position(index, instrument_id)
         instrument = state.instrument(instrument_id)
         settle_loaded(state, index, position, instrument)
-        if instrument.kind is not InstrumentKind.PERPETUAL and now >= instrument.expiry:
+        if is_expired(instrument, now):
             if settle_expired(state, index, instrument_id):
                 continue
             state.step("margin.accumulate", *declared)

@@ -170,9 +170,12 @@ def simulate(state: State, index: int, now: int, trades: tuple[Trade, ...] = ())
         fee = ppm_of(abs(notional(trade.price, trade.size)), instrument.taker_fee_ppm, Rounding.UP)
         cash = -notional(trade.price, trade.size) - fee
         change_position(scratch, index, instrument, trade.size, trade.price, cash, max_positions)
-    after = health(scratch, index, now)
+    # health() once more, keeping its parts: the priced positions feed the Greeks and
+    # the liquidation search.
     balance, priced = settle_and_price(scratch, index, now)
     portfolio = scratch.account(index).portfolio
+    value, initial, maintenance = requirements(portfolio, priced)
+    after = Health(balance + value, initial, maintenance)
     result = WhatIf(
         before,
         after,
