@@ -2,7 +2,7 @@
 
 The settlement STF and everything consensus depends on must give the same state root
 on every run and every machine. Inside ``crypto/``, ``exchange/``, ``matching/``,
-``commitment/`` and ``codec/`` this lint refuses:
+``commitment/``, ``codec/`` and ``chain/`` this lint refuses:
 
 - imports of clocks, randomness and the environment (``time``, ``datetime``,
   ``random``, ``secrets``, ``uuid``, ``os``, ``sys``, ``socket``, ``threading``);
@@ -22,7 +22,7 @@ import ast
 import sys
 from pathlib import Path
 
-PURE = ("crypto", "exchange", "matching", "commitment", "codec")
+PURE = ("crypto", "exchange", "matching", "commitment", "codec", "chain")
 BANNED_MODULES = {
     "time",
     "datetime",

@@ -246,7 +246,13 @@ def settlement_key(asset: int, expiry: int) -> LeafKey:
     return ("settle", asset, expiry)
 
 
-def _encode_value(value: object) -> bytes:
+def encode_value(value: object) -> bytes:
+    """The tagged canonical encoding of a leaf field (also used for governance txs).
+
+    ``0x01`` bool (1 byte), ``0x02`` int (32 bytes, two's complement), ``0x03`` bytes
+    and ``0x04`` text (u32 length, then the bytes), ``0x05`` tuple (u32 count, then
+    each item).
+    """
     # bool before int: bool is a subclass of int.
     if isinstance(value, bool):
         return b"\x01" + (b"\x01" if value else b"\x00")
@@ -258,16 +264,29 @@ def _encode_value(value: object) -> bytes:
         raw = value.encode()
         return b"\x04" + len(raw).to_bytes(4, "big") + raw
     if isinstance(value, tuple):
-        return b"\x05" + len(value).to_bytes(4, "big") + b"".join(_encode_value(v) for v in value)
+        return b"\x05" + len(value).to_bytes(4, "big") + b"".join(encode_value(v) for v in value)
     raise TypeError(f"cannot encode {type(value).__name__} in a leaf")
 
 
 def encode_key(key: LeafKey) -> bytes:
     """Canonical encoding of a leaf key."""
-    return _encode_value(key)
+    return encode_value(key)
 
 
 def encode_leaf(leaf: Leaf) -> bytes:
-    """Canonical encoding of a leaf: its tag, then each field in declaration order."""
-    tag = LEAF_TAGS[type(leaf)]
-    return bytes([tag]) + b"".join(_encode_value(v) for v in leaf)
+    """Canonical encoding of a leaf: its tag, then each field in declaration order.
+
+    The same bytes as ``encode_value`` field by field; plain ints (most fields) are
+    written inline because the state root hashes every leaf a block writes.
+    """
+    out = [_TAG_BYTES[type(leaf)]]
+    append = out.append
+    for value in leaf:
+        if type(value) is int:
+            append(b"\x02" + value.to_bytes(32, "big", signed=True))
+        else:
+            append(encode_value(value))
+    return b"".join(out)
+
+
+_TAG_BYTES = {kind: bytes([tag]) for kind, tag in LEAF_TAGS.items()}

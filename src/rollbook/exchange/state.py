@@ -9,6 +9,13 @@ declaring the leaves it may touch. With a :class:`StepTracer` attached, every re
 write is checked against the current step's declaration, and the trace records which
 leaves each step used — the raw material of #4's witnesses and #7's one-step proofs.
 Without a tracer (the fast path) the checks cost one attribute test.
+
+Commitment (#4): every write also marks its key dirty. :meth:`State.root` hashes the
+dirty leaves into a sparse Merkle tree (:mod:`rollbook.commitment.smt`) at path
+``keccak(encode_key(key))`` with value ``keccak(encode_leaf(leaf))``, so a block
+rehashes only what it wrote. Withdrawal leaves (``("wd", id)``) are also kept in a
+second tree, the withdrawals tree, whose root goes into the output root so L1 can
+prove a withdrawal with a short proof.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import cast
 
+from rollbook.commitment.proofs import Proof
+from rollbook.commitment.smt import SparseMerkleTree
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.errors import InvariantError, UnknownAccount, UnknownInstrument
 from rollbook.exchange.leaves import (
@@ -69,10 +78,23 @@ class StepTracer:
             step.touched.append(key)
 
 
-class State:
-    """The exchange state: leaves, a journal, and an optional step tracer."""
+WITHDRAWAL_KIND = "wd"
 
-    __slots__ = ("_leaves", "_undo", "tracer")
+
+def leaf_path(key: LeafKey) -> bytes:
+    """Where a leaf sits in the state tree: ``keccak(encode_key(key))``."""
+    return keccak256(encode_key(key))
+
+
+def leaf_value(leaf: Leaf) -> bytes:
+    """The value hash of a leaf: ``keccak(encode_leaf(leaf))``."""
+    return keccak256(encode_leaf(leaf))
+
+
+class State:
+    """The exchange state: leaves, a journal, a step tracer, and the state tree."""
+
+    __slots__ = ("_dirty", "_leaves", "_paths", "_tree", "_undo", "_withdrawals", "tracer")
 
     def __init__(self, leaves: dict[LeafKey, Leaf] | None = None) -> None:
         self._leaves: dict[LeafKey, Leaf] = dict(leaves) if leaves else {}
@@ -82,6 +104,10 @@ class State:
             self._leaves[GLOBALS_KEY] = Globals()
         if ORACLE_KEY not in self._leaves:
             self._leaves[ORACLE_KEY] = OracleConfig()
+        self._tree = SparseMerkleTree()
+        self._withdrawals = SparseMerkleTree()
+        self._paths: dict[LeafKey, bytes] = {}
+        self._dirty: dict[LeafKey, None] = dict.fromkeys(self._leaves)
 
     # -- journal -------------------------------------------------------------------
 
@@ -102,6 +128,7 @@ class State:
         if self._undo is None:
             raise InvariantError("rollback() without begin()")
         for key, old in self._undo.items():
+            self._dirty[key] = None
             if old is _MISSING:
                 self._leaves.pop(key, None)
             else:
@@ -127,6 +154,7 @@ class State:
         if undo is not None and key not in undo:
             undo[key] = self._leaves.get(key, _MISSING)
         self._leaves[key] = leaf
+        self._dirty[key] = None
 
     def delete(self, key: LeafKey) -> None:
         if self.tracer is not None:
@@ -135,6 +163,7 @@ class State:
         if undo is not None and key not in undo:
             undo[key] = self._leaves.get(key, _MISSING)
         self._leaves.pop(key, None)
+        self._dirty[key] = None
 
     # -- typed access --------------------------------------------------------------
 
@@ -181,24 +210,76 @@ class State:
         pairs.sort(key=lambda t: t[0])
         return [(k, v) for _, k, v in pairs]
 
+    # -- commitment ----------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Hash the dirty leaves into the trees (only what changed since the last root)."""
+        if not self._dirty:
+            return
+        paths = self._paths
+        leaves = self._leaves
+        writes: list[tuple[bytes, bytes | None]] = []
+        withdrawals: list[tuple[bytes, bytes | None]] = []
+        for key in self._dirty:
+            path = paths.get(key)
+            if path is None:
+                path = paths[key] = leaf_path(key)
+            leaf = leaves.get(key)
+            write = (path, None if leaf is None else leaf_value(leaf))
+            writes.append(write)
+            if key[0] == WITHDRAWAL_KIND:
+                withdrawals.append(write)
+        self._dirty = {}
+        self._tree.update(writes)
+        if withdrawals:
+            self._withdrawals.update(withdrawals)
+
     def root(self) -> bytes:
-        """A commitment to the whole state (a flat keccak; #4 replaces it by the SMT)."""
-        body = b"".join(
-            keccak256(encode_key(k)) + keccak256(encode_leaf(v)) for k, v in self.items()
-        )
-        return keccak256(body)
+        """The state root: the sparse Merkle tree over every leaf (#4)."""
+        if self._undo is not None:
+            raise InvariantError("root() inside an open tx")
+        self._flush()
+        return self._tree.root()
+
+    def withdrawals_root(self) -> bytes:
+        """The root of the withdrawals tree (the ``("wd", id)`` leaves only)."""
+        if self._undo is not None:
+            raise InvariantError("withdrawals_root() inside an open tx")
+        self._flush()
+        return self._withdrawals.root()
+
+    def prove(self, key: LeafKey) -> tuple[Leaf | None, Proof]:
+        """The leaf at ``key`` (or None) and its proof against :meth:`root`."""
+        self.root()
+        return self._leaves.get(key), self._tree.prove(leaf_path(key))
+
+    def prove_withdrawal(self, key: LeafKey) -> tuple[Leaf | None, Proof]:
+        """A withdrawal leaf and its proof against :meth:`withdrawals_root`."""
+        self.withdrawals_root()
+        return self._leaves.get(key), self._withdrawals.prove(leaf_path(key))
 
     def copy(self) -> State:
-        """An independent copy (no journal, no tracer)."""
+        """An independent copy (no journal, no tracer); the trees are shared, not rebuilt."""
         if self._undo is not None:
             raise InvariantError("copy() inside an open tx")
-        return State(self._leaves)
+        other = State.__new__(State)
+        other._leaves = dict(self._leaves)
+        other._undo = None
+        other.tracer = None
+        other._tree = self._tree.copy()
+        other._withdrawals = self._withdrawals.copy()
+        other._paths = self._paths
+        other._dirty = dict(self._dirty)
+        return other
 
     def restore(self, other: State) -> None:
         """Make this state equal to ``other`` (a copy taken earlier), in place."""
         if self._undo is not None:
             raise InvariantError("restore() inside an open tx")
         self._leaves = dict(other._leaves)
+        self._tree = other._tree.copy()
+        self._withdrawals = other._withdrawals.copy()
+        self._dirty = dict(other._dirty)
 
     def keys_of_kind(self, kind: str) -> list[LeafKey]:
         """Keys of one leaf kind in insertion order (tests and reporting only)."""

@@ -1,0 +1,148 @@
+"""L2 blocks, their hashes and roots, and the output root.
+
+An L2 block is a header and its txs. The header commits to everything a verifier
+checks::
+
+    number u64 | parent_hash 32 | timestamp u64 | l1_origin u64 | l1_origin_hash 32
+    | tx_root 32 | receipts_root 32 | state_root 32 | withdrawals_root 32
+
+and the block hash is ``keccak`` of that encoding. ``tx_root`` is the Merkle root
+(:mod:`rollbook.codec.txroot`) of the block's txs in their standalone encoding (the
+codec with no batch context), with the L1 sender of an L1-origin tx prefixed, so a
+forced tx and a sequenced tx with the same fields differ; ``receipts_root`` the
+Merkle root of the receipts.
+
+The output root is what a proposer posts to L1 (ARCHITECTURE section 5)::
+
+    keccak(version 32 | state_root | withdrawals_root | block_hash)
+
+where ``version`` = ``mode << 16 | STF_VERSION`` names the proof mode (optimistic or
+ZK, fixed at genesis) and the STF version. A withdrawal is proven against an output
+root by its leaf in the withdrawals tree plus the three other fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from rollbook.codec.txcodec import encode_standalone
+from rollbook.codec.txroot import merkle_root
+from rollbook.codec.wire import uint
+from rollbook.crypto.keccak import keccak256
+from rollbook.exchange.stf import STF_VERSION, BlockTx, Receipt
+from rollbook.exchange.txs import Origin
+
+
+class Mode(IntEnum):
+    """The proof mode of a deployment, fixed at genesis."""
+
+    OPTIMISTIC = 1
+    ZK = 2
+
+
+def output_version(mode: Mode) -> int:
+    return int(mode) << 16 | STF_VERSION
+
+
+def output_root(mode: Mode, state_root: bytes, withdrawals_root: bytes, block_hash: bytes) -> bytes:
+    """The root a proposer posts for a block (ARCHITECTURE section 5)."""
+    return keccak256(uint(output_version(mode), 32) + state_root + withdrawals_root + block_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """An L2 block header."""
+
+    number: int
+    parent_hash: bytes
+    timestamp: int
+    l1_origin: int
+    l1_origin_hash: bytes
+    tx_root: bytes
+    receipts_root: bytes
+    state_root: bytes
+    withdrawals_root: bytes
+
+    def encode(self) -> bytes:
+        return b"".join(
+            (
+                uint(self.number, 8),
+                self.parent_hash,
+                uint(self.timestamp, 8),
+                uint(self.l1_origin, 8),
+                self.l1_origin_hash,
+                self.tx_root,
+                self.receipts_root,
+                self.state_root,
+                self.withdrawals_root,
+            )
+        )
+
+    def hash(self) -> bytes:
+        return keccak256(self.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class L2Block:
+    """A block: its header, its txs and their receipts.
+
+    ``sequenced`` is how many of the txs came from the sequencer's batch (they follow
+    the L1-origin txs, which derivation puts first).
+    """
+
+    header: Header
+    txs: tuple[BlockTx, ...]
+    receipts: tuple[Receipt, ...]
+    sequenced: int
+
+    @property
+    def hash(self) -> bytes:
+        return self.header.hash()
+
+    @property
+    def number(self) -> int:
+        return self.header.number
+
+
+def tx_item(item: BlockTx, domain_separator: bytes) -> bytes:
+    """A block tx as a tx-root leaf: origin, L1 sender (or zeros), standalone encoding."""
+    sender = item.l1_sender if item.l1_sender is not None else bytes(20)
+    return bytes([int(item.origin)]) + sender + encode_standalone(item.tx, domain_separator)
+
+
+def receipt_item(receipt: Receipt) -> bytes:
+    """A receipt as a receipts-root leaf: ok, code, error name and message (UTF-8)."""
+    error = receipt.error.encode()
+    message = receipt.message.encode()
+    return b"".join(
+        (
+            bytes([int(receipt.ok)]),
+            uint(receipt.code, 4),
+            uint(len(error), 2),
+            error,
+            uint(len(message), 2),
+            message,
+        )
+    )
+
+
+def tx_root(txs: tuple[BlockTx, ...], domain_separator: bytes) -> bytes:
+    return merkle_root([tx_item(t, domain_separator) for t in txs])
+
+
+def receipts_root(receipts: tuple[Receipt, ...]) -> bytes:
+    return merkle_root([receipt_item(r) for r in receipts])
+
+
+GENESIS_PARENT = bytes(32)
+__all__ = [
+    "GENESIS_PARENT",
+    "Header",
+    "L2Block",
+    "Mode",
+    "Origin",
+    "output_root",
+    "receipts_root",
+    "tx_root",
+]

@@ -1,0 +1,413 @@
+"""Derivation: the L2 chain as a pure function of the L1 history.
+
+The rollup rule (ARCHITECTURE section 4): a node that reads only L1 reaches the
+sequencer's blocks and state root, bit for bit. The rules, in the order they apply
+to each L1 block ``B`` (number ``n``, time ``T``):
+
+1. **Inputs wait in a queue.** ``B``'s deposits, forced txs and governance txs join
+   the pending queue, each tagged with ``n`` and ``T``.
+2. **Batches build blocks.** Each batch in ``B`` is decoded (:mod:`rollbook.codec`)
+   and checked as a whole: the chain id; it continues the chain (``first_block`` =
+   head + 1, ``parent_hash`` = head hash); each block's L1 origin is an L1 block at
+   depth ≥ ``k`` from ``B`` (``origin ≤ n − k``) and never goes back; timestamps never
+   go back and stay within ``[origin time, origin time + max_drift]``. A batch that
+   fails any check, or does not decode, is **skipped whole** — nothing of it applies —
+   and derivation goes on with the next. A valid batch's blocks are built in order.
+3. **Origins carry the L1 txs.** A block whose origin advances from ``o`` to ``o'``
+   starts with every queued input from L1 blocks ``(o, o']``, in L1 order: deposits
+   as ``Deposit`` txs, forced and governance txs decoded from their bytes (a forced tx
+   must be one of the owner actions, a governance tx one of the governance kinds;
+   anything else is dropped with a note). Then come the batch's own txs.
+4. **Forced inclusion.** After ``B``'s batches, if a queued input has waited its
+   window (``L1 time + inclusion_window ≤ T``) and its L1 block is at depth ≥ ``k``,
+   derivation itself appends a block with no sequenced txs, origin ``n − k`` and
+   timestamp ``max(head time, origin time)``: every input up to that origin goes in,
+   whatever the sequencer posted. There is no per-item throttle: all expired inputs
+   are included at once (the anti-example is a FIFO where item ``i`` waits ``i ×``
+   window).
+
+A rejected tx inside a block is a no-op with a rejection receipt (the STF's rule), not
+a reason to skip anything. The sequencer builds its blocks with the same
+:func:`build_block`, so the two cannot drift apart.
+
+Heads: *safe* = the last block derived from L1 so far; *final* = the last block
+derived from L1 blocks at depth ≥ ``finality_depth``. When L1 reorganises below the
+processed tip, :meth:`Deriver.update` rewinds to the snapshot taken after the last
+common L1 block and derives the new history from there — the same result as deriving
+the new history from genesis, which the tests check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rollbook.chain.blocks import (
+    GENESIS_PARENT,
+    Header,
+    L2Block,
+    Mode,
+    receipts_root,
+    tx_root,
+)
+from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Input, L1Ref
+from rollbook.codec.batch import Batch, decode_batch
+from rollbook.codec.errors import DecodeError
+from rollbook.codec.txcodec import decode_standalone
+from rollbook.exchange.env import SignatureCache
+from rollbook.exchange.errors import ExchangeError
+from rollbook.exchange.state import State
+from rollbook.exchange.stf import Block, BlockTx, Receipt, apply_block
+from rollbook.exchange.txs import (
+    Deposit,
+    ListInstrument,
+    ListOptionChain,
+    NonceFloor,
+    Origin,
+    RegisterKey,
+    RevokeKey,
+    SetInstrumentParams,
+    SetMarginMode,
+    SetOracle,
+    SetRiskParams,
+    Transfer,
+    Tx,
+    Withdraw,
+)
+
+FORCED_KINDS = (Withdraw, Transfer, NonceFloor, RegisterKey, RevokeKey, SetMarginMode)
+"""Owner actions anyone may force from L1 (authorised by the L1 sender)."""
+GOVERNANCE_KINDS = (ListInstrument, ListOptionChain, SetInstrumentParams, SetOracle, SetRiskParams)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainConfig:
+    """A deployment's derivation parameters (fixed at genesis).
+
+    ``inclusion_window`` is in seconds of L1 time (goal ≤ 30 minutes; Taiko 576 s,
+    Arbitrum up to 24 h). ``max_drift`` bounds an L2 timestamp above its origin's.
+    """
+
+    chain_id: int
+    domain_separator: bytes
+    mode: Mode = Mode.OPTIMISTIC
+    confirmation_depth: int = 4
+    max_drift: int = 1800
+    inclusion_window: int = 600
+    finality_depth: int = 64
+
+
+class InvalidBatch(ExchangeError):
+    """A batch decodes but breaks a chain rule; it is skipped whole."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An L1 input waiting for an L2 block whose origin reaches its L1 block."""
+
+    l1_number: int
+    l1_time: int
+    item: L1Input
+
+
+def l1_tx(item: L1Input, cfg: ChainConfig) -> BlockTx | None:
+    """An L1 input as a block tx, or None if its bytes are not an allowed tx."""
+    if isinstance(item, L1Deposit):
+        return BlockTx(Deposit(item.deposit_id, item.owner, item.amount), Origin.L1)
+    try:
+        tx = decode_standalone(item.data, cfg.domain_separator)
+    except DecodeError:
+        return None
+    if isinstance(item, L1Forced):
+        if not isinstance(tx, FORCED_KINDS):
+            return None
+        return BlockTx(tx, Origin.L1, item.sender)
+    if not isinstance(tx, GOVERNANCE_KINDS):
+        return None
+    return BlockTx(tx, Origin.L1)
+
+
+def build_block(
+    state: State,
+    parent: Header,
+    origin: L1Ref,
+    timestamp: int,
+    l1_txs: Sequence[BlockTx],
+    sequenced: Sequence[Tx],
+    cfg: ChainConfig,
+    cache: SignatureCache | None = None,
+) -> L2Block:
+    """Apply one block to ``state`` and return it sealed (what derivation does)."""
+    txs = tuple(l1_txs) + tuple(BlockTx(tx) for tx in sequenced)
+    block = Block(parent.number + 1, timestamp, txs)
+    receipts = apply_block(state, block, cfg.domain_separator, cache)
+    return seal_block(state, parent, origin, timestamp, txs, receipts, len(sequenced), cfg)
+
+
+def seal_block(
+    state: State,
+    parent: Header,
+    origin: L1Ref,
+    timestamp: int,
+    txs: Sequence[BlockTx],
+    receipts: Sequence[Receipt],
+    sequenced: int,
+    cfg: ChainConfig,
+) -> L2Block:
+    """The block of ``txs`` already applied to ``state`` (the sequencer applies as it
+    matches, then seals; derivation applies the whole block, then seals)."""
+    header = Header(
+        parent.number + 1,
+        parent.hash(),
+        timestamp,
+        origin.number,
+        origin.hash,
+        tx_root(tuple(txs), cfg.domain_separator),
+        receipts_root(tuple(receipts)),
+        state.root(),
+        state.withdrawals_root(),
+    )
+    return L2Block(header, tuple(txs), tuple(receipts), sequenced)
+
+
+def take_due(
+    pending: Sequence[Pending], origin: int, cfg: ChainConfig
+) -> tuple[list[BlockTx], list[Pending], list[str]]:
+    """Rule 3: split ``pending`` into the block txs from L1 blocks up to ``origin``, the
+    inputs still waiting, and notes on inputs dropped as no allowed tx."""
+    txs: list[BlockTx] = []
+    notes: list[str] = []
+    for p in pending:
+        if p.l1_number > origin:
+            continue
+        tx = l1_tx(p.item, cfg)
+        if tx is None:
+            notes.append(f"L1 block {p.l1_number}: dropped an input that is no allowed tx")
+        else:
+            txs.append(tx)
+    return txs, [p for p in pending if p.l1_number > origin], notes
+
+
+def genesis_block(state: State, origin: L1Ref) -> L2Block:
+    """Block 0: no txs; the genesis state's roots, anchored at the deployment block."""
+    header = Header(
+        0,
+        GENESIS_PARENT,
+        origin.timestamp,
+        origin.number,
+        origin.hash,
+        tx_root((), b""),
+        receipts_root(()),
+        state.root(),
+        state.withdrawals_root(),
+    )
+    return L2Block(header, (), (), 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Heads:
+    unsafe: int
+    safe: int
+    final: int
+
+
+@dataclass
+class _Snapshot:
+    """The derivation state right after an L1 block was processed."""
+
+    l1: L1Ref
+    state: State
+    blocks: int
+    pending: tuple[Pending, ...]
+
+
+@dataclass
+class Deriver:
+    """Derives the L2 chain from L1 blocks, follows reorgs, and tracks the heads."""
+
+    cfg: ChainConfig
+    genesis_state: State
+    l1_genesis: L1Ref
+    cache: SignatureCache | None = None
+    state: State = field(init=False)
+    blocks: list[L2Block] = field(init=False)
+    derived_from: list[int] = field(init=False)
+    pending: list[Pending] = field(default_factory=list)
+    l1: list[L1Ref] = field(default_factory=list)
+    snapshots: list[_Snapshot] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.state = self.genesis_state.copy()
+        self.blocks = [genesis_block(self.state, self.l1_genesis)]
+        self.derived_from = [self.l1_genesis.number]
+        self.l1 = [self.l1_genesis]
+
+    # -- heads ---------------------------------------------------------------------
+
+    @property
+    def head(self) -> L2Block:
+        return self.blocks[-1]
+
+    def heads(self) -> Heads:
+        tip = self.l1[-1].number
+        final = 0
+        for number, source in enumerate(self.derived_from):
+            if source + self.cfg.finality_depth <= tip:
+                final = number
+        safe = len(self.blocks) - 1
+        return Heads(safe, safe, final)
+
+    # -- following L1 --------------------------------------------------------------
+
+    def update(self, chain: Sequence[L1Block]) -> int:
+        """Follow ``chain`` (consecutive L1 blocks after genesis, possibly a new fork).
+
+        Returns the number of L1 blocks rolled back (0 without a reorg).
+        """
+        known = {ref.number: ref.hash for ref in self.l1}
+        fork = next(
+            (
+                i
+                for i, block in enumerate(chain)
+                if known.get(block.number, block.hash) != block.hash
+            ),
+            None,
+        )
+        rolled = 0
+        if fork is not None:
+            rolled = self._rewind(chain[fork].number)
+        for block in chain:
+            if block.number > self.l1[-1].number:
+                self.process(block)
+        return rolled
+
+    def _rewind(self, first_bad: int) -> int:
+        """Forget L1 blocks from ``first_bad`` on and the L2 blocks derived from them."""
+        keep = [s for s in self.snapshots if s.l1.number < first_bad]
+        rolled = self.l1[-1].number - first_bad + 1
+        self.snapshots = keep
+        if keep:
+            snap = keep[-1]
+            self.state = snap.state.copy()
+            del self.blocks[snap.blocks :]
+            del self.derived_from[snap.blocks :]
+            self.pending = list(snap.pending)
+        else:
+            self.state = self.genesis_state.copy()
+            del self.blocks[1:]
+            del self.derived_from[1:]
+            self.pending = []
+        self.l1 = [ref for ref in self.l1 if ref.number < first_bad]
+        self.notes.append(f"L1 reorg: rolled back {rolled} L1 blocks from {first_bad}")
+        return rolled
+
+    def process(self, block: L1Block) -> None:
+        """Derive from the next L1 block (rules 1-4 of the module docstring)."""
+        tip = self.l1[-1]
+        if block.number != tip.number + 1 or block.parent_hash != tip.hash:
+            raise InvalidBatch(
+                f"L1 block {block.number} does not extend {tip.number} ({tip.hash.hex()[:8]})"
+            )
+        self.l1.append(L1Ref.of(block))
+        self.pending.extend(Pending(block.number, block.timestamp, i) for i in block.inputs)
+        for index, data in enumerate(block.batches):
+            try:
+                batch, _ = decode_batch(data, self.cfg.domain_separator)
+                self._check(batch, block.number)
+            except (DecodeError, InvalidBatch) as exc:
+                self.notes.append(
+                    f"L1 block {block.number} batch {index} skipped: "
+                    f"{type(exc).__name__}: {exc.message}"
+                )
+                continue
+            for b in batch.blocks:
+                self._append(self._ref(b.l1_origin), b.timestamp, b.txs, block.number)
+        self._force(block)
+        self.snapshots.append(
+            _Snapshot(self.l1[-1], self.state.copy(), len(self.blocks), tuple(self.pending))
+        )
+        self._prune()
+
+    def _prune(self) -> None:
+        """Drop snapshots below the last one at final depth (no reorg reaches them)."""
+        tip = self.l1[-1].number
+        depth = self.cfg.finality_depth
+        final = [i for i, s in enumerate(self.snapshots) if s.l1.number + depth <= tip]
+        if len(final) > 1:
+            del self.snapshots[: final[-1]]
+
+    def _ref(self, number: int) -> L1Ref:
+        index = number - self.l1[0].number
+        if not 0 <= index < len(self.l1):
+            raise InvalidBatch(f"L1 origin {number} is not a known L1 block")
+        return self.l1[index]
+
+    def _check(self, batch: Batch, inclusion: int) -> None:
+        """Rule 2: the whole batch fits the chain, or it is skipped."""
+        head = self.head.header
+        if batch.chain_id != self.cfg.chain_id:
+            raise InvalidBatch(f"batch for chain {batch.chain_id}, this is {self.cfg.chain_id}")
+        if batch.first_block != head.number + 1 or batch.parent_hash != head.hash():
+            raise InvalidBatch(
+                f"batch starts at block {batch.first_block} on "
+                f"{batch.parent_hash.hex()[:8]}; the head is {head.number} "
+                f"({head.hash().hex()[:8]})"
+            )
+        origin_number, timestamp = head.l1_origin, head.timestamp
+        for b in batch.blocks:
+            if b.l1_origin < origin_number:
+                raise InvalidBatch(f"L1 origin {b.l1_origin} goes back from {origin_number}")
+            if b.l1_origin + self.cfg.confirmation_depth > inclusion:
+                raise InvalidBatch(
+                    f"L1 origin {b.l1_origin} is not {self.cfg.confirmation_depth} blocks "
+                    f"deep at L1 block {inclusion}"
+                )
+            origin = self._ref(b.l1_origin)
+            if b.timestamp < timestamp:
+                raise InvalidBatch(f"timestamp {b.timestamp} goes back from {timestamp}")
+            if not origin.timestamp <= b.timestamp <= origin.timestamp + self.cfg.max_drift:
+                raise InvalidBatch(
+                    f"timestamp {b.timestamp} is outside [{origin.timestamp}, "
+                    f"{origin.timestamp + self.cfg.max_drift}] of origin {origin.number}"
+                )
+            origin_number, timestamp = b.l1_origin, b.timestamp
+
+    def _append(
+        self, origin: L1Ref, timestamp: int, sequenced: Sequence[Tx], source: int
+    ) -> None:
+        l1_txs, self.pending, notes = take_due(self.pending, origin.number, self.cfg)
+        self.notes.extend(notes)
+        block = build_block(
+            self.state, self.head.header, origin, timestamp, l1_txs, sequenced, self.cfg, self.cache
+        )
+        self.blocks.append(block)
+        self.derived_from.append(source)
+
+    def _force(self, block: L1Block) -> None:
+        """Rule 4: include inputs whose window has expired, whatever was posted."""
+        deepest = block.number - self.cfg.confirmation_depth
+        expired = [
+            p
+            for p in self.pending
+            if p.l1_time + self.cfg.inclusion_window <= block.timestamp and p.l1_number <= deepest
+        ]
+        if not expired:
+            return
+        head = self.head.header
+        origin = self._ref(max(head.l1_origin, deepest))
+        timestamp = max(head.timestamp, origin.timestamp)
+        self.notes.append(
+            f"L1 block {block.number}: {len(expired)} L1 inputs past their window; "
+            f"derivation appends block {head.number + 1}"
+        )
+        self._append(origin, timestamp, (), block.number)
+
+
+def derive(
+    cfg: ChainConfig, genesis_state: State, l1_genesis: L1Ref, chain: Sequence[L1Block]
+) -> Deriver:
+    """Derive the whole L2 chain from ``chain`` (the pure function, from genesis)."""
+    deriver = Deriver(cfg, genesis_state, l1_genesis)
+    deriver.update(chain)
+    return deriver

@@ -1,0 +1,602 @@
+"""The compact tx codec: one byte string per tx, fixed-width fields, no compressor.
+
+The layout of every kind is in docs/design/batch.md; this module is its executable
+form. Three ideas make fills small without a general-purpose compressor (which the
+one-step executor of #7 could not run on-chain, and a circuit could not prove):
+
+- **Prices in ticks, sizes in lots.** A batch carries an instrument table
+  ``(id, tick, lot)``; a *narrow* order writes its price as ``u32`` ticks and its size
+  as ``u24`` lots of that table, its expiry as a ``u24`` offset from the block's
+  timestamp, its account and nonce as ``u24``. An order whose values do not fit is
+  written *wide* (raw ``u64`` values). The encoder always picks narrow when it fits,
+  and the decoder refuses a wide order that would have fit, so every tx has exactly
+  one encoding (``encode(decode(b)) == b``).
+- **Orders by reference.** Within a batch, an order written once is referred to by
+  its ``u16`` index in the batch's order table (a maker fills twice on average). An
+  order whose slot already holds it from an earlier batch is written *resumed*: its
+  fields without the signature, because the STF proves a repeat fill by the slot's
+  stored hash and signer and never re-verifies the signature (consensus spec,
+  section 3). A resumed order decodes with :data:`NO_SIGNATURE`, so if the slot does
+  not hold it after all, the STF refuses it as unsigned.
+- **EIP-2098 signatures.** 64 bytes, ``r || yParity·2²⁵⁵ + s``; the codec decodes ``v``
+  as 27 or 28 (the one form it produces).
+
+A taker inherits its instrument from the maker and its side is the maker's opposite,
+so neither is written. A fill whose size is the taker's whole size sets a flag
+instead of writing it (a taker order fills once on average).
+
+Everything decoded goes through the txs' own validating constructors; a field they
+refuse makes the bytes undecodable (:class:`InvalidTx`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+from rollbook.codec.errors import (
+    BadReference,
+    DecodeError,
+    EncodeError,
+    NonCanonical,
+    UnknownKind,
+)
+from rollbook.codec.wire import Reader, uint
+from rollbook.exchange.errors import ExchangeError
+from rollbook.exchange.leaves import Instrument, InstrumentKind, encode_value
+from rollbook.exchange.orders import Order, SignedOrder
+from rollbook.exchange.txs import (
+    Backstop,
+    Deposit,
+    Fill,
+    Liquidate,
+    ListInstrument,
+    ListOptionChain,
+    NonceFloor,
+    OracleUpdate,
+    RegisterKey,
+    RevokeKey,
+    SetInstrumentParams,
+    SetMarginMode,
+    SetOracle,
+    SetRiskParams,
+    SettleAccount,
+    Transfer,
+    Tx,
+    Withdraw,
+)
+from rollbook.exchange.types import OrderFlags, Side
+
+SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+NO_SIGNATURE = bytes(64) + b"\x1b"
+"""The signature a *resumed* order decodes with: it proves nothing, so the STF accepts
+the order only as a repeat fill of the order its slot already holds."""
+
+MAX_ORDERS_PER_BATCH = 1 << 16
+T = TypeVar("T")
+
+
+class InvalidTx(DecodeError):
+    """The fields decode but the tx's own constructor refuses them."""
+
+
+# -- kinds -----------------------------------------------------------------------------
+
+FILL_BIT = 0x80
+UNSIGNED_BIT = 0x40  # owner-signed kinds: set when the tx carries no signature (L1 origin)
+
+K_WITHDRAW = 0x01
+K_TRANSFER = 0x02
+K_REGISTER_KEY = 0x03
+K_REVOKE_KEY = 0x04
+K_NONCE_FLOOR = 0x05
+K_SET_MARGIN_MODE = 0x06
+K_SETTLE_ACCOUNT = 0x07
+K_BACKSTOP = 0x08
+K_LIQUIDATE = 0x09
+K_ORACLE = 0x0A
+K_DEPOSIT = 0x0B
+K_LIST_INSTRUMENT = 0x0C
+K_LIST_OPTION_CHAIN = 0x0D
+K_SET_INSTRUMENT_PARAMS = 0x0E
+K_SET_ORACLE = 0x0F
+K_SET_RISK_PARAMS = 0x10
+
+# Order modes inside a fill or liquidation.
+NEW, REF, RESUMED = 0, 1, 2
+
+# The order head byte: side (bit 0, makers only), flags (bits 1-4), wide (bit 5).
+HEAD_SIDE = 0x01
+HEAD_FLAGS_SHIFT = 1
+HEAD_WIDE = 0x20
+HEAD_ALLOWED = 0x3F
+
+
+# -- context ---------------------------------------------------------------------------
+
+
+@dataclass
+class TxContext:
+    """What a tx's encoding is relative to: the batch's tables and the block's time.
+
+    ``instruments`` maps an instrument id to ``(table index, tick, lot)``; ``orders``
+    is the batch's order table, grown as orders are written. A standalone encoding
+    (one tx on its own, e.g. for a block's tx root or a forced tx) uses an empty
+    context: no table, so every order is wide and nothing is a reference.
+    """
+
+    domain_separator: bytes
+    timestamp: int = 0
+    instruments: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    table: list[int] = field(default_factory=list)
+    orders: list[SignedOrder] = field(default_factory=list)
+    order_index: dict[bytes, int] = field(default_factory=dict)
+
+    @classmethod
+    def standalone(cls, domain_separator: bytes, timestamp: int = 0) -> TxContext:
+        return cls(domain_separator, timestamp)
+
+    def add_order(self, signed: SignedOrder) -> None:
+        if len(self.orders) >= MAX_ORDERS_PER_BATCH:
+            raise BadReference(f"a batch holds at most {MAX_ORDERS_PER_BATCH} orders")
+        key = signed.digest + signed.signature
+        self.order_index[key] = len(self.orders)
+        self.orders.append(signed)
+
+
+# -- signatures ------------------------------------------------------------------------
+
+
+def encode_signature(signature: bytes) -> bytes:
+    """65-byte ``r || s || v`` to EIP-2098's 64 bytes; raises :class:`EncodeError`."""
+    if len(signature) != 65:
+        raise EncodeError("a signature must be 65 bytes")
+    s = int.from_bytes(signature[32:64], "big")
+    v = signature[64]
+    parity = v - 27 if v >= 27 else v
+    if parity not in (0, 1) or s > SECP256K1_HALF_N:
+        raise EncodeError("only low-s signatures with v in {0, 1, 27, 28} have a compact form")
+    return signature[:32] + uint(s | (parity << 255), 32)
+
+
+def decode_signature(reader: Reader) -> bytes:
+    raw = reader.raw(64, "signature")
+    word = int.from_bytes(raw[32:], "big")
+    parity = word >> 255
+    return raw[:32] + uint(word & ((1 << 255) - 1), 32) + bytes([27 + parity])
+
+
+# -- orders ----------------------------------------------------------------------------
+
+
+def _narrow(order: Order, ctx: TxContext) -> tuple[int, int, int] | None:
+    """(table index, ticks, lots) if ``order`` fits the narrow layout, else None."""
+    entry = ctx.instruments.get(order.instrument)
+    if entry is None:
+        return None
+    index, tick, lot = entry
+    delta = order.expiry - ctx.timestamp
+    if (
+        order.account >= 1 << 24
+        or order.nonce >= 1 << 24
+        or order.max_fee_ppm >= 1 << 16
+        or not 0 <= delta < 1 << 24
+        or order.price % tick
+        or order.size % lot
+        or order.price // tick >= 1 << 32
+        or order.size // lot >= 1 << 24
+    ):
+        return None
+    return index, order.price // tick, order.size // lot
+
+
+def encode_order(signed: SignedOrder, ctx: TxContext, maker: Order | None) -> bytes:
+    """An order's fields (no mode, no signature). ``maker`` is set for a taker.
+
+    A taker inherits instrument and side from its maker, so they are not written.
+    """
+    order = signed.order
+    if maker is not None and (
+        order.instrument != maker.instrument or order.side == maker.side
+    ):
+        raise EncodeError("a taker must trade the maker's instrument on the other side")
+    narrow = _narrow(order, ctx)
+    head = int(order.flags) << HEAD_FLAGS_SHIFT
+    if maker is None:
+        head |= int(order.side)
+    if narrow is None:
+        body = uint(order.account, 4)
+        if maker is None:
+            body += uint(order.instrument, 2)
+        body += (
+            uint(order.price, 8)
+            + uint(order.size, 8)
+            + uint(order.max_fee_ppm, 4)
+            + uint(order.expiry, 8)
+            + uint(order.slot, 2)
+            + uint(order.nonce, 4)
+        )
+        return bytes([head | HEAD_WIDE]) + body
+    index, ticks, lots = narrow
+    body = uint(order.account, 3)
+    if maker is None:
+        body += uint(index, 1)
+    body += (
+        uint(ticks, 4)
+        + uint(lots, 3)
+        + uint(order.max_fee_ppm, 2)
+        + uint(order.expiry - ctx.timestamp, 3)
+        + uint(order.slot, 2)
+        + uint(order.nonce, 3)
+    )
+    return bytes([head]) + body
+
+
+def decode_order(
+    reader: Reader, ctx: TxContext, maker: Order | None, signature: bool
+) -> SignedOrder:
+    """Read an order written by :func:`encode_order` (and its signature if ``signature``)."""
+    head = reader.uint(1, "order head")
+    if head & ~HEAD_ALLOWED:
+        raise UnknownKind(f"order head {head:#04x} sets reserved bits")
+    if maker is not None and head & HEAD_SIDE:
+        raise NonCanonical("a taker's side is implied by its maker; the side bit must be 0")
+    flags = (head >> HEAD_FLAGS_SHIFT) & 0x0F
+    if head & HEAD_WIDE:
+        account = reader.uint(4, "account")
+        instrument = maker.instrument if maker is not None else reader.uint(2, "instrument")
+        price = reader.uint(8, "price")
+        size = reader.uint(8, "size")
+        max_fee = reader.uint(4, "max fee")
+        expiry = reader.uint(8, "expiry")
+    else:
+        account = reader.uint(3, "account")
+        if maker is not None:
+            instrument = maker.instrument
+            entry = ctx.instruments.get(instrument)
+            if entry is None:
+                raise BadReference(f"instrument {instrument} is not in the batch's table")
+        else:
+            index = reader.uint(1, "instrument index")
+            if index >= len(ctx.table):
+                raise BadReference(f"instrument index {index} is outside the batch's table")
+            instrument = ctx.table[index]
+            entry = ctx.instruments[instrument]
+        _, tick, lot = entry
+        price = reader.uint(4, "price") * tick
+        size = reader.uint(3, "size") * lot
+        max_fee = reader.uint(2, "max fee")
+        expiry = ctx.timestamp + reader.uint(3, "expiry")
+    slot = reader.uint(2, "slot")
+    nonce = reader.uint(4 if head & HEAD_WIDE else 3, "nonce")
+    side = maker.side.opposite if maker is not None else Side(head & HEAD_SIDE)
+    order = _build(
+        Order, account, instrument, side, price, size, max_fee, expiry, slot, nonce,
+        OrderFlags(flags),
+    )
+    if head & HEAD_WIDE and _narrow(order, ctx) is not None:
+        raise NonCanonical(f"order of account {account} is written wide but fits narrow")
+    sig = decode_signature(reader) if signature else NO_SIGNATURE
+    return SignedOrder(order, sig, order.digest(ctx.domain_separator))
+
+
+def encode_order_part(
+    signed: SignedOrder, ctx: TxContext, maker: Order | None
+) -> tuple[int, bytes]:
+    """(mode, bytes) of an order inside a fill: a reference, resumed, or new."""
+    key = signed.digest + signed.signature
+    index = ctx.order_index.get(key)
+    if index is not None:
+        return REF, uint(index, 2)
+    body = encode_order(signed, ctx, maker)
+    ctx.add_order(signed)
+    if signed.signature == NO_SIGNATURE:
+        return RESUMED, body
+    return NEW, body + encode_signature(signed.signature)
+
+
+def decode_order_part(
+    reader: Reader, ctx: TxContext, mode: int, maker: Order | None
+) -> SignedOrder:
+    if mode == REF:
+        index = reader.uint(2, "order reference")
+        if index >= len(ctx.orders):
+            raise BadReference(
+                f"order reference {index} but the batch has {len(ctx.orders)} orders so far"
+            )
+        return ctx.orders[index]
+    if mode not in (NEW, RESUMED):
+        raise UnknownKind(f"order mode {mode} is not new, reference or resumed")
+    signed = decode_order(reader, ctx, maker, signature=mode == NEW)
+    if signed.digest + signed.signature in ctx.order_index:
+        raise NonCanonical("an order already in the batch must be written as a reference")
+    if mode == NEW and signed.signature == NO_SIGNATURE:
+        raise NonCanonical("a new order cannot carry the empty signature")
+    ctx.add_order(signed)
+    return signed
+
+
+# -- fills and liquidations ------------------------------------------------------------
+
+
+def encode_size(size: int, instrument: int, ctx: TxContext) -> tuple[bool, bytes]:
+    """(wide, bytes) of a fill size: ``u24`` lots when the table allows, else ``u64``."""
+    entry = ctx.instruments.get(instrument)
+    if entry is not None and size % entry[2] == 0 and size // entry[2] < 1 << 24:
+        return False, uint(size // entry[2], 3)
+    return True, uint(size, 8)
+
+
+def decode_size(reader: Reader, instrument: int, ctx: TxContext, wide: bool) -> int:
+    if wide:
+        size = reader.uint(8, "size")
+        if encode_size(size, instrument, ctx)[0] is False:
+            raise NonCanonical("a fill size that fits u24 lots must be written narrow")
+        return size
+    entry = ctx.instruments.get(instrument)
+    if entry is None:
+        raise BadReference(f"instrument {instrument} is not in the batch's table")
+    return reader.uint(3, "size") * entry[2]
+
+
+def encode_fill(tx: Fill, ctx: TxContext) -> bytes:
+    maker_mode, maker = encode_order_part(tx.maker, ctx, None)
+    taker_mode, taker = encode_order_part(tx.taker, ctx, tx.maker.order)
+    whole = tx.size == tx.taker.order.size
+    kind = FILL_BIT | maker_mode << 5 | taker_mode << 3 | int(whole) << 2
+    body = maker + taker
+    if not whole:
+        wide, size = encode_size(tx.size, tx.maker.order.instrument, ctx)
+        kind |= int(wide) << 1
+        body += size
+    return bytes([kind]) + body
+
+
+def decode_fill(kind: int, reader: Reader, ctx: TxContext) -> Fill:
+    if kind & 0x01 or (kind & 0x04 and kind & 0x02):
+        raise UnknownKind(f"fill kind {kind:#04x} sets reserved bits")
+    maker = decode_order_part(reader, ctx, (kind >> 5) & 0x03, None)
+    taker = decode_order_part(reader, ctx, (kind >> 3) & 0x03, maker.order)
+    if kind & 0x04:
+        size = taker.order.size
+    else:
+        size = decode_size(reader, maker.order.instrument, ctx, bool(kind & 0x02))
+        if size == taker.order.size:
+            raise NonCanonical("a fill of the taker's whole size must set the whole flag")
+    return _build(Fill, maker, taker, size)
+
+
+def encode_liquidate(tx: Liquidate, ctx: TxContext) -> bytes:
+    mode, maker = encode_order_part(tx.maker, ctx, None)
+    return bytes([K_LIQUIDATE, mode]) + uint(tx.account, 4) + uint(tx.size, 8) + maker
+
+
+def decode_liquidate(reader: Reader, ctx: TxContext) -> Liquidate:
+    mode = reader.uint(1, "liquidation mode")
+    if mode > RESUMED:
+        raise UnknownKind(f"liquidation order mode {mode} is unknown")
+    account = reader.uint(4, "account")
+    size = reader.uint(8, "size")
+    maker = decode_order_part(reader, ctx, mode, None)
+    return _build(Liquidate, account, maker, size)
+
+
+# -- owner txs (signed, or unsigned from L1) -------------------------------------------
+
+# kind -> (tx type, field widths in declaration order; 20 = an address, 1 = u8 / bool)
+OWNER_LAYOUTS: dict[int, tuple[type, tuple[tuple[str, int], ...]]] = {
+    K_WITHDRAW: (Withdraw, (("account", 4), ("amount", 8), ("nonce", 4))),
+    K_TRANSFER: (Transfer, (("sender", 4), ("recipient", 4), ("amount", 8), ("nonce", 4))),
+    K_REGISTER_KEY: (
+        RegisterKey,
+        (("account", 4), ("key_index", 1), ("key", 20), ("nonce", 4)),
+    ),
+    K_REVOKE_KEY: (RevokeKey, (("account", 4), ("key_index", 1), ("nonce", 4))),
+    K_NONCE_FLOOR: (NonceFloor, (("account", 4), ("floor", 4))),
+    K_SET_MARGIN_MODE: (SetMarginMode, (("account", 4), ("portfolio", 1), ("nonce", 4))),
+}
+OWNER_KINDS = {layout[0]: kind for kind, layout in OWNER_LAYOUTS.items()}
+
+# Unsigned kinds: (tx type, field widths); no signature ever.
+PLAIN_LAYOUTS: dict[int, tuple[type, tuple[tuple[str, int], ...]]] = {
+    K_SETTLE_ACCOUNT: (SettleAccount, (("account", 4),)),
+    K_BACKSTOP: (Backstop, (("account", 4), ("instrument", 2))),
+    K_DEPOSIT: (Deposit, (("deposit_id", 8), ("owner", 20), ("amount", 8))),
+}
+PLAIN_KINDS = {layout[0]: kind for kind, layout in PLAIN_LAYOUTS.items()}
+
+
+def _encode_fields(tx: Any, layout: tuple[tuple[str, int], ...]) -> bytes:
+    out = b""
+    for name, width in layout:
+        value = getattr(tx, name)
+        if isinstance(value, bytes):
+            out += value
+        else:
+            out += uint(int(value), width)
+    return out
+
+
+def _decode_fields(reader: Reader, layout: tuple[tuple[str, int], ...]) -> list[object]:
+    values: list[object] = []
+    for name, width in layout:
+        if width == 20:
+            values.append(reader.raw(20, name))
+        elif name == "portfolio":
+            flag = reader.uint(1, name)
+            if flag > 1:
+                raise NonCanonical("portfolio must be 0 or 1")
+            values.append(flag == 1)
+        else:
+            values.append(reader.uint(width, name))
+    return values
+
+
+# -- oracle reports --------------------------------------------------------------------
+
+
+def encode_oracle(tx: OracleUpdate) -> bytes:
+    out = bytes([K_ORACLE]) + uint(tx.timestamp, 8)
+    out += uint(len(tx.index_prices), 2) + uint(len(tx.marks), 2) + uint(len(tx.vols), 2)
+    out += b"".join(uint(a, 2) + uint(p, 8) for a, p in tx.index_prices)
+    out += b"".join(uint(i, 2) + uint(p, 8) for i, p in tx.marks)
+    out += b"".join(uint(i, 2) + uint(v, 4) for i, v in tx.vols)
+    out += uint(len(tx.signatures), 1) + b"".join(encode_signature(s) for s in tx.signatures)
+    return out
+
+
+def decode_oracle(reader: Reader) -> OracleUpdate:
+    timestamp = reader.uint(8, "oracle timestamp")
+    counts = [reader.uint(2, "oracle entry count") for _ in range(3)]
+    if sum(counts) > 256:
+        raise InvalidTx("an oracle report has at most 256 entries")
+    widths = (8, 8, 4)
+    lists = [
+        tuple((reader.uint(2, "oracle id"), reader.uint(w, "oracle value")) for _ in range(n))
+        for n, w in zip(counts, widths, strict=True)
+    ]
+    signatures = tuple(decode_signature(reader) for _ in range(reader.uint(1, "signer count")))
+    return _build(OracleUpdate, timestamp, lists[0], lists[1], signatures, lists[2])
+
+
+# -- governance (rare, exact, self-describing) -----------------------------------------
+
+GOVERNANCE_KINDS: dict[type, int] = {
+    ListInstrument: K_LIST_INSTRUMENT,
+    ListOptionChain: K_LIST_OPTION_CHAIN,
+    SetInstrumentParams: K_SET_INSTRUMENT_PARAMS,
+    SetOracle: K_SET_ORACLE,
+    SetRiskParams: K_SET_RISK_PARAMS,
+}
+GOVERNANCE_TYPES = {kind: tx_type for tx_type, kind in GOVERNANCE_KINDS.items()}
+MAX_NESTING = 3
+
+
+def _governance_fields(tx: Any) -> tuple[object, ...]:
+    if isinstance(tx, ListInstrument):
+        return (tuple(tx.instrument),)
+    return tuple(getattr(tx, name) for name in tx.__dataclass_fields__)
+
+
+def decode_value(reader: Reader, depth: int = 0) -> object:
+    """Read one value written by :func:`rollbook.exchange.leaves.encode_value`."""
+    tag = reader.uint(1, "value tag")
+    if tag == 1:
+        flag = reader.uint(1, "bool")
+        if flag > 1:
+            raise NonCanonical("a bool is 0 or 1")
+        return flag == 1
+    if tag == 2:
+        return int.from_bytes(reader.raw(32, "int"), "big", signed=True)
+    if tag in (3, 4):
+        raw = reader.raw(reader.uint(4, "length"), "bytes")
+        if tag == 3:
+            return raw
+        try:
+            return raw.decode()
+        except UnicodeDecodeError as exc:
+            raise InvalidTx("text is not UTF-8") from exc
+    if tag == 5:
+        if depth >= MAX_NESTING:
+            raise InvalidTx("values nest too deeply")
+        count = reader.uint(4, "count")
+        if count > reader.left():
+            raise InvalidTx(f"a tuple of {count} items cannot fit in {reader.left()} bytes")
+        return tuple(decode_value(reader, depth + 1) for _ in range(count))
+    raise UnknownKind(f"value tag {tag} is unknown")
+
+
+def decode_governance(kind: int, reader: Reader) -> Tx:
+    tx_type = GOVERNANCE_TYPES[kind]
+    values = decode_value(reader)
+    if not isinstance(values, tuple):
+        raise InvalidTx("a governance tx is a tuple of fields")
+    if tx_type is ListInstrument:
+        if len(values) != 1 or not isinstance(values[0], tuple):
+            raise InvalidTx("a listing carries one instrument")
+        fields = list(values[0])
+        if len(fields) != len(Instrument._fields):
+            raise InvalidTx(f"an instrument has {len(Instrument._fields)} fields")
+        kind_index = Instrument._fields.index("kind")
+        try:
+            fields[kind_index] = InstrumentKind(fields[kind_index])
+        except (ValueError, TypeError) as exc:
+            raise InvalidTx(f"unknown instrument kind {fields[kind_index]!r}") from exc
+        return _build(ListInstrument, _build(Instrument, *fields))
+    return cast(Tx, _build(tx_type, *values))
+
+
+# -- one tx ----------------------------------------------------------------------------
+
+
+def encode_tx(tx: Tx, ctx: TxContext) -> bytes:
+    """The compact encoding of ``tx`` relative to ``ctx`` (which it updates)."""
+    if isinstance(tx, Fill):
+        return encode_fill(tx, ctx)
+    kind = OWNER_KINDS.get(type(tx))
+    if kind is not None:
+        signature: bytes | None = getattr(tx, "signature")  # noqa: B009
+        body = _encode_fields(tx, OWNER_LAYOUTS[kind][1])
+        if signature is None:
+            return bytes([kind | UNSIGNED_BIT]) + body
+        return bytes([kind]) + body + encode_signature(signature)
+    kind = PLAIN_KINDS.get(type(tx))
+    if kind is not None:
+        return bytes([kind]) + _encode_fields(tx, PLAIN_LAYOUTS[kind][1])
+    if isinstance(tx, Liquidate):
+        return encode_liquidate(tx, ctx)
+    if isinstance(tx, OracleUpdate):
+        return encode_oracle(tx)
+    kind = GOVERNANCE_KINDS.get(type(tx))
+    if kind is not None:
+        return bytes([kind]) + encode_value(_governance_fields(tx))
+    raise EncodeError(f"no encoding for {type(tx).__name__}")
+
+
+def decode_tx(reader: Reader, ctx: TxContext) -> Tx:
+    """Read one tx at the reader's position; raises only :class:`DecodeError`."""
+    kind = reader.uint(1, "tx kind")
+    if kind & FILL_BIT:
+        return decode_fill(kind, reader, ctx)
+    base = kind & ~UNSIGNED_BIT
+    if base in OWNER_LAYOUTS:
+        tx_type, layout = OWNER_LAYOUTS[base]
+        values = _decode_fields(reader, layout)
+        signature = None if kind & UNSIGNED_BIT else decode_signature(reader)
+        return cast(Tx, _build(tx_type, *values, signature))
+    if kind in PLAIN_LAYOUTS:
+        tx_type, layout = PLAIN_LAYOUTS[kind]
+        return cast(Tx, _build(tx_type, *_decode_fields(reader, layout)))
+    if kind == K_LIQUIDATE:
+        return decode_liquidate(reader, ctx)
+    if kind == K_ORACLE:
+        return decode_oracle(reader)
+    if kind in GOVERNANCE_TYPES:
+        return decode_governance(kind, reader)
+    raise UnknownKind(f"tx kind {kind:#04x} is unknown")
+
+
+def encode_standalone(tx: Tx, domain_separator: bytes) -> bytes:
+    """The context-free encoding of one tx (block tx roots, forced txs from L1)."""
+    return encode_tx(tx, TxContext.standalone(domain_separator))
+
+
+def decode_standalone(data: bytes, domain_separator: bytes) -> Tx:
+    """Decode a context-free encoding; the whole of ``data`` must be one tx."""
+    reader = Reader(data)
+    tx = decode_tx(reader, TxContext.standalone(domain_separator))
+    reader.finish("tx")
+    return tx
+
+
+def _build(factory: Callable[..., T], *values: object) -> T:
+    """Call a validating constructor; its refusal makes the bytes undecodable."""
+    try:
+        return factory(*values)
+    except DecodeError:
+        raise
+    except ExchangeError as exc:
+        raise InvalidTx(exc.message) from exc
+    except (TypeError, ValueError) as exc:
+        raise InvalidTx(str(exc)) from exc
