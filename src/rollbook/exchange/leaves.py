@@ -269,8 +269,19 @@ def encode_value(value: object) -> bytes:
 
 
 def encode_key(key: LeafKey) -> bytes:
-    """Canonical encoding of a leaf key."""
-    return encode_value(key)
+    """Canonical encoding of a leaf key (``encode_value`` of the key tuple)."""
+    out = [b"\x05" + len(key).to_bytes(4, "big")]
+    append = out.append
+    for value in key:
+        kind = type(value)
+        if kind is int:
+            append(b"\x02" + value.to_bytes(32, "big", signed=True))  # type: ignore[attr-defined]
+        elif kind is str:
+            raw = value.encode()  # type: ignore[attr-defined]
+            append(b"\x04" + len(raw).to_bytes(4, "big") + raw)
+        else:
+            append(encode_value(value))
+    return b"".join(out)
 
 
 def encode_leaf(leaf: Leaf) -> bytes:

@@ -64,9 +64,20 @@ class Step:
 
 @dataclass(slots=True)
 class StepTracer:
-    """Records steps and refuses any access to an undeclared leaf."""
+    """Records steps and refuses any access to an undeclared leaf.
+
+    :meth:`start` opens a step and :meth:`end` is called when the tx commits or,
+    before its writes are undone, rolls back; a subclass (the witness recorder of
+    :mod:`rollbook.commitment.witness`) hooks them to record roots and proofs.
+    """
 
     steps: list[Step] = field(default_factory=list)
+
+    def start(self, state: State, name: str, declared: tuple[LeafKey, ...]) -> None:
+        self.steps.append(Step(name, declared))
+
+    def end(self, state: State, reverted: bool) -> None:
+        """The tx is about to commit (``reverted`` False) or roll back."""
 
     def check(self, key: LeafKey) -> None:
         if not self.steps:
@@ -121,12 +132,16 @@ class State:
         """Keep the open tx's writes."""
         if self._undo is None:
             raise InvariantError("commit() without begin()")
+        if self.tracer is not None:
+            self.tracer.end(self, reverted=False)
         self._undo = None
 
     def rollback(self) -> None:
         """Undo every write of the open tx."""
         if self._undo is None:
             raise InvariantError("rollback() without begin()")
+        if self.tracer is not None:
+            self.tracer.end(self, reverted=True)
         for key, old in self._undo.items():
             self._dirty[key] = None
             if old is _MISSING:
@@ -138,7 +153,7 @@ class State:
     def step(self, name: str, *declared: LeafKey) -> None:
         """Start a step that may touch exactly ``declared`` (checked when tracing)."""
         if self.tracer is not None:
-            self.tracer.steps.append(Step(name, declared))
+            self.tracer.start(self, name, declared)
 
     # -- raw access ----------------------------------------------------------------
 
@@ -235,18 +250,33 @@ class State:
             self._withdrawals.update(withdrawals)
 
     def root(self) -> bytes:
-        """The state root: the sparse Merkle tree over every leaf (#4)."""
-        if self._undo is not None:
-            raise InvariantError("root() inside an open tx")
+        """The state root: the sparse Merkle tree over every leaf (#4).
+
+        Inside an open tx it is the root of the tx's writes so far (the step
+        witnesses need it); a rollback marks the restored leaves dirty again.
+        """
         self._flush()
         return self._tree.root()
 
     def withdrawals_root(self) -> bytes:
         """The root of the withdrawals tree (the ``("wd", id)`` leaves only)."""
-        if self._undo is not None:
-            raise InvariantError("withdrawals_root() inside an open tx")
         self._flush()
         return self._withdrawals.root()
+
+    def tree(self) -> SparseMerkleTree:
+        """A copy of the state tree at :meth:`root` (cheap: nodes are shared)."""
+        self.root()
+        return self._tree.copy()
+
+    def peek(self, key: LeafKey) -> Leaf | None:
+        """The leaf at ``key``, bypassing the step tracer (for witness recording)."""
+        return self._leaves.get(key)
+
+    def journal(self) -> dict[LeafKey, Leaf | None]:
+        """The open tx's pre-values of every key it wrote (None: absent before)."""
+        if self._undo is None:
+            return {}
+        return {k: None if v is _MISSING else cast(Leaf, v) for k, v in self._undo.items()}
 
     def prove(self, key: LeafKey) -> tuple[Leaf | None, Proof]:
         """The leaf at ``key`` (or None) and its proof against :meth:`root`."""

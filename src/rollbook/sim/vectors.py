@@ -1,8 +1,10 @@
 """STF test vectors: ``pre / tx / post`` in JSON, in the fixed test domain.
 
 Each vector is one tx applied to a small pre-state: the pre-state's leaves, the tx (all
-fields, signatures included), the env (block time, origin, L1 sender), and the
-outcome (receipt, post-state leaves, post root). Later implementations of the STF —
+fields, signatures included) and its compact codec encoding, the env (block time,
+origin, L1 sender), the outcome (receipt, post-state leaves, post root), and a
+witness per step (#4): pre/post state roots and context hashes, each touched leaf with
+its proof, each write with its proof against the running root. Later implementations of the STF —
 the Vyper one-step executor (#7) and the circuits (#8) — must reproduce every vector.
 ``tests/vectors/stf/manifest.json`` pins each file by SHA-256; the test suite rebuilds
 the vectors and fails on any difference, so a consensus change is always deliberate
@@ -20,9 +22,13 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from rollbook.chain.blocks import tx_item
+from rollbook.codec.txcodec import encode_standalone
+from rollbook.commitment.witness import StepWitness, witness_tx
+from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.leaves import Leaf
-from rollbook.exchange.state import State
-from rollbook.exchange.stf import apply_tx
+from rollbook.exchange.state import State, leaf_path
+from rollbook.exchange.stf import BlockTx
 from rollbook.exchange.txs import (
     Backstop,
     Fill,
@@ -315,12 +321,47 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
     }
 
 
+def step_json(step: StepWitness) -> dict[str, Any]:
+    """A step witness: roots, contexts, reads and writes with encoded proofs."""
+    return {
+        "index": step.index,
+        "name": step.name,
+        "declared": [to_json(list(k)) for k in step.declared],
+        "pre_root": "0x" + step.pre_root.hex(),
+        "post_root": "0x" + step.post_root.hex(),
+        "pre_context": "0x" + step.pre_context.hex(),
+        "post_context": "0x" + step.post_context.hex(),
+        "reads": [
+            {
+                "key": to_json(list(r.key)),
+                "path": "0x" + leaf_path(r.key).hex(),
+                "leaf": to_json(r.leaf),
+                "proof": "0x" + r.proof.encode().hex(),
+            }
+            for r in step.reads
+        ],
+        "writes": [
+            {
+                "key": to_json(list(w.key)),
+                "old": to_json(w.old),
+                "new": to_json(w.new),
+                "proof": "0x" + w.proof.encode().hex(),
+            }
+            for w in step.writes
+        ],
+    }
+
+
 def build_vector(name: str, scenario: Scenario) -> dict[str, Any]:
-    """Run one scenario and return its vector."""
+    """Run one scenario and return its vector, with the tx's codec encoding and a
+    witness per step (#4: what the one-step executor of #7 and the circuits of #8
+    check)."""
     world = _base_world()
     tx, origin, sender = scenario(world)
     pre = world.state.copy()
-    receipt = apply_tx(world.state, tx, world.env(origin, sender))
+    item = tx_item(BlockTx(tx, origin, sender), world.separator)
+    tx_hash = keccak256(item)
+    receipt, steps = witness_tx(world.state, tx, world.env(origin, sender), tx_hash)
     return {
         "name": name,
         "stf_version": 1,
@@ -328,7 +369,10 @@ def build_vector(name: str, scenario: Scenario) -> dict[str, Any]:
         "env": {"timestamp": world.now, "origin": origin.name, "l1_sender": to_json(sender)},
         "pre": {"root": "0x" + pre.root().hex(), "leaves": leaves_json(pre)},
         "tx": to_json(tx),
+        "encoding": "0x" + encode_standalone(tx, world.separator).hex(),
+        "tx_hash": "0x" + tx_hash.hex(),
         "receipt": to_json(receipt),
+        "steps": [step_json(step) for step in steps],
         "post": {"root": "0x" + world.state.root().hex(), "leaves": leaves_json(world.state)},
     }
 
