@@ -1,0 +1,106 @@
+"""A small rollup for derivation tests: a world, a sequencer, an L1 input history."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from rollbook.chain.blocks import L2Block
+from rollbook.chain.derive import ChainConfig
+from rollbook.chain.sequencer import BlockBuilder, batch_of, postable
+from rollbook.codec.batch import encode_batch
+from rollbook.codec.txcodec import encode_standalone
+from rollbook.exchange.state import State
+from rollbook.exchange.stf import apply_tx
+from rollbook.exchange.txs import Tx, Withdraw
+from rollbook.exchange.types import Side
+from rollbook.sim.l1sim import SimL1
+from rollbook.sim.world import GENESIS_TIME, Trader, World, base, usd
+
+L2_BLOCK_TIME = 2
+
+
+def config(world: World, **overrides: int) -> ChainConfig:
+    values = {"confirmation_depth": 2, "max_drift": 600, "inclusion_window": 120}
+    values.update(overrides)
+    return ChainConfig(chain_id=901, domain_separator=world.separator, **values)
+
+
+@dataclass
+class Rollup:
+    """A world with traders (the genesis), an L1 history and a sequencer over them."""
+
+    seed: int = 0
+    traders: int = 6
+    overrides: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.world = World(now=GENESIS_TIME)
+        assert self.world.list_perp().ok
+        self.people: list[Trader] = [
+            self.world.add_trader(f"t{i}", 100_000) for i in range(self.traders)
+        ]
+        self.world.set_prices(usd(3000))
+        self.genesis: State = self.world.state.copy()
+        self.cfg = config(self.world, **self.overrides)
+        self.l1 = SimL1(self.world.now)
+        self.seq = BlockBuilder(self.cfg, self.world.state, self.l1.genesis_ref)
+        self.posted = 0  # sequencer blocks already batched
+        self.grid = {1: (self.world.state.instrument(1).tick, self.world.state.instrument(1).lot)}
+
+    # -- L1 side ---------------------------------------------------------------------
+
+    def deposit(self, trader: Trader, usdc: int) -> None:
+        self.l1.deposit(trader.owner, usd(usdc))
+
+    def force_withdraw(self, trader: Trader, usdc: int) -> None:
+        tx = Withdraw(trader.index, usd(usdc), 0)
+        self.l1.force(trader.owner, encode_standalone(tx, self.world.separator))
+
+    def mine(self) -> None:
+        for block in self.l1.mine(self.world.now):
+            self.seq.observe(block)
+
+    # -- sequencer side --------------------------------------------------------------
+
+    def random_txs(self, count: int) -> list[Tx]:
+        txs: list[Tx] = []
+        for _ in range(count):
+            maker, taker = self.rng.sample(self.people, 2)
+            side = self.rng.choice([Side.BUY, Side.SELL])
+            price = usd(3000) + self.rng.randint(-20, 20) * 50_000
+            size = base(self.rng.randint(1, 5), 2)
+            m = self.world.order(maker, side, price, size * 2)
+            t = self.world.order(taker, side.opposite, price, size)
+            from rollbook.exchange.txs import Fill
+
+            txs.append(Fill(m, t, size))
+        return txs
+
+    def step(self, txs: int = 3) -> L2Block:
+        """One L2 block: time passes, L1 may mine, the sequencer seals a block."""
+        self.world.advance(L2_BLOCK_TIME)
+        self.mine()
+        self.seq.open_block(self.world.now)
+        env = self.world.env()
+        env.timestamp = self.seq.timestamp
+        applied, receipts = [], []
+        price = usd(3000) + self.rng.randint(-10, 10) * 50_000
+        self.world.now = self.seq.timestamp
+        for tx in [self.world.oracle_update({1: price}, {1: price}), *self.random_txs(txs)]:
+            receipt = apply_tx(self.world.state, tx, env)
+            applied.append(tx)
+            receipts.append(receipt)
+        return self.seq.seal(applied, receipts)
+
+    def post(self) -> None:
+        """Batch every sealed, unposted block and queue the batch for the next L1 block."""
+        waiting = self.seq.blocks[self.posted + 1 :]
+        blocks = waiting[: postable(waiting, self.l1.tip.number + 1, self.cfg)]
+        if not blocks:
+            return
+        parent = self.seq.blocks[self.posted]
+        batch = batch_of(blocks, parent, self.cfg, self.grid)
+        self.l1.post_batch(encode_batch(batch, self.world.separator).data)
+        self.posted += len(blocks)
