@@ -19,11 +19,13 @@ from rollbook.chain.blocks import L2Block
 from rollbook.chain.derive import ChainConfig, Pending, genesis_block, seal_block, take_due
 from rollbook.chain.l1 import L1Block, L1Ref
 from rollbook.codec.batch import Batch, BatchBlock, instrument_table
+from rollbook.codec.txcodec import NO_SIGNATURE
 from rollbook.exchange.env import TxEnv
 from rollbook.exchange.errors import InvariantError
+from rollbook.exchange.orders import SignedOrder
 from rollbook.exchange.state import State
 from rollbook.exchange.stf import BlockTx, Receipt, apply_tx
-from rollbook.exchange.txs import Tx
+from rollbook.exchange.txs import Fill, Liquidate, Tx
 
 
 @dataclass
@@ -149,3 +151,39 @@ def postable(blocks: Sequence[L2Block], next_l1_block: int, cfg: ChainConfig) ->
             break
         count += 1
     return count
+
+
+def resume_posted(batch: Batch, posted: dict[bytes, None]) -> Batch:
+    """Drop the signatures of orders an earlier batch already carried signed.
+
+    Their slots hold them (the STF proves a repeat fill by the slot), so the codec
+    writes them *resumed*: fields without the 64-byte signature. ``posted`` (order
+    digests) is updated with the orders this batch carries signed.
+    """
+    blocks = []
+    for block in batch.blocks:
+        txs: list[Tx] = []
+        for tx in block.txs:
+            if isinstance(tx, Fill | Liquidate):
+                maker = _resume(tx.maker, posted)
+                if isinstance(tx, Fill):
+                    tx = Fill(maker, _resume(tx.taker, posted), tx.size)
+                else:
+                    tx = Liquidate(tx.account, maker, tx.size)
+            txs.append(tx)
+        blocks.append(BatchBlock(block.timestamp, block.l1_origin, tuple(txs)))
+    for block in blocks:
+        for tx in block.txs:
+            if isinstance(tx, Fill | Liquidate):
+                for signed in (tx.maker, tx.taker) if isinstance(tx, Fill) else (tx.maker,):
+                    if signed.signature != NO_SIGNATURE:
+                        posted[signed.digest] = None
+    return Batch(
+        batch.chain_id, batch.parent_hash, batch.first_block, tuple(blocks), batch.instruments
+    )
+
+
+def _resume(signed: SignedOrder, posted: dict[bytes, None]) -> SignedOrder:
+    if signed.digest in posted and signed.signature != NO_SIGNATURE:
+        return SignedOrder(signed.order, NO_SIGNATURE, signed.digest)
+    return signed

@@ -22,8 +22,9 @@ one-step executor of #7 could not run on-chain, and a circuit could not prove):
   as 27 or 28 (the one form it produces).
 
 A taker inherits its instrument from the maker and its side is the maker's opposite,
-so neither is written. A fill whose size is the taker's whole size sets a flag
-instead of writing it (a taker order fills once on average).
+so neither is written; a taker whose limit is the maker's price (a marketable order at
+the touch) sets a flag instead of writing its price. A fill whose size is the taker's
+whole size sets a flag instead of writing it (a taker order fills once on average).
 
 Everything decoded goes through the txs' own validating constructors; a field they
 refuse makes the bytes undecodable (:class:`InvalidTx`).
@@ -106,8 +107,10 @@ K_SET_RISK_PARAMS = 0x10
 # Order modes inside a fill or liquidation.
 NEW, REF, RESUMED = 0, 1, 2
 
-# The order head byte: side (bit 0, makers only), flags (bits 1-4), wide (bit 5).
+# The order head byte: bit 0 is the side for a maker and "at the maker's price" for a
+# taker (whose side is implied); flags (bits 1-4); wide (bit 5).
 HEAD_SIDE = 0x01
+HEAD_AT_MAKER_PRICE = 0x01
 HEAD_FLAGS_SHIFT = 1
 HEAD_WIDE = 0x20
 HEAD_ALLOWED = 0x3F
@@ -194,7 +197,9 @@ def _narrow(order: Order, ctx: TxContext) -> tuple[int, int, int] | None:
 def encode_order(signed: SignedOrder, ctx: TxContext, maker: Order | None) -> bytes:
     """An order's fields (no mode, no signature). ``maker`` is set for a taker.
 
-    A taker inherits instrument and side from its maker, so they are not written.
+    A taker inherits instrument and side from its maker, so they are not written; a
+    taker whose limit is the maker's price (a marketable order at the touch) sets
+    :data:`HEAD_AT_MAKER_PRICE` instead of writing its price.
     """
     order = signed.order
     if maker is not None and (
@@ -203,15 +208,19 @@ def encode_order(signed: SignedOrder, ctx: TxContext, maker: Order | None) -> by
         raise EncodeError("a taker must trade the maker's instrument on the other side")
     narrow = _narrow(order, ctx)
     head = int(order.flags) << HEAD_FLAGS_SHIFT
+    at_maker_price = maker is not None and order.price == maker.price
     if maker is None:
         head |= int(order.side)
+    elif at_maker_price:
+        head |= HEAD_AT_MAKER_PRICE
     if narrow is None:
         body = uint(order.account, 4)
         if maker is None:
             body += uint(order.instrument, 2)
+        if not at_maker_price:
+            body += uint(order.price, 8)
         body += (
-            uint(order.price, 8)
-            + uint(order.size, 8)
+            uint(order.size, 8)
             + uint(order.max_fee_ppm, 4)
             + uint(order.expiry, 8)
             + uint(order.slot, 2)
@@ -222,9 +231,10 @@ def encode_order(signed: SignedOrder, ctx: TxContext, maker: Order | None) -> by
     body = uint(order.account, 3)
     if maker is None:
         body += uint(index, 1)
+    if not at_maker_price:
+        body += uint(ticks, 4)
     body += (
-        uint(ticks, 4)
-        + uint(lots, 3)
+        uint(lots, 3)
         + uint(order.max_fee_ppm, 2)
         + uint(order.expiry - ctx.timestamp, 3)
         + uint(order.slot, 2)
@@ -240,13 +250,12 @@ def decode_order(
     head = reader.uint(1, "order head")
     if head & ~HEAD_ALLOWED:
         raise UnknownKind(f"order head {head:#04x} sets reserved bits")
-    if maker is not None and head & HEAD_SIDE:
-        raise NonCanonical("a taker's side is implied by its maker; the side bit must be 0")
+    at_maker_price = maker is not None and bool(head & HEAD_AT_MAKER_PRICE)
     flags = (head >> HEAD_FLAGS_SHIFT) & 0x0F
     if head & HEAD_WIDE:
         account = reader.uint(4, "account")
         instrument = maker.instrument if maker is not None else reader.uint(2, "instrument")
-        price = reader.uint(8, "price")
+        price = maker.price if at_maker_price and maker else reader.uint(8, "price")
         size = reader.uint(8, "size")
         max_fee = reader.uint(4, "max fee")
         expiry = reader.uint(8, "expiry")
@@ -264,7 +273,7 @@ def decode_order(
             instrument = ctx.table[index]
             entry = ctx.instruments[instrument]
         _, tick, lot = entry
-        price = reader.uint(4, "price") * tick
+        price = maker.price if at_maker_price and maker else reader.uint(4, "price") * tick
         size = reader.uint(3, "size") * lot
         max_fee = reader.uint(2, "max fee")
         expiry = ctx.timestamp + reader.uint(3, "expiry")
@@ -277,6 +286,8 @@ def decode_order(
     )
     if head & HEAD_WIDE and _narrow(order, ctx) is not None:
         raise NonCanonical(f"order of account {account} is written wide but fits narrow")
+    if maker is not None and not at_maker_price and price == maker.price:
+        raise NonCanonical("a taker at the maker's price must set the flag, not write it")
     sig = decode_signature(reader) if signature else NO_SIGNATURE
     return SignedOrder(order, sig, order.digest(ctx.domain_separator))
 
