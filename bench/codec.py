@@ -10,7 +10,9 @@ The reference tape is fixed by docs/design/batch.md ("The reference tape"):
 - an oracle report (index, perp mark, 10 option vols, 2 signatures) every 500 fills;
 - 200 traders with real secp256k1 trading keys and EIP-712 orders, maker and taker
   drawn round-robin; one L2 block per 100 txs; each batch carries as many blocks
-  as fit in ``MAX_BATCH_BYTES`` and orders signed in an earlier batch go *resumed*.
+  as fit in ``MAX_BATCH_BYTES``; repeat fills carry no signature (the sequencer's
+  ``strip_repeats``), so a maker's second fill is a reference, or *resumed* when it
+  falls in the next batch.
 
 The tape is first run through the STF (every fill must settle: a tape the STF
 rejects would measure nothing), then encoded. Headline: L1 bytes per fill (goal ≤ 130,
@@ -23,7 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rollbook.chain.sequencer import resume_posted
+from rollbook.chain.sequencer import strip_repeats
 from rollbook.codec.batch import MAX_BATCH_BYTES, Batch, BatchBlock, encode_batch, instrument_table
 from rollbook.codec.errors import Oversized
 from rollbook.codec.txcodec import NO_SIGNATURE, encode_standalone
@@ -82,7 +84,7 @@ def reference_tape(fills: int, traders: int = 200) -> tuple[World, list[Tx]]:
             # Half the takers send their limit at the touch, half allow 2 ticks.
             limit = price if j == 0 else price + (2 * tick if side is Side.SELL else -2 * tick)
             taker_order = world.order(taker, side.opposite, limit, size // 2, instrument)
-            fill = Fill(maker_order, taker_order, size // 2)
+            fill = strip_repeats(world.state, Fill(maker_order, taker_order, size // 2))
             receipt = world.l2(fill)
             if not receipt.ok:
                 raise SystemExit(f"the reference tape must settle: {receipt}")
@@ -122,28 +124,22 @@ def batches(world: World, tape: list[Tx], chain_id: int = 901) -> list[tuple[Bat
         for i in range(0, len(tape), TXS_PER_BLOCK)
     ]
     out: list[tuple[Batch, bytes]] = []
-    posted: dict[bytes, None] = {}
     start = 0
     while start < len(blocks):
         end = start + 1
-        best: tuple[Batch, bytes, dict[bytes, None]] | None = None
+        best: tuple[Batch, bytes] | None = None
         while end <= len(blocks):
             body = tuple(blocks[start:end])
-            trial_posted = dict(posted)
-            batch = resume_posted(
-                Batch(chain_id, bytes(32), start + 1, body, instrument_table(body, grid)),
-                trial_posted,
-            )
+            batch = Batch(chain_id, bytes(32), start + 1, body, instrument_table(body, grid))
             try:
                 data = encode_batch(batch, world.separator).data
             except Oversized:
                 break
-            best = (batch, data, trial_posted)
+            best = (batch, data)
             end += 1
         if best is None:
             raise SystemExit("one block does not fit in a batch")
-        out.append((best[0], best[1]))
-        posted = best[2]
+        out.append(best)
         start += len(best[0].blocks)
     return out
 

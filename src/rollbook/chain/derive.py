@@ -53,7 +53,7 @@ from rollbook.chain.blocks import (
 from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Input, L1Ref
 from rollbook.codec.batch import Batch, decode_batch
 from rollbook.codec.errors import DecodeError
-from rollbook.codec.txcodec import decode_standalone
+from rollbook.codec.txcodec import decode_standalone, encode_standalone
 from rollbook.exchange.env import SignatureCache
 from rollbook.exchange.errors import ExchangeError
 from rollbook.exchange.state import State
@@ -117,6 +117,9 @@ def l1_tx(item: L1Input, cfg: ChainConfig) -> BlockTx | None:
     try:
         tx = decode_standalone(item.data, cfg.domain_separator)
     except DecodeError:
+        return None
+    # The codec is canonical; this keeps a block's tx root computable whatever L1 holds.
+    if encode_standalone(tx, cfg.domain_separator) != item.data:
         return None
     if isinstance(item, L1Forced):
         if not isinstance(tx, FORCED_KINDS):

@@ -153,37 +153,31 @@ def postable(blocks: Sequence[L2Block], next_l1_block: int, cfg: ChainConfig) ->
     return count
 
 
-def resume_posted(batch: Batch, posted: dict[bytes, None]) -> Batch:
-    """Drop the signatures of orders an earlier batch already carried signed.
+def strip_repeats(state: State, tx: Tx) -> Tx:
+    """``tx`` as the sequencer records it: orders whose slot already holds them (repeat
+    fills) carry :data:`~rollbook.codec.txcodec.NO_SIGNATURE`.
 
-    Their slots hold them (the STF proves a repeat fill by the slot), so the codec
-    writes them *resumed*: fields without the 64-byte signature. ``posted`` (order
-    digests) is updated with the orders this batch carries signed.
+    Call it on the state *before* the tx. The STF settles a repeat from the slot's
+    stored hash and signer and never reads its signature, so the receipt is the same;
+    the batch then writes the repeat as a 2-byte reference or, across batches,
+    without its 64 signature bytes.
     """
-    blocks = []
-    for block in batch.blocks:
-        txs: list[Tx] = []
-        for tx in block.txs:
-            if isinstance(tx, Fill | Liquidate):
-                maker = _resume(tx.maker, posted)
-                if isinstance(tx, Fill):
-                    tx = Fill(maker, _resume(tx.taker, posted), tx.size)
-                else:
-                    tx = Liquidate(tx.account, maker, tx.size)
-            txs.append(tx)
-        blocks.append(BatchBlock(block.timestamp, block.l1_origin, tuple(txs)))
-    for block in blocks:
-        for tx in block.txs:
-            if isinstance(tx, Fill | Liquidate):
-                for signed in (tx.maker, tx.taker) if isinstance(tx, Fill) else (tx.maker,):
-                    if signed.signature != NO_SIGNATURE:
-                        posted[signed.digest] = None
-    return Batch(
-        batch.chain_id, batch.parent_hash, batch.first_block, tuple(blocks), batch.instruments
-    )
+    if isinstance(tx, Fill):
+        maker, taker = _strip(state, tx.maker), _strip(state, tx.taker)
+        if maker is not tx.maker or taker is not tx.taker:
+            return Fill(maker, taker, tx.size)
+    elif isinstance(tx, Liquidate):
+        maker = _strip(state, tx.maker)
+        if maker is not tx.maker:
+            return Liquidate(tx.account, maker, tx.size)
+    return tx
 
 
-def _resume(signed: SignedOrder, posted: dict[bytes, None]) -> SignedOrder:
-    if signed.digest in posted and signed.signature != NO_SIGNATURE:
-        return SignedOrder(signed.order, NO_SIGNATURE, signed.digest)
+def _strip(state: State, signed: SignedOrder) -> SignedOrder:
+    order = signed.order
+    if signed.signature == NO_SIGNATURE or not state.has_account(order.account):
+        return signed
+    slot = state.slot(order.account, order.slot)
+    if slot.nonce == order.nonce and slot.order_hash == signed.digest:
+        return SignedOrder(order, NO_SIGNATURE, signed.digest)
     return signed

@@ -101,15 +101,26 @@ def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
         raise EncodeError(f"a batch holds 1..{MAX_BLOCKS} blocks")
     if len(batch.instruments) > 255:
         raise EncodeError("a batch's instrument table holds at most 255 entries")
+    _check_encodable(batch)
     ctx = _context(domain_separator, batch.instruments)
     tx_bytes: list[bytes] = []
     headers = b""
     for block in batch.blocks:
         ctx.timestamp = block.timestamp
-        headers += uint(block.timestamp, 8) + uint(block.l1_origin, 8) + uint(len(block.txs), 2)
+        try:
+            headers += (
+                uint(block.timestamp, 8) + uint(block.l1_origin, 8) + uint(len(block.txs), 2)
+            )
+        except OverflowError as exc:
+            raise EncodeError(f"a block header does not fit its fields ({exc})") from exc
         tx_bytes.extend(encode_tx(tx, ctx) for tx in block.txs)
     tx_root = merkle_root(tx_bytes)
-    table = b"".join(uint(i, 2) + uint(t, 8) + uint(lot, 8) for i, t, lot in batch.instruments)
+    try:
+        table = b"".join(
+            uint(i, 2) + uint(t, 8) + uint(lot, 8) for i, t, lot in batch.instruments
+        )
+    except OverflowError as exc:
+        raise EncodeError(f"an instrument table entry does not fit its fields ({exc})") from exc
     data = b"".join(
         (
             bytes([VERSION]),
@@ -127,6 +138,20 @@ def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
     if len(data) > MAX_BATCH_BYTES:
         raise Oversized(f"the batch is {len(data)} bytes, more than {MAX_BATCH_BYTES}")
     return EncodedBatch(data, tuple(tx_bytes), tx_root)
+
+
+def _check_encodable(batch: Batch) -> None:
+    """Refuse what the decoder would refuse, so a batcher's bug fails here, loudly."""
+    if len(batch.parent_hash) != 32 or not 0 <= batch.chain_id < 1 << 64:
+        raise EncodeError("parent hash must be 32 bytes and the chain id a u64")
+    if not 0 <= batch.first_block < 1 << 64:
+        raise EncodeError("first block must be a u64")
+    ids = [i for i, _, _ in batch.instruments]
+    if ids != sorted(set(ids)) or any(t <= 0 or lot <= 0 for _, t, lot in batch.instruments):
+        raise EncodeError("the instrument table needs increasing ids and positive tick and lot")
+    for a, b in pairwise(batch.blocks):
+        if b.timestamp < a.timestamp or b.l1_origin < a.l1_origin:
+            raise EncodeError("block timestamps and L1 origins must not decrease")
 
 
 def decode_batch(data: bytes, domain_separator: bytes) -> tuple[Batch, tuple[bytes, ...]]:

@@ -11,13 +11,14 @@ one-step executor of #7 could not run on-chain, and a circuit could not prove):
   written *wide* (raw ``u64`` values). The encoder always picks narrow when it fits,
   and the decoder refuses a wide order that would have fit, so every tx has exactly
   one encoding (``encode(decode(b)) == b``).
-- **Orders by reference.** Within a batch, an order written once is referred to by
-  its ``u16`` index in the batch's order table (a maker fills twice on average). An
-  order whose slot already holds it from an earlier batch is written *resumed*: its
-  fields without the signature, because the STF proves a repeat fill by the slot's
-  stored hash and signer and never re-verifies the signature (consensus spec,
-  section 3). A resumed order decodes with :data:`NO_SIGNATURE`, so if the slot does
-  not hold it after all, the STF refuses it as unsigned.
+- **Orders by reference.** A *repeat* fill of an order (its slot already holds it)
+  needs no signature: the STF proves it by the slot's stored hash and signer and
+  never re-verifies the signature (consensus spec, section 3), so the sequencer
+  strips it (:func:`rollbook.chain.sequencer.strip_repeats`) and a repeat carries
+  :data:`NO_SIGNATURE`. Within a batch, a repeat of an order written earlier is its
+  ``u16`` index in the batch's order table (a maker fills twice on average); a repeat
+  of an order from an earlier batch is written *resumed*: its fields, no signature.
+  If its slot does not hold it after all, the STF refuses it as unsigned.
 - **EIP-2098 signatures.** 64 bytes, ``r || yParity·2²⁵⁵ + s``; the codec decodes ``v``
   as 27 or 28 (the one form it produces).
 
@@ -143,8 +144,7 @@ class TxContext:
     def add_order(self, signed: SignedOrder) -> None:
         if len(self.orders) >= MAX_ORDERS_PER_BATCH:
             raise BadReference(f"a batch holds at most {MAX_ORDERS_PER_BATCH} orders")
-        key = signed.digest + signed.signature
-        self.order_index[key] = len(self.orders)
+        self.order_index[signed.digest] = len(self.orders)
         self.orders.append(signed)
 
 
@@ -164,10 +164,19 @@ def encode_signature(signature: bytes) -> bytes:
 
 
 def decode_signature(reader: Reader) -> bytes:
+    """Read an EIP-2098 signature; a high ``s`` has no compact form and is refused."""
     raw = reader.raw(64, "signature")
     word = int.from_bytes(raw[32:], "big")
     parity = word >> 255
-    return raw[:32] + uint(word & ((1 << 255) - 1), 32) + bytes([27 + parity])
+    s = word & ((1 << 255) - 1)
+    if s > SECP256K1_HALF_N:
+        raise NonCanonical("signature s is in the high half (only low-s signatures are valid)")
+    return raw[:32] + uint(s, 32) + bytes([27 + parity])
+
+
+def unsigned(signature: bytes) -> bool:
+    """True for the empty signature (r = s = 0, either ``v``): a repeat fill's."""
+    return signature[:64] == NO_SIGNATURE[:64]
 
 
 # -- orders ----------------------------------------------------------------------------
@@ -284,8 +293,11 @@ def decode_order(
         Order, account, instrument, side, price, size, max_fee, expiry, slot, nonce,
         OrderFlags(flags),
     )
-    if head & HEAD_WIDE and _narrow(order, ctx) is not None:
+    fits = _narrow(order, ctx) is not None
+    if head & HEAD_WIDE and fits:
         raise NonCanonical(f"order of account {account} is written wide but fits narrow")
+    if not head & HEAD_WIDE and not fits:
+        raise NonCanonical(f"order of account {account} is written narrow but does not fit")
     if maker is not None and not at_maker_price and price == maker.price:
         raise NonCanonical("a taker at the maker's price must set the flag, not write it")
     sig = decode_signature(reader) if signature else NO_SIGNATURE
@@ -295,14 +307,22 @@ def decode_order(
 def encode_order_part(
     signed: SignedOrder, ctx: TxContext, maker: Order | None
 ) -> tuple[int, bytes]:
-    """(mode, bytes) of an order inside a fill: a reference, resumed, or new."""
-    key = signed.digest + signed.signature
-    index = ctx.order_index.get(key)
+    """(mode, bytes) of an order inside a fill: a reference, resumed, or new.
+
+    An order the batch already wrote is a *repeat*: its slot holds it by the time
+    this fill runs, so it carries no signature and is written as a reference.
+    """
+    index = ctx.order_index.get(signed.digest)
     if index is not None:
+        if not unsigned(signed.signature):
+            raise EncodeError(
+                "an order written earlier in the batch is a repeat fill: it must carry no "
+                "signature (the sequencer strips it, chain.sequencer.strip_repeats)"
+            )
         return REF, uint(index, 2)
     body = encode_order(signed, ctx, maker)
     ctx.add_order(signed)
-    if signed.signature == NO_SIGNATURE:
+    if unsigned(signed.signature):
         return RESUMED, body
     return NEW, body + encode_signature(signed.signature)
 
@@ -310,19 +330,22 @@ def encode_order_part(
 def decode_order_part(
     reader: Reader, ctx: TxContext, mode: int, maker: Order | None
 ) -> SignedOrder:
+    """Read an order part of the given mode; a reference decodes as a repeat (the
+    referenced order's fields, no signature)."""
     if mode == REF:
         index = reader.uint(2, "order reference")
         if index >= len(ctx.orders):
             raise BadReference(
                 f"order reference {index} but the batch has {len(ctx.orders)} orders so far"
             )
-        return ctx.orders[index]
+        first = ctx.orders[index]
+        return SignedOrder(first.order, NO_SIGNATURE, first.digest)
     if mode not in (NEW, RESUMED):
         raise UnknownKind(f"order mode {mode} is not new, reference or resumed")
     signed = decode_order(reader, ctx, maker, signature=mode == NEW)
-    if signed.digest + signed.signature in ctx.order_index:
+    if signed.digest in ctx.order_index:
         raise NonCanonical("an order already in the batch must be written as a reference")
-    if mode == NEW and signed.signature == NO_SIGNATURE:
+    if mode == NEW and unsigned(signed.signature):
         raise NonCanonical("a new order cannot carry the empty signature")
     ctx.add_order(signed)
     return signed
@@ -530,6 +553,8 @@ def decode_governance(kind: int, reader: Reader) -> Tx:
         if len(fields) != len(Instrument._fields):
             raise InvalidTx(f"an instrument has {len(Instrument._fields)} fields")
         kind_index = Instrument._fields.index("kind")
+        if type(fields[kind_index]) is not int:
+            raise InvalidTx("an instrument's kind is an integer")
         try:
             fields[kind_index] = InstrumentKind(fields[kind_index])
         except (ValueError, TypeError) as exc:
@@ -542,7 +567,17 @@ def decode_governance(kind: int, reader: Reader) -> Tx:
 
 
 def encode_tx(tx: Tx, ctx: TxContext) -> bytes:
-    """The compact encoding of ``tx`` relative to ``ctx`` (which it updates)."""
+    """The compact encoding of ``tx`` relative to ``ctx`` (which it updates).
+
+    Raises :class:`EncodeError` for a tx with no encoding (a value beyond its field).
+    """
+    try:
+        return _encode_tx(tx, ctx)
+    except OverflowError as exc:
+        raise EncodeError(f"{type(tx).__name__}: a value does not fit its field ({exc})") from exc
+
+
+def _encode_tx(tx: Tx, ctx: TxContext) -> bytes:
     if isinstance(tx, Fill):
         return encode_fill(tx, ctx)
     kind = OWNER_KINDS.get(type(tx))

@@ -287,17 +287,30 @@ def encode_key(key: LeafKey) -> bytes:
 def encode_leaf(leaf: Leaf) -> bytes:
     """Canonical encoding of a leaf: its tag, then each field in declaration order.
 
-    The same bytes as ``encode_value`` field by field; plain ints (most fields) are
-    written inline because the state root hashes every leaf a block writes.
+    The same bytes as ``encode_value`` field by field, written inline for the common
+    field types because the state root hashes every leaf a block writes.
     """
     out = [_TAG_BYTES[type(leaf)]]
+    _encode_fields(leaf, out)
+    return b"".join(out)
+
+
+def _encode_fields(values: tuple[object, ...], out: list[bytes]) -> None:
+    """Append ``encode_value`` of each of ``values`` to ``out`` (fast paths first)."""
     append = out.append
-    for value in leaf:
-        if type(value) is int:
-            append(b"\x02" + value.to_bytes(32, "big", signed=True))
+    for value in values:
+        kind = type(value)
+        if kind is int:
+            append(b"\x02" + value.to_bytes(32, "big", signed=True))  # type: ignore[attr-defined]
+        elif kind is bytes:
+            append(b"\x03" + len(value).to_bytes(4, "big") + value)  # type: ignore[arg-type, operator]
+        elif kind is bool:
+            append(b"\x01\x01" if value else b"\x01\x00")
+        elif kind is tuple:
+            append(b"\x05" + len(value).to_bytes(4, "big"))  # type: ignore[arg-type]
+            _encode_fields(value, out)  # type: ignore[arg-type]
         else:
             append(encode_value(value))
-    return b"".join(out)
 
 
 _TAG_BYTES = {kind: bytes([tag]) for kind, tag in LEAF_TAGS.items()}

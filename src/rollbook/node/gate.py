@@ -6,7 +6,10 @@ bug." This gate does exactly that: each proposed fill is turned into the STF tx 
 will be sequenced (a ``Fill``, or a ``Liquidate`` when the taker is an account being
 liquidated) and applied to the sequencer's running state with ``apply_tx``. An
 accepted fill is therefore already settled; the tx is queued for the next L2 block. A
-rejection blames the maker (cancel that stale order, go on) or the taker (stop).
+rejection blames the maker (cancel that stale order, go on) or the taker (stop). A
+repeat fill of an order its slot already holds is recorded without the order's
+signature (:func:`rollbook.chain.sequencer.strip_repeats`): the STF never reads it,
+and the batch is 64 bytes shorter.
 
 For ``discard`` (a FOK order that could not fill whole) the gate keeps a copy of the
 state from before a FOK order's first fill; other orders never discard settled fills.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rollbook.chain.sequencer import strip_repeats
 from rollbook.exchange.env import TxEnv
 from rollbook.exchange.errors import InvariantError
 from rollbook.exchange.orders import SignedOrder
@@ -58,7 +62,7 @@ class STFGate:
         return Fill(maker, taker, fill.size)
 
     def check(self, fill: MatchFill) -> Verdict:
-        tx = self.to_tx(fill)
+        tx = strip_repeats(self.state, self.to_tx(fill))
         if not self._provisional and fill.taker_flags & OrderFlags.FOK:
             # Only a fill-or-kill order can be discarded after some fills settled.
             self._backup = self.state.copy()

@@ -36,13 +36,19 @@ import random
 import time
 from dataclasses import dataclass, field
 
+from rollbook.chain.blocks import output_root
+from rollbook.chain.derive import ChainConfig, Deriver, derive
+from rollbook.chain.sequencer import BlockBuilder, batch_of, postable
+from rollbook.codec.batch import encode_batch
+from rollbook.codec.errors import Oversized
+from rollbook.codec.txcodec import encode_standalone
 from rollbook.crypto.secp256k1 import private_key_address
 from rollbook.exchange.leaves import Settlement, settlement_key
 from rollbook.exchange.margin import health
 from rollbook.exchange.numeric import QUOTE_ONE, SIZE_ONE
 from rollbook.exchange.options import option_symbol
 from rollbook.exchange.state import State
-from rollbook.exchange.stf import Block, BlockTx, apply_block, apply_tx
+from rollbook.exchange.stf import OK, apply_tx
 from rollbook.exchange.txs import (
     Backstop,
     Deposit,
@@ -51,11 +57,13 @@ from rollbook.exchange.txs import (
     RegisterKey,
     SettleAccount,
     Tx,
+    Withdraw,
 )
 from rollbook.exchange.types import OrderFlags, Side
 from rollbook.matching.engine import MatchingEngine
 from rollbook.matching.errors import MatchingError
 from rollbook.node.gate import LiquidationTaker, STFGate
+from rollbook.sim.l1sim import SimL1
 from rollbook.sim.world import GENESIS_TIME, Trader, World, key_from_label, option_chain
 
 STEP_SECONDS = 10
@@ -68,6 +76,9 @@ STRIKES = (2800, 2900, 3000, 3100, 3200)
 OPTION_TICK = 100_000  # $0.10
 OPTION_LOT = 1_000_000  # 0.01 ETH
 FIRST_OPTION = 100  # chain k: ids FIRST_OPTION + 20 k + 2 j (call) and + 1 (put)
+CHAIN_ID = 901
+L1_LEAD = 120  # L1 runs this long before the first L2 block, so origins are deep enough
+BATCH_EVERY = 6  # the batcher posts once a minute
 
 
 @dataclass
@@ -111,8 +122,6 @@ class Session:
             for j, strike in enumerate(chain.strikes):
                 self.options[chain.first_id + 2 * j] = (expiry, strike, True)
                 self.options[chain.first_id + 2 * j + 1] = (expiry, strike, False)
-        self.genesis = self.world.state.copy()
-        self.l1_txs: list[BlockTx] = []
         self.makers = [self._fund(f"maker{i}", 2_000_000) for i in range(3)]
         self.takers = [self._fund(f"taker{i}", 50_000) for i in range(6)]
         self.degens = [self._fund(f"degen{i}", 4_000) for i in range(4)]
@@ -127,18 +136,28 @@ class Session:
         for instrument, (expiry, _, _) in self.options.items():
             self.engine.add_instrument(instrument, OPTION_TICK, OPTION_LOT, expiry=expiry)
         self.settlements: dict[int, Settlement] = {}
-        self.blocks: list[Block] = []
         self.stats = Stats()
+        # The rollup (#4): the state after the setup above is the chain's genesis
+        # (listings, oracle set, funded accounts: the devnet's genesis allocation);
+        # from here every block is built on an L1 origin and posted in batches.
+        self.chain_genesis = self.world.state.copy()
+        self.cfg = ChainConfig(CHAIN_ID, self.world.separator)
+        self.l1 = SimL1(self.world.now - L1_LEAD)
+        self.l1.next_deposit = self.world.state.globals().next_deposit_id
+        self.l1.mine(self.world.now)
+        self.builder = BlockBuilder(self.cfg, self.world.state, self.l1.genesis_ref)
+        for block in self.l1.blocks:
+            self.builder.observe(block)
+        self.grid = {
+            i: (self.world.state.instrument(i).tick, self.world.state.instrument(i).lot)
+            for i in (PERP, *self.options)
+        }
+        self.posted = 0
+        self.batch_bytes: list[int] = []
+        self.forced: list[tuple[str, int]] = []
 
     def _fund(self, name: str, usdc: int) -> Trader:
-        before = self.world.next_deposit
-        trader = self.world.add_trader(name, usdc)
-        # Record the setup txs (deposit from L1, key registration on L2) for the replay.
-        self.l1_txs.append(
-            BlockTx(Deposit(before, trader.owner, usdc * QUOTE_ONE), Origin.L1, None)
-        )
-        self.l1_txs.append(BlockTx(self.world.last_key_registration))
-        return trader
+        return self.world.add_trader(name, usdc)
 
     def _fund_operator(self) -> Trader:
         """Governance registers, from L1, a trading key for the insurance fund (account 0),
@@ -147,11 +166,9 @@ class Session:
         register = RegisterKey(0, 0, private_key_address(key), 0)
         governance = private_key_address(self.world.governance_key)
         assert self.world.l1(register, governance).ok
-        self.l1_txs.append(BlockTx(register, Origin.L1, governance))
         # Governance seeds the fund with a deposit to its own address (account 0).
         seed = Deposit(self.world.next_deposit, governance, 50_000 * QUOTE_ONE)
         assert self.world.deposit(governance, seed.amount).ok
-        self.l1_txs.append(BlockTx(seed, Origin.L1, None))
         return Trader("insurance", 0, self.world.governance_key, key)
 
     def unwind_fund(self) -> None:
@@ -348,6 +365,10 @@ class Session:
 
     def step(self, number: int) -> None:
         self.world.advance(STEP_SECONDS)
+        for block in self.l1.mine(self.world.now):
+            self.builder.observe(block)
+        self.l1_activity(number)
+        self.builder.open_block(self.world.now)
         self.gate.env.timestamp = self.world.now
         self.move_index(number)
         oracle = self.oracle_tx()
@@ -380,21 +401,58 @@ class Session:
             if self.rng.random() < 0.3 and trader.index not in self.stats.liquidated_accounts:
                 size = LOT * self.rng.randint(500, 3000)
                 self.submit(trader, Side.BUY, to_tick(self.index * 1.01), size, OrderFlags.IOC)
-        txs = tuple(BlockTx(tx) for tx in self.gate.take_pending())
-        self.blocks.append(Block(number + 1, self.world.now, txs))
+        sequenced = self.gate.take_pending()
+        self.builder.seal(sequenced, [OK] * len(sequenced))
+        if number % BATCH_EVERY == BATCH_EVERY - 1:
+            self.post_batch()
 
-    def replay(self) -> bytes:
-        """A verifier's view: genesis + setup + every block, through ``apply_block``."""
-        state = self.genesis.copy()
-        setup = Block(0, self.blocks[0].timestamp - STEP_SECONDS, tuple(self.l1_txs))
-        for block in (setup, *self.blocks):
-            receipts = apply_block(state, block, self.world.separator)
-            bad = [r for r in receipts if not r.ok]
-            if bad:
-                raise RuntimeError(
-                    f"replay rejected a sequenced tx in block {block.number}: {bad[0]}"
-                )
-        return state.root()
+    # -- the rollup side ------------------------------------------------------------------
+
+    def l1_activity(self, number: int) -> None:
+        """Users act on L1 now and then: a deposit, and a forced withdrawal that the
+        sequencer must include (derivation would include it itself at the deadline)."""
+        if number % 97 == 50:
+            trader = self.takers[number % len(self.takers)]
+            self.l1.deposit(trader.owner, 1_000 * QUOTE_ONE)
+            self.forced.append(("deposit", number))
+        if number % 131 == 70:
+            trader = self.option_takers[number % len(self.option_takers)]
+            tx = Withdraw(trader.index, 100 * QUOTE_ONE, 0)
+            self.l1.force(trader.owner, encode_standalone(tx, self.world.separator))
+            self.forced.append(("forced withdrawal", number))
+
+    def post_batch(self) -> None:
+        """The batcher: post every block whose origin will be deep enough, in batches
+        that fit the inbox's size limit."""
+        while True:
+            waiting = self.builder.blocks[self.posted + 1 :]
+            ready = waiting[: postable(waiting, self.l1.tip.number + 1, self.cfg)]
+            if not ready:
+                return
+            count = len(ready)
+            while True:
+                parent = self.builder.blocks[self.posted]
+                batch = batch_of(ready[:count], parent, self.cfg, self.grid)
+                try:
+                    data = encode_batch(batch, self.world.separator).data
+                    break
+                except Oversized:
+                    count = max(1, count // 2)
+            self.l1.post_batch(data)
+            self.batch_bytes.append(len(data))
+            self.posted += count
+
+    def finish_l1(self) -> None:
+        """Post what is left and let L1 run until every batch is deep enough."""
+        for _ in range(self.cfg.confirmation_depth + 2):
+            self.post_batch()
+            self.world.advance(12)
+            for block in self.l1.mine(self.world.now):
+                self.builder.observe(block)
+
+    def replay(self) -> Deriver:
+        """A verifier's view: derive the chain from the L1 history alone."""
+        return derive(self.cfg, self.chain_genesis, self.l1.genesis_ref, self.l1.blocks)
 
 
 def smile_ppm(moneyness: float, seconds: int) -> int:
@@ -445,9 +503,13 @@ def main(argv: list[str]) -> int:
                 f" {len(session.stats.liquidated_accounts)}"
             )
     elapsed = time.monotonic() - started
+    session.finish_l1()
     state = session.world.state
     root = state.root()
-    replayed = session.replay()
+    verifier = session.replay()
+    replayed = verifier.state.root()
+    chain = session.builder.blocks
+    same_chain = verifier.head.hash == chain[-1].hash and len(verifier.blocks) == len(chain)
     inst = state.instrument(PERP)
     glob = state.globals()
     s = session.stats
@@ -486,8 +548,37 @@ def main(argv: list[str]) -> int:
             f" ${s.option_payout / usd:,.2f} paid out"
         )
     print(f"  fees                ${glob.fees / usd:,.2f}")
-    print(f"  final state root    0x{root.hex()}")
+    heads = verifier.heads()
+    head = chain[-1].header
     print(
-        f"  verifier replay     0x{replayed.hex()}  {'MATCH' if replayed == root else 'MISMATCH'}"
+        f"  L2 chain            {len(chain) - 1} blocks on {len(session.l1.blocks)} L1 blocks;"
+        f" heads unsafe {len(chain) - 1} / safe {heads.safe} / final {heads.final}"
     )
-    return 0 if replayed == root else 1
+    posted = sum(session.batch_bytes)
+    print(
+        f"  batches             {len(session.batch_bytes)} posted, {posted:,} bytes,"
+        f" {posted / max(s.fills, 1):.1f} B per fill (incl. oracle reports and L1-derived"
+        " blocks)"
+    )
+    deposits = sum(kind == "deposit" for kind, _ in session.forced)
+    l1_events = f"{deposits} deposits, {len(session.forced) - deposits} forced withdrawals"
+    derived = [
+        r.ok for b in verifier.blocks for t, r in zip(b.txs, b.receipts, strict=True)
+        if t.origin is Origin.L1
+    ]
+    print(
+        f"  L1 inputs           {l1_events}: {len(derived)} included by origin,"
+        f" {sum(derived)} applied"
+    )
+    print(f"  final state root    0x{root.hex()}")
+    output = output_root(
+        session.cfg.mode, head.state_root, head.withdrawals_root, chain[-1].hash
+    )
+    print(f"  output root         0x{output.hex()}  (block {head.number})")
+    ok = replayed == root and same_chain
+    print(
+        f"  verifier (from L1)  0x{replayed.hex()}  {'MATCH' if ok else 'MISMATCH'}"
+        f" ({len(verifier.blocks) - 1} blocks derived,"
+        f" {sum('skipped' in n for n in verifier.notes)} batches skipped)"
+    )
+    return 0 if ok else 1

@@ -1,0 +1,1 @@
+"""Tests of the compact codec (:mod:`rollbook.codec`)."""
