@@ -29,7 +29,10 @@ from enum import IntEnum
 from rollbook.codec.txcodec import encode_standalone
 from rollbook.codec.txroot import merkle_root
 from rollbook.codec.wire import uint
+from rollbook.commitment.proofs import Proof, verify_inclusion
 from rollbook.crypto.keccak import keccak256
+from rollbook.exchange.leaves import Withdrawal, withdrawal_key
+from rollbook.exchange.state import State, leaf_path, leaf_value
 from rollbook.exchange.stf import STF_VERSION, BlockTx, Receipt
 from rollbook.exchange.txs import Origin
 
@@ -135,6 +138,47 @@ def receipts_root(receipts: tuple[Receipt, ...]) -> bytes:
     return merkle_root([receipt_item(r) for r in receipts])
 
 
+@dataclass(frozen=True, slots=True)
+class WithdrawalProof:
+    """What L1 needs to pay a withdrawal: the output root's preimage and the leaf's
+    proof in the withdrawals tree (#5's portal checks exactly this)."""
+
+    mode: Mode
+    state_root: bytes
+    withdrawals_root: bytes
+    block_hash: bytes
+    withdrawal_id: int
+    leaf: Withdrawal
+    proof: Proof
+
+    def output_root(self) -> bytes:
+        return output_root(self.mode, self.state_root, self.withdrawals_root, self.block_hash)
+
+
+def prove_withdrawal(
+    state: State, block: L2Block, mode: Mode, withdrawal_id: int
+) -> WithdrawalProof:
+    """The proof of a withdrawal against the output root of ``block`` (whose post-state
+    is ``state``); raises :class:`LookupError` if the withdrawal does not exist."""
+    leaf, proof = state.prove_withdrawal(withdrawal_key(withdrawal_id))
+    if not isinstance(leaf, Withdrawal):
+        raise LookupError(f"withdrawal {withdrawal_id} does not exist")
+    header = block.header
+    if state.withdrawals_root() != header.withdrawals_root:
+        raise LookupError("the state is not the block's post-state")
+    return WithdrawalProof(
+        mode, header.state_root, header.withdrawals_root, block.hash, withdrawal_id, leaf, proof
+    )
+
+
+def verify_withdrawal(root: bytes, claim: WithdrawalProof) -> bool:
+    """True if ``claim`` proves its withdrawal under output root ``root``."""
+    if claim.output_root() != root:
+        return False
+    path = leaf_path(withdrawal_key(claim.withdrawal_id))
+    return verify_inclusion(claim.withdrawals_root, path, leaf_value(claim.leaf), claim.proof)
+
+
 GENESIS_PARENT = bytes(32)
 __all__ = [
     "GENESIS_PARENT",
@@ -143,6 +187,8 @@ __all__ = [
     "Mode",
     "Origin",
     "output_root",
+    "prove_withdrawal",
     "receipts_root",
     "tx_root",
+    "verify_withdrawal",
 ]
