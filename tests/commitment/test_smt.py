@@ -16,6 +16,7 @@ from rollbook.commitment import (
     SparseMerkleTree,
     root_of,
 )
+from rollbook.commitment.hashing import LEAF_PREFIX, NODE_PREFIX, tagged_digest
 from rollbook.crypto.keccak import keccak256
 
 from .helpers import (
@@ -192,6 +193,55 @@ def test_deleting_next_to_a_long_shared_prefix_collapses() -> None:
     assert tree.prove(a).depth == 0
 
 
+def test_tagged_digest_is_the_hasher() -> None:
+    """The tree's hot loop hashes tagged inputs; they give the hasher's own results."""
+
+    class Sha256:
+        def leaf(self, path: bytes, value_hash: bytes) -> bytes:
+            return hashlib.sha256(b"L" + path + value_hash).digest()
+
+        def node(self, left: bytes, right: bytes) -> bytes:
+            return hashlib.sha256(b"N" + left + right).digest()
+
+    a, b = b"\x12" * 32, b"\x34" * 32
+    for hasher in (KECCAK, Sha256()):
+        new = tagged_digest(hasher)
+        assert new(LEAF_PREFIX + a + b).digest() == hasher.leaf(a, b)
+        assert new(NODE_PREFIX + a + b).digest() == hasher.node(a, b)
+
+
+def test_large_batches_match_the_reference() -> None:
+    """Thousands of leaves at keccak paths, batches of hundreds of mixed writes (updates,
+    inserts, deletes, no-ops): the runs of writes split many times, deep and shallow."""
+
+    def h(tag: bytes, i: int) -> bytes:
+        return keccak256(tag + i.to_bytes(4, "big"))
+
+    model = {h(b"p", i): h(b"v", i) for i in range(3000)}
+    tree = build(model)
+    assert tree.root() == root_of(model.items())
+    fresh = 3000
+    for batch_no in range(4):
+        present = sorted(model)
+        batch: list[Write] = []
+        for j in range(600):
+            pick = int.from_bytes(h(b"pick", batch_no * 1000 + j)[:4], "big")
+            kind = pick % 10
+            if kind < 6:  # update (sometimes to the value it has)
+                path = present[pick % len(present)]
+                batch.append((path, model[path] if kind == 0 else h(b"u", pick)))
+            elif kind < 9:  # insert
+                batch.append((h(b"p", fresh), h(b"v", fresh)))
+                fresh += 1
+            else:  # delete, present or absent
+                batch.append((present[pick % len(present)] if pick & 1 else h(b"x", pick), None))
+        tree.update(batch)
+        apply(model, batch)
+        assert tree.root() == root_of(model.items())
+        assert len(tree) == len(model)
+    assert list(tree.items()) == sorted(model.items())
+
+
 def test_other_hasher_is_used_everywhere() -> None:
     class Sha256:
         def leaf(self, path: bytes, value_hash: bytes) -> bytes:
@@ -247,6 +297,46 @@ def test_copy_does_not_rehash() -> None:
 
 
 # -- work -----------------------------------------------------------------------------
+
+
+def node_hashes(leaves: dict[bytes, bytes]) -> set[bytes]:
+    """The hash of every non-empty subtree of the canonical tree, from the definition."""
+    found: set[bytes] = set()
+
+    def subtree(group: list[tuple[bytes, bytes]], depth: int) -> bytes:
+        if not group:
+            return EMPTY
+        if len(group) == 1:
+            digest = leaf(*group[0])
+        else:
+            bit = [(int.from_bytes(p, "big") >> (255 - depth)) & 1 for p, _ in group]
+            left = [g for g, b in zip(group, bit, strict=True) if b == 0]
+            right = [g for g, b in zip(group, bit, strict=True) if b == 1]
+            digest = node(subtree(left, depth + 1), subtree(right, depth + 1))
+        found.add(digest)
+        return digest
+
+    subtree(sorted(leaves.items()), 0)
+    return found
+
+
+@given(pools_and_batches())
+@settings(max_examples=200)
+def test_each_batch_hashes_exactly_the_nodes_it_changes(
+    case: tuple[list[bytes], list[list[Write]]],
+) -> None:
+    """Inserts, updates, deletes (with collapses) and no-ops mixed: a batch computes one
+    hash per node of the new tree that the old tree did not have, and no other."""
+    _, batches = case
+    tree = SparseMerkleTree()
+    model: dict[bytes, bytes] = {}
+    for batch in batches:
+        before = node_hashes(model)
+        hashes = tree.hashes
+        tree.update(batch)
+        apply(model, batch)
+        tree.root()
+        assert tree.hashes - hashes == len(node_hashes(model) - before)
 
 
 @given(trees())

@@ -10,33 +10,40 @@ holds a single leaf (the shallowest point where a leaf can sit):
 - ``terminal``: the ``(path, value_hash)`` of the single leaf found at depth ``d``,
   or ``None`` if the subtree there is empty. Its path shares the first ``d`` bits of
   the walked path (that is where the tree keeps it).
-- ``neighbour``: the ``(path, value_hash)`` of the leaf that is the deepest sibling,
-  when that sibling is a single leaf, else ``None``. Deleting the proven leaf leaves
-  that neighbour alone in its parent, which must then collapse into the neighbour's
-  leaf hash; the neighbour is the evidence that the sibling is one leaf.
+- ``opening``: what the deepest sibling ``siblings[d - 1]`` is, present exactly when
+  ``d >= 1``. A sibling hash alone does not say whether that subtree is one leaf or
+  more, and deleting the proven leaf depends on it: a lone leaf left in the parent
+  must collapse into the parent (and further up while the other halves are
+  ``EMPTY``), two or more leaves must not. So the proof opens it:
+
+  - :class:`LeafOpening` ``(path, value_hash)``: the sibling is that single leaf. Its
+    leaf hash equals the sibling hash, and its path lies under the sibling (it shares
+    the walk's first ``d - 1`` bits and differs at bit ``d - 1``).
+  - :class:`BranchOpening` ``(left, right)``: the sibling holds two or more leaves.
+    ``H_node(left, right)`` equals the sibling hash; ``left`` and ``right`` are the
+    hashes of its halves (one may be ``EMPTY``, not both).
+
+  The hasher separates the leaf and node domains, so no hash is both a leaf hash and
+  a node hash: a prover cannot present a leaf as a branch or a branch as a leaf, nor
+  leave the question open. In a canonical tree the deepest sibling is never
+  ``EMPTY`` (its parent holds two or more leaves, and the walk stopped on the other
+  side at a subtree with at most one), so it always has an opening.
 
 Checking a proof against a root means: the terminal's path shares the first ``d``
-bits of the walked path; the neighbour (if any) hashes to the deepest sibling and
-lies on the other side of bit ``d - 1``; and folding the terminal hash (``EMPTY`` or
-its leaf hash) up through the siblings, left or right by the path's bits, gives the
-root. Then:
+bits of the walked path; the opening (if ``d >= 1``) hashes to the deepest sibling,
+and a leaf opening lies under it; and folding the terminal hash (``EMPTY`` or its leaf
+hash) up through the siblings, left or right by the path's bits, gives the root. Then:
 
 - inclusion of ``(path, value_hash)``: the terminal is exactly that leaf;
 - exclusion of ``path``: the terminal is ``None`` or a leaf with another path. In a
   canonical tree that subtree would hold ``path`` if the tree had it.
 
-:func:`root_after_update` computes the root after writing one leaf from the proof
-alone (what the L1 one-step executor does). It is a single loop per case, kept
-straight so the on-chain version can mirror it line by line.
-
-Known limitation: nothing in a proof shows that a deepest sibling *without* a
-neighbour is not a single leaf (its hash looks like any other). A prover who omits
-the neighbour when deleting gets a well-formed, verifying proof, and
-:func:`root_after_update` then returns a non-canonical root (``H_node(EMPTY, leaf)``
-where the tree would have collapsed to the leaf). Honest proofs from
-:meth:`~rollbook.commitment.smt.SparseMerkleTree.prove` always carry the neighbour;
-an adversarial setting (the L1 one-step executor) needs the deepest sibling opened
-when deleting: its leaf, or its two children to show it is a node.
+Every hash the fold meets is then the hash of the real subtree at that place (any
+other preimage would be a hash collision), so a proof that checks out describes the
+tree as it is, its deepest sibling included, and :func:`root_after_update` computes
+the canonical root after one write from it alone (what the L1 one-step executor
+does). It is a single loop per case, kept straight so the on-chain version can mirror
+it line by line.
 
 Encoding (:meth:`Proof.encode`), big-endian, one canonical form per proof::
 
@@ -44,11 +51,14 @@ Encoding (:meth:`Proof.encode`), big-endian, one canonical form per proof::
     bitmap           32 bytes   bit i (MSB-first, as in paths) set iff siblings[i] != EMPTY
     siblings         32 bytes each, the non-EMPTY ones only, top-down
     terminal flag    1 byte     0: None; 1: followed by path (32) and value_hash (32)
-    neighbour flag   1 byte     0: None; 1: followed by path (32) and value_hash (32)
+    opening tag      1 byte     0: None (exactly when depth is 0);
+                                1: leaf, followed by path (32) and value_hash (32);
+                                2: branch, followed by left (32) and right (32)
 
-Bitmap bits at or beyond ``depth`` are zero, an encoded sibling is never ``EMPTY``, a
-neighbour needs ``depth >= 1``, and nothing follows the last field; :meth:`Proof.decode`
-rejects anything else with :class:`~rollbook.commitment.errors.ProofError`.
+Bitmap bits at or beyond ``depth`` are zero, an encoded sibling is never ``EMPTY``, the
+opening tag is 0 exactly when ``depth`` is 0, a branch opening has a non-``EMPTY``
+half, and nothing follows the last field; :meth:`Proof.decode` rejects anything else
+with :class:`~rollbook.commitment.errors.ProofError`.
 """
 
 from __future__ import annotations
@@ -65,6 +75,12 @@ BITMAP_BYTES: Final = 32
 PathValue = tuple[bytes, bytes]
 """A leaf as ``(path, value_hash)``."""
 
+LEAF_TAG: Final = 1
+"""Opening tag of a :class:`LeafOpening` in the encoding."""
+
+BRANCH_TAG: Final = 2
+"""Opening tag of a :class:`BranchOpening` in the encoding."""
+
 
 def _is32(value: object) -> bool:
     return isinstance(value, bytes) and len(value) == 32
@@ -75,22 +91,71 @@ def _is_leaf(value: object) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class LeafOpening:
+    """The deepest sibling is a single leaf: this one.
+
+    Attributes:
+        path: the leaf's path.
+        value_hash: the leaf's value hash.
+
+    Raises:
+        ProofError: on construction, if a field is not a 32-byte ``bytes``.
+    """
+
+    path: bytes
+    value_hash: bytes
+
+    def __post_init__(self) -> None:
+        if not (_is32(self.path) and _is32(self.value_hash)):
+            raise ProofError("a leaf opening is a path and a value hash of 32 bytes each")
+
+
+@dataclass(frozen=True, slots=True)
+class BranchOpening:
+    """The deepest sibling holds two or more leaves: these are its halves' hashes.
+
+    Attributes:
+        left: the hash of its left half (bit 0), ``EMPTY`` if empty.
+        right: the hash of its right half (bit 1), ``EMPTY`` if empty.
+
+    Raises:
+        ProofError: on construction, if a field is not a 32-byte ``bytes``, or both
+            are ``EMPTY`` (a subtree with no leaf is not a branch).
+    """
+
+    left: bytes
+    right: bytes
+
+    def __post_init__(self) -> None:
+        if not (_is32(self.left) and _is32(self.right)):
+            raise ProofError("a branch opening is two hashes of 32 bytes each")
+        if self.left == EMPTY and self.right == EMPTY:
+            raise ProofError("a branch opening with two EMPTY halves holds no leaf")
+
+
+Opening = LeafOpening | BranchOpening
+"""What the deepest sibling of a proof is."""
+
+
+@dataclass(frozen=True, slots=True)
 class Proof:
     """The walk of one path through the tree (see the module docstring).
 
     Attributes:
         siblings: the hashes of the halves not taken, top-down; at most 256.
         terminal: the leaf where the walk stopped, or ``None`` for an empty subtree.
-        neighbour: the deepest sibling's leaf when that sibling is a single leaf.
+        opening: what the deepest sibling is; ``None`` exactly when there are no
+            siblings.
 
     Raises:
         ProofError: on construction, if a field has the wrong shape (not a tuple,
-            not 32-byte strings, more than 256 siblings, a neighbour with no sibling).
+            not 32-byte strings, more than 256 siblings, an opening missing although
+            there are siblings, or present although there are none).
     """
 
     siblings: tuple[bytes, ...]
     terminal: PathValue | None = None
-    neighbour: PathValue | None = None
+    opening: Opening | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.siblings, tuple):
@@ -102,13 +167,13 @@ class Proof:
                 raise ProofError(f"sibling {i} is not 32 bytes")
         if self.terminal is not None and not _is_leaf(self.terminal):
             raise ProofError("terminal must be None or a (path, value_hash) of 32-byte strings")
-        if self.neighbour is not None:
-            if not _is_leaf(self.neighbour):
-                raise ProofError(
-                    "neighbour must be None or a (path, value_hash) of 32-byte strings"
-                )
-            if not self.siblings:
-                raise ProofError("a neighbour needs at least one sibling")
+        if self.opening is None:
+            if self.siblings:
+                raise ProofError("the deepest sibling must be opened (as a leaf or a branch)")
+        elif not isinstance(self.opening, LeafOpening | BranchOpening):
+            raise ProofError("opening must be a LeafOpening, a BranchOpening or None")
+        elif not self.siblings:
+            raise ProofError("an opening needs at least one sibling")
 
     @property
     def depth(self) -> int:
@@ -125,8 +190,15 @@ class Proof:
                 present.append(sibling)
         parts = [len(self.siblings).to_bytes(2, "big"), bitmap.to_bytes(BITMAP_BYTES, "big")]
         parts.extend(present)
-        for leaf in (self.terminal, self.neighbour):
-            parts.append(b"\x00" if leaf is None else b"\x01" + leaf[0] + leaf[1])
+        terminal = self.terminal
+        parts.append(b"\x00" if terminal is None else b"\x01" + terminal[0] + terminal[1])
+        opening = self.opening
+        if opening is None:
+            parts.append(b"\x00")
+        elif isinstance(opening, LeafOpening):
+            parts.append(bytes([LEAF_TAG]) + opening.path + opening.value_hash)
+        else:
+            parts.append(bytes([BRANCH_TAG]) + opening.left + opening.right)
         return b"".join(parts)
 
     @classmethod
@@ -142,7 +214,9 @@ class Proof:
         Raises:
             ProofError: ``data`` is not bytes, is truncated, has trailing bytes, a
                 depth above 256, bitmap bits beyond the depth, an encoded ``EMPTY``
-                sibling, a flag other than 0 or 1, or a neighbour with no sibling.
+                sibling, a terminal flag other than 0 or 1, an opening tag other than
+                0, 1 or 2, an opening tag of 0 with siblings or not 0 without, or a
+                branch opening with two ``EMPTY`` halves.
         """
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ProofError(f"a proof encoding must be bytes, not {type(data).__name__}")
@@ -169,25 +243,32 @@ class Proof:
                 offset += 32
             else:
                 siblings.append(EMPTY)
-        leaves: list[PathValue | None] = []
-        for name in ("terminal", "neighbour"):
-            flag = data[offset : offset + 1]
-            if flag == b"\x00":
-                leaves.append(None)
-                offset += 1
-            elif flag == b"\x01":
-                body = data[offset + 1 : offset + 65]
+        tags: list[int] = []
+        bodies: list[tuple[bytes, bytes]] = []
+        for name, most in (("terminal flag", 1), ("opening tag", BRANCH_TAG)):
+            tag = data[offset : offset + 1]
+            if not tag:
+                raise ProofError(f"truncated proof: the {name} is missing")
+            if tag[0] > most:
+                raise ProofError(f"{name} is {tag[0]}, not 0..{most}")
+            offset += 1
+            body = b""
+            if tag[0]:
+                body = data[offset : offset + 64]
                 if len(body) != 64:
-                    raise ProofError(f"truncated proof: the {name} leaf is cut short")
-                leaves.append((body[:32], body[32:]))
-                offset += 65
-            elif not flag:
-                raise ProofError(f"truncated proof: the {name} flag is missing")
-            else:
-                raise ProofError(f"{name} flag is {flag[0]}, not 0 or 1")
+                    raise ProofError(f"truncated proof: what follows the {name} is cut short")
+                offset += 64
+            tags.append(tag[0])
+            bodies.append((body[:32], body[32:]))
         if offset != len(data):
             raise ProofError(f"{len(data) - offset} trailing bytes after the proof")
-        return cls(tuple(siblings), leaves[0], leaves[1])
+        terminal = bodies[0] if tags[0] else None
+        opening: Opening | None = None
+        if tags[1] == LEAF_TAG:
+            opening = LeafOpening(*bodies[1])
+        elif tags[1] == BRANCH_TAG:
+            opening = BranchOpening(*bodies[1])
+        return cls(tuple(siblings), terminal, opening)
 
 
 # -- checking a proof -------------------------------------------------------------------
@@ -223,14 +304,19 @@ def _problem(root: bytes, path: bytes, proof: Proof, hasher: Hasher) -> str | No
     terminal = proof.terminal
     if terminal is not None and not _shares_prefix(int.from_bytes(terminal[0], "big"), key, depth):
         return f"the terminal leaf is not under the path's first {depth} bits"
-    if proof.neighbour is not None:
-        npath, nvalue = proof.neighbour
-        nkey = int.from_bytes(npath, "big")
+    opening = proof.opening
+    if depth and opening is None:  # Proof refuses this; an executor without it must too
+        return "the deepest sibling is not opened"
+    if isinstance(opening, LeafOpening):
+        okey = int.from_bytes(opening.path, "big")
         sibling_side = 1 - _bit(key, depth - 1)
-        if not _shares_prefix(nkey, key, depth - 1) or _bit(nkey, depth - 1) != sibling_side:
-            return "the neighbour leaf is not under the deepest sibling"
-        if hasher.leaf(npath, nvalue) != proof.siblings[-1]:
-            return "the neighbour leaf does not hash to the deepest sibling"
+        if not _shares_prefix(okey, key, depth - 1) or _bit(okey, depth - 1) != sibling_side:
+            return "the leaf opening is not under the deepest sibling"
+        if hasher.leaf(opening.path, opening.value_hash) != proof.siblings[-1]:
+            return "the leaf opening does not hash to the deepest sibling"
+    elif isinstance(opening, BranchOpening):
+        if hasher.node(opening.left, opening.right) != proof.siblings[-1]:
+            return "the branch opening does not hash to the deepest sibling"
     start = EMPTY if terminal is None else hasher.leaf(terminal[0], terminal[1])
     if _fold(start, key, proof.siblings, depth, hasher) != root:
         return "the proof does not hash to the root"
@@ -311,8 +397,11 @@ def root_after_update(
       depth ``c``, the length of the prefix they share, where they become the two
       halves of a node; between ``d`` and ``c`` each node has one empty half;
     - delete: depth ``d`` becomes empty. If the deepest sibling is a single leaf
-      (``proof.neighbour``), that leaf is now alone in its parent: the parent becomes
-      its leaf hash, and so does each ancestor whose other half is ``EMPTY``;
+      (a :class:`LeafOpening`), that leaf is now alone in its parent: the parent
+      becomes its leaf hash, and so does each ancestor whose other half is
+      ``EMPTY``. If it is a branch (a :class:`BranchOpening`), the parent keeps two
+      or more leaves and nothing collapses. With no sibling at all (``d = 0``, the
+      leaf was the whole tree) the tree becomes empty;
 
     and the result is hashed up through the remaining siblings.
 
@@ -328,9 +417,10 @@ def root_after_update(
         The root after the write.
 
     Raises:
-        ProofError: the proof is not a valid walk of ``path`` in ``root``, or does not
-            show ``old_value_hash`` at ``path`` (present when ``None`` was claimed,
-            absent or another value otherwise).
+        ProofError: the proof is not a valid walk of ``path`` in ``root`` (including
+            an opening that does not open the deepest sibling), or does not show
+            ``old_value_hash`` at ``path`` (present when ``None`` was claimed, absent
+            or another value otherwise).
         InvalidLengthError: ``root``, ``path`` or a value hash is not 32 bytes.
     """
     if old_value_hash is not None:
@@ -374,10 +464,11 @@ def root_after_update(
                     node = hasher.node(node, EMPTY)
         return _fold(node, key, siblings, depth, hasher)
 
-    # Delete.
-    if proof.neighbour is None:
+    # Delete. The opening was checked against the deepest sibling by _problem.
+    if not isinstance(proof.opening, LeafOpening):
+        # No sibling (the tree was this one leaf), or a branch sibling: nothing collapses.
         return _fold(EMPTY, key, siblings, depth, hasher)
-    # The neighbour's leaf hash (the deepest sibling) rises while its other half is empty.
+    # The sibling leaf's hash (the deepest sibling) rises while its other half is empty.
     node = siblings[depth - 1]
     level = depth - 1
     while level > 0 and siblings[level - 1] == EMPTY:
