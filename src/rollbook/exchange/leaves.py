@@ -271,16 +271,7 @@ def encode_value(value: object) -> bytes:
 def encode_key(key: LeafKey) -> bytes:
     """Canonical encoding of a leaf key (``encode_value`` of the key tuple)."""
     out = [b"\x05" + len(key).to_bytes(4, "big")]
-    append = out.append
-    for value in key:
-        kind = type(value)
-        if kind is int:
-            append(b"\x02" + value.to_bytes(32, "big", signed=True))  # type: ignore[attr-defined]
-        elif kind is str:
-            raw = value.encode()  # type: ignore[attr-defined]
-            append(b"\x04" + len(raw).to_bytes(4, "big") + raw)
-        else:
-            append(encode_value(value))
+    _encode_fields(key, out)
     return b"".join(out)
 
 
@@ -304,6 +295,9 @@ def _encode_fields(values: tuple[object, ...], out: list[bytes]) -> None:
             append(b"\x02" + value.to_bytes(32, "big", signed=True))  # type: ignore[attr-defined]
         elif kind is bytes:
             append(b"\x03" + len(value).to_bytes(4, "big") + value)  # type: ignore[arg-type, operator]
+        elif kind is str:
+            raw = value.encode()  # type: ignore[attr-defined]
+            append(b"\x04" + len(raw).to_bytes(4, "big") + raw)
         elif kind is bool:
             append(b"\x01\x01" if value else b"\x01\x00")
         elif kind is tuple:
