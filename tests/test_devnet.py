@@ -3,6 +3,9 @@ forced withdrawals, batches, and a verifier deriving the same chain from L1."""
 
 from __future__ import annotations
 
+import pytest
+
+from rollbook.codec.batch import decode_batch, encode_batch
 from rollbook.exchange.audit import conservation_gap, open_interest_mismatches
 from rollbook.exchange.margin import health
 from rollbook.sim.session import PERP, Session
@@ -26,6 +29,11 @@ def test_session_liquidates_and_replays_to_the_same_root() -> None:
         r for b in verifier.blocks for t, r in zip(b.txs, b.receipts, strict=True) if t.origin == 1
     ]
     assert l1_txs and all(r.ok for r in l1_txs)
+    # Every posted batch re-encodes to its own bytes (the codec is canonical), so a
+    # verifier that re-encodes what it read derives the same chain.
+    sep = session.world.separator
+    batches = [d for b in session.l1.blocks for d in b.batches]
+    assert batches and all(encode_batch(decode_batch(d, sep)[0], sep).data == d for d in batches)
     # Conservation to the unit, and open interest balanced.
     assert conservation_gap(state) == 0
     assert open_interest_mismatches(state) == []
@@ -38,3 +46,20 @@ def test_session_liquidates_and_replays_to_the_same_root() -> None:
     state.begin()
     assert health(state, 0, session.world.now).equity > 0
     state.rollback()
+
+
+@pytest.mark.slow
+def test_a_long_session_through_option_expiry_derives_from_l1() -> None:
+    """420 blocks: the crash, liquidations, the first option expiry and its settlement,
+    L1 deposits and forced withdrawals; the chain derived from L1 is the sequencer's."""
+    session = Session(seed=11, crash_step=200)
+    for step in range(420):
+        session.step(step)
+    assert session.settlements, "the first expiry (step 360) must have settled"
+    session.finish_l1()
+    verifier = session.replay()
+    assert verifier.head.hash == session.builder.blocks[-1].hash
+    assert verifier.state.root() == session.world.state.root()
+    assert conservation_gap(verifier.state) == 0
+    heads = verifier.heads()
+    assert 0 < heads.final < heads.safe == len(session.builder.blocks) - 1
