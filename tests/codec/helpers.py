@@ -82,8 +82,8 @@ WIDE_MAKER = 1 + 4 + 2 + 8 + 8 + 4 + 8 + 2 + 4
 WIDE_TAKER = WIDE_MAKER - 2
 WIDE_TAKER_AT_PRICE = WIDE_TAKER - 8
 AT_MAKER_PRICE = 0x01  # bit 0 of a taker's head (a maker's is its side)
-# version u8 | chain id u64 | tx root 32 | parent hash 32 | first block u64
-INSTRUMENT_COUNT_OFFSET = 1 + 8 + 32 + 32 + 8
+# version u8 | chain id u64 | tx root 32 | parent hash 32 | first block u64 | origin hash 32
+INSTRUMENT_COUNT_OFFSET = 1 + 8 + 32 + 32 + 8 + 32
 TABLE_ENTRY = 2 + 8 + 8  # id u16 | tick u64 | lot u64
 BLOCK_HEADER = 8 + 8 + 2  # timestamp u64 | l1 origin u64 | tx count u16
 
@@ -371,6 +371,7 @@ def assemble(
     parent_hash: bytes = bytes(32),
     first_block: int = 1,
     tx_root: bytes | None = None,
+    origin_hash: bytes = bytes(32),
 ) -> bytes:
     """Batch bytes from ``(timestamp, origin, tx encodings)`` per block, with the tx
     root of those encodings unless one is given: how a hand-crafted batch gets past
@@ -383,6 +384,7 @@ def assemble(
             merkle_root(items) if tx_root is None else tx_root,
             parent_hash,
             uint(first_block, 8),
+            origin_hash,
             bytes([len(table)]),
             b"".join(uint(i, 2) + uint(t, 8) + uint(lot, 8) for i, t, lot in table),
             uint(len(blocks), 2),

@@ -138,6 +138,7 @@ def test_session_batch_layout() -> None:
         + encoded.tx_root
         + BATCH.parent_hash
         + uint(BATCH.first_block, 8)
+        + BATCH.origin_hash
     )
     assert data[TX_ROOT_OFFSET : TX_ROOT_OFFSET + 32] == encoded.tx_root
     table = b"".join(uint(i, 2) + uint(t, 8) + uint(lot, 8) for i, t, lot in BATCH.instruments)

@@ -77,6 +77,11 @@ def try_batch(data: bytes) -> bool:
     encoded = encode_batch(batch, SEP)
     assert encoded.data == data
     assert encoded.tx_bytes == tx_bytes
+    # Every decoded tx also has a standalone encoding (a block's tx root needs it), and
+    # that encoding decodes back to the same tx.
+    for block in batch.blocks:
+        for tx in block.txs:
+            assert decode_standalone(encode_standalone(tx, SEP), SEP) == tx
     return True
 
 

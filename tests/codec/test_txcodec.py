@@ -701,11 +701,14 @@ def test_a_resumed_order_has_no_signature() -> None:
 
 def test_a_repeat_in_a_batch_carries_no_signature() -> None:
     """A reference decodes as a repeat fill (NO_SIGNATURE): the STF proves it by the
-    slot, so an order written earlier in the batch cannot come back signed."""
+    slot. An order that comes back *signed* (its first fill may have been rejected, so
+    its slot does not hold it) is written new again, signature and all."""
     fill = TXS["fill-whole"]
     assert isinstance(fill, Fill)
-    with pytest.raises(EncodeError, match="repeat"):
-        in_batch(fill, fill)
+    signed_twice = in_batch(fill, fill)
+    assert signed_twice[0] == signed_twice[1]
+    batch, _ = decode_batch(assemble([(T, 1, signed_twice)], TABLE), SEP)
+    assert batch.blocks[0].txs == (fill, fill)
     first, second = in_batch(*strip_repeats([fill, fill]))
     assert second == bytes([FILL_BIT | REF << 5 | REF << 3 | WHOLE]) + uint(0, 2) + uint(1, 2)
     assert len(first) == 1 + NARROW_MAKER + NARROW_TAKER_AT_PRICE + 2 * SIGNATURE
@@ -813,18 +816,33 @@ def test_a_narrow_taker_at_an_off_grid_maker_price_is_refused(maker_price: int) 
     )
 
 
-def test_an_order_written_new_twice_in_a_batch_is_refused() -> None:
+def test_an_order_written_new_twice_in_a_batch_round_trips() -> None:
+    """Two signed fills of one maker order: the second is written new again (the
+    encoder cannot know the first settled); stripped of its signature it is a
+    reference. Both forms decode to exactly what was encoded."""
     maker = order(account=1, size=base(4, 2))
     fills = [Fill(maker, taker_for(maker, account=a), base(1, 2)) for a in (2, 3)]
     canonical = in_batch(*strip_repeats(fills))
     assert canonical[1][0] >> 5 & 3 == REF
-    # each fill encoded as if it were the batch's first: the maker is NEW both times
-    twice = [encode_tx(f, batch_context(SEP, TABLE, T)) for f in fills]
+    twice = in_batch(*fills)
+    assert twice[1][0] >> 5 & 3 == NEW
+    for blocks in ([(T, 1, twice)], [(T, 1, twice[:1]), (T, 1, twice[1:])]):
+        batch, _ = decode_batch(assemble(blocks, TABLE), SEP)
+        assert [tx for b in batch.blocks for tx in b.txs] == fills
+
+
+def test_a_resumed_order_already_in_the_batch_must_be_a_reference() -> None:
+    maker = order(account=1, size=base(4, 2))
+    fills = strip_repeats([Fill(maker, taker_for(maker, account=a), base(1, 2)) for a in (2, 3)])
+    first, second = in_batch(*fills)
+    assert second[0] >> 5 & 3 == REF
+    # the same repeat written resumed (fields, no signature) instead of as a reference
+    resumed_second = encode_tx(
+        Fill(resumed(maker), fills[1].taker, fills[1].size), batch_context(SEP, TABLE, T)
+    )
+    assert resumed_second[0] >> 5 & 3 == RESUMED
     with pytest.raises(NonCanonical, match="reference"):
-        decode_batch(assemble([(T, 1, twice)], TABLE), SEP)
-    # also across blocks of one batch
-    with pytest.raises(NonCanonical, match="reference"):
-        decode_batch(assemble([(T, 1, twice[:1]), (T, 1, twice[1:])], TABLE), SEP)
+        decode_batch(assemble([(T, 1, [first, resumed_second])], TABLE), SEP)
 
 
 def test_a_reference_outside_the_order_table_is_refused() -> None:
@@ -976,3 +994,20 @@ def test_a_listing_of_the_wrong_shape_is_refused() -> None:
         decode_standalone(b"\x0c" + encode_value((tuple(spec._replace(kind=9)),)), SEP)
     with pytest.raises(InvalidTx):  # a governance tx is a tuple
         decode_standalone(b"\x0f" + encode_value(5), SEP)
+
+
+def test_a_wrong_carried_digest_is_refused_by_the_encoder() -> None:
+    """Regression (review of #4): the encoder trusted ``SignedOrder.digest`` while the
+    decoder recomputes it, so a fill the STF rejected for its wrong digest was posted
+    as bytes that decode to a valid fill, and the derived state diverged. The encoder
+    now checks the digest; so it cannot mistake an order for another in the table."""
+    fill = TXS["fill-whole"]
+    assert isinstance(fill, Fill)
+    stale = SignedOrder(fill.maker.order, fill.maker.signature, bytes(31) + b"\x01")
+    with pytest.raises(EncodeError, match="digest"):
+        encode_standalone(Fill(stale, fill.taker, fill.size), SEP)
+    # an unsigned order carrying another order's digest would have been written as a
+    # reference to that other order
+    posing = SignedOrder(fill.taker.order, NO_SIGNATURE, fill.maker.digest)
+    with pytest.raises(EncodeError, match="digest"):
+        in_batch(fill, Fill(posing, fill.taker, fill.size))

@@ -9,7 +9,7 @@ from itertools import pairwise
 import pytest
 
 from rollbook.chain.blocks import tx_item
-from rollbook.commitment.witness import WitnessError, context_hash, verify_step, witness_tx
+from rollbook.commitment.witness import TxPlace, WitnessError, verify_step, witness_tx
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.stf import BlockTx, apply_tx
 from rollbook.sim.vectors import _base_world, scenarios
@@ -34,7 +34,8 @@ def test_witnesses_chain_and_verify(name: str) -> None:
         return
     assert steps[0].pre_root == pre_root
     assert steps[-1].post_root == post_root
-    assert steps[0].pre_context == context_hash(tx_hash, 0, pre_root, False)
+    place = TxPlace(tx_hash, 0, world.now)
+    assert steps[0].pre_context == place.context(0, pre_root, False)
     for before, after in pairwise(steps):
         assert before.post_root == after.pre_root
         assert before.post_context == after.pre_context
@@ -43,7 +44,7 @@ def test_witnesses_chain_and_verify(name: str) -> None:
         assert set(step.declared) >= {r.key for r in step.reads}
     if not receipt.ok:
         assert post_root == pre_root
-        assert steps[-1].post_context == context_hash(tx_hash, len(steps), pre_root, True)
+        assert steps[-1].post_context == place.context(len(steps), pre_root, True)
         if any(s.writes for s in steps[:-1]):
             assert steps[-1].name == "revert"
 
@@ -88,3 +89,23 @@ def test_a_stale_write_proof_is_refused() -> None:
     except WitnessError:
         return
     assert root != step.post_root
+
+
+def test_an_undeclared_leaf_is_refused() -> None:
+    step = _first_step_with_writes("fill_open")
+    forged = dataclasses.replace(step, declared=step.declared[1:])
+    with pytest.raises(WitnessError, match="not declared"):
+        verify_step(forged)
+
+
+def test_the_context_binds_the_tx_place() -> None:
+    base = TxPlace(b"\x01" * 32, 3, 1_000)
+    root = b"\x02" * 32
+    variants = [
+        TxPlace(b"\x09" * 32, 3, 1_000),
+        TxPlace(b"\x01" * 32, 4, 1_000),
+        TxPlace(b"\x01" * 32, 3, 1_001),
+    ]
+    assert all(v.context(1, root, False) != base.context(1, root, False) for v in variants)
+    assert base.context(1, root, True) != base.context(1, root, False)
+    assert base.context(2, root, False) != base.context(1, root, False)

@@ -115,19 +115,13 @@ def tx_item(item: BlockTx, domain_separator: bytes) -> bytes:
 
 
 def receipt_item(receipt: Receipt) -> bytes:
-    """A receipt as a receipts-root leaf: ok, code, error name and message (UTF-8)."""
+    """A receipt as a receipts-root leaf: ok u8, code u32, error name (u8 length, ASCII).
+
+    The human message is not committed: rewording it must not be a hard fork, and the
+    second implementations (Vyper, circuits) need not reproduce English text.
+    """
     error = receipt.error.encode()
-    message = receipt.message.encode()
-    return b"".join(
-        (
-            bytes([int(receipt.ok)]),
-            uint(receipt.code, 4),
-            uint(len(error), 2),
-            error,
-            uint(len(message), 2),
-            message,
-        )
-    )
+    return bytes([int(receipt.ok)]) + uint(receipt.code, 4) + bytes([len(error)]) + error
 
 
 def tx_root(txs: tuple[BlockTx, ...], domain_separator: bytes) -> bytes:

@@ -52,7 +52,7 @@ from rollbook.chain.blocks import (
 )
 from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Input, L1Ref
 from rollbook.codec.batch import Batch, decode_batch
-from rollbook.codec.errors import DecodeError
+from rollbook.codec.errors import DecodeError, EncodeError
 from rollbook.codec.txcodec import decode_standalone, encode_standalone
 from rollbook.exchange.env import SignatureCache
 from rollbook.exchange.errors import ExchangeError
@@ -101,6 +101,10 @@ class InvalidBatch(ExchangeError):
     """A batch decodes but breaks a chain rule; it is skipped whole."""
 
 
+class ReorgTooDeep(ExchangeError):
+    """A reorg needs L1 blocks derived again that the caller did not pass."""
+
+
 @dataclass(frozen=True, slots=True)
 class Pending:
     """An L1 input waiting for an L2 block whose origin reaches its L1 block."""
@@ -113,7 +117,12 @@ class Pending:
 def l1_tx(item: L1Input, cfg: ChainConfig) -> BlockTx | None:
     """An L1 input as a block tx, or None if its bytes are not an allowed tx."""
     if isinstance(item, L1Deposit):
-        return BlockTx(Deposit(item.deposit_id, item.owner, item.amount), Origin.L1)
+        # The portal refuses such deposits (#5); if one reaches L2 anyway it is dropped
+        # (never credited) and the escape hatch refunds it, rather than halting L2.
+        try:
+            return BlockTx(Deposit(item.deposit_id, item.owner, item.amount), Origin.L1)
+        except ExchangeError:
+            return None
     try:
         tx = decode_standalone(item.data, cfg.domain_separator)
     except DecodeError:
@@ -264,9 +273,11 @@ class Deriver:
     # -- following L1 --------------------------------------------------------------
 
     def update(self, chain: Sequence[L1Block]) -> int:
-        """Follow ``chain`` (consecutive L1 blocks after genesis, possibly a new fork).
+        """Follow ``chain`` (consecutive L1 blocks, possibly a new fork).
 
-        Returns the number of L1 blocks rolled back (0 without a reorg).
+        Returns the number of L1 blocks rolled back (0 without a reorg). Raises
+        :class:`ReorgTooDeep` if ``chain`` lacks L1 blocks that must be derived again
+        (a reorg below the oldest snapshot needs the history from there, or genesis).
         """
         known = {ref.number: ref.hash for ref in self.l1}
         fork = next(
@@ -281,37 +292,73 @@ class Deriver:
         if fork is not None:
             rolled = self._rewind(chain[fork].number)
         for block in chain:
-            if block.number > self.l1[-1].number:
-                self.process(block)
+            if block.number <= self.l1[-1].number:
+                continue
+            if block.number != self.l1[-1].number + 1:
+                raise ReorgTooDeep(
+                    f"L1 block {self.l1[-1].number + 1} must be derived (again) but the "
+                    f"given history starts at {block.number}"
+                )
+            self.process(block)
         return rolled
 
     def _rewind(self, first_bad: int) -> int:
-        """Forget L1 blocks from ``first_bad`` on and the L2 blocks derived from them."""
+        """Go back to the snapshot after the last L1 block before ``first_bad``.
+
+        Snapshots below the final depth are pruned; if the one needed is gone, the
+        derivation restarts from genesis (and :meth:`update` then needs the history
+        from L1 block 1).
+        """
         keep = [s for s in self.snapshots if s.l1.number < first_bad]
         rolled = self.l1[-1].number - first_bad + 1
         self.snapshots = keep
         if keep:
-            snap = keep[-1]
-            self.state = snap.state.copy()
-            del self.blocks[snap.blocks :]
-            del self.derived_from[snap.blocks :]
-            self.pending = list(snap.pending)
+            self._restore(keep[-1])
         else:
-            self.state = self.genesis_state.copy()
-            del self.blocks[1:]
-            del self.derived_from[1:]
-            self.pending = []
-        self.l1 = [ref for ref in self.l1 if ref.number < first_bad]
+            self._reset()
         self.notes.append(f"L1 reorg: rolled back {rolled} L1 blocks from {first_bad}")
         return rolled
 
+    def _reset(self) -> None:
+        """Back to genesis: no L2 block but block 0, no L1 block but the genesis."""
+        self.state = self.genesis_state.copy()
+        del self.blocks[1:]
+        del self.derived_from[1:]
+        self.pending = []
+        self.l1 = self.l1[:1]
+
+    def _restore(self, snap: _Snapshot) -> None:
+        """Make the derivation state what it was right after ``snap.l1``."""
+        self.state = snap.state.copy()
+        del self.blocks[snap.blocks :]
+        del self.derived_from[snap.blocks :]
+        self.pending = list(snap.pending)
+        self.l1 = [ref for ref in self.l1 if ref.number <= snap.l1.number]
+
     def process(self, block: L1Block) -> None:
-        """Derive from the next L1 block (rules 1-4 of the module docstring)."""
+        """Derive from the next L1 block (rules 1-4 of the module docstring).
+
+        All or nothing: if anything unexpected is raised (a bug: inputs are refused
+        with notes, not exceptions), the derivation state goes back to what it was
+        before ``block`` and the exception propagates, so a restarted node derives
+        the block again instead of continuing from half of it.
+        """
         tip = self.l1[-1]
         if block.number != tip.number + 1 or block.parent_hash != tip.hash:
             raise InvalidBatch(
                 f"L1 block {block.number} does not extend {tip.number} ({tip.hash.hex()[:8]})"
             )
+        try:
+            self._process(block)
+        except BaseException:
+            # The snapshot after the previous L1 block is the state before this one.
+            if self.snapshots and self.snapshots[-1].l1 == tip:
+                self._restore(self.snapshots[-1])
+            else:
+                self._reset()
+            raise
+
+    def _process(self, block: L1Block) -> None:
         self.l1.append(L1Ref.of(block))
         self.pending.extend(Pending(block.number, block.timestamp, i) for i in block.inputs)
         for index, data in enumerate(block.batches):
@@ -375,6 +422,16 @@ class Deriver:
                     f"{origin.timestamp + self.cfg.max_drift}] of origin {origin.number}"
                 )
             origin_number, timestamp = b.l1_origin, b.timestamp
+            for tx in b.txs:
+                try:
+                    encode_standalone(tx, self.cfg.domain_separator)
+                except EncodeError as exc:
+                    raise InvalidBatch(f"a tx has no standalone encoding: {exc.message}") from exc
+        if batch.origin_hash != self._ref(origin_number).hash:
+            raise InvalidBatch(
+                f"the batch was built on another L1 fork (origin {origin_number} hash "
+                f"{batch.origin_hash.hex()[:8]}, L1 has {self._ref(origin_number).hash.hex()[:8]})"
+            )
 
     def _append(
         self, origin: L1Ref, timestamp: int, sequenced: Sequence[Tx], source: int

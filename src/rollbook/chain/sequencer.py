@@ -138,7 +138,12 @@ def batch_of(
         for b in blocks
     )
     return Batch(
-        cfg.chain_id, parent.hash, parent.number + 1, body, instrument_table(body, grid)
+        cfg.chain_id,
+        parent.hash,
+        parent.number + 1,
+        body,
+        instrument_table(body, grid),
+        origin_hash=blocks[-1].header.l1_origin_hash,
     )
 
 

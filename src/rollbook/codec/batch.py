@@ -3,6 +3,7 @@
 Layout (docs/design/batch.md has the table and the reasoning)::
 
     version u8 = 1 | chain_id u64 | tx_root 32 | parent_hash 32 | first_block u64
+    | origin_hash 32 (the hash of the last block's L1 origin)
     n_instruments u8, then (id u16, tick u64, lot u64) with strictly increasing ids
     n_blocks u16, then per block (timestamp u64, l1_origin u64, n_txs u16)
     the txs of block 0, then of block 1, ...
@@ -10,7 +11,9 @@ Layout (docs/design/batch.md has the table and the reasoning)::
 ``tx_root`` sits at a fixed offset so the inbox contract can record it without
 parsing; it is the Merkle root (:mod:`rollbook.codec.txroot`) of the batch's tx
 encodings in order, and derivation recomputes it: a batch whose root does not match is
-invalid. Blocks are in order: timestamps and L1 origins never decrease.
+invalid. Blocks are in order: timestamps and L1 origins never decrease. ``origin_hash``
+pins the L1 fork the batch was built on (OP's ``l1_origin_check``): after an L1
+reorg, a batch built on the old fork no longer matches and is skipped.
 
 :func:`decode_batch` raises only :class:`DecodeError`; derivation skips such a batch
 whole (the deterministic rule of ARCHITECTURE section 4).
@@ -55,6 +58,7 @@ class Batch:
     blocks: tuple[BatchBlock, ...]
     instruments: tuple[tuple[int, int, int], ...] = ()
     tx_root: bytes = bytes(32)
+    origin_hash: bytes = bytes(32)
 
     @property
     def tx_count(self) -> int:
@@ -74,17 +78,23 @@ class EncodedBatch:
         return keccak256(self.data)
 
 
+MAX_INSTRUMENTS = 255
+
+
 def instrument_table(
     blocks: tuple[BatchBlock, ...], grid: Mapping[int, tuple[int, int]]
 ) -> tuple[tuple[int, int, int], ...]:
     """The table of the instruments the batch's orders trade, from ``grid`` (id ->
-    (tick, lot)); an instrument missing from ``grid`` is left out (its orders go wide)."""
-    used: dict[int, None] = {}
+    (tick, lot)): the 255 most traded (ties by id); orders on any other go wide."""
+    used: dict[int, int] = {}
     for block in blocks:
         for tx in block.txs:
             if isinstance(tx, Fill | Liquidate):
-                used[tx.maker.order.instrument] = None
-    return tuple((i, *grid[i]) for i in sorted(used) if i in grid)
+                instrument = tx.maker.order.instrument
+                if instrument in grid:
+                    used[instrument] = used.get(instrument, 0) + 1
+    top = sorted(used, key=lambda i: (-used[i], i))[:MAX_INSTRUMENTS]
+    return tuple((i, *grid[i]) for i in sorted(top))
 
 
 def _context(domain_separator: bytes, table: tuple[tuple[int, int, int], ...]) -> TxContext:
@@ -99,8 +109,8 @@ def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
     """Encode ``batch`` (its ``tx_root`` field is ignored and recomputed)."""
     if not 0 < len(batch.blocks) <= MAX_BLOCKS:
         raise EncodeError(f"a batch holds 1..{MAX_BLOCKS} blocks")
-    if len(batch.instruments) > 255:
-        raise EncodeError("a batch's instrument table holds at most 255 entries")
+    if len(batch.instruments) > MAX_INSTRUMENTS:
+        raise EncodeError(f"a batch's instrument table holds at most {MAX_INSTRUMENTS} entries")
     _check_encodable(batch)
     ctx = _context(domain_separator, batch.instruments)
     tx_bytes: list[bytes] = []
@@ -128,6 +138,7 @@ def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
             tx_root,
             batch.parent_hash,
             uint(batch.first_block, 8),
+            batch.origin_hash,
             bytes([len(batch.instruments)]),
             table,
             uint(len(batch.blocks), 2),
@@ -142,8 +153,10 @@ def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
 
 def _check_encodable(batch: Batch) -> None:
     """Refuse what the decoder would refuse, so a batcher's bug fails here, loudly."""
-    if len(batch.parent_hash) != 32 or not 0 <= batch.chain_id < 1 << 64:
-        raise EncodeError("parent hash must be 32 bytes and the chain id a u64")
+    if len(batch.parent_hash) != 32 or len(batch.origin_hash) != 32:
+        raise EncodeError("parent and origin hashes must be 32 bytes")
+    if not 0 <= batch.chain_id < 1 << 64:
+        raise EncodeError("the chain id must be a u64")
     if not 0 <= batch.first_block < 1 << 64:
         raise EncodeError("first block must be a u64")
     ids = [i for i, _, _ in batch.instruments]
@@ -166,6 +179,7 @@ def decode_batch(data: bytes, domain_separator: bytes) -> tuple[Batch, tuple[byt
     tx_root = reader.raw(32, "tx root")
     parent_hash = reader.raw(32, "parent hash")
     first_block = reader.uint(8, "first block")
+    origin_hash = reader.raw(32, "origin hash")
     table = []
     previous = -1
     for _ in range(reader.uint(1, "instrument count")):
@@ -200,5 +214,7 @@ def decode_batch(data: bytes, domain_separator: bytes) -> tuple[Batch, tuple[byt
     reader.finish("batch")
     if merkle_root(tx_bytes) != tx_root:
         raise NonCanonical("the batch's tx root does not match its txs")
-    batch = Batch(chain_id, parent_hash, first_block, tuple(blocks), tuple(table), tx_root)
+    batch = Batch(
+        chain_id, parent_hash, first_block, tuple(blocks), tuple(table), tx_root, origin_hash
+    )
     return batch, tuple(tx_bytes)

@@ -309,21 +309,25 @@ def encode_order_part(
 ) -> tuple[int, bytes]:
     """(mode, bytes) of an order inside a fill: a reference, resumed, or new.
 
-    An order the batch already wrote is a *repeat*: its slot holds it by the time
-    this fill runs, so it carries no signature and is written as a reference.
+    A signed order is always written new (with its signature), even if the batch
+    wrote it before (its first fill may have been rejected). An unsigned order — a
+    repeat fill, which the sequencer strips (``chain.sequencer.strip_repeats``) — is a
+    2-byte reference when the batch already wrote it, else resumed.
+
+    Raises:
+        EncodeError: the carried digest is not the order's digest in this domain.
     """
-    index = ctx.order_index.get(signed.digest)
-    if index is not None:
-        if not unsigned(signed.signature):
-            raise EncodeError(
-                "an order written earlier in the batch is a repeat fill: it must carry no "
-                "signature (the sequencer strips it, chain.sequencer.strip_repeats)"
-            )
-        return REF, uint(index, 2)
+    if signed.digest != signed.order.digest(ctx.domain_separator):
+        raise EncodeError("a signed order's digest does not match its fields and domain")
+    if unsigned(signed.signature):
+        index = ctx.order_index.get(signed.digest)
+        if index is not None:
+            return REF, uint(index, 2)
+        body = encode_order(signed, ctx, maker)
+        ctx.add_order(signed)
+        return RESUMED, body
     body = encode_order(signed, ctx, maker)
     ctx.add_order(signed)
-    if unsigned(signed.signature):
-        return RESUMED, body
     return NEW, body + encode_signature(signed.signature)
 
 
@@ -331,7 +335,8 @@ def decode_order_part(
     reader: Reader, ctx: TxContext, mode: int, maker: Order | None
 ) -> SignedOrder:
     """Read an order part of the given mode; a reference decodes as a repeat (the
-    referenced order's fields, no signature)."""
+    referenced order's fields, no signature). A referenced taker must trade its
+    maker's instrument on the other side, as a written one does by construction."""
     if mode == REF:
         index = reader.uint(2, "order reference")
         if index >= len(ctx.orders):
@@ -339,12 +344,19 @@ def decode_order_part(
                 f"order reference {index} but the batch has {len(ctx.orders)} orders so far"
             )
         first = ctx.orders[index]
+        if maker is not None and (
+            first.order.instrument != maker.instrument or first.order.side == maker.side
+        ):
+            raise BadReference(
+                f"order reference {index} as a taker must trade the maker's instrument on "
+                "the other side"
+            )
         return SignedOrder(first.order, NO_SIGNATURE, first.digest)
     if mode not in (NEW, RESUMED):
         raise UnknownKind(f"order mode {mode} is not new, reference or resumed")
     signed = decode_order(reader, ctx, maker, signature=mode == NEW)
-    if signed.digest in ctx.order_index:
-        raise NonCanonical("an order already in the batch must be written as a reference")
+    if mode == RESUMED and signed.digest in ctx.order_index:
+        raise NonCanonical("a repeat of an order already in the batch must be a reference")
     if mode == NEW and unsigned(signed.signature):
         raise NonCanonical("a new order cannot carry the empty signature")
     ctx.add_order(signed)

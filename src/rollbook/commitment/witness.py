@@ -18,15 +18,17 @@ A tx that is rejected mid-way gets one more step, ``revert``, whose writes resto
 every leaf the tx wrote, so its ``post_root`` is the tx's pre-state root: the
 rejection is provable, not just asserted.
 
-The context hash binds a step to its tx and position::
+The context hash binds a step to its tx, the tx's place in its block, the block's
+time, and the step's position::
 
-    keccak("rollbook.context" | tx_hash | u32 step index | tx pre-root | u8 failed)
+    keccak("rollbook.context" | tx_hash | u32 tx index | u64 timestamp
+           | u32 step index | tx pre-root | u8 failed)
 
 where the step index counts the steps done so far and ``failed`` is 1 once a step
-has failed. The accumulators a multi-step check carries (equity, IM and MM summed one
-position per step) join the context when #7 fixes each step's on-chain semantics;
-until then the Python STF keeps them in locals, and the witness records the
-state-root side of every step exactly.
+has failed. (The tx hash covers the tx's origin and L1 sender.) The accumulators a
+multi-step check carries (equity, IM and MM summed one position per step) join the
+context when #7 fixes each step's on-chain semantics; until then the Python STF keeps
+them in locals, and the witness records the state-root side of every step exactly.
 """
 
 from __future__ import annotations
@@ -51,11 +53,25 @@ from rollbook.exchange.txs import Tx
 CONTEXT_TAG = b"rollbook.context"
 
 
-def context_hash(tx_hash: bytes, step_index: int, tx_pre_root: bytes, failed: bool) -> bytes:
-    """The context hash after ``step_index`` steps of the tx (module docstring)."""
-    return keccak256(
-        CONTEXT_TAG + tx_hash + step_index.to_bytes(4, "big") + tx_pre_root + bytes([failed])
-    )
+@dataclass(frozen=True, slots=True)
+class TxPlace:
+    """Where a tx runs: its hash, its index in the block, and the block's timestamp."""
+
+    tx_hash: bytes
+    tx_index: int = 0
+    timestamp: int = 0
+
+    def context(self, step_index: int, tx_pre_root: bytes, failed: bool) -> bytes:
+        """The context hash after ``step_index`` steps of the tx (module docstring)."""
+        return keccak256(
+            CONTEXT_TAG
+            + self.tx_hash
+            + self.tx_index.to_bytes(4, "big")
+            + self.timestamp.to_bytes(8, "big")
+            + step_index.to_bytes(4, "big")
+            + tx_pre_root
+            + bytes([failed])
+        )
 
 
 def value_of(leaf: Leaf | None) -> bytes | None:
@@ -100,8 +116,15 @@ def verify_step(witness: StepWitness) -> bytes:
     """Check every read against ``pre_root``, apply the writes, and return the root.
 
     The caller compares the result with ``witness.post_root`` (a dispute compares it
-    with the claimed one). Raises :class:`WitnessError` on any proof that fails.
+    with the claimed one). Raises :class:`WitnessError` on any proof that fails or any
+    leaf outside the step's declaration. (Whether the writes are what the step's rule
+    computes from the reads is the one-step executor's part, #7.)
     """
+    declared = set(witness.declared)
+    keys = [read.key for read in witness.reads] + [write.key for write in witness.writes]
+    for key in keys:
+        if key not in declared:
+            raise WitnessError(f"step {witness.name}: {key!r} is not declared")
     for read in witness.reads:
         path = leaf_path(read.key)
         value = value_of(read.leaf)
@@ -140,9 +163,9 @@ class _Open:
 class WitnessTracer(StepTracer):
     """A step tracer that records a :class:`StepWitness` for every step of one tx."""
 
-    def __init__(self, tx_hash: bytes) -> None:
+    def __init__(self, place: TxPlace) -> None:
         StepTracer.__init__(self)
-        self.tx_hash = tx_hash
+        self.place = place
         self.witnesses: list[StepWitness] = []
         self.tx_pre_root = b""
         self._open: _Open | None = None
@@ -209,8 +232,8 @@ class WitnessTracer(StepTracer):
                 current.declared,
                 current.pre_root,
                 post_root,
-                context_hash(self.tx_hash, index, self.tx_pre_root, failed_before),
-                context_hash(self.tx_hash, index + 1, self.tx_pre_root, self._failed),
+                self.place.context(index, self.tx_pre_root, failed_before),
+                self.place.context(index + 1, self.tx_pre_root, self._failed),
                 reads,
                 tuple(writes),
             )
@@ -231,10 +254,11 @@ class WitnessTracer(StepTracer):
 
 
 def witness_tx(
-    state: State, tx: Tx, env: TxEnv, tx_hash: bytes
+    state: State, tx: Tx, env: TxEnv, tx_hash: bytes, tx_index: int = 0
 ) -> tuple[Receipt, list[StepWitness]]:
-    """Apply ``tx`` to ``state`` and return its receipt with a witness per step."""
-    tracer = WitnessTracer(tx_hash)
+    """Apply ``tx`` (the ``tx_index``-th of its block) to ``state`` and return its
+    receipt with a witness per step."""
+    tracer = WitnessTracer(TxPlace(tx_hash, tx_index, env.timestamp))
     previous = state.tracer
     state.tracer = tracer
     try:

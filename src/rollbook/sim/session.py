@@ -437,7 +437,11 @@ class Session:
                     data = encode_batch(batch, self.world.separator).data
                     break
                 except Oversized:
-                    count = max(1, count // 2)
+                    if count == 1:
+                        raise RuntimeError(
+                            f"block {parent.number + 1} alone exceeds the batch size limit"
+                        ) from None
+                    count //= 2
             self.l1.post_batch(data)
             self.batch_bytes.append(len(data))
             self.posted += count
