@@ -1,0 +1,97 @@
+# pragma version 0.4.3
+# pragma evm-version prague
+"""
+@title OutputOracle
+@notice Output roots proposed by a bonded proposer. A root is final once its
+        challenge window has passed and it has not been removed. #7's dispute game
+        (the `remover`) removes a disproven root and every root after it; #8's
+        validity path will finalise at once.
+@dev    output root = keccak(version || state root || withdrawals root || L2 block hash),
+        docs/design/batch.md section 4.
+"""
+
+struct Output:
+    root: bytes32
+    l2_block: uint256
+    proposed_at: uint256
+
+event OutputProposed:
+    index: indexed(uint256)
+    root: indexed(bytes32)
+    l2_block: uint256
+    proposed_at: uint256
+
+event OutputsRemoved:
+    from_index: indexed(uint256)
+    count: uint256
+
+proposer: public(address)
+bond: public(uint256)
+required_bond: public(uint256)
+challenge_window: public(uint256)
+remover: public(address)
+outputs: public(HashMap[uint256, Output])
+count: public(uint256)
+
+
+@deploy
+@payable
+def __init__(proposer: address, required_bond: uint256, challenge_window: uint256, remover: address):
+    self.proposer = proposer
+    self.required_bond = required_bond
+    self.challenge_window = challenge_window
+    self.remover = remover
+    self.bond = msg.value
+
+
+@external
+@payable
+def post_bond():
+    """Add to the proposer's bond (anyone may top it up)."""
+    self.bond += msg.value
+
+
+@external
+def propose(root: bytes32, l2_block: uint256):
+    """Propose the output root of L2 block `l2_block` (numbers strictly increase)."""
+    assert msg.sender == self.proposer, "OutputOracle: only the proposer proposes"
+    assert self.bond >= self.required_bond, "OutputOracle: the proposer's bond is too low"
+    assert root != empty(bytes32), "OutputOracle: empty root"
+    n: uint256 = self.count
+    if n > 0:
+        assert l2_block > self.outputs[n - 1].l2_block, "OutputOracle: L2 block must increase"
+    self.outputs[n] = Output(root=root, l2_block=l2_block, proposed_at=block.timestamp)
+    self.count = n + 1
+    log OutputProposed(index=n, root=root, l2_block=l2_block, proposed_at=block.timestamp)
+
+
+@external
+def remove_from(index: uint256):
+    """The dispute game removes a disproven root and every root built on it."""
+    assert msg.sender == self.remover, "OutputOracle: only the dispute game removes roots"
+    n: uint256 = self.count
+    assert index < n, "OutputOracle: no such output"
+    assert not self._final(index), "OutputOracle: a final root cannot be removed"
+    self.count = index
+    log OutputsRemoved(from_index=index, count=n - index)
+
+
+@view
+@external
+def is_final(index: uint256) -> bool:
+    return index < self.count and self._final(index)
+
+
+@view
+@external
+def final_root(index: uint256) -> bytes32:
+    """The root at `index`, which must be final."""
+    assert index < self.count, "OutputOracle: no such output"
+    assert self._final(index), "OutputOracle: the root is not final yet"
+    return self.outputs[index].root
+
+
+@view
+@internal
+def _final(index: uint256) -> bool:
+    return block.timestamp >= self.outputs[index].proposed_at + self.challenge_window

@@ -1,0 +1,65 @@
+"""Contract tests run on titanoboa's in-process EVM (py-evm), each in a snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import boa
+import pytest
+
+from rollbook.chain.blocks import Mode, output_version
+from rollbook.l1.compile import source_path
+
+WINDOW = 100  # seconds: the devnet's challenge window
+
+
+@cache
+def deployer_of(name: str) -> Any:
+    """The compiled contract, once per test run (compiling is the slow part)."""
+    return boa.load_partial(str(source_path(name)))
+
+
+def load(name: str, *args: Any, **kwargs: Any) -> Any:
+    return deployer_of(name).deploy(*args, **kwargs)
+
+
+def events(contract: Any, name: str) -> list[Any]:
+    """The decoded logs named ``name`` of the last call."""
+    return [e for e in contract.get_logs() if type(e).__name__ == name]
+
+
+def address(raw: bytes) -> str:
+    return "0x" + raw.hex()
+
+
+@pytest.fixture(autouse=True)
+def isolated() -> Iterator[None]:
+    with boa.env.anchor():
+        yield
+
+
+@pytest.fixture
+def deployer() -> Any:
+    return boa.env.eoa
+
+
+@pytest.fixture
+def usdc() -> Any:
+    return load("Collateral", "USD Coin", "USDC")
+
+
+@pytest.fixture
+def oracle(deployer: Any) -> Any:
+    return load("OutputOracle", deployer, 0, WINDOW, deployer)
+
+
+@pytest.fixture
+def portal(usdc: Any, oracle: Any) -> Any:
+    return load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC), 10**15, 0)
+
+
+@pytest.fixture
+def inbox(deployer: Any) -> Any:
+    return load("BatchInbox", deployer)

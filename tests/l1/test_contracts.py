@@ -1,0 +1,244 @@
+"""The Vyper contracts against their Python models: deposits, forced txs, batch
+records, output roots and withdrawals proven with the Python state tree's proofs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rollbook.chain.blocks import WithdrawalProof, prove_withdrawal
+from rollbook.codec.batch import TX_ROOT_OFFSET
+from rollbook.crypto.keccak import keccak256
+from rollbook.exchange.stf import apply_tx
+from rollbook.exchange.txs import Withdraw
+from tests.chain.helpers import Rollup
+from tests.l1.conftest import WINDOW, address, events
+
+
+def stranger() -> Any:
+    return boa.env.generate_address()
+
+
+def fund(usdc: Any, owner: str, amount: int, spender: str) -> None:
+    usdc.mint(owner, amount)
+    with boa.env.prank(owner):
+        usdc.approve(spender, amount)
+
+
+# -- Collateral -------------------------------------------------------------------------
+
+
+def test_collateral_is_a_six_decimal_erc20(usdc: Any) -> None:
+    alice, bob = boa.env.generate_address(), boa.env.generate_address()
+    usdc.mint(alice, 1_000)
+    with boa.env.prank(alice):
+        assert usdc.transfer(bob, 400)
+        with boa.reverts("Collateral: balance too low"):
+            usdc.transfer(bob, 601)
+    assert usdc.decimals() == 6
+    assert (usdc.balanceOf(alice), usdc.balanceOf(bob), usdc.totalSupply()) == (600, 400, 1_000)
+    with boa.env.prank(alice), boa.reverts("Collateral: only the minter mints"):
+        usdc.mint(alice, 1)
+
+
+# -- Portal: deposits and forced txs ----------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 10**12), min_size=1, max_size=6))
+def test_deposits_escrow_and_number_in_order(amounts: list[int]) -> None:
+    from rollbook.chain.blocks import Mode, output_version
+    from tests.l1.conftest import load
+
+    with boa.env.anchor():
+        usdc = load("Collateral", "USD Coin", "USDC")
+        oracle = load("OutputOracle", boa.env.eoa, 0, WINDOW, boa.env.eoa)
+        portal = load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC), 0, 7)
+        user = boa.env.generate_address()
+        fund(usdc, user, sum(amounts), portal.address)
+        recipient = boa.env.generate_address()
+        for k, amount in enumerate(amounts):
+            with boa.env.prank(user):
+                portal.deposit(amount, recipient)
+            (event,) = events(portal, "Deposited")
+            assert (event.deposit_id, event.recipient, event.amount) == (7 + k, recipient, amount)
+        # The model: escrow = Σ deposits, ids sequential from the first.
+        assert usdc.balanceOf(portal.address) == sum(amounts)
+        assert portal.next_deposit_id() == 7 + len(amounts)
+
+
+def test_bad_deposits_revert_with_named_errors(usdc: Any, portal: Any) -> None:
+    user = boa.env.generate_address()
+    fund(usdc, user, 10, portal.address)
+    with boa.env.prank(user):
+        with boa.reverts("Portal: amount must be in 1..2**64-1"):
+            portal.deposit(0, user)
+        with boa.reverts("Portal: amount must be in 1..2**64-1"):
+            portal.deposit(2**64, user)
+        with boa.reverts("Portal: recipient is the zero address"):
+            portal.deposit(5, "0x" + "00" * 20)
+        with boa.reverts("Collateral: allowance too low"):
+            portal.deposit(11, user)
+
+
+def test_forced_txs_pay_their_fee_and_are_logged(portal: Any) -> None:
+    user = boa.env.generate_address()
+    boa.env.set_balance(user, 10**18)
+    with boa.env.prank(user):
+        with boa.reverts("Portal: the forced-tx fee is not paid"):
+            portal.force(b"\x45" + bytes(8), value=10**15 - 1)
+        portal.force(b"\x45" + bytes(8), value=10**15)
+    (event,) = events(portal, "Forced")
+    assert (event.forced_id, event.sender, event.data) == (0, user, b"\x45" + bytes(8))
+    assert portal.fees_collected() == 10**15
+
+
+# -- BatchInbox ------------------------------------------------------------------------
+
+
+def test_the_inbox_records_data_hash_and_tx_root(inbox: Any) -> None:
+    data = bytes([1]) + bytes(8) + b"\x77" * 32 + b"rest of the batch"
+    inbox.post(data)
+    record = inbox.records(0)
+    assert (record.data_hash, record.tx_root) == (keccak256(data), data[TX_ROOT_OFFSET:][:32])
+    assert record.l1_block == boa.env.evm.patch.block_number
+    assert inbox.count() == 1
+    with boa.reverts("BatchInbox: a batch is at least its header"):
+        inbox.post(data[:40])
+    with boa.env.prank(stranger()), boa.reverts("BatchInbox: only the batcher posts"):
+        inbox.post(data)
+
+
+# -- OutputOracle ----------------------------------------------------------------------
+
+
+def test_output_roots_finalise_after_the_window(oracle: Any) -> None:
+    root = b"\x11" * 32
+    oracle.propose(root, 5)
+    assert not oracle.is_final(0)
+    with boa.reverts("OutputOracle: the root is not final yet"):
+        oracle.final_root(0)
+    with boa.reverts("OutputOracle: L2 block must increase"):
+        oracle.propose(b"\x22" * 32, 5)
+    with boa.env.prank(stranger()), boa.reverts("OutputOracle: only the proposer proposes"):
+        oracle.propose(b"\x22" * 32, 6)
+    boa.env.time_travel(seconds=WINDOW)
+    assert oracle.is_final(0) and oracle.final_root(0) == root
+    with boa.reverts("OutputOracle: a final root cannot be removed"):
+        oracle.remove_from(0)
+
+
+def test_the_dispute_game_removes_a_root_and_its_successors(oracle: Any) -> None:
+    for k in range(3):
+        oracle.propose(bytes([k + 1]) * 32, k + 1)
+    only_the_game = "OutputOracle: only the dispute game removes roots"
+    with boa.env.prank(stranger()), boa.reverts(only_the_game):
+        oracle.remove_from(1)
+    oracle.remove_from(1)
+    assert oracle.count() == 1
+    boa.env.time_travel(seconds=WINDOW)
+    with boa.reverts("OutputOracle: no such output"):
+        oracle.final_root(1)
+
+
+def test_a_bond_below_the_requirement_cannot_propose() -> None:
+    from tests.l1.conftest import load
+
+    oracle = load("OutputOracle", boa.env.eoa, 10**18, WINDOW, boa.env.eoa)
+    with boa.reverts("OutputOracle: the proposer's bond is too low"):
+        oracle.propose(b"\x01" * 32, 1)
+    boa.env.set_balance(boa.env.eoa, 2 * 10**18)
+    oracle.post_bond(value=10**18)
+    oracle.propose(b"\x01" * 32, 1)
+
+
+# -- withdrawals: Python proofs, Vyper verification -------------------------------------
+
+
+def withdrawals_block(count: int, seed: int = 6) -> tuple[Rollup, list[WithdrawalProof]]:
+    """A real L2 block with ``count`` withdrawals, and each one's proof."""
+    rollup = Rollup(seed=seed, traders=max(3, count))
+    rollup.world.advance(2)
+    rollup.mine()
+    rollup.seq.open_block(rollup.world.now)
+    rollup.world.now = rollup.seq.timestamp
+    txs, receipts = [], []
+    for k in range(count):
+        trader = rollup.people[k % len(rollup.people)]
+        nonce = rollup.world.state.account(trader.index).tx_nonce
+        tx = rollup.world.owner_signed(
+            Withdraw, trader, account=trader.index, amount=1_000_000 * (k + 1), nonce=nonce
+        )
+        receipt = apply_tx(rollup.world.state, tx, rollup.world.env())
+        assert receipt.ok, receipt
+        txs.append(tx)
+        receipts.append(receipt)
+    block = rollup.seq.seal(txs, receipts)
+    state = rollup.world.state
+    claims = [
+        prove_withdrawal(state, block, rollup.cfg.mode, wd)
+        for wd in range(state.globals().next_withdrawal_id)
+    ]
+    return rollup, claims
+
+
+def pay(portal: Any, claim: WithdrawalProof, index: int = 0, **changes: Any) -> None:
+    fields = {
+        "output_index": index,
+        "state_root": claim.state_root,
+        "withdrawals_root": claim.withdrawals_root,
+        "block_hash": claim.block_hash,
+        "withdrawal_id": claim.withdrawal_id,
+        "owner": address(claim.leaf.owner),
+        "amount": claim.leaf.amount,
+        "siblings": list(claim.proof.siblings),
+    }
+    fields.update(changes)
+    portal.withdraw(*fields.values())
+
+
+@pytest.mark.parametrize("count", [1, 2, 7])
+def test_withdrawals_are_paid_once_against_a_final_root(
+    count: int, usdc: Any, oracle: Any, portal: Any
+) -> None:
+    _, claims = withdrawals_block(count)
+    usdc.mint(portal.address, 10**13)
+    oracle.propose(claims[0].output_root(), 1)
+    with boa.reverts("OutputOracle: the root is not final yet"):
+        pay(portal, claims[0])
+    boa.env.time_travel(seconds=WINDOW)
+    assert max(len(c.proof.siblings) for c in claims) >= (1 if count > 1 else 0)
+    for claim in claims:
+        before = usdc.balanceOf(address(claim.leaf.owner))
+        pay(portal, claim)
+        assert usdc.balanceOf(address(claim.leaf.owner)) == before + claim.leaf.amount
+        assert portal.paid(claim.withdrawal_id)
+        with boa.reverts("Portal: withdrawal already paid"):
+            pay(portal, claim)
+
+
+def test_wrong_withdrawal_claims_revert(usdc: Any, oracle: Any, portal: Any) -> None:
+    _, claims = withdrawals_block(4)
+    usdc.mint(portal.address, 10**13)
+    oracle.propose(claims[0].output_root(), 1)
+    boa.env.time_travel(seconds=WINDOW)
+    claim = claims[2]
+    not_in_tree = "Portal: the withdrawal is not in the withdrawals tree"
+    with boa.reverts(not_in_tree):
+        pay(portal, claim, amount=claim.leaf.amount + 1)
+    with boa.reverts(not_in_tree):
+        pay(portal, claim, owner=address(b"\x42" * 20))
+    with boa.reverts(not_in_tree):
+        pay(portal, claim, withdrawal_id=claim.withdrawal_id + 10)
+    siblings = list(claim.proof.siblings)
+    siblings[0] = bytes(31) + b"\x01"
+    with boa.reverts(not_in_tree):
+        pay(portal, claim, siblings=siblings)
+    with boa.reverts("Portal: the roots do not hash to the final output root"):
+        pay(portal, claim, state_root=b"\x01" * 32)
+    with boa.reverts("OutputOracle: no such output"):
+        pay(portal, claim, index=1)
