@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from rollbook.chain.blocks import L2Block
+from rollbook.chain.blocks import L2Block, output_version
 from rollbook.chain.derive import ChainConfig
 from rollbook.chain.sequencer import BlockBuilder, batch_of, postable
 from rollbook.codec.batch import encode_batch
@@ -14,6 +14,7 @@ from rollbook.exchange.state import State
 from rollbook.exchange.stf import apply_tx
 from rollbook.exchange.txs import Tx, Withdraw
 from rollbook.exchange.types import Side
+from rollbook.l1.driver import EvmL1
 from rollbook.sim.l1sim import SimL1
 from rollbook.sim.world import GENESIS_TIME, Trader, World, base, usd
 
@@ -33,6 +34,8 @@ class Rollup:
     seed: int = 0
     traders: int = 6
     overrides: dict[str, int] = field(default_factory=dict)
+    evm: bool = False
+    """Run L1 on the real contracts in an embedded EVM instead of the test history."""
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -44,7 +47,17 @@ class Rollup:
         self.world.set_prices(usd(3000))
         self.genesis: State = self.world.state.copy()
         self.cfg = config(self.world, **self.overrides)
-        self.l1 = SimL1(self.world.now)
+        self.l1: SimL1 | EvmL1
+        if self.evm:
+            self.l1 = EvmL1.embedded(
+                self.world.now,
+                output_version=output_version(self.cfg.mode),
+                first_deposit_id=self.world.state.globals().next_deposit_id,
+            )
+            for person in self.people:
+                self.l1.add_owner(person.owner, person.owner_key)
+        else:
+            self.l1 = SimL1(self.world.now)
         self.seq = BlockBuilder(self.cfg, self.world.state, self.l1.genesis_ref)
         self.posted = 0  # sequencer blocks already batched
         self.grid = {1: (self.world.state.instrument(1).tick, self.world.state.instrument(1).lot)}

@@ -1,0 +1,135 @@
+"""Drive the real L1 on a slot clock: users' deposits and forced txs, the batcher's
+posts, one block every 12 seconds — and read each block back for derivation.
+
+:class:`EvmL1` has the interface of the test history :class:`rollbook.sim.l1sim.SimL1`
+(``deposit``, ``force``, ``post_batch``, ``mine``, ``blocks``, ``genesis_ref``), so the
+derivation tests and the devnet session run unchanged on the contracts: every
+deposit is a real ERC-20 ``transferFrom`` into the Portal, every forced tx pays the
+Portal's fee, every batch is a call to the inbox, and what derivation reads is the
+logs and calldata of real blocks.
+
+Actions are queued and sent when the next slot's block opens, so each executes at
+that block's timestamp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rollbook.chain.l1 import L1Block, L1Ref
+from rollbook.l1.client import L1Client, checksum
+from rollbook.l1.system import Roles, System, deploy, read_block
+
+L1_BLOCK_TIME = 12
+GAS_FUNDING = 10**18
+
+
+@dataclass
+class EvmL1:
+    """The rollup's L1 on a real EVM (embedded by default)."""
+
+    system: System
+    roles: Roles
+    keys: dict[bytes, bytes] = field(default_factory=dict)
+    """L1 private key of each owner address that acts on L1 (deposits, forced txs)."""
+    blocks: list[L1Block] = field(default_factory=list)
+    queued: list[Callable[[], bytes]] = field(default_factory=list)
+    sent: list[bytes] = field(default_factory=list)
+    next_deposit: int = 0
+
+    def __post_init__(self) -> None:
+        self.genesis = read_block(self.system, self.system.deployment.block)
+        self.next_deposit = self.system.deployment.params.get("first_deposit_id", 0)
+
+    @classmethod
+    def embedded(
+        cls,
+        start: int,
+        *,
+        output_version: int,
+        challenge_window: int = 60,
+        forced_fee: int = 10**15,
+        first_deposit_id: int = 0,
+    ) -> EvmL1:
+        """A fresh embedded EVM with the system deployed at ``start``."""
+        client = L1Client.embedded(genesis_time=start - 3600)
+        faucet = client.faucet_key()
+        roles = Roles(faucet, _key(b"proposer"), _key(b"batcher"))
+        client.open_block(start - 2)
+        for key in (roles.proposer, roles.batcher):
+            client.transfer_eth(faucet, client.address_of(key), 10 * GAS_FUNDING)
+        client.seal_block()
+        system = deploy(
+            client,
+            roles,
+            start - 1,
+            output_version=output_version,
+            challenge_window=challenge_window,
+            forced_fee=forced_fee,
+            first_deposit_id=first_deposit_id,
+        )
+        return cls(system, roles)
+
+    # -- the SimL1 interface ------------------------------------------------------------
+
+    @property
+    def client(self) -> L1Client:
+        return self.system.client
+
+    @property
+    def genesis_ref(self) -> L1Ref:
+        return L1Ref.of(self.genesis)
+
+    @property
+    def tip(self) -> L1Block:
+        return self.blocks[-1] if self.blocks else self.genesis
+
+    def add_owner(self, owner: bytes, key: bytes) -> None:
+        """Let ``owner`` act on L1 with ``key``: fund it with gas and keep the key."""
+        self.keys[owner] = key
+        faucet = self.roles.deployer
+        self.queued.append(lambda: self.client.transfer_eth(faucet, checksum(owner), GAS_FUNDING))
+
+    def deposit(self, owner: bytes, amount: int) -> None:
+        """``owner`` deposits ``amount`` for itself: mint (devnet), approve, deposit."""
+        key = self.keys[owner]
+        c, s, minter = self.client, self.system, self.roles.deployer
+        account, portal = checksum(owner), s.portal.address
+        self.queued.append(lambda: c.call_tx(minter, s.collateral, "mint", account, amount))
+        self.queued.append(lambda: c.call_tx(key, s.collateral, "approve", portal, amount))
+        self.queued.append(lambda: c.call_tx(key, s.portal, "deposit", amount, account))
+        self.next_deposit += 1
+
+    def force(self, sender: bytes, data: bytes) -> None:
+        key = self.keys[sender]
+        fee = self.system.deployment.params["forced_fee"]
+        self.queued.append(
+            lambda: self.client.call_tx(key, self.system.portal, "force", data, value=fee)
+        )
+
+    def post_batch(self, data: bytes) -> None:
+        client, batcher, inbox = self.client, self.roles.batcher, self.system.inbox
+        self.queued.append(lambda: client.call_tx(batcher, inbox, "post", data, gas=12_000_000))
+
+    def mine(self, now: int) -> list[L1Block]:
+        """Mine every slot due by ``now``; queued actions go into the first block."""
+        mined = []
+        while self.tip.timestamp + L1_BLOCK_TIME <= now:
+            self.client.open_block(self.tip.timestamp + L1_BLOCK_TIME)
+            actions, self.queued = self.queued, []
+            hashes = [action() for action in actions]
+            number = self.client.seal_block()
+            for tx_hash in hashes:
+                self.client.receipt(tx_hash)  # raises L1Error with the reason on a revert
+            self.sent.extend(hashes)
+            block = read_block(self.system, number)
+            self.blocks.append(block)
+            mined.append(block)
+        return mined
+
+
+def _key(label: bytes) -> bytes:
+    from rollbook.crypto.keccak import keccak256
+
+    return keccak256(b"rollbook devnet " + label)

@@ -1,0 +1,158 @@
+"""The deployed system: its contracts, the deployment record, and derivation's view.
+
+:func:`deploy` deploys Collateral (devnets), OutputOracle, BatchInbox and Portal and
+returns a :class:`Deployment` — addresses, runtime code hashes, constructor arguments
+and source checksums — that ``rollbook l1 deploy`` writes as JSON.
+
+:func:`read_block` turns one L1 block into derivation's input
+(:class:`rollbook.chain.l1.L1Block`): the Portal's ``Deposited`` and ``Forced`` logs in
+log order, and the data of every batch the inbox recorded, read from the posting tx's
+calldata.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from web3.contract import Contract
+
+from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Input
+from rollbook.l1.client import FORK, L1Client, raw_address
+from rollbook.l1.compile import compiled
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The keys of the system's operators (the deployer mints devnet collateral)."""
+
+    deployer: bytes
+    proposer: bytes
+    batcher: bytes
+
+
+@dataclass
+class Deployment:
+    """What was deployed where, and from which source."""
+
+    chain_id: int
+    fork: str
+    block: int
+    addresses: dict[str, str]
+    code_hashes: dict[str, str]
+    constructor_args: dict[str, list[Any]]
+    source_sha256: dict[str, str]
+    params: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Deployment:
+        return cls(**json.loads(text))
+
+
+@dataclass
+class System:
+    """A deployment with bound contract objects."""
+
+    client: L1Client
+    deployment: Deployment
+    collateral: Contract
+    oracle: Contract
+    inbox: Contract
+    portal: Contract
+
+
+def deploy(
+    client: L1Client,
+    roles: Roles,
+    timestamp: int,
+    *,
+    output_version: int,
+    challenge_window: int,
+    forced_fee: int,
+    first_deposit_id: int = 0,
+    required_bond: int = 0,
+) -> System:
+    """Deploy the system in one L1 block mined at ``timestamp``."""
+    deployer = client.address_of(roles.deployer)
+    proposer = client.address_of(roles.proposer)
+    batcher = client.address_of(roles.batcher)
+    args: dict[str, list[Any]] = {
+        "Collateral": ["USD Coin (rollbook devnet)", "USDC"],
+        "OutputOracle": [proposer, required_bond, challenge_window, deployer],
+        "BatchInbox": [batcher],
+    }
+    client.open_block(timestamp)
+    hashes = {name: client.deploy(name, roles.deployer, *a) for name, a in args.items()}
+    client.seal_block()
+    addresses = {name: client.receipt(h)["contractAddress"] for name, h in hashes.items()}
+    args["Portal"] = [
+        addresses["Collateral"],
+        addresses["OutputOracle"],
+        output_version,
+        forced_fee,
+        first_deposit_id,
+    ]
+    client.open_block(timestamp + 1)
+    portal_hash = client.deploy("Portal", roles.deployer, *args["Portal"])
+    client.seal_block()
+    addresses["Portal"] = client.receipt(portal_hash)["contractAddress"]
+    deployment = Deployment(
+        chain_id=client.chain_id,
+        fork=FORK,
+        block=client.head(),
+        addresses=addresses,
+        code_hashes={n: "0x" + client.code_hash(a).hex() for n, a in addresses.items()},
+        constructor_args={n: [str(x) for x in a] for n, a in args.items()},
+        source_sha256={n: compiled(n).source_sha256 for n in addresses},
+        params={
+            "output_version": output_version,
+            "challenge_window": challenge_window,
+            "forced_fee": forced_fee,
+            "first_deposit_id": first_deposit_id,
+        },
+    )
+    return bind(client, deployment)
+
+
+def bind(client: L1Client, deployment: Deployment) -> System:
+    a = deployment.addresses
+    return System(
+        client,
+        deployment,
+        client.contract("Collateral", a["Collateral"]),
+        client.contract("OutputOracle", a["OutputOracle"]),
+        client.contract("BatchInbox", a["BatchInbox"]),
+        client.contract("Portal", a["Portal"]),
+    )
+
+
+def read_block(system: System, number: int) -> L1Block:
+    """L1 block ``number`` as derivation reads it."""
+    client = system.client
+    block = client.block(number)
+    inputs: list[tuple[int, L1Input]] = []
+    for log in system.portal.events.Deposited().get_logs(from_block=number, to_block=number):
+        args = log["args"]
+        deposit = L1Deposit(args["deposit_id"], raw_address(args["recipient"]), args["amount"])
+        inputs.append((log["logIndex"], deposit))
+    for log in system.portal.events.Forced().get_logs(from_block=number, to_block=number):
+        args = log["args"]
+        inputs.append((log["logIndex"], L1Forced(raw_address(args["sender"]), bytes(args["data"]))))
+    inputs.sort(key=lambda pair: pair[0])
+    batches = []
+    for log in system.inbox.events.BatchPosted().get_logs(from_block=number, to_block=number):
+        tx = client.w3.eth.get_transaction(log["transactionHash"])
+        _, params = system.inbox.decode_function_input(tx["input"])
+        batches.append(bytes(params["data"]))
+    return L1Block(
+        number,
+        bytes(block["hash"]),
+        bytes(block["parentHash"]),
+        int(block["timestamp"]),
+        tuple(item for _, item in inputs),
+        tuple(batches),
+    )

@@ -1,0 +1,53 @@
+"""Derivation from a real EVM: the rollup's L1 inputs are the Vyper contracts' logs
+and calldata in an embedded py-evm chain, and the derived chain is the sequencer's."""
+
+from __future__ import annotations
+
+from rollbook.chain.derive import derive
+from rollbook.chain.l1 import L1Deposit, L1Forced
+from rollbook.codec.batch import decode_batch
+from rollbook.crypto.keccak import keccak256
+from rollbook.l1.driver import EvmL1
+from tests.chain.helpers import Rollup
+from tests.chain.test_derive import inclusion_times, run
+
+
+def test_the_chain_derived_from_the_evm_is_the_sequencers() -> None:
+    rollup = Rollup(seed=41, traders=4, evm=True)
+    run(rollup, blocks=30, post_every=5, inputs_every=7)
+    l1 = rollup.l1
+    assert isinstance(l1, EvmL1)
+    deriver = derive(rollup.cfg, rollup.genesis, l1.genesis_ref, l1.blocks)
+    assert not [n for n in deriver.notes if "skipped" in n], deriver.notes
+    assert deriver.head.hash == rollup.seq.blocks[-1].hash
+    assert deriver.state.root() == rollup.world.state.root()
+    # What derivation read is what the contracts recorded.
+    inputs = [i for b in l1.blocks for i in b.inputs]
+    assert any(isinstance(i, L1Deposit) for i in inputs)
+    assert any(isinstance(i, L1Forced) for i in inputs)
+    inbox = l1.system.inbox
+    posted = [d for b in l1.blocks for d in b.batches]
+    assert l1.client.read(inbox, "count") == len(posted) > 0
+    for index, data in enumerate(posted):
+        record = l1.client.read(inbox, "records", index)
+        assert record[0] == keccak256(data)
+        assert record[1] == decode_batch(data, rollup.world.separator)[0].tx_root
+    # Escrow on L1 = what derivation credited (no withdrawal has been paid yet).
+    credited = sum(i.amount for i in inputs if isinstance(i, L1Deposit))
+    portal = l1.system.portal.address
+    assert l1.client.read(l1.system.collateral, "balanceOf", portal) == credited
+
+
+def test_forced_txs_posted_on_the_evm_land_by_their_deadline() -> None:
+    rollup = Rollup(seed=42, traders=3, evm=True, overrides={"inclusion_window": 120})
+    for k in range(3):
+        rollup.force_withdraw(rollup.people[k], 1 + k)
+        rollup.world.advance(7)
+        rollup.mine()
+    rollup.world.advance(120 + 12 * (rollup.cfg.confirmation_depth + 3))
+    rollup.mine()
+    deriver = derive(rollup.cfg, rollup.genesis, rollup.l1.genesis_ref, rollup.l1.blocks)
+    pairs = inclusion_times(deriver, rollup.l1.blocks)
+    assert len(pairs) == 3
+    for posted, included in pairs:
+        assert included <= posted + 120 + 12
