@@ -27,6 +27,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_tester import EthereumTester, PyEVMBackend
+from hexbytes import HexBytes
 from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 
@@ -49,6 +50,8 @@ class L1Client:
     backend: PyEVMBackend | None = None
     confirmations: int = 0
     nonces: dict[str, int] = field(default_factory=dict)
+    last_timestamp: int | None = None
+    """The timestamp of the last block this client opened (saves a read per block)."""
 
     # -- construction ----------------------------------------------------------------
 
@@ -93,7 +96,9 @@ class L1Client:
 
     def open_block(self, timestamp: int) -> None:
         """Start the next block at ``timestamp``: txs sent now execute at that time."""
-        parent = int(self.w3.eth.get_block("latest")["timestamp"])
+        parent = self.last_timestamp
+        if parent is None:
+            parent = int(self.w3.eth.get_block("latest")["timestamp"])
         if timestamp <= parent:
             raise L1Error(f"block time {timestamp} is not after the parent's {parent}")
         if self.backend is not None:
@@ -101,6 +106,7 @@ class L1Client:
             chain.header = chain.header.copy(timestamp=timestamp)
         else:
             self.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])  # type: ignore[arg-type]
+        self.last_timestamp = timestamp
 
     def seal_block(self) -> int:
         """Mine the open block with every tx sent since :meth:`open_block`."""
@@ -148,14 +154,14 @@ class L1Client:
 
     def receipt(self, tx_hash: bytes) -> Any:
         """The receipt of a mined tx; raises :class:`L1Error` if it reverted."""
-        receipt = self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
         if receipt["status"] != 1:
             raise L1Error(f"tx {tx_hash.hex()} reverted: {self.revert_reason(tx_hash)}")
         return receipt
 
     def revert_reason(self, tx_hash: bytes) -> str:
         """Replay a reverted tx as a call at its block to read the reason."""
-        tx = self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+        tx = self.w3.eth.get_transaction(HexBytes(tx_hash))
         call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"]}
         try:
             self.w3.eth.call(call, tx["blockNumber"] - 1)  # type: ignore[arg-type]

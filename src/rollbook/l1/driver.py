@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rollbook.chain.blocks import WithdrawalProof
 from rollbook.chain.l1 import L1Block, L1Ref
 from rollbook.l1.client import L1Client, checksum
 from rollbook.l1.system import Roles, System, deploy, read_block
@@ -111,6 +112,38 @@ class EvmL1:
     def post_batch(self, data: bytes) -> None:
         client, batcher, inbox = self.client, self.roles.batcher, self.system.inbox
         self.queued.append(lambda: client.call_tx(batcher, inbox, "post", data, gas=12_000_000))
+
+    def propose(self, root: bytes, l2_block: int) -> None:
+        """The proposer posts the output root of ``l2_block``."""
+        client, proposer, oracle = self.client, self.roles.proposer, self.system.oracle
+        self.queued.append(lambda: client.call_tx(proposer, oracle, "propose", root, l2_block))
+
+    def withdraw(self, claim: WithdrawalProof, output_index: int) -> None:
+        """Anyone (here the deployer, paying gas) pays a proven withdrawal to its owner."""
+        client, payer, portal = self.client, self.roles.deployer, self.system.portal
+        args = (
+            output_index,
+            claim.state_root,
+            claim.withdrawals_root,
+            claim.block_hash,
+            claim.withdrawal_id,
+            checksum(claim.leaf.owner),
+            claim.leaf.amount,
+            list(claim.proof.siblings),
+        )
+        self.queued.append(lambda: client.call_tx(payer, portal, "withdraw", *args))
+
+    def back_genesis(self, amount: int) -> None:
+        """Escrow ``amount`` for a genesis allocation (devnets start with funded L2
+        accounts; the portal must hold what L2 owes them)."""
+        client, minter, s = self.client, self.roles.deployer, self.system
+        portal = s.portal.address
+        self.queued.append(lambda: client.call_tx(minter, s.collateral, "mint", portal, amount))
+
+    def escrow(self, block: int | None = None) -> int:
+        """The collateral the portal holds."""
+        s, at = self.system, "latest" if block is None else block
+        return int(self.client.read(s.collateral, "balanceOf", s.portal.address, block=at))
 
     def mine(self, now: int) -> list[L1Block]:
         """Mine every slot due by ``now``; queued actions go into the first block."""

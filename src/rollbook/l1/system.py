@@ -16,6 +16,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from web3 import Web3
 from web3.contract import Contract
 
 from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Input
@@ -131,28 +132,53 @@ def bind(client: L1Client, deployment: Deployment) -> System:
 
 
 def read_block(system: System, number: int) -> L1Block:
-    """L1 block ``number`` as derivation reads it."""
+    """L1 block ``number`` as derivation reads it (one header and one log query)."""
     client = system.client
     block = client.block(number)
-    inputs: list[tuple[int, L1Input]] = []
-    for log in system.portal.events.Deposited().get_logs(from_block=number, to_block=number):
-        args = log["args"]
-        deposit = L1Deposit(args["deposit_id"], raw_address(args["recipient"]), args["amount"])
-        inputs.append((log["logIndex"], deposit))
-    for log in system.portal.events.Forced().get_logs(from_block=number, to_block=number):
-        args = log["args"]
-        inputs.append((log["logIndex"], L1Forced(raw_address(args["sender"]), bytes(args["data"]))))
-    inputs.sort(key=lambda pair: pair[0])
-    batches = []
-    for log in system.inbox.events.BatchPosted().get_logs(from_block=number, to_block=number):
-        tx = client.w3.eth.get_transaction(log["transactionHash"])
-        _, params = system.inbox.decode_function_input(tx["input"])
-        batches.append(bytes(params["data"]))
+    deposited = system.portal.events.Deposited()
+    forced = system.portal.events.Forced()
+    posted = system.inbox.events.BatchPosted()
+    topics = {
+        _topic(system.portal, "Deposited"): deposited,
+        _topic(system.portal, "Forced"): forced,
+        _topic(system.inbox, "BatchPosted"): posted,
+    }
+    logs = client.w3.eth.get_logs(
+        {
+            "fromBlock": number,
+            "toBlock": number,
+            "address": [system.portal.address, system.inbox.address],
+        }
+    )
+    inputs: list[L1Input] = []
+    batches: list[bytes] = []
+    for log in sorted(logs, key=lambda entry: entry["logIndex"]):
+        event = topics.get(bytes(log["topics"][0]))
+        if event is None:
+            continue
+        args = event.process_log(log)["args"]
+        if event is deposited:
+            recipient = raw_address(args["recipient"])
+            inputs.append(L1Deposit(args["deposit_id"], recipient, args["amount"]))
+        elif event is forced:
+            inputs.append(L1Forced(raw_address(args["sender"]), bytes(args["data"])))
+        else:
+            tx = client.w3.eth.get_transaction(log["transactionHash"])
+            _, params = system.inbox.decode_function_input(tx["input"])
+            batches.append(bytes(params["data"]))
     return L1Block(
         number,
         bytes(block["hash"]),
         bytes(block["parentHash"]),
         int(block["timestamp"]),
-        tuple(item for _, item in inputs),
+        tuple(inputs),
         tuple(batches),
     )
+
+
+def _topic(contract: Contract, name: str) -> bytes:
+    """topic0 of event ``name``: keccak of its signature."""
+    entries: list[dict[str, Any]] = [dict(e) for e in contract.abi]
+    abi = next(e for e in entries if e.get("type") == "event" and e.get("name") == name)
+    signature = f"{name}({','.join(i['type'] for i in abi['inputs'])})"
+    return bytes(Web3.keccak(text=signature))

@@ -36,8 +36,9 @@ import random
 import time
 from dataclasses import dataclass, field
 
-from rollbook.chain.blocks import output_root
+from rollbook.chain.blocks import output_root, output_version, prove_withdrawal
 from rollbook.chain.derive import ChainConfig, Deriver, derive
+from rollbook.chain.l1 import L1Deposit
 from rollbook.chain.sequencer import BlockBuilder, batch_of, postable
 from rollbook.codec.batch import encode_batch
 from rollbook.codec.errors import Oversized
@@ -60,6 +61,7 @@ from rollbook.exchange.txs import (
     Withdraw,
 )
 from rollbook.exchange.types import OrderFlags, Side
+from rollbook.l1.driver import EvmL1
 from rollbook.matching.engine import MatchingEngine
 from rollbook.matching.errors import MatchingError
 from rollbook.node.gate import LiquidationTaker, STFGate
@@ -79,6 +81,7 @@ FIRST_OPTION = 100  # chain k: ids FIRST_OPTION + 20 k + 2 j (call) and + 1 (put
 CHAIN_ID = 901
 L1_LEAD = 120  # L1 runs this long before the first L2 block, so origins are deep enough
 BATCH_EVERY = 6  # the batcher posts once a minute
+CHALLENGE_WINDOW = 60  # seconds on the devnet (the mainnet preset: 7 days)
 
 
 @dataclass
@@ -109,7 +112,7 @@ def to_tick(price_usd: float) -> int:
 class Session:
     """One simulated market: world, engine with an STF gate, feeder, makers, takers."""
 
-    def __init__(self, seed: int, crash_step: int) -> None:
+    def __init__(self, seed: int, crash_step: int, l1: str = "evm") -> None:
         self.rng = random.Random(seed)
         self.world = World(now=START)
         assert self.world.list_perp(PERP, tick=TICK, lot=LOT).ok
@@ -142,8 +145,26 @@ class Session:
         # from here every block is built on an L1 origin and posted in batches.
         self.chain_genesis = self.world.state.copy()
         self.cfg = ChainConfig(CHAIN_ID, self.world.separator)
-        self.l1 = SimL1(self.world.now - L1_LEAD)
-        self.l1.next_deposit = self.world.state.globals().next_deposit_id
+        glob = self.world.state.globals()
+        self.l1: SimL1 | EvmL1
+        if l1 == "sim":
+            self.l1 = SimL1(self.world.now - L1_LEAD)
+            self.l1.next_deposit = glob.next_deposit_id
+        else:
+            # The real contracts on an embedded EVM (#5). The genesis allocation is
+            # escrowed in the portal, so L1 holds what L2 owes from the first block.
+            self.l1 = EvmL1.embedded(
+                self.world.now - L1_LEAD,
+                output_version=output_version(self.cfg.mode),
+                challenge_window=CHALLENGE_WINDOW,
+                first_deposit_id=glob.next_deposit_id,
+            )
+            self.l1.back_genesis(glob.total_deposits)
+            for trader in (*self.takers, *self.option_takers):
+                self.l1.add_owner(trader.owner, trader.owner_key)
+        self.genesis_escrow = glob.total_deposits
+        self.proposals: list[int] = []  # the L2 block of each proposed output root
+        self.paid_withdrawals = 0
         self.l1.mine(self.world.now)
         self.builder = BlockBuilder(self.cfg, self.world.state, self.l1.genesis_ref)
         for block in self.l1.blocks:
@@ -445,14 +466,52 @@ class Session:
             self.l1.post_batch(data)
             self.batch_bytes.append(len(data))
             self.posted += count
+            self.propose()
+
+    def propose(self) -> None:
+        """The proposer posts the output root of the last block it batched."""
+        if not isinstance(self.l1, EvmL1) or (self.proposals and self.proposals[-1] >= self.posted):
+            return
+        block = self.builder.blocks[self.posted]
+        header = block.header
+        root = output_root(self.cfg.mode, header.state_root, header.withdrawals_root, block.hash)
+        self.l1.propose(root, block.number)
+        self.proposals.append(block.number)
 
     def finish_l1(self) -> None:
-        """Post what is left and let L1 run until every batch is deep enough."""
+        """Post what is left and let L1 run until every batch is deep enough; then,
+        once the last output root is final, pay every L2 withdrawal on L1."""
         for _ in range(self.cfg.confirmation_depth + 2):
             self.post_batch()
             self.world.advance(12)
             for block in self.l1.mine(self.world.now):
                 self.builder.observe(block)
+        if not isinstance(self.l1, EvmL1) or not self.proposals:
+            return
+        self.world.advance(CHALLENGE_WINDOW + 12)
+        for block in self.l1.mine(self.world.now):
+            self.builder.observe(block)
+        final = self.builder.blocks[self.proposals[-1]]
+        state = self.world.state
+        for withdrawal_id in range(state.globals().next_withdrawal_id):
+            claim = prove_withdrawal(state, final, self.cfg.mode, withdrawal_id)
+            self.l1.withdraw(claim, len(self.proposals) - 1)
+            self.paid_withdrawals += claim.leaf.amount
+        self.world.advance(12)
+        for block in self.l1.mine(self.world.now):
+            self.builder.observe(block)
+
+    def escrow_gap(self) -> int:
+        """L1 escrow − (what L2 owes + pending withdrawals + deposits not yet derived);
+        0 when the bridge is whole (ARCHITECTURE section 6). EVM L1 only."""
+        if not isinstance(self.l1, EvmL1):
+            raise TypeError("the escrow lives on the EVM L1")
+        glob = self.world.state.globals()
+        owed = glob.total_deposits - glob.total_withdrawals  # Σ balances + fees + pools
+        pending = glob.total_withdrawals - self.paid_withdrawals
+        on_l1 = sum(i.amount for b in self.l1.blocks for i in b.inputs if isinstance(i, L1Deposit))
+        derived = glob.total_deposits - self.genesis_escrow
+        return self.l1.escrow() - (owed + pending + (on_l1 - derived))
 
     def replay(self) -> Deriver:
         """A verifier's view: derive the chain from the L1 history alone."""
@@ -574,12 +633,31 @@ def main(argv: list[str]) -> int:
         f"  L1 inputs           {l1_events}: {len(derived)} included by origin,"
         f" {sum(derived)} applied"
     )
+    if isinstance(session.l1, EvmL1):
+        l1 = session.l1
+        gas = sum(int(l1.client.receipt(h)["gasUsed"]) for h in l1.sent)
+        count = int(l1.client.read(l1.system.oracle, "count"))
+        final = sum(1 for i in range(count) if l1.client.read(l1.system.oracle, "is_final", i))
+        print(
+            f"  L1 (embedded EVM)   py-evm, {l1.system.deployment.fork}, chain"
+            f" {l1.system.deployment.chain_id}; {len(l1.sent)} txs, {gas:,} gas;"
+            f" portal {l1.system.portal.address}"
+        )
+        print(f"  output roots        {count} proposed, {final} final (challenge window"
+              f" {CHALLENGE_WINDOW} s)")
+        print(
+            f"  withdrawals on L1   {session.world.state.globals().next_withdrawal_id} paid,"
+            f" ${session.paid_withdrawals / usd:,.2f}, proven against the final root;"
+            f" escrow ${l1.escrow() / usd:,.2f}, gap {session.escrow_gap()} (must be 0)"
+        )
     print(f"  final state root    0x{root.hex()}")
     output = output_root(
         session.cfg.mode, head.state_root, head.withdrawals_root, chain[-1].hash
     )
     print(f"  output root         0x{output.hex()}  (block {head.number})")
     ok = replayed == root and same_chain
+    if isinstance(session.l1, EvmL1):
+        ok = ok and session.escrow_gap() == 0
     print(
         f"  verifier (from L1)  0x{replayed.hex()}  {'MATCH' if ok else 'MISMATCH'}"
         f" ({len(verifier.blocks) - 1} blocks derived,"
