@@ -40,3 +40,19 @@ def test_vectors_command_writes_files(tmp_path: object) -> None:
     out = Path(str(tmp_path))
     assert main(["vectors", "--out", str(out)]) == 0
     assert (out / "manifest.json").is_file() and len(list(out.glob("*.json"))) > 10
+
+
+def test_l1_deploy_writes_a_record_that_matches_the_sources(tmp_path: Path) -> None:
+    from rollbook.crypto.keccak import keccak256
+    from rollbook.l1.compile import compiled
+
+    out = tmp_path / "deployment.json"
+    assert main(["l1", "deploy", "--out", str(out), "--challenge-window", "60"]) == 0
+    record = json.loads(out.read_text())
+    assert set(record["addresses"]) == {"Collateral", "OutputOracle", "BatchInbox", "Portal"}
+    for name, code_hash in record["code_hashes"].items():
+        # The code on chain is the code compiled from this repository's source.
+        assert code_hash == "0x" + keccak256(compiled(name).runtime).hex(), name
+        assert record["source_sha256"][name] == compiled(name).source_sha256
+    assert record["params"]["challenge_window"] == 60
+    assert record["fork"] == "prague"

@@ -5,6 +5,8 @@
 - ``rollbook bench NAME [args]``: run benchmark ``bench/NAME.py``; prints one JSON
   object whose ``headline`` is ``{"name", "value", "unit", "goal"}``.
 - ``rollbook vectors [--out DIR]``: write the STF test vectors.
+- ``rollbook l1 deploy [--l1 embedded|URL] [--out FILE]``: deploy the L1 contracts and
+  write the deployment record.
 """
 
 from __future__ import annotations
@@ -62,7 +64,13 @@ def cmd_vectors(argv: list[str]) -> int:
     return code
 
 
-COMMANDS = {"bench": cmd_bench, "devnet": cmd_devnet, "vectors": cmd_vectors}
+def cmd_l1(argv: list[str]) -> int:
+    from rollbook.l1.cli import main as l1_main
+
+    return l1_main(argv)
+
+
+COMMANDS = {"bench": cmd_bench, "devnet": cmd_devnet, "l1": cmd_l1, "vectors": cmd_vectors}
 
 
 def main(argv: list[str] | None = None) -> int:
