@@ -1,0 +1,128 @@
+"""Benchmark: L1 gas of the rollup's L1 operations (``rollbook bench gas``).
+
+On the embedded EVM (py-evm through eth-tester, fork named in the output), with the
+contracts deployed from source:
+
+- a full batch of the ``bench codec`` reference tape posted to the inbox, and the
+  output root proposed for it: the headline is their gas per fill (the L1 cost of
+  settling a fill in optimistic mode, before blobs);
+- a deposit (approve excluded), a forced tx, a withdrawal proven against a final root
+  (in a withdrawals tree of ``--withdrawals`` leaves), and one output proposal.
+
+Goal (issue #5): ≤ 6,000 gas per fill under Prague with calldata at #4's bytes per
+fill. Prague prices calldata at max(4/16 gas per zero/non-zero byte + execution,
+10/40 per byte floor, EIP-7623); a batch is mostly non-zero bytes, so ~40 gas/byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from rollbook.chain.blocks import Header, L2Block, Mode, output_version, prove_withdrawal
+from rollbook.codec.batch import encode_batch
+from rollbook.exchange.txs import Fill, Withdraw
+from rollbook.l1.client import FORK
+from rollbook.l1.driver import EvmL1
+
+GOAL = 6_000
+
+
+def _codec_bench() -> Any:
+    path = Path(__file__).parent / "codec.py"
+    spec = importlib.util.spec_from_file_location("rollbook_bench_codec", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def gas_of(l1: EvmL1, action: Any, now: int) -> tuple[int, int]:
+    """Queue ``action`` on ``l1``, mine it, return (gas used, new now)."""
+    before = len(l1.sent)
+    action()
+    now += 12
+    l1.mine(now)
+    receipts = [l1.client.receipt(h) for h in l1.sent[before:]]
+    return sum(int(r["gasUsed"]) for r in receipts), now
+
+
+def withdrawal_gas(l1: EvmL1, world: Any, count: int, now: int) -> tuple[int, int]:
+    """Gas to prove and pay one withdrawal out of a tree of ``count``, against a
+    final output root (proposed, then the challenge window waited out)."""
+    people = list(world.traders.values())
+    for k in range(count):
+        trader = people[k % len(people)]
+        nonce = world.state.account(trader.index).tx_nonce
+        tx = world.owner_signed(
+            Withdraw, trader, account=trader.index, amount=1_000_000, nonce=nonce
+        )
+        assert world.l2(tx).ok
+    state = world.state
+    header = Header(1, bytes(32), now, 0, bytes(32), bytes(32), bytes(32), state.root(),
+                    state.withdrawals_root())
+    block = L2Block(header, (), (), 0)
+    claim = prove_withdrawal(state, block, Mode.OPTIMISTIC, count // 2)
+    l1.propose(claim.output_root(), 2)
+    l1.back_genesis(10**12)
+    now += 12
+    l1.mine(now)
+    now += 120
+    l1.mine(now)
+    index = int(l1.client.read(l1.system.oracle, "count")) - 1
+    gas, _ = gas_of(l1, lambda: l1.withdraw(claim, index), now)
+    return gas, len(claim.proof.siblings)
+
+
+def run(argv: list[str]) -> dict[str, object]:
+    parser = argparse.ArgumentParser(prog="rollbook bench gas")
+    parser.add_argument("--fills", type=int, default=1_000)
+    parser.add_argument("--withdrawals", type=int, default=100)
+    args = parser.parse_args(argv)
+    codec = _codec_bench()
+    world, tape = codec.reference_tape(args.fills)
+    encoded = codec.batches(world, tape)
+    batch, data = encoded[0]
+    fills = sum(1 for b in batch.blocks for t in b.txs if isinstance(t, Fill))
+    assert encode_batch(batch, world.separator).data == data
+
+    now = world.now
+    l1 = EvmL1.embedded(now, output_version=output_version(Mode.OPTIMISTIC), challenge_window=60)
+    owner_key = world.traders["t0"].owner_key
+    owner = world.traders["t0"].owner
+    l1.add_owner(owner, owner_key)
+    now += 12
+    l1.mine(now)
+    post, now = gas_of(l1, lambda: l1.post_batch(data), now)
+    propose, now = gas_of(l1, lambda: l1.propose(b"\x01" * 32, 1), now)
+    before = len(l1.sent)
+    l1.deposit(owner, 1_000_000)
+    now += 12
+    l1.mine(now)
+    deposit = int(l1.client.receipt(l1.sent[before + 2])["gasUsed"])  # mint, approve, deposit
+    forced, now = gas_of(l1, lambda: l1.force(owner, b"\x41" + bytes(16)), now)
+    withdraw, depth = withdrawal_gas(l1, world, args.withdrawals, now)
+    per_fill = (post + propose) / fills
+    return {
+        "headline": {
+            "name": "gas",
+            "value": round(per_fill),
+            "unit": "L1 gas/fill (batch post + proposal)",
+            "goal": GOAL,
+        },
+        "fork": FORK,
+        "backend": "py-evm (eth-tester), embedded",
+        "batch_bytes": len(data),
+        "fills_in_batch": fills,
+        "post_batch_gas": post,
+        "post_gas_per_byte": round(post / len(data), 2),
+        "propose_gas": propose,
+        "deposit_gas": deposit,
+        "forced_tx_gas": forced,
+        "withdrawal_gas": withdraw,
+        "withdrawals_in_tree": args.withdrawals,
+        "withdrawal_proof_depth": depth,
+        "not_yet": "freeze and escape claim (#5, escape hatch)",
+    }
