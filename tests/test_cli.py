@@ -17,6 +17,9 @@ from rollbook.cli import bench_names, main
         ("stf", ["--fills", "300", "--repeat", "1"]),
         ("pricing", ["--options", "50", "--repeat", "1"]),
         ("margin", ["--chain", "5"]),
+        ("commitment", ["--fills", "600", "--traders", "50", "--block", "100", "--repeat", "1"]),
+        ("codec", ["--fills", "400"]),
+        ("gas", ["--fills", "200", "--withdrawals", "5"]),
     ],
 )
 def test_bench_prints_one_headline(
