@@ -3,6 +3,7 @@ PY ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
+NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json | sha256sum | cut -c1-16)
 export ETH_HASH_BACKEND := pysha3
 
 .PHONY: devnet test lint typecheck determinism unit bench setup clean
@@ -15,9 +16,16 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Node tools (Anvil for `--l1 anvil` and its tests), pinned by package-lock.json. Anvil's
+# binary comes in an optional dependency: never install with --omit=optional.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -f node_modules/.installed-*
+	touch $(NODE_STAMP)
 
-devnet: $(STAMP)
+setup: $(STAMP) $(NODE_STAMP)
+
+devnet: $(STAMP) $(NODE_STAMP)
 	$(BIN)/rollbook devnet $(ARGS)
 
 lint: $(STAMP)
@@ -30,14 +38,14 @@ typecheck: $(STAMP)
 determinism: $(STAMP)
 	$(BIN)/python tools/determinism_lint.py
 
-unit: $(STAMP)
+unit: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/python tools/determinism_lint.py
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

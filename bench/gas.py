@@ -92,7 +92,7 @@ def run(argv: list[str]) -> dict[str, object]:
     l1 = EvmL1.embedded(now, output_version=output_version(Mode.OPTIMISTIC), challenge_window=60)
     owner_key = world.traders["t0"].owner_key
     owner = world.traders["t0"].owner
-    l1.add_owner(owner, owner_key)
+    l1.add_owners({owner: owner_key})
     now += 12
     l1.mine(now)
     post, now = gas_of(l1, lambda: l1.post_batch(data), now)

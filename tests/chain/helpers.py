@@ -34,8 +34,9 @@ class Rollup:
     seed: int = 0
     traders: int = 6
     overrides: dict[str, int] = field(default_factory=dict)
-    evm: bool = False
-    """Run L1 on the real contracts in an embedded EVM instead of the test history."""
+    backend: str = "sim"
+    """L1: "sim" (the test history), "evm" (the contracts on an embedded EVM) or
+    "anvil" (the contracts on an Anvil node; call ``close()``)."""
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -48,19 +49,25 @@ class Rollup:
         self.genesis: State = self.world.state.copy()
         self.cfg = config(self.world, **self.overrides)
         self.l1: SimL1 | EvmL1
-        if self.evm:
-            self.l1 = EvmL1.embedded(
+        if self.backend in ("evm", "anvil"):
+            start = EvmL1.embedded if self.backend == "evm" else EvmL1.anvil
+            self.l1 = start(
                 self.world.now,
                 output_version=output_version(self.cfg.mode),
                 first_deposit_id=self.world.state.globals().next_deposit_id,
             )
-            for person in self.people:
-                self.l1.add_owner(person.owner, person.owner_key)
+            self.l1.add_owners({p.owner: p.owner_key for p in self.people})
         else:
             self.l1 = SimL1(self.world.now)
         self.seq = BlockBuilder(self.cfg, self.world.state, self.l1.genesis_ref)
+        for block in self.l1.blocks:  # already on L1 (the owners' gas funding)
+            self.seq.observe(block)
         self.posted = 0  # sequencer blocks already batched
         self.grid = {1: (self.world.state.instrument(1).tick, self.world.state.instrument(1).lot)}
+
+    def close(self) -> None:
+        if isinstance(self.l1, EvmL1):
+            self.l1.close()
 
     # -- L1 side ---------------------------------------------------------------------
 

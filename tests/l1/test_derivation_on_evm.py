@@ -1,7 +1,10 @@
 """Derivation from a real EVM: the rollup's L1 inputs are the Vyper contracts' logs
-and calldata in an embedded py-evm chain, and the derived chain is the sequencer's."""
+and calldata, in an embedded py-evm chain and on an Anvil node (the same client,
+two backends), and the derived chain is the sequencer's."""
 
 from __future__ import annotations
+
+import pytest
 
 from rollbook.chain.derive import derive
 from rollbook.chain.l1 import L1Deposit, L1Forced
@@ -11,9 +14,23 @@ from rollbook.l1.driver import EvmL1
 from tests.chain.helpers import Rollup
 from tests.chain.test_derive import inclusion_times, run
 
+BACKENDS = ["evm", "anvil"]
 
-def test_the_chain_derived_from_the_evm_is_the_sequencers() -> None:
-    rollup = Rollup(seed=41, traders=4, evm=True)
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def test_the_chain_derived_from_the_evm_is_the_sequencers(backend: str) -> None:
+    rollup = Rollup(seed=41, traders=4, backend=backend)
+    try:
+        check_derivation(rollup)
+    finally:
+        rollup.close()
+
+
+def check_derivation(rollup: Rollup) -> None:
     run(rollup, blocks=30, post_every=5, inputs_every=7)
     l1 = rollup.l1
     assert isinstance(l1, EvmL1)
@@ -38,8 +55,15 @@ def test_the_chain_derived_from_the_evm_is_the_sequencers() -> None:
     assert l1.client.read(l1.system.collateral, "balanceOf", portal) == credited
 
 
-def test_forced_txs_posted_on_the_evm_land_by_their_deadline() -> None:
-    rollup = Rollup(seed=42, traders=3, evm=True, overrides={"inclusion_window": 120})
+def test_forced_txs_posted_on_the_evm_land_by_their_deadline(backend: str) -> None:
+    rollup = Rollup(seed=42, traders=3, backend=backend, overrides={"inclusion_window": 120})
+    try:
+        check_forced(rollup)
+    finally:
+        rollup.close()
+
+
+def check_forced(rollup: Rollup) -> None:
     for k in range(3):
         rollup.force_withdraw(rollup.people[k], 1 + k)
         rollup.world.advance(7)

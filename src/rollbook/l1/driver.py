@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from rollbook.chain.blocks import WithdrawalProof
 from rollbook.chain.l1 import L1Block, L1Ref
+from rollbook.l1.anvil import FAUCET_KEY as ANVIL_FAUCET_KEY
+from rollbook.l1.anvil import Anvil
 from rollbook.l1.client import L1Client, checksum
 from rollbook.l1.system import Roles, System, deploy, read_block
 
@@ -38,14 +40,35 @@ class EvmL1:
     queued: list[Callable[[], bytes]] = field(default_factory=list)
     sent: list[bytes] = field(default_factory=list)
     next_deposit: int = 0
+    node: Anvil | None = None
 
     def __post_init__(self) -> None:
         self.genesis = read_block(self.system, self.system.deployment.block)
         self.next_deposit = self.system.deployment.params.get("first_deposit_id", 0)
 
     @classmethod
-    def embedded(
+    def embedded(cls, start: int, **params: int) -> EvmL1:
+        """A fresh embedded EVM with the system deployed at ``start``."""
+        client = L1Client.embedded(genesis_time=start - 3600)
+        return cls.on(client, client.faucet_key(), start, **params)
+
+    @classmethod
+    def anvil(cls, start: int, **params: int) -> EvmL1:
+        """A fresh Anvil node (stopped by :meth:`close`) with the system deployed."""
+        node = Anvil(genesis_time=start - 3600)
+        try:
+            l1 = cls.on(L1Client.rpc(node.url), ANVIL_FAUCET_KEY, start, **params)
+        except BaseException:
+            node.stop()
+            raise
+        l1.node = node
+        return l1
+
+    @classmethod
+    def on(
         cls,
+        client: L1Client,
+        faucet: bytes,
         start: int,
         *,
         output_version: int,
@@ -53,9 +76,7 @@ class EvmL1:
         forced_fee: int = 10**15,
         first_deposit_id: int = 0,
     ) -> EvmL1:
-        """A fresh embedded EVM with the system deployed at ``start``."""
-        client = L1Client.embedded(genesis_time=start - 3600)
-        faucet = client.faucet_key()
+        """Deploy the system on ``client`` at ``start``, ``faucet`` paying for gas."""
         roles = Roles(faucet, _key(b"proposer"), _key(b"batcher"))
         client.open_block(start - 2)
         for key in (roles.proposer, roles.batcher):
@@ -72,6 +93,11 @@ class EvmL1:
         )
         return cls(system, roles)
 
+    def close(self) -> None:
+        """Stop the node this L1 started, if any."""
+        if self.node is not None:
+            self.node.stop()
+
     # -- the SimL1 interface ------------------------------------------------------------
 
     @property
@@ -86,11 +112,19 @@ class EvmL1:
     def tip(self) -> L1Block:
         return self.blocks[-1] if self.blocks else self.genesis
 
-    def add_owner(self, owner: bytes, key: bytes) -> None:
-        """Let ``owner`` act on L1 with ``key``: fund it with gas and keep the key."""
-        self.keys[owner] = key
+    def add_owners(self, keys: dict[bytes, bytes]) -> None:
+        """Let each owner act on L1 with its key: fund them with gas now, in a block of
+        their own one second after the tip (a node's mempool refuses a tx whose sender
+        cannot pay, so the funding must be mined before they act)."""
+        self.keys.update(keys)
         faucet = self.roles.deployer
-        self.queued.append(lambda: self.client.transfer_eth(faucet, checksum(owner), GAS_FUNDING))
+        self.client.open_block(self.tip.timestamp + 1)
+        hashes = [self.client.transfer_eth(faucet, checksum(o), GAS_FUNDING) for o in keys]
+        number = self.client.seal_block()
+        for tx_hash in hashes:
+            self.client.receipt(tx_hash)
+        self.sent.extend(hashes)
+        self.blocks.append(read_block(self.system, number))
 
     def deposit(self, owner: bytes, amount: int) -> None:
         """``owner`` deposits ``amount`` for itself: mint (devnet), approve, deposit."""

@@ -160,8 +160,7 @@ class Session:
                 first_deposit_id=glob.next_deposit_id,
             )
             self.l1.back_genesis(glob.total_deposits)
-            for trader in (*self.takers, *self.option_takers):
-                self.l1.add_owner(trader.owner, trader.owner_key)
+            self.l1.add_owners({t.owner: t.owner_key for t in (*self.takers, *self.option_takers)})
         self.genesis_escrow = glob.total_deposits
         self.proposals: list[int] = []  # the L2 block of each proposed output root
         self.paid_withdrawals = 0
