@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from eth_account import Account
 from eth_tester import EthereumTester, PyEVMBackend
@@ -91,7 +91,7 @@ class L1Client:
     def head(self) -> int:
         return int(self.w3.eth.block_number)
 
-    def block(self, number: int) -> Any:
+    def block(self, number: int | Literal["latest"]) -> Any:
         return self.w3.eth.get_block(number)
 
     def open_block(self, timestamp: int) -> None:

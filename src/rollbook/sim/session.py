@@ -151,16 +151,19 @@ class Session:
             self.l1 = SimL1(self.world.now - L1_LEAD)
             self.l1.next_deposit = glob.next_deposit_id
         else:
-            # The real contracts on an embedded EVM (#5). The genesis allocation is
-            # escrowed in the portal, so L1 holds what L2 owes from the first block.
-            self.l1 = EvmL1.embedded(
+            # The real contracts on an embedded EVM or an Anvil node (#5). The genesis
+            # allocation is escrowed in the portal, so L1 holds what L2 owes from the
+            # first block.
+            start = EvmL1.anvil if l1 == "anvil" else EvmL1.embedded
+            self.l1 = start(
                 self.world.now - L1_LEAD,
                 output_version=output_version(self.cfg.mode),
                 challenge_window=CHALLENGE_WINDOW,
                 first_deposit_id=glob.next_deposit_id,
             )
             self.l1.back_genesis(glob.total_deposits)
-            self.l1.add_owners({t.owner: t.owner_key for t in (*self.takers, *self.option_takers)})
+            users = (*self.takers, *self.option_takers)
+            self.l1.add_owners({t.owner: t.owner_key for t in users})
         self.genesis_escrow = glob.total_deposits
         self.proposals: list[int] = []  # the L2 block of each proposed output root
         self.paid_withdrawals = 0
@@ -542,19 +545,34 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="wall-clock seconds (max)")
     parser.add_argument("--steps", type=int, default=1200, help="simulated 10-second steps (max)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--l1",
+        choices=["embedded", "anvil"],
+        default="embedded",
+        help="the EVM that runs the contracts: in process (py-evm) or an Anvil node",
+    )
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.steps <= 0:
         parser.error("--duration and --steps must be positive")
     crash = min(args.steps // 2, 540)
-    session = Session(args.seed, crash)
+    session = Session(args.seed, crash, "anvil" if args.l1 == "anvil" else "evm")
+    try:
+        return run_session(session, args.steps, args.duration, crash)
+    finally:
+        if isinstance(session.l1, EvmL1):
+            session.l1.close()
+
+
+def run_session(session: Session, max_steps: int, duration: float, crash: int) -> int:
+    """Run the loop, then the L1 epilogue and the verifier, and print the summary."""
     started = time.monotonic()
     steps = 0
     print(
         f"rollbook devnet: ETH_USDC-PERPETUAL and {len(session.options)} ETH options,"
         f" {len(session.world.traders)} accounts,"
-        f" crash at step {crash}; up to {args.steps} steps or {args.duration:.0f} s"
+        f" crash at step {crash}; up to {max_steps} steps or {duration:.0f} s"
     )
-    while steps < args.steps and time.monotonic() - started < args.duration:
+    while steps < max_steps and time.monotonic() - started < duration:
         session.step(steps)
         steps += 1
         if steps % 100 == 0:
@@ -638,7 +656,8 @@ def main(argv: list[str]) -> int:
         count = int(l1.client.read(l1.system.oracle, "count"))
         final = sum(1 for i in range(count) if l1.client.read(l1.system.oracle, "is_final", i))
         print(
-            f"  L1 (embedded EVM)   py-evm, {l1.system.deployment.fork}, chain"
+            f"  L1                  {'Anvil' if l1.node else 'embedded py-evm'},"
+            f" {l1.system.deployment.fork}, chain"
             f" {l1.system.deployment.chain_id}; {len(l1.sent)} txs, {gas:,} gas;"
             f" portal {l1.system.portal.address}"
         )
