@@ -242,3 +242,46 @@ def test_wrong_withdrawal_claims_revert(usdc: Any, oracle: Any, portal: Any) -> 
         pay(portal, claim, state_root=b"\x01" * 32)
     with boa.reverts("OutputOracle: no such output"):
         pay(portal, claim, index=1)
+
+
+# -- Timelock --------------------------------------------------------------------------
+
+
+def test_governance_waits_its_delay_and_runs_once() -> None:
+    from tests.l1.conftest import load
+
+    timelock = load("Timelock", boa.env.eoa, 600)
+    data = b"\x10" + b"governance tx bytes"
+    now = boa.env.evm.patch.timestamp
+    with boa.reverts("Timelock: eta is before the delay"):
+        timelock.schedule(data, now + 599)
+    with boa.env.prank(stranger()), boa.reverts("Timelock: only the governor schedules"):
+        timelock.schedule(data, now + 600)
+    proposal = timelock.schedule(data, now + 600)
+    with boa.reverts("Timelock: too early"):
+        timelock.execute(proposal, data)
+    boa.env.time_travel(seconds=600)
+    with boa.reverts("Timelock: data differs from the scheduled"):
+        timelock.execute(proposal, data + b"!")
+    with boa.env.prank(stranger()):  # anyone executes
+        timelock.execute(proposal, data)
+    (event,) = events(timelock, "GovernanceExecuted")
+    assert (event.proposal_id, event.data) == (proposal, data)
+    with boa.reverts("Timelock: already executed or cancelled"):
+        timelock.execute(proposal, data)
+    with boa.reverts("Timelock: no such proposal"):
+        timelock.execute(proposal + 1, data)
+
+
+def test_a_cancelled_governance_tx_never_runs() -> None:
+    from tests.l1.conftest import load
+
+    timelock = load("Timelock", boa.env.eoa, 60)
+    data = b"\x0f" + bytes(10)
+    proposal = timelock.schedule(data, boa.env.evm.patch.timestamp + 60)
+    with boa.env.prank(stranger()), boa.reverts("Timelock: only the governor cancels"):
+        timelock.cancel(proposal)
+    timelock.cancel(proposal)
+    boa.env.time_travel(seconds=60)
+    with boa.reverts("Timelock: already executed or cancelled"):
+        timelock.execute(proposal, data)

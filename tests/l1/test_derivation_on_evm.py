@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 
 from rollbook.chain.derive import derive
-from rollbook.chain.l1 import L1Deposit, L1Forced
+from rollbook.chain.l1 import L1Deposit, L1Forced, L1Governance
 from rollbook.codec.batch import decode_batch
+from rollbook.codec.txcodec import encode_standalone
 from rollbook.crypto.keccak import keccak256
+from rollbook.exchange.txs import SetRiskParams
 from rollbook.l1.driver import EvmL1
 from tests.chain.helpers import Rollup
 from tests.chain.test_derive import inclusion_times, run
@@ -75,3 +77,27 @@ def check_forced(rollup: Rollup) -> None:
     assert len(pairs) == 3
     for posted, included in pairs:
         assert included <= posted + 120 + 12
+
+
+def test_governance_through_the_timelock_reaches_l2_after_its_delay(backend: str) -> None:
+    rollup = Rollup(seed=43, traders=3, backend=backend)
+    try:
+        l1 = rollup.l1
+        assert isinstance(l1, EvmL1)
+        change = SetRiskParams(max_positions=16, max_order_lifetime=86_400, liq_band_ppm=40_000,
+                               backstop_ppm=400_000)
+        l1.govern(encode_standalone(change, rollup.world.separator))
+        delay = l1.system.deployment.params["governance_delay"]
+        run(rollup, blocks=(delay + 120) // 2, post_every=10)
+        deriver = derive(rollup.cfg, rollup.genesis, l1.genesis_ref, l1.blocks)
+        assert deriver.head.hash == rollup.seq.blocks[-1].hash
+        glob = deriver.state.globals()
+        assert (glob.max_positions, glob.liq_band_ppm) == (16, 40_000)
+        (block,) = [b for b in deriver.blocks if any(t.tx == change for t in b.txs)]
+        executed_at = next(
+            b.timestamp for b in l1.blocks if any(isinstance(i, L1Governance) for i in b.inputs)
+        )
+        assert executed_at >= l1.genesis.timestamp + delay
+        assert block.header.timestamp >= executed_at
+    finally:
+        rollup.close()

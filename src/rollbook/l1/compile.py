@@ -17,7 +17,7 @@ from typing import Any
 import vyper
 
 CONTRACTS = Path(__file__).resolve().parent / "contracts"
-NAMES = ("Collateral", "OutputOracle", "BatchInbox", "Portal")
+NAMES = ("Collateral", "OutputOracle", "BatchInbox", "Portal", "Timelock")
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,9 @@ class EvmL1:
     sent: list[bytes] = field(default_factory=list)
     next_deposit: int = 0
     node: Anvil | None = None
+    scheduled: list[tuple[int, bytes, int]] = field(default_factory=list)
+    """Governance txs scheduled and not yet executed: (proposal id, data, eta)."""
+    next_proposal: int = 0
 
     def __post_init__(self) -> None:
         self.genesis = read_block(self.system, self.system.deployment.block)
@@ -75,6 +78,7 @@ class EvmL1:
         challenge_window: int = 60,
         forced_fee: int = 10**15,
         first_deposit_id: int = 0,
+        governance_delay: int = 600,
     ) -> EvmL1:
         """Deploy the system on ``client`` at ``start``, ``faucet`` paying for gas."""
         roles = Roles(faucet, _key(b"proposer"), _key(b"batcher"))
@@ -90,6 +94,7 @@ class EvmL1:
             challenge_window=challenge_window,
             forced_fee=forced_fee,
             first_deposit_id=first_deposit_id,
+            governance_delay=governance_delay,
         )
         return cls(system, roles)
 
@@ -143,6 +148,14 @@ class EvmL1:
             lambda: self.client.call_tx(key, self.system.portal, "force", data, value=fee)
         )
 
+    def govern(self, data: bytes) -> None:
+        """The governor schedules a governance tx; the driver executes it when due."""
+        eta = self.tip.timestamp + L1_BLOCK_TIME + self.system.deployment.params["governance_delay"]
+        client, governor, timelock = self.client, self.roles.deployer, self.system.timelock
+        self.queued.append(lambda: client.call_tx(governor, timelock, "schedule", data, eta))
+        self.scheduled.append((self.next_proposal, data, eta))
+        self.next_proposal += 1
+
     def post_batch(self, data: bytes) -> None:
         client, batcher, inbox = self.client, self.roles.batcher, self.system.inbox
         self.queued.append(lambda: client.call_tx(batcher, inbox, "post", data, gas=12_000_000))
@@ -183,7 +196,9 @@ class EvmL1:
         """Mine every slot due by ``now``; queued actions go into the first block."""
         mined = []
         while self.tip.timestamp + L1_BLOCK_TIME <= now:
-            self.client.open_block(self.tip.timestamp + L1_BLOCK_TIME)
+            slot = self.tip.timestamp + L1_BLOCK_TIME
+            self.client.open_block(slot)
+            self._execute_due(slot)
             actions, self.queued = self.queued, []
             hashes = [action() for action in actions]
             number = self.client.seal_block()
@@ -194,6 +209,17 @@ class EvmL1:
             self.blocks.append(block)
             mined.append(block)
         return mined
+
+
+    def _execute_due(self, now: int) -> None:
+        """Anyone may execute a due governance tx; the driver does, at its eta."""
+        due = [s for s in self.scheduled if s[2] <= now]
+        self.scheduled = [s for s in self.scheduled if s[2] > now]
+        client, payer, timelock = self.client, self.roles.deployer, self.system.timelock
+        for proposal_id, data, _ in due:
+            self.queued.append(
+                lambda p=proposal_id, d=data: client.call_tx(payer, timelock, "execute", p, d)
+            )
 
 
 def _key(label: bytes) -> bytes:

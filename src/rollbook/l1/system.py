@@ -1,13 +1,14 @@
 """The deployed system: its contracts, the deployment record, and derivation's view.
 
-:func:`deploy` deploys Collateral (devnets), OutputOracle, BatchInbox and Portal and
+:func:`deploy` deploys Collateral (devnets), OutputOracle, BatchInbox, Portal and
+Timelock and
 returns a :class:`Deployment` — addresses, runtime code hashes, constructor arguments
 and source checksums — that ``rollbook l1 deploy`` writes as JSON.
 
 :func:`read_block` turns one L1 block into derivation's input
-(:class:`rollbook.chain.l1.L1Block`): the Portal's ``Deposited`` and ``Forced`` logs in
-log order, and the data of every batch the inbox recorded, read from the posting tx's
-calldata.
+(:class:`rollbook.chain.l1.L1Block`): the Portal's ``Deposited`` and ``Forced`` logs and the
+Timelock's ``GovernanceExecuted`` logs in log order, and the data of every batch the
+inbox recorded, read from the posting tx's calldata.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from web3 import Web3
 from web3.contract import Contract
 
-from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Input
+from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Governance, L1Input
 from rollbook.l1.client import FORK, L1Client, raw_address
 from rollbook.l1.compile import compiled
 
@@ -64,6 +65,7 @@ class System:
     oracle: Contract
     inbox: Contract
     portal: Contract
+    timelock: Contract
 
 
 def deploy(
@@ -76,6 +78,7 @@ def deploy(
     forced_fee: int,
     first_deposit_id: int = 0,
     required_bond: int = 0,
+    governance_delay: int = 3600,
 ) -> System:
     """Deploy the system in one L1 block mined at ``timestamp``."""
     deployer = client.address_of(roles.deployer)
@@ -85,6 +88,7 @@ def deploy(
         "Collateral": ["USD Coin (rollbook devnet)", "USDC"],
         "OutputOracle": [proposer, required_bond, challenge_window, deployer],
         "BatchInbox": [batcher],
+        "Timelock": [deployer, governance_delay],
     }
     client.open_block(timestamp)
     hashes = {name: client.deploy(name, roles.deployer, *a) for name, a in args.items()}
@@ -114,6 +118,7 @@ def deploy(
             "challenge_window": challenge_window,
             "forced_fee": forced_fee,
             "first_deposit_id": first_deposit_id,
+            "governance_delay": governance_delay,
         },
     )
     return bind(client, deployment)
@@ -128,6 +133,7 @@ def bind(client: L1Client, deployment: Deployment) -> System:
         client.contract("OutputOracle", a["OutputOracle"]),
         client.contract("BatchInbox", a["BatchInbox"]),
         client.contract("Portal", a["Portal"]),
+        client.contract("Timelock", a["Timelock"]),
     )
 
 
@@ -138,7 +144,9 @@ def read_block(system: System, number: int) -> L1Block:
     deposited = system.portal.events.Deposited()
     forced = system.portal.events.Forced()
     posted = system.inbox.events.BatchPosted()
+    executed = system.timelock.events.GovernanceExecuted()
     topics = {
+        _topic(system.timelock, "GovernanceExecuted"): executed,
         _topic(system.portal, "Deposited"): deposited,
         _topic(system.portal, "Forced"): forced,
         _topic(system.inbox, "BatchPosted"): posted,
@@ -147,7 +155,7 @@ def read_block(system: System, number: int) -> L1Block:
         {
             "fromBlock": number,
             "toBlock": number,
-            "address": [system.portal.address, system.inbox.address],
+            "address": [system.portal.address, system.inbox.address, system.timelock.address],
         }
     )
     inputs: list[L1Input] = []
@@ -162,6 +170,8 @@ def read_block(system: System, number: int) -> L1Block:
             inputs.append(L1Deposit(args["deposit_id"], recipient, args["amount"]))
         elif event is forced:
             inputs.append(L1Forced(raw_address(args["sender"]), bytes(args["data"])))
+        elif event is executed:
+            inputs.append(L1Governance(bytes(args["data"])))
         else:
             tx = client.w3.eth.get_transaction(log["transactionHash"])
             _, params = system.inbox.decode_function_input(tx["input"])

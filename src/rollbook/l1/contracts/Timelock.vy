@@ -1,0 +1,76 @@
+# pragma version 0.4.3
+# pragma evm-version prague
+"""
+@title Timelock
+@notice Governance for the L2: listings, parameters and the oracle set. The governance
+        key schedules a governance tx (its standalone codec encoding, #4); after the
+        delay anyone executes it, and derivation applies it at confirmation depth.
+        The delay is at least the exit window, so users who disagree can leave first.
+@dev    The timelock only emits L2 governance txs. It has no power over the Portal:
+        no key can disable forced txs, withdrawals of free collateral or the escape
+        hatch, and the contracts have no upgrade path.
+"""
+
+MAX_GOV_BYTES: constant(uint256) = 4096
+
+struct Scheduled:
+    data_hash: bytes32
+    eta: uint256
+    done: bool
+
+event GovernanceScheduled:
+    proposal_id: indexed(uint256)
+    data_hash: bytes32
+    eta: uint256
+
+event GovernanceCancelled:
+    proposal_id: indexed(uint256)
+
+event GovernanceExecuted:
+    proposal_id: indexed(uint256)
+    data: Bytes[MAX_GOV_BYTES]
+
+governor: public(address)
+delay: public(uint256)
+proposals: public(HashMap[uint256, Scheduled])
+count: public(uint256)
+
+
+@deploy
+def __init__(governor: address, delay: uint256):
+    self.governor = governor
+    self.delay = delay
+
+
+@external
+def schedule(data: Bytes[MAX_GOV_BYTES], eta: uint256) -> uint256:
+    """Schedule a governance tx to be executable from `eta` (≥ now + delay)."""
+    assert msg.sender == self.governor, "Timelock: only the governor schedules"
+    assert eta >= block.timestamp + self.delay, "Timelock: eta is before the delay"
+    assert len(data) > 0, "Timelock: empty governance tx"
+    proposal_id: uint256 = self.count
+    self.proposals[proposal_id] = Scheduled(data_hash=keccak256(data), eta=eta, done=False)
+    self.count = proposal_id + 1
+    log GovernanceScheduled(proposal_id=proposal_id, data_hash=keccak256(data), eta=eta)
+    return proposal_id
+
+
+@external
+def cancel(proposal_id: uint256):
+    assert msg.sender == self.governor, "Timelock: only the governor cancels"
+    proposal: Scheduled = self.proposals[proposal_id]
+    assert proposal.eta != 0 and not proposal.done, "Timelock: nothing to cancel"
+    self.proposals[proposal_id].done = True
+    log GovernanceCancelled(proposal_id=proposal_id)
+
+
+@external
+def execute(proposal_id: uint256, data: Bytes[MAX_GOV_BYTES]):
+    """Anyone executes a scheduled governance tx once its time has come."""
+    proposal: Scheduled = self.proposals[proposal_id]
+    assert proposal.eta != 0, "Timelock: no such proposal"
+    assert not proposal.done, "Timelock: already executed or cancelled"
+    assert block.timestamp >= proposal.eta, "Timelock: too early"
+    assert keccak256(data) == proposal.data_hash, "Timelock: data differs from the scheduled"
+    self.proposals[proposal_id].done = True
+    log GovernanceExecuted(proposal_id=proposal_id, data=data)
