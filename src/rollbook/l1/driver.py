@@ -215,11 +215,12 @@ class EvmL1:
         """Anyone may execute a due governance tx; the driver does, at its eta."""
         due = [s for s in self.scheduled if s[2] <= now]
         self.scheduled = [s for s in self.scheduled if s[2] > now]
-        client, payer, timelock = self.client, self.roles.deployer, self.system.timelock
         for proposal_id, data, _ in due:
-            self.queued.append(
-                lambda p=proposal_id, d=data: client.call_tx(payer, timelock, "execute", p, d)
-            )
+            self.queued.append(self._executor(proposal_id, data))
+
+    def _executor(self, proposal_id: int, data: bytes) -> Callable[[], bytes]:
+        client, payer, timelock = self.client, self.roles.deployer, self.system.timelock
+        return lambda: client.call_tx(payer, timelock, "execute", proposal_id, data)
 
 
 def _key(label: bytes) -> bytes:
