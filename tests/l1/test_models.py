@@ -1,0 +1,152 @@
+"""Each contract against its Python model, driven by Hypothesis state machines
+(titanoboa's EVM; every run starts from a fresh deployment inside a snapshot)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boa
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from tests.l1.conftest import load
+
+WINDOW = 100
+
+
+class OutputOracleModel(RuleBasedStateMachine):
+    """Proposals, removals by the dispute game, and finality after the window."""
+
+    @initialize()
+    def deploy(self) -> None:
+        self.anchor = boa.env.anchor()
+        self.anchor.__enter__()
+        self.oracle: Any = load("OutputOracle", boa.env.eoa, 0, WINDOW, boa.env.eoa)
+        self.outputs: list[tuple[bytes, int, int]] = []  # (root, l2 block, proposed at)
+        self.now = boa.env.evm.patch.timestamp
+
+    def teardown(self) -> None:
+        if hasattr(self, "anchor"):
+            self.anchor.__exit__(None, None, None)
+
+    @rule(step=st.integers(1, 50), root=st.binary(min_size=32, max_size=32))
+    def propose(self, step: int, root: bytes) -> None:
+        last = self.outputs[-1][1] if self.outputs else 0
+        if root == bytes(32):
+            with boa.reverts("OutputOracle: empty root"):
+                self.oracle.propose(root, last + step)
+            return
+        self.oracle.propose(root, last + step)
+        self.outputs.append((root, last + step, self.now))
+
+    @rule(step=st.integers(0, 3))
+    def propose_stale(self, step: int) -> None:
+        if not self.outputs:
+            return
+        with boa.reverts("OutputOracle: L2 block must increase"):
+            self.oracle.propose(b"\x01" * 32, self.outputs[-1][1] - step)
+
+    # Exactly the window, and one second short of it: the boundaries of finality.
+    @rule(seconds=st.sampled_from([1, 20, WINDOW - 1, WINDOW]))
+    def wait(self, seconds: int) -> None:
+        boa.env.time_travel(seconds=seconds)
+        self.now += seconds
+
+    @rule(data=st.data())
+    def remove(self, data: st.DataObject) -> None:
+        if not self.outputs:
+            return
+        index = data.draw(st.integers(0, len(self.outputs) - 1))
+        if self.now >= self.outputs[index][2] + WINDOW:
+            with boa.reverts("OutputOracle: a final root cannot be removed"):
+                self.oracle.remove_from(index)
+        else:
+            self.oracle.remove_from(index)
+            del self.outputs[index:]
+
+    @invariant()
+    def matches_the_model(self) -> None:
+        if not hasattr(self, "oracle"):
+            return
+        assert self.oracle.count() == len(self.outputs)
+        for index, (root, block, at) in enumerate(self.outputs):
+            final = self.now >= at + WINDOW
+            assert self.oracle.is_final(index) == final
+            assert self.oracle.outputs(index)[:2] == (root, block)
+        assert not self.oracle.is_final(len(self.outputs))
+
+
+DELAY = 30
+
+
+class TimelockModel(RuleBasedStateMachine):
+    """Schedule, cancel, execute: each governance tx runs at most once, after its eta."""
+
+    DELAY = DELAY
+
+    @initialize()
+    def deploy(self) -> None:
+        self.anchor = boa.env.anchor()
+        self.anchor.__enter__()
+        self.timelock: Any = load("Timelock", boa.env.eoa, self.DELAY)
+        self.proposals: list[tuple[bytes, int, str]] = []  # (data, eta, state)
+        self.now = boa.env.evm.patch.timestamp
+
+    def teardown(self) -> None:
+        if hasattr(self, "anchor"):
+            self.anchor.__exit__(None, None, None)
+
+    @rule(extra=st.sampled_from([0, 1, 15]), data=st.binary(min_size=1, max_size=40))
+    def schedule(self, extra: int, data: bytes) -> None:
+        eta = self.now + self.DELAY + extra
+        assert self.timelock.schedule(data, eta) == len(self.proposals)
+        self.proposals.append((data, eta, "pending"))
+
+    @rule(seconds=st.sampled_from([1, 10, DELAY - 1, DELAY]))
+    def wait(self, seconds: int) -> None:
+        boa.env.time_travel(seconds=seconds)
+        self.now += seconds
+
+    @rule(pick=st.data())
+    def execute(self, pick: st.DataObject) -> None:
+        if not self.proposals:
+            return
+        index = pick.draw(st.integers(0, len(self.proposals) - 1))
+        data, eta, state = self.proposals[index]
+        if state != "pending":
+            with boa.reverts("Timelock: already executed or cancelled"):
+                self.timelock.execute(index, data)
+        elif self.now < eta:
+            with boa.reverts("Timelock: too early"):
+                self.timelock.execute(index, data)
+        else:
+            self.timelock.execute(index, data)
+            self.proposals[index] = (data, eta, "done")
+
+    @rule(pick=st.data())
+    def cancel(self, pick: st.DataObject) -> None:
+        if not self.proposals:
+            return
+        index = pick.draw(st.integers(0, len(self.proposals) - 1))
+        data, eta, state = self.proposals[index]
+        if state != "pending":
+            with boa.reverts("Timelock: nothing to cancel"):
+                self.timelock.cancel(index)
+        else:
+            self.timelock.cancel(index)
+            self.proposals[index] = (data, eta, "cancelled")
+
+    @invariant()
+    def matches_the_model(self) -> None:
+        if not hasattr(self, "timelock"):
+            return
+        assert self.timelock.count() == len(self.proposals)
+        for index, (_, eta, state) in enumerate(self.proposals):
+            assert self.timelock.proposals(index)[1:] == (eta, state != "pending")
+
+
+TestOutputOracle = OutputOracleModel.TestCase
+TestOutputOracle.settings = settings(max_examples=15, stateful_step_count=20, deadline=None)
+TestTimelock = TimelockModel.TestCase
+TestTimelock.settings = settings(max_examples=15, stateful_step_count=20, deadline=None)
