@@ -65,7 +65,7 @@ def withdrawal_gas(l1: EvmL1, world: Any, count: int, now: int) -> tuple[int, in
                     state.withdrawals_root())
     block = L2Block(header, (), (), 0)
     claim = prove_withdrawal(state, block, Mode.OPTIMISTIC, count // 2)
-    l1.propose(claim.output_root(), 2)
+    l1.propose(claim.output_root(), 2, l1.tip.number)
     l1.back_genesis(10**12)
     now += 12
     l1.mine(now)
@@ -96,7 +96,7 @@ def run(argv: list[str]) -> dict[str, object]:
     now += 12
     l1.mine(now)
     post, now = gas_of(l1, lambda: l1.post_batch(data), now)
-    propose, now = gas_of(l1, lambda: l1.propose(b"\x01" * 32, 1), now)
+    propose, now = gas_of(l1, lambda: l1.propose(b"\x01" * 32, 1, l1.tip.number), now)
     before = len(l1.sent)
     l1.deposit(owner, 1_000_000)
     now += 12

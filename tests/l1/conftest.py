@@ -13,6 +13,7 @@ from rollbook.chain.blocks import Mode, output_version
 from rollbook.l1.compile import source_path
 
 WINDOW = 100  # seconds: the devnet's challenge window
+FREEZE_DELAY = 600  # seconds after a forced tx is posted before it can freeze the system
 
 
 @cache
@@ -57,7 +58,8 @@ def oracle(deployer: Any) -> Any:
 
 @pytest.fixture
 def portal(usdc: Any, oracle: Any) -> Any:
-    return load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC), 10**15, 0)
+    version = output_version(Mode.OPTIMISTIC)
+    return load("Portal", usdc.address, oracle.address, version, 10**15, 0, FREEZE_DELAY)
 
 
 @pytest.fixture

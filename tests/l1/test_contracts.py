@@ -57,7 +57,8 @@ def test_deposits_escrow_and_number_in_order(amounts: list[int]) -> None:
     with boa.env.anchor():
         usdc = load("Collateral", "USD Coin", "USDC")
         oracle = load("OutputOracle", boa.env.eoa, 0, WINDOW, boa.env.eoa)
-        portal = load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC), 0, 7)
+        version = output_version(Mode.OPTIMISTIC)
+        portal = load("Portal", usdc.address, oracle.address, version, 0, 7, 600)
         user = boa.env.generate_address()
         fund(usdc, user, sum(amounts), portal.address)
         recipient = boa.env.generate_address()
@@ -118,14 +119,14 @@ def test_the_inbox_records_data_hash_and_tx_root(inbox: Any) -> None:
 
 def test_output_roots_finalise_after_the_window(oracle: Any) -> None:
     root = b"\x11" * 32
-    oracle.propose(root, 5)
+    oracle.propose(root, 5, 0)
     assert not oracle.is_final(0)
     with boa.reverts("OutputOracle: the root is not final yet"):
         oracle.final_root(0)
     with boa.reverts("OutputOracle: L2 block must increase"):
-        oracle.propose(b"\x22" * 32, 5)
+        oracle.propose(b"\x22" * 32, 5, 0)
     with boa.env.prank(stranger()), boa.reverts("OutputOracle: only the proposer proposes"):
-        oracle.propose(b"\x22" * 32, 6)
+        oracle.propose(b"\x22" * 32, 6, 0)
     boa.env.time_travel(seconds=WINDOW)
     assert oracle.is_final(0) and oracle.final_root(0) == root
     with boa.reverts("OutputOracle: a final root cannot be removed"):
@@ -134,7 +135,7 @@ def test_output_roots_finalise_after_the_window(oracle: Any) -> None:
 
 def test_the_dispute_game_removes_a_root_and_its_successors(oracle: Any) -> None:
     for k in range(3):
-        oracle.propose(bytes([k + 1]) * 32, k + 1)
+        oracle.propose(bytes([k + 1]) * 32, k + 1, 0)
     only_the_game = "OutputOracle: only the dispute game removes roots"
     with boa.env.prank(stranger()), boa.reverts(only_the_game):
         oracle.remove_from(1)
@@ -150,10 +151,10 @@ def test_a_bond_below_the_requirement_cannot_propose() -> None:
 
     oracle = load("OutputOracle", boa.env.eoa, 10**18, WINDOW, boa.env.eoa)
     with boa.reverts("OutputOracle: the proposer's bond is too low"):
-        oracle.propose(b"\x01" * 32, 1)
+        oracle.propose(b"\x01" * 32, 1, 0)
     boa.env.set_balance(boa.env.eoa, 2 * 10**18)
     oracle.post_bond(value=10**18)
-    oracle.propose(b"\x01" * 32, 1)
+    oracle.propose(b"\x01" * 32, 1, 0)
 
 
 # -- withdrawals: Python proofs, Vyper verification -------------------------------------
@@ -207,7 +208,7 @@ def test_withdrawals_are_paid_once_against_a_final_root(
 ) -> None:
     _, claims = withdrawals_block(count)
     usdc.mint(portal.address, 10**13)
-    oracle.propose(claims[0].output_root(), 1)
+    oracle.propose(claims[0].output_root(), 1, 0)
     with boa.reverts("OutputOracle: the root is not final yet"):
         pay(portal, claims[0])
     boa.env.time_travel(seconds=WINDOW)
@@ -224,7 +225,7 @@ def test_withdrawals_are_paid_once_against_a_final_root(
 def test_wrong_withdrawal_claims_revert(usdc: Any, oracle: Any, portal: Any) -> None:
     _, claims = withdrawals_block(4)
     usdc.mint(portal.address, 10**13)
-    oracle.propose(claims[0].output_root(), 1)
+    oracle.propose(claims[0].output_root(), 1, 0)
     boa.env.time_travel(seconds=WINDOW)
     claim = claims[2]
     not_in_tree = "Portal: the withdrawal is not in the withdrawals tree"
@@ -285,3 +286,66 @@ def test_a_cancelled_governance_tx_never_runs() -> None:
     boa.env.time_travel(seconds=60)
     with boa.reverts("Timelock: already executed or cancelled"):
         timelock.execute(proposal, data)
+
+
+# -- freezing (the escape hatch's trigger) ----------------------------------------------
+
+
+def post_forced(portal: Any) -> int:
+    user = boa.env.generate_address()
+    boa.env.set_balance(user, 10**18)
+    with boa.env.prank(user):
+        portal.force(b"\x41" + bytes(16), value=10**15)
+    return int(portal.next_forced_id()) - 1
+
+
+def test_a_forced_tx_unserved_past_its_deadline_freezes_the_system(
+    usdc: Any, portal: Any
+) -> None:
+    from tests.l1.conftest import FREEZE_DELAY
+
+    forced_id = post_forced(portal)
+    with boa.reverts("Portal: no such forced tx"):
+        portal.freeze(forced_id + 1)
+    boa.env.time_travel(seconds=FREEZE_DELAY - 1)
+    with boa.reverts("Portal: the forced tx is not overdue"):
+        portal.freeze(forced_id)
+    boa.env.time_travel(seconds=1)
+    with boa.env.prank(stranger()):  # anyone may freeze
+        portal.freeze(forced_id)
+    assert portal.frozen()
+    with boa.reverts("Portal: already frozen"):
+        portal.freeze(forced_id)
+    user = boa.env.generate_address()
+    fund(usdc, user, 10, portal.address)
+    with boa.env.prank(user), boa.reverts("Portal: the system is frozen"):
+        portal.deposit(10, user)
+
+
+def test_a_proposal_short_of_the_forced_tx_does_not_stop_the_freeze(
+    oracle: Any, portal: Any
+) -> None:
+    from tests.l1.conftest import FREEZE_DELAY
+
+    forced_id = post_forced(portal)
+    l1_block = portal.forced(forced_id)[0]
+    boa.env.time_travel(seconds=FREEZE_DELAY)
+    boa.env.time_travel(blocks=2)
+    oracle.propose(b"\x05" * 32, 1, l1_block - 1)  # an origin before the forced tx
+    with boa.env.prank(stranger()):
+        portal.freeze(forced_id)  # still unserved: the freeze goes through
+    assert portal.frozen()
+
+
+def test_a_served_forced_tx_cannot_freeze(oracle: Any, portal: Any) -> None:
+    from tests.l1.conftest import FREEZE_DELAY
+
+    forced_id = post_forced(portal)
+    l1_block = portal.forced(forced_id)[0]
+    boa.env.time_travel(seconds=FREEZE_DELAY)
+    boa.env.time_travel(blocks=2)
+    oracle.propose(b"\x05" * 32, 1, l1_block)  # the L2 block's origin reached it
+    with boa.env.prank(stranger()), boa.reverts("Portal: the forced tx was served"):
+        portal.freeze(forced_id)
+    with boa.reverts("OutputOracle: the L1 origin is not yet on L1"):
+        oracle.propose(b"\x06" * 32, 2, boa.env.evm.patch.block_number)

@@ -35,9 +35,9 @@ class OutputOracleModel(RuleBasedStateMachine):
         last = self.outputs[-1][1] if self.outputs else 0
         if root == bytes(32):
             with boa.reverts("OutputOracle: empty root"):
-                self.oracle.propose(root, last + step)
+                self.oracle.propose(root, last + step, 0)
             return
-        self.oracle.propose(root, last + step)
+        self.oracle.propose(root, last + step, 0)
         self.outputs.append((root, last + step, self.now))
 
     @rule(step=st.integers(0, 3))
@@ -45,7 +45,7 @@ class OutputOracleModel(RuleBasedStateMachine):
         if not self.outputs:
             return
         with boa.reverts("OutputOracle: L2 block must increase"):
-            self.oracle.propose(b"\x01" * 32, self.outputs[-1][1] - step)
+            self.oracle.propose(b"\x01" * 32, self.outputs[-1][1] - step, 0)
 
     # Exactly the window, and one second short of it: the boundaries of finality.
     @rule(seconds=st.sampled_from([1, 20, WINDOW - 1, WINDOW]))

@@ -79,6 +79,7 @@ class EvmL1:
         forced_fee: int = 10**15,
         first_deposit_id: int = 0,
         governance_delay: int = 600,
+        freeze_delay: int = 3600,
     ) -> EvmL1:
         """Deploy the system on ``client`` at ``start``, ``faucet`` paying for gas."""
         roles = Roles(faucet, _key(b"proposer"), _key(b"batcher"))
@@ -95,6 +96,7 @@ class EvmL1:
             forced_fee=forced_fee,
             first_deposit_id=first_deposit_id,
             governance_delay=governance_delay,
+            freeze_delay=freeze_delay,
         )
         return cls(system, roles)
 
@@ -160,10 +162,13 @@ class EvmL1:
         client, batcher, inbox = self.client, self.roles.batcher, self.system.inbox
         self.queued.append(lambda: client.call_tx(batcher, inbox, "post", data, gas=12_000_000))
 
-    def propose(self, root: bytes, l2_block: int) -> None:
-        """The proposer posts the output root of ``l2_block``."""
+    def propose(self, root: bytes, l2_block: int, l1_origin: int) -> None:
+        """The proposer posts the output root of ``l2_block`` (whose origin is
+        ``l1_origin``)."""
         client, proposer, oracle = self.client, self.roles.proposer, self.system.oracle
-        self.queued.append(lambda: client.call_tx(proposer, oracle, "propose", root, l2_block))
+        self.queued.append(
+            lambda: client.call_tx(proposer, oracle, "propose", root, l2_block, l1_origin)
+        )
 
     def withdraw(self, claim: WithdrawalProof, output_index: int) -> None:
         """Anyone (here the deployer, paying gas) pays a proven withdrawal to its owner."""

@@ -79,6 +79,7 @@ def deploy(
     first_deposit_id: int = 0,
     required_bond: int = 0,
     governance_delay: int = 3600,
+    freeze_delay: int = 7 * 86_400,
 ) -> System:
     """Deploy the system in one L1 block mined at ``timestamp``."""
     deployer = client.address_of(roles.deployer)
@@ -100,6 +101,7 @@ def deploy(
         output_version,
         forced_fee,
         first_deposit_id,
+        freeze_delay,
     ]
     client.open_block(timestamp + 1)
     portal_hash = client.deploy("Portal", roles.deployer, *args["Portal"])
@@ -119,6 +121,7 @@ def deploy(
             "forced_fee": forced_fee,
             "first_deposit_id": first_deposit_id,
             "governance_delay": governance_delay,
+            "freeze_delay": freeze_delay,
         },
     )
     return bind(client, deployment)

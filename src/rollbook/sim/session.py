@@ -477,7 +477,7 @@ class Session:
         block = self.builder.blocks[self.posted]
         header = block.header
         root = output_root(self.cfg.mode, header.state_root, header.withdrawals_root, block.hash)
-        self.l1.propose(root, block.number)
+        self.l1.propose(root, block.number, header.l1_origin)
         self.proposals.append(block.number)
 
     def finish_l1(self) -> None:

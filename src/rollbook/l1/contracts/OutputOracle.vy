@@ -14,12 +14,14 @@ struct Output:
     root: bytes32
     l2_block: uint256
     proposed_at: uint256
+    l1_origin: uint256
 
 event OutputProposed:
     index: indexed(uint256)
     root: indexed(bytes32)
     l2_block: uint256
     proposed_at: uint256
+    l1_origin: uint256
 
 event OutputsRemoved:
     from_index: indexed(uint256)
@@ -52,17 +54,27 @@ def post_bond():
 
 
 @external
-def propose(root: bytes32, l2_block: uint256):
-    """Propose the output root of L2 block `l2_block` (numbers strictly increase)."""
+def propose(root: bytes32, l2_block: uint256, l1_origin: uint256):
+    """Propose the output root of L2 block `l2_block` (numbers strictly increase),
+    whose L1 origin is `l1_origin`. The root commits to the block's header, origin
+    included, so a wrong origin makes a wrong root (disputed in #7). By derivation's
+    rules every L1 input up to the origin is in the chain at that block: the Portal
+    reads the origin to know which forced txs a proposal has served."""
     assert msg.sender == self.proposer, "OutputOracle: only the proposer proposes"
     assert self.bond >= self.required_bond, "OutputOracle: the proposer's bond is too low"
     assert root != empty(bytes32), "OutputOracle: empty root"
+    assert l1_origin < block.number, "OutputOracle: the L1 origin is not yet on L1"
     n: uint256 = self.count
     if n > 0:
         assert l2_block > self.outputs[n - 1].l2_block, "OutputOracle: L2 block must increase"
-    self.outputs[n] = Output(root=root, l2_block=l2_block, proposed_at=block.timestamp)
+        assert l1_origin >= self.outputs[n - 1].l1_origin, "OutputOracle: L1 origin goes back"
+    self.outputs[n] = Output(
+        root=root, l2_block=l2_block, proposed_at=block.timestamp, l1_origin=l1_origin
+    )
     self.count = n + 1
-    log OutputProposed(index=n, root=root, l2_block=l2_block, proposed_at=block.timestamp)
+    log OutputProposed(
+        index=n, root=root, l2_block=l2_block, proposed_at=block.timestamp, l1_origin=l1_origin
+    )
 
 
 @external
@@ -74,6 +86,15 @@ def remove_from(index: uint256):
     assert not self._final(index), "OutputOracle: a final root cannot be removed"
     self.count = index
     log OutputsRemoved(from_index=index, count=n - index)
+
+
+@view
+@external
+def latest_origin() -> uint256:
+    """The L1 origin of the newest (not removed) proposal; 0 if none."""
+    if self.count == 0:
+        return 0
+    return self.outputs[self.count - 1].l1_origin
 
 
 @view

@@ -16,6 +16,11 @@ from ethereum.ercs import IERC20
 
 interface IOutputOracle:
     def final_root(index: uint256) -> bytes32: view
+    def latest_origin() -> uint256: view
+
+struct ForcedTx:
+    l1_block: uint256
+    posted_at: uint256
 
 MAX_FORCED_BYTES: constant(uint256) = 512
 MAX_DEPTH: constant(uint256) = 256
@@ -31,6 +36,10 @@ event Forced:
     sender: indexed(address)
     data: Bytes[MAX_FORCED_BYTES]
 
+event Frozen:
+    forced_id: indexed(uint256)
+    frozen_at: uint256
+
 event WithdrawalPaid:
     withdrawal_id: indexed(uint256)
     owner: indexed(address)
@@ -45,20 +54,33 @@ next_deposit_id: public(uint256)
 next_forced_id: public(uint256)
 paid: public(HashMap[uint256, bool])
 fees_collected: public(uint256)
+forced: public(HashMap[uint256, ForcedTx])
+freeze_delay: public(uint256)
+frozen: public(bool)
+frozen_at: public(uint256)
 
 
 @deploy
-def __init__(collateral: IERC20, oracle: IOutputOracle, output_version: uint256, forced_fee: uint256, first_deposit_id: uint256):
+def __init__(
+    collateral: IERC20,
+    oracle: IOutputOracle,
+    output_version: uint256,
+    forced_fee: uint256,
+    first_deposit_id: uint256,
+    freeze_delay: uint256,
+):
     self.collateral = collateral
     self.oracle = oracle
     self.output_version = output_version
     self.forced_fee = forced_fee
     self.next_deposit_id = first_deposit_id
+    self.freeze_delay = freeze_delay
 
 
 @external
 def deposit(amount: uint256, recipient: address):
     """Escrow `amount` (6-decimal units) for `recipient`'s L2 account."""
+    assert not self.frozen, "Portal: the system is frozen"
     assert amount > 0 and amount < U64_LIMIT, "Portal: amount must be in 1..2**64-1"
     assert recipient != empty(address), "Portal: recipient is the zero address"
     assert extcall self.collateral.transferFrom(msg.sender, self, amount), "Portal: transfer failed"
@@ -71,12 +93,30 @@ def deposit(amount: uint256, recipient: address):
 @payable
 def force(data: Bytes[MAX_FORCED_BYTES]):
     """Post a forced tx (the standalone codec encoding of an owner action) with its fee."""
+    assert not self.frozen, "Portal: the system is frozen"
     assert msg.value >= self.forced_fee, "Portal: the forced-tx fee is not paid"
     assert len(data) > 0, "Portal: empty forced tx"
     self.fees_collected += msg.value
     forced_id: uint256 = self.next_forced_id
     self.next_forced_id = forced_id + 1
+    self.forced[forced_id] = ForcedTx(l1_block=block.number, posted_at=block.timestamp)
     log Forced(forced_id=forced_id, sender=msg.sender, data=data)
+
+
+@external
+def freeze(forced_id: uint256):
+    """Anyone freezes the system when forced tx `forced_id` is unserved past its
+    deadline (StarkEx's rule): `freeze_delay` after it was posted, no output root
+    covers its L1 block. (Derivation includes it within the inclusion window, so an
+    uncovered forced tx means the proposer has stopped.)"""
+    assert not self.frozen, "Portal: already frozen"
+    assert forced_id < self.next_forced_id, "Portal: no such forced tx"
+    request: ForcedTx = self.forced[forced_id]
+    assert block.timestamp >= request.posted_at + self.freeze_delay, "Portal: the forced tx is not overdue"
+    assert staticcall self.oracle.latest_origin() < request.l1_block, "Portal: the forced tx was served"
+    self.frozen = True
+    self.frozen_at = block.timestamp
+    log Frozen(forced_id=forced_id, frozen_at=block.timestamp)
 
 
 @external
