@@ -14,13 +14,12 @@ tree size, hashes per block, and the proof depth.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
 import time
-from pathlib import Path
 
+from rollbook.cli import load_bench
 from rollbook.exchange.env import SignatureCache
 from rollbook.exchange.leaves import account_key
 from rollbook.exchange.state import State
@@ -29,15 +28,6 @@ from rollbook.exchange.txs import Fill, OracleUpdate, Tx
 from rollbook.sim.world import World
 
 GOAL = 0.7
-
-
-def _stf_bench():  # type: ignore[no-untyped-def]
-    path = Path(__file__).parent / "stf.py"
-    spec = importlib.util.spec_from_file_location("rollbook_bench_stf", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def root_work(genesis: State, tape: list[Tx], world: World, block: int) -> dict[str, float]:
@@ -74,7 +64,7 @@ def run(argv: list[str]) -> dict[str, object]:
     parser.add_argument("--block", type=int, default=500, help="txs per sealed block")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-    stf = _stf_bench()
+    stf = load_bench("stf")
     world, tape = stf.build_tape(args.fills, traders=args.traders)
     genesis = world.state.copy()
     genesis.root()  # the genesis tree exists before any pass

@@ -17,26 +17,16 @@ fill. Prague prices calldata at max(4/16 gas per zero/non-zero byte + execution,
 from __future__ import annotations
 
 import argparse
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 from rollbook.chain.blocks import Header, L2Block, Mode, output_version, prove_withdrawal
+from rollbook.cli import load_bench
 from rollbook.codec.batch import encode_batch
 from rollbook.exchange.txs import Fill, Withdraw
 from rollbook.l1.client import FORK
 from rollbook.l1.driver import EvmL1
 
 GOAL = 6_000
-
-
-def _codec_bench() -> Any:
-    path = Path(__file__).parent / "codec.py"
-    spec = importlib.util.spec_from_file_location("rollbook_bench_codec", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def gas_of(l1: EvmL1, action: Any, now: int) -> tuple[int, int]:
@@ -81,7 +71,7 @@ def run(argv: list[str]) -> dict[str, object]:
     parser.add_argument("--fills", type=int, default=1_000)
     parser.add_argument("--withdrawals", type=int, default=100)
     args = parser.parse_args(argv)
-    codec = _codec_bench()
+    codec = load_bench("codec")
     world, tape = codec.reference_tape(args.fills)
     encoded = codec.batches(world, tape)
     batch, data = encoded[0]
