@@ -349,3 +349,112 @@ def test_a_served_forced_tx_cannot_freeze(oracle: Any, portal: Any) -> None:
         portal.freeze(forced_id)
     with boa.reverts("OutputOracle: the L1 origin is not yet on L1"):
         oracle.propose(b"\x06" * 32, 2, boa.env.evm.patch.block_number)
+
+
+# -- the Portal and other ERC-20s (review of #5) ---------------------------------------
+
+FEE_TOKEN = """
+# pragma version 0.4.3
+balanceOf: public(HashMap[address, uint256])
+allowance: public(HashMap[address, HashMap[address, uint256]])
+
+@external
+def mint(to: address, amount: uint256):
+    self.balanceOf[to] += amount
+
+@external
+def approve(spender: address, amount: uint256) -> bool:
+    self.allowance[msg.sender][spender] = amount
+    return True
+
+@external
+def transferFrom(owner: address, to: address, amount: uint256) -> bool:
+    self.allowance[owner][msg.sender] -= amount
+    self.balanceOf[owner] -= amount
+    self.balanceOf[to] += amount - amount // 100  # a 1 % fee on every transfer
+    return True
+
+@external
+def transfer(to: address, amount: uint256) -> bool:
+    self.balanceOf[msg.sender] -= amount
+    self.balanceOf[to] += amount
+    return True
+"""
+
+NO_RETURN_TOKEN = """
+# pragma version 0.4.3
+balanceOf: public(HashMap[address, uint256])
+
+@external
+def mint(to: address, amount: uint256):
+    self.balanceOf[to] += amount
+
+@external
+def approve(spender: address, amount: uint256):
+    pass
+
+@external
+def transferFrom(owner: address, to: address, amount: uint256):
+    self.balanceOf[owner] -= amount
+    self.balanceOf[to] += amount
+
+@external
+def transfer(to: address, amount: uint256):
+    self.balanceOf[msg.sender] -= amount
+    self.balanceOf[to] += amount
+"""
+
+
+def portal_for(token: Any, oracle: Any) -> Any:
+    from rollbook.chain.blocks import Mode, output_version
+    from tests.l1.conftest import load
+
+    return load("Portal", token.address, oracle.address, output_version(Mode.OPTIMISTIC),
+                0, 0, 600)
+
+
+def test_a_fee_on_transfer_token_cannot_short_the_escrow(oracle: Any) -> None:
+    token = boa.loads(FEE_TOKEN)
+    portal = portal_for(token, oracle)
+    user = boa.env.generate_address()
+    token.mint(user, 1_000_000)
+    with boa.env.prank(user):
+        token.approve(portal.address, 1_000_000)
+        with boa.reverts("Portal: the token did not deliver the amount"):
+            portal.deposit(1_000_000, user)
+
+
+def test_a_token_whose_transfers_return_nothing_still_works(oracle: Any) -> None:
+    token = boa.loads(NO_RETURN_TOKEN)
+    portal = portal_for(token, oracle)
+    user = boa.env.generate_address()
+    token.mint(user, 500)
+    with boa.env.prank(user):
+        portal.deposit(500, user)
+    assert token.balanceOf(portal.address) == 500
+
+
+def test_the_freeze_delay_must_exceed_the_challenge_window(usdc: Any, oracle: Any) -> None:
+    from rollbook.chain.blocks import Mode, output_version
+    from tests.l1.conftest import load
+
+    with boa.reverts("Portal: the freeze delay must exceed the challenge window"):
+        load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC),
+             0, 0, WINDOW)
+
+
+def test_governance_runs_in_the_order_scheduled() -> None:
+    from tests.l1.conftest import load
+
+    timelock = load("Timelock", boa.env.eoa, 60)
+    now = boa.env.evm.patch.timestamp
+    first = timelock.schedule(b"\x0c listing", now + 60)
+    second = timelock.schedule(b"\x0e params", now + 60)
+    (event,) = events(timelock, "GovernanceScheduled")
+    assert event.data == b"\x0e params"  # what is coming is public when scheduled
+    boa.env.time_travel(seconds=60)
+    with boa.env.prank(stranger()), boa.reverts("Timelock: an earlier proposal is still pending"):
+        timelock.execute(second, b"\x0e params")
+    timelock.execute(first, b"\x0c listing")
+    timelock.execute(second, b"\x0e params")
+    assert timelock.cursor() == 2

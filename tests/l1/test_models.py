@@ -81,7 +81,8 @@ DELAY = 30
 
 
 class TimelockModel(RuleBasedStateMachine):
-    """Schedule, cancel, execute: each governance tx runs at most once, after its eta."""
+    """Schedule, cancel, execute: each governance tx runs at most once, after its eta,
+    and in the order scheduled (cancelled ones are skipped)."""
 
     DELAY = DELAY
 
@@ -114,8 +115,14 @@ class TimelockModel(RuleBasedStateMachine):
             return
         index = pick.draw(st.integers(0, len(self.proposals) - 1))
         data, eta, state = self.proposals[index]
+        first_pending = next(
+            (i for i, p in enumerate(self.proposals) if p[2] == "pending"), len(self.proposals)
+        )
         if state != "pending":
             with boa.reverts("Timelock: already executed or cancelled"):
+                self.timelock.execute(index, data)
+        elif index != first_pending:
+            with boa.reverts("Timelock: an earlier proposal is still pending"):
                 self.timelock.execute(index, data)
         elif self.now < eta:
             with boa.reverts("Timelock: too early"):
@@ -142,6 +149,10 @@ class TimelockModel(RuleBasedStateMachine):
         if not hasattr(self, "timelock"):
             return
         assert self.timelock.count() == len(self.proposals)
+        first_pending = next(
+            (i for i, p in enumerate(self.proposals) if p[2] == "pending"), len(self.proposals)
+        )
+        assert self.timelock.cursor() == first_pending
         for index, (_, eta, state) in enumerate(self.proposals):
             assert self.timelock.proposals(index)[1:] == (eta, state != "pending")
 

@@ -21,8 +21,12 @@ from web3 import Web3
 from web3.contract import Contract
 
 from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Governance, L1Input
-from rollbook.l1.client import FORK, L1Client, raw_address
+from rollbook.crypto.keccak import keccak256
+from rollbook.l1.client import FORK, L1Client, L1Error, raw_address
 from rollbook.l1.compile import compiled
+
+NO_REMOVER = "0x" + "00" * 20
+"""The oracle's remover until #7's dispute game: nobody."""
 
 
 @dataclass(frozen=True)
@@ -79,15 +83,23 @@ def deploy(
     first_deposit_id: int = 0,
     required_bond: int = 0,
     governance_delay: int = 3600,
-    freeze_delay: int = 7 * 86_400,
+    freeze_delay: int | None = None,
 ) -> System:
-    """Deploy the system in one L1 block mined at ``timestamp``."""
+    """Deploy the system in one L1 block mined at ``timestamp``.
+
+    ``freeze_delay`` defaults to the challenge window plus a day (the Portal requires
+    it to exceed the window). Until the dispute game (#7) exists, no one can remove an
+    output root: the oracle's remover is the zero address, so no key can block
+    withdrawals by removing roots.
+    """
+    if freeze_delay is None:
+        freeze_delay = challenge_window + 86_400
     deployer = client.address_of(roles.deployer)
     proposer = client.address_of(roles.proposer)
     batcher = client.address_of(roles.batcher)
     args: dict[str, list[Any]] = {
         "Collateral": ["USD Coin (rollbook devnet)", "USDC"],
-        "OutputOracle": [proposer, required_bond, challenge_window, deployer],
+        "OutputOracle": [proposer, required_bond, challenge_window, NO_REMOVER],
         "BatchInbox": [batcher],
         "Timelock": [deployer, governance_delay],
     }
@@ -154,6 +166,7 @@ def read_block(system: System, number: int) -> L1Block:
         _topic(system.portal, "Forced"): forced,
         _topic(system.inbox, "BatchPosted"): posted,
     }
+    block_hash = bytes(block["hash"])
     logs = client.w3.eth.get_logs(
         {
             "fromBlock": number,
@@ -161,6 +174,10 @@ def read_block(system: System, number: int) -> L1Block:
             "address": [system.portal.address, system.inbox.address, system.timelock.address],
         }
     )
+    # Every log must come from the header's block: a reorg between the two reads would
+    # otherwise mix two forks' data (eth-tester has no blockHash filter to ask for it).
+    if any(bytes(log["blockHash"]) != block_hash for log in logs):
+        raise L1Error(f"L1 block {number} changed while it was read (a reorg): read it again")
     inputs: list[L1Input] = []
     batches: list[bytes] = []
     for log in sorted(logs, key=lambda entry: entry["logIndex"]):
@@ -176,17 +193,36 @@ def read_block(system: System, number: int) -> L1Block:
         elif event is executed:
             inputs.append(L1Governance(bytes(args["data"])))
         else:
-            tx = client.w3.eth.get_transaction(log["transactionHash"])
-            _, params = system.inbox.decode_function_input(tx["input"])
-            batches.append(bytes(params["data"]))
+            data = _batch_data(system, log)
+            if data is None or keccak256(data) != bytes(args["data_hash"]):
+                raise L1Error(
+                    f"L1 block {number}: a batch posted through {log['transactionHash'].hex()}"
+                    " cannot be read from its calldata (the batcher must call the inbox directly)"
+                )
+            batches.append(data)
     return L1Block(
         number,
-        bytes(block["hash"]),
+        block_hash,
         bytes(block["parentHash"]),
         int(block["timestamp"]),
         tuple(inputs),
         tuple(batches),
     )
+
+
+def _batch_data(system: System, log: Any) -> bytes | None:
+    """The batch bytes of an inbox post, from the posting tx's calldata (None if the tx
+    did not call the inbox's ``post`` directly)."""
+    tx = system.client.w3.eth.get_transaction(log["transactionHash"])
+    if tx["blockHash"] != log["blockHash"] or tx["to"] != system.inbox.address:
+        return None
+    try:
+        function, params = system.inbox.decode_function_input(tx["input"])
+    except ValueError:
+        return None
+    if function.fn_name != "post":
+        return None
+    return bytes(params["data"])
 
 
 def _topic(contract: Contract, name: str) -> bytes:

@@ -17,6 +17,7 @@ from ethereum.ercs import IERC20
 interface IOutputOracle:
     def final_root(index: uint256) -> bytes32: view
     def latest_origin() -> uint256: view
+    def challenge_window() -> uint256: view
 
 struct ForcedTx:
     l1_block: uint256
@@ -74,6 +75,10 @@ def __init__(
     self.output_version = output_version
     self.forced_fee = forced_fee
     self.next_deposit_id = first_deposit_id
+    # A covering root proposed in time is final (and can no longer be removed) before
+    # a freeze is possible; otherwise removing one disputed root would let anyone
+    # freeze a healthy system in the moment before the proposer re-proposes.
+    assert freeze_delay > staticcall oracle.challenge_window(), "Portal: the freeze delay must exceed the challenge window"
     self.freeze_delay = freeze_delay
 
 
@@ -83,7 +88,10 @@ def deposit(amount: uint256, recipient: address):
     assert not self.frozen, "Portal: the system is frozen"
     assert amount > 0 and amount < U64_LIMIT, "Portal: amount must be in 1..2**64-1"
     assert recipient != empty(address), "Portal: recipient is the zero address"
-    assert extcall self.collateral.transferFrom(msg.sender, self, amount), "Portal: transfer failed"
+    before: uint256 = staticcall self.collateral.balanceOf(self)
+    assert extcall self.collateral.transferFrom(msg.sender, self, amount, default_return_value=True), "Portal: transfer failed"
+    # Credit only what arrived: a fee-on-transfer token would make the escrow short.
+    assert staticcall self.collateral.balanceOf(self) == before + amount, "Portal: the token did not deliver the amount"
     deposit_id: uint256 = self.next_deposit_id
     self.next_deposit_id = deposit_id + 1
     log Deposited(deposit_id=deposit_id, recipient=recipient, amount=amount)
@@ -155,5 +163,5 @@ def withdraw(
             node = keccak256(concat(b"\x01", node, sibling))
     assert node == withdrawals_root, "Portal: the withdrawal is not in the withdrawals tree"
     self.paid[withdrawal_id] = True
-    assert extcall self.collateral.transfer(owner, amount), "Portal: transfer failed"
+    assert extcall self.collateral.transfer(owner, amount, default_return_value=True), "Portal: transfer failed"
     log WithdrawalPaid(withdrawal_id=withdrawal_id, owner=owner, amount=amount, output_index=output_index)

@@ -20,8 +20,8 @@ struct Scheduled:
 
 event GovernanceScheduled:
     proposal_id: indexed(uint256)
-    data_hash: bytes32
     eta: uint256
+    data: Bytes[MAX_GOV_BYTES]
 
 event GovernanceCancelled:
     proposal_id: indexed(uint256)
@@ -34,6 +34,9 @@ governor: public(address)
 delay: public(uint256)
 proposals: public(HashMap[uint256, Scheduled])
 count: public(uint256)
+# The oldest proposal neither executed nor cancelled: proposals run in order, so a
+# listing scheduled first cannot be overtaken by the parameter change that needs it.
+cursor: public(uint256)
 
 
 @deploy
@@ -51,7 +54,7 @@ def schedule(data: Bytes[MAX_GOV_BYTES], eta: uint256) -> uint256:
     proposal_id: uint256 = self.count
     self.proposals[proposal_id] = Scheduled(data_hash=keccak256(data), eta=eta, done=False)
     self.count = proposal_id + 1
-    log GovernanceScheduled(proposal_id=proposal_id, data_hash=keccak256(data), eta=eta)
+    log GovernanceScheduled(proposal_id=proposal_id, eta=eta, data=data)
     return proposal_id
 
 
@@ -61,6 +64,7 @@ def cancel(proposal_id: uint256):
     proposal: Scheduled = self.proposals[proposal_id]
     assert proposal.eta != 0 and not proposal.done, "Timelock: nothing to cancel"
     self.proposals[proposal_id].done = True
+    self._advance()
     log GovernanceCancelled(proposal_id=proposal_id)
 
 
@@ -70,7 +74,18 @@ def execute(proposal_id: uint256, data: Bytes[MAX_GOV_BYTES]):
     proposal: Scheduled = self.proposals[proposal_id]
     assert proposal.eta != 0, "Timelock: no such proposal"
     assert not proposal.done, "Timelock: already executed or cancelled"
+    assert proposal_id == self.cursor, "Timelock: an earlier proposal is still pending"
     assert block.timestamp >= proposal.eta, "Timelock: too early"
     assert keccak256(data) == proposal.data_hash, "Timelock: data differs from the scheduled"
     self.proposals[proposal_id].done = True
+    self._advance()
     log GovernanceExecuted(proposal_id=proposal_id, data=data)
+
+
+@internal
+def _advance():
+    """Move the cursor past proposals that are done (a bounded walk per call)."""
+    for i: uint256 in range(64):
+        if self.cursor >= self.count or not self.proposals[self.cursor].done:
+            break
+        self.cursor += 1
