@@ -14,6 +14,7 @@ from rollbook.l1.compile import source_path
 
 WINDOW = 100  # seconds: the devnet's challenge window
 FREEZE_DELAY = 600  # seconds after a forced tx is posted before it can freeze the system
+CLAIM_PERIOD = 300  # seconds for escape claims after a freeze
 
 
 @cache
@@ -59,7 +60,9 @@ def oracle(deployer: Any) -> Any:
 @pytest.fixture
 def portal(usdc: Any, oracle: Any) -> Any:
     version = output_version(Mode.OPTIMISTIC)
-    return load("Portal", usdc.address, oracle.address, version, 10**15, 0, FREEZE_DELAY)
+    return load(
+        "Portal", usdc.address, oracle.address, version, 10**15, 0, FREEZE_DELAY, CLAIM_PERIOD
+    )
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def test_deposits_escrow_and_number_in_order(amounts: list[int]) -> None:
         usdc = load("Collateral", "USD Coin", "USDC")
         oracle = load("OutputOracle", boa.env.eoa, 0, WINDOW, boa.env.eoa)
         version = output_version(Mode.OPTIMISTIC)
-        portal = load("Portal", usdc.address, oracle.address, version, 0, 7, 600)
+        portal = load("Portal", usdc.address, oracle.address, version, 0, 7, 600, 300)
         user = boa.env.generate_address()
         fund(usdc, user, sum(amounts), portal.address)
         recipient = boa.env.generate_address()
@@ -410,7 +410,7 @@ def portal_for(token: Any, oracle: Any) -> Any:
     from tests.l1.conftest import load
 
     return load("Portal", token.address, oracle.address, output_version(Mode.OPTIMISTIC),
-                0, 0, 600)
+                0, 0, 600, 300)
 
 
 def test_a_fee_on_transfer_token_cannot_short_the_escrow(oracle: Any) -> None:
@@ -440,7 +440,7 @@ def test_the_freeze_delay_must_exceed_the_challenge_window(usdc: Any, oracle: An
 
     with boa.reverts("Portal: the freeze delay must exceed the challenge window"):
         load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC),
-             0, 0, WINDOW)
+             0, 0, WINDOW, 300)
 
 
 def test_governance_runs_in_the_order_scheduled() -> None:

@@ -45,7 +45,7 @@ class OutputOracleModel(RuleBasedStateMachine):
         if not self.outputs:
             return
         with boa.reverts("OutputOracle: L2 block must increase"):
-            self.oracle.propose(b"\x01" * 32, self.outputs[-1][1] - step, 0)
+            self.oracle.propose(b"\x01" * 32, max(0, self.outputs[-1][1] - step), 0)
 
     # Exactly the window, and one second short of it: the boundaries of finality.
     @rule(seconds=st.sampled_from([1, 20, WINDOW - 1, WINDOW]))

@@ -176,7 +176,8 @@ class L1Client:
         c = compiled(name)
         factory = self.w3.eth.contract(abi=c.abi, bytecode=c.bytecode)
         data = factory.constructor(*args).data_in_transaction
-        return self.send(key, {"data": data, "value": value})
+        # Code deposit costs 200 gas a byte: give a large contract what it needs.
+        return self.send(key, {"data": data, "value": value, "gas": 12_000_000})
 
     def contract(self, name: str, address: str) -> Contract:
         checked = Web3.to_checksum_address(address)

@@ -80,6 +80,7 @@ class EvmL1:
         first_deposit_id: int = 0,
         governance_delay: int = 600,
         freeze_delay: int = 3600,
+        claim_period: int = 3600,
     ) -> EvmL1:
         """Deploy the system on ``client`` at ``start``, ``faucet`` paying for gas."""
         roles = Roles(faucet, _key(b"proposer"), _key(b"batcher"))
@@ -97,6 +98,7 @@ class EvmL1:
             first_deposit_id=first_deposit_id,
             governance_delay=governance_delay,
             freeze_delay=freeze_delay,
+            claim_period=claim_period,
         )
         return cls(system, roles)
 

@@ -84,6 +84,7 @@ def deploy(
     required_bond: int = 0,
     governance_delay: int = 3600,
     freeze_delay: int | None = None,
+    claim_period: int = 7 * 86_400,
 ) -> System:
     """Deploy the system in one L1 block mined at ``timestamp``.
 
@@ -114,6 +115,7 @@ def deploy(
         forced_fee,
         first_deposit_id,
         freeze_delay,
+        claim_period,
     ]
     client.open_block(timestamp + 1)
     portal_hash = client.deploy("Portal", roles.deployer, *args["Portal"])
@@ -134,6 +136,7 @@ def deploy(
             "first_deposit_id": first_deposit_id,
             "governance_delay": governance_delay,
             "freeze_delay": freeze_delay,
+            "claim_period": claim_period,
         },
     )
     return bind(client, deployment)

@@ -18,6 +18,8 @@ interface IOutputOracle:
     def final_root(index: uint256) -> bytes32: view
     def latest_origin() -> uint256: view
     def challenge_window() -> uint256: view
+    def count() -> uint256: view
+    def is_final(index: uint256) -> bool: view
 
 struct ForcedTx:
     l1_block: uint256
@@ -41,6 +43,17 @@ event Frozen:
     forced_id: indexed(uint256)
     frozen_at: uint256
 
+event Claimed:
+    account: indexed(uint256)
+    owner: indexed(address)
+    equity: int256
+    claim: uint256
+
+event EscapePaid:
+    account: indexed(uint256)
+    owner: indexed(address)
+    amount: uint256
+
 event WithdrawalPaid:
     withdrawal_id: indexed(uint256)
     owner: indexed(address)
@@ -60,6 +73,31 @@ freeze_delay: public(uint256)
 frozen: public(bool)
 frozen_at: public(uint256)
 
+# -- the escape hatch (after a freeze) --
+struct DepositRecord:
+    depositor: address
+    amount: uint256
+
+claim_period: public(uint256)
+deposits: public(HashMap[uint256, DepositRecord])
+paid_total: public(uint256)
+reference: public(uint256)
+no_reference: public(bool)
+first_deposit_id: public(uint256)
+reference_state_root: public(bytes32)
+books_recorded: public(bool)
+derived_deposits: public(uint256)
+l2_withdrawals_total: public(uint256)
+claims: public(HashMap[uint256, uint256])
+claimed: public(HashMap[uint256, bool])
+claim_owner: public(HashMap[uint256, address])
+user_claims_total: public(uint256)
+fund_claim: public(uint256)
+pool: public(uint256)
+pool_fixed: public(bool)
+settled: public(HashMap[uint256, bool])
+refunded: public(HashMap[uint256, bool])
+
 
 @deploy
 def __init__(
@@ -69,17 +107,20 @@ def __init__(
     forced_fee: uint256,
     first_deposit_id: uint256,
     freeze_delay: uint256,
+    claim_period: uint256,
 ):
     self.collateral = collateral
     self.oracle = oracle
     self.output_version = output_version
     self.forced_fee = forced_fee
     self.next_deposit_id = first_deposit_id
+    self.first_deposit_id = first_deposit_id
     # A covering root proposed in time is final (and can no longer be removed) before
     # a freeze is possible; otherwise removing one disputed root would let anyone
     # freeze a healthy system in the moment before the proposer re-proposes.
     assert freeze_delay > staticcall oracle.challenge_window(), "Portal: the freeze delay must exceed the challenge window"
     self.freeze_delay = freeze_delay
+    self.claim_period = claim_period
 
 
 @external
@@ -94,6 +135,7 @@ def deposit(amount: uint256, recipient: address):
     assert staticcall self.collateral.balanceOf(self) == before + amount, "Portal: the token did not deliver the amount"
     deposit_id: uint256 = self.next_deposit_id
     self.next_deposit_id = deposit_id + 1
+    self.deposits[deposit_id] = DepositRecord(depositor=msg.sender, amount=amount)
     log Deposited(deposit_id=deposit_id, recipient=recipient, amount=amount)
 
 
@@ -124,6 +166,13 @@ def freeze(forced_id: uint256):
     assert staticcall self.oracle.latest_origin() < request.l1_block, "Portal: the forced tx was served"
     self.frozen = True
     self.frozen_at = block.timestamp
+    found: bool = False
+    found, self.reference = self._newest_final()
+    if not found:
+        # No final root ever: nothing reached L2 provably; every deposit is refundable.
+        self.derived_deposits = self.first_deposit_id
+        self.books_recorded = True
+        self.no_reference = True
     log Frozen(forced_id=forced_id, frozen_at=block.timestamp)
 
 
@@ -141,6 +190,8 @@ def withdraw(
     """Pay withdrawal `withdrawal_id` to its owner, proven against a final output root."""
     assert not self.paid[withdrawal_id], "Portal: withdrawal already paid"
     assert amount > 0 and amount < U64_LIMIT, "Portal: amount out of range"
+    if self.frozen:
+        assert output_index <= self.reference, "Portal: frozen: only roots up to the reference"
     root: bytes32 = staticcall self.oracle.final_root(output_index)
     output: bytes32 = keccak256(
         concat(convert(self.output_version, bytes32), state_root, withdrawals_root, block_hash)
@@ -148,8 +199,165 @@ def withdraw(
     assert output == root, "Portal: the roots do not hash to the final output root"
     key: Bytes[47] = concat(b"\x05\x00\x00\x00\x02\x04\x00\x00\x00\x02wd\x02", convert(withdrawal_id, bytes32))
     leaf: Bytes[60] = concat(b"\x08\x03\x00\x00\x00\x14", convert(owner, bytes20), b"\x02", convert(amount, bytes32))
-    path: bytes32 = keccak256(key)
-    node: bytes32 = keccak256(concat(b"\x00", path, keccak256(leaf)))
+    assert self._included(withdrawals_root, keccak256(key), keccak256(leaf), siblings), "Portal: the withdrawal is not in the withdrawals tree"
+    self.paid[withdrawal_id] = True
+    self.paid_total += amount
+    assert extcall self.collateral.transfer(owner, amount, default_return_value=True), "Portal: transfer failed"
+    log WithdrawalPaid(withdrawal_id=withdrawal_id, owner=owner, amount=amount, output_index=output_index)
+
+
+# -- the escape hatch ------------------------------------------------------------------
+
+SIZE_ONE: constant(int256) = 10**8
+INDEX_DENOMINATOR: constant(int256) = 10**8 * 10**12
+GLOBAL_KEY: constant(Bytes[16]) = b"\x05\x00\x00\x00\x01\x04\x00\x00\x00\x06global"
+
+
+@external
+def record_books(
+    state_root: bytes32,
+    withdrawals_root: bytes32,
+    block_hash: bytes32,
+    globals_leaf: Bytes[512],
+    siblings: DynArray[bytes32, MAX_DEPTH],
+):
+    """Once frozen: prove the L2 books at the reference root (the globals leaf), so
+    the claims, the refunds and the withdrawals still owed are known."""
+    assert self.frozen, "Portal: not frozen"
+    assert not self.books_recorded, "Portal: books already recorded"
+    root: bytes32 = staticcall self.oracle.final_root(self.reference)
+    output: bytes32 = keccak256(
+        concat(convert(self.output_version, bytes32), state_root, withdrawals_root, block_hash)
+    )
+    assert output == root, "Portal: the roots do not hash to the reference output root"
+    assert self._included(state_root, keccak256(GLOBAL_KEY), keccak256(globals_leaf), siblings), "Portal: the globals leaf is not in the state"
+    # Globals: next_account, next_deposit_id, next_withdrawal_id, fees, total_deposits,
+    # total_withdrawals, ... each a tagged int (0x02 + 32 bytes) after the leaf tag.
+    self.derived_deposits = convert(extract32(globals_leaf, 1 + 33 * 1 + 1), uint256)
+    self.l2_withdrawals_total = convert(extract32(globals_leaf, 1 + 33 * 5 + 1), uint256)
+    self.reference_state_root = state_root
+    self.books_recorded = True
+
+
+@view
+@external
+def value_account(
+    state_root: bytes32,
+    index: uint256,
+    account_leaf: Bytes[1400],
+    account_siblings: DynArray[bytes32, MAX_DEPTH],
+    position_leaves: DynArray[Bytes[133], 32],
+    position_siblings: DynArray[DynArray[bytes32, MAX_DEPTH], 32],
+    instrument_leaves: DynArray[Bytes[2048], 32],
+    instrument_siblings: DynArray[DynArray[bytes32, MAX_DEPTH], 32],
+) -> (address, int256):
+    """The owner and equity of account `index` in the state `state_root`, computed
+    from its proven leaves exactly as the STF does: balance − pending funding and
+    loss + Σ value at mark."""
+    return self._value(state_root, index, account_leaf, account_siblings, position_leaves, position_siblings, instrument_leaves, instrument_siblings)
+
+
+@external
+def claim(
+    index: uint256,
+    account_leaf: Bytes[1400],
+    account_siblings: DynArray[bytes32, MAX_DEPTH],
+    position_leaves: DynArray[Bytes[133], 32],
+    position_siblings: DynArray[DynArray[bytes32, MAX_DEPTH], 32],
+    instrument_leaves: DynArray[Bytes[2048], 32],
+    instrument_siblings: DynArray[DynArray[bytes32, MAX_DEPTH], 32],
+):
+    """Record account `index`'s claim, max(0, equity), against the reference root."""
+    assert self.books_recorded, "Portal: the books at the reference are not recorded"
+    assert not self.no_reference, "Portal: no final root to claim against (deposits are refunded)"
+    assert block.timestamp < self.frozen_at + self.claim_period, "Portal: the claim period is over"
+    assert not self.claimed[index], "Portal: already claimed"
+    owner: address = empty(address)
+    equity: int256 = 0
+    owner, equity = self._value(self.reference_state_root, index, account_leaf, account_siblings, position_leaves, position_siblings, instrument_leaves, instrument_siblings)
+    amount: uint256 = 0
+    if equity > 0:
+        amount = convert(equity, uint256)
+    self.claimed[index] = True
+    self.claims[index] = amount
+    self.claim_owner[index] = owner
+    if index == 0:
+        self.fund_claim = amount
+    else:
+        self.user_claims_total += amount
+    log Claimed(account=index, owner=owner, equity=equity, claim=amount)
+
+
+@external
+def settle_claim(index: uint256):
+    """After the claim period: pay account `index`. Users are paid in full if the pool
+    covers their claims, else pro rata; the insurance fund (account 0) takes what is
+    left, so it absorbs a shortfall first."""
+    assert self.books_recorded and block.timestamp >= self.frozen_at + self.claim_period, "Portal: the claim period is not over"
+    assert self.claimed[index] and not self.settled[index], "Portal: nothing to pay"
+    if not self.pool_fixed:
+        held: uint256 = staticcall self.collateral.balanceOf(self)
+        owed: uint256 = self.l2_withdrawals_total - min(self.paid_total, self.l2_withdrawals_total)
+        refunds: uint256 = self._refunds_outstanding()
+        reserved: uint256 = owed + refunds
+        self.pool = held - min(held, reserved)
+        self.pool_fixed = True
+    amount: uint256 = 0
+    if index == 0:
+        amount = self.pool - min(self.pool, self.user_claims_total)
+        amount = min(amount, self.fund_claim)
+    elif self.pool >= self.user_claims_total:
+        amount = self.claims[index]
+    else:
+        amount = self.claims[index] * self.pool // self.user_claims_total
+    self.settled[index] = True
+    if amount > 0:
+        assert extcall self.collateral.transfer(self.claim_owner[index], amount, default_return_value=True), "Portal: transfer failed"
+    log EscapePaid(account=index, owner=self.claim_owner[index], amount=amount)
+
+
+@external
+def refund(deposit_id: uint256):
+    """Once frozen: return a deposit that never reached L2 to its depositor."""
+    assert self.books_recorded, "Portal: the books at the reference are not recorded"
+    assert deposit_id >= self.derived_deposits and deposit_id < self.next_deposit_id, "Portal: that deposit reached L2"
+    assert not self.refunded[deposit_id], "Portal: already refunded"
+    self.refunded[deposit_id] = True
+    record: DepositRecord = self.deposits[deposit_id]
+    assert extcall self.collateral.transfer(record.depositor, record.amount, default_return_value=True), "Portal: transfer failed"
+
+
+@view
+@internal
+def _refunds_outstanding() -> uint256:
+    total: uint256 = 0
+    for i: uint256 in range(1024):
+        deposit_id: uint256 = self.derived_deposits + i
+        if deposit_id >= self.next_deposit_id:
+            break
+        if not self.refunded[deposit_id]:
+            total += self.deposits[deposit_id].amount
+    return total
+
+
+@view
+@internal
+def _newest_final() -> (bool, uint256):
+    """The newest final output index, if any (finality is monotone in the index)."""
+    n: uint256 = staticcall self.oracle.count()
+    for k: uint256 in range(64):
+        if k >= n:
+            break
+        if staticcall self.oracle.is_final(n - 1 - k):
+            return True, n - 1 - k
+    return False, 0
+
+
+@view
+@internal
+def _included(root: bytes32, path: bytes32, value_hash: bytes32, siblings: DynArray[bytes32, MAX_DEPTH]) -> bool:
+    """Walk a compact-SMT inclusion proof up from the leaf (docs/design/batch.md §4)."""
+    node: bytes32 = keccak256(concat(b"\x00", path, value_hash))
     bits: uint256 = convert(path, uint256)
     depth: uint256 = len(siblings)
     for k: uint256 in range(MAX_DEPTH):
@@ -161,7 +369,65 @@ def withdraw(
             node = keccak256(concat(b"\x01", sibling, node))
         else:
             node = keccak256(concat(b"\x01", node, sibling))
-    assert node == withdrawals_root, "Portal: the withdrawal is not in the withdrawals tree"
-    self.paid[withdrawal_id] = True
-    assert extcall self.collateral.transfer(owner, amount, default_return_value=True), "Portal: transfer failed"
-    log WithdrawalPaid(withdrawal_id=withdrawal_id, owner=owner, amount=amount, output_index=output_index)
+    return node == root
+
+
+@pure
+@internal
+def _word(raw: Bytes[2048], at: uint256) -> int256:
+    return convert(extract32(raw, at), int256)
+
+
+@pure
+@internal
+def _floor_div(a: int256, b: int256) -> int256:
+    q: int256 = a // b
+    if a % b != 0 and (a < 0) != (b < 0):
+        q -= 1
+    return q
+
+
+@view
+@internal
+def _value(
+    state_root: bytes32,
+    index: uint256,
+    account_leaf: Bytes[1400],
+    account_siblings: DynArray[bytes32, MAX_DEPTH],
+    position_leaves: DynArray[Bytes[133], 32],
+    position_siblings: DynArray[DynArray[bytes32, MAX_DEPTH], 32],
+    instrument_leaves: DynArray[Bytes[2048], 32],
+    instrument_siblings: DynArray[DynArray[bytes32, MAX_DEPTH], 32],
+) -> (address, int256):
+    account_key: Bytes[48] = concat(b"\x05\x00\x00\x00\x02\x04\x00\x00\x00\x04acct\x02", convert(index, bytes32))
+    assert self._included(state_root, keccak256(account_key), keccak256(account_leaf), account_siblings), "Portal: the account leaf is not in the state"
+    owner: address = convert(convert(slice(account_leaf, 6, 20), bytes20), address)
+    equity: int256 = convert(extract32(account_leaf, 27), int256)
+    count: uint256 = convert(slice(account_leaf, 231, 4), uint256)
+    assert len(position_leaves) == count and len(instrument_leaves) == count, "Portal: one position and one instrument leaf per open position"
+    for k: uint256 in range(32):
+        if k >= count:
+            break
+        instrument_id: uint256 = convert(extract32(account_leaf, 236 + 33 * k), uint256)
+        position: Bytes[133] = position_leaves[k]
+        position_key: Bytes[81] = concat(b"\x05\x00\x00\x00\x03\x04\x00\x00\x00\x03pos\x02", convert(index, bytes32), b"\x02", convert(instrument_id, bytes32))
+        assert self._included(state_root, keccak256(position_key), keccak256(position), position_siblings[k]), "Portal: a position leaf is not in the state"
+        inst: Bytes[2048] = instrument_leaves[k]
+        instrument_key: Bytes[48] = concat(b"\x05\x00\x00\x00\x02\x04\x00\x00\x00\x04inst\x02", convert(instrument_id, bytes32))
+        assert self._included(state_root, keccak256(instrument_key), keccak256(inst), instrument_siblings[k]), "Portal: an instrument leaf is not in the state"
+        size: int256 = convert(extract32(position, 2), int256)
+        funding_snap: int256 = convert(extract32(position, 68), int256)
+        loss_snap: int256 = convert(extract32(position, 101), int256)
+        o: uint256 = 39 + convert(slice(inst, 35, 4), uint256) + 464
+        mark: int256 = self._word(inst, o + 1)
+        vector_len: uint256 = convert(slice(inst, o + 133, 4), uint256)
+        q: uint256 = o + 137 + 33 * vector_len
+        funding_index: int256 = self._word(inst, q + 1)
+        loss_index: int256 = self._word(inst, q + 166)
+        if size > 0:
+            loss_index = self._word(inst, q + 133)
+        # pending = ceil(size·ΔF / D) + ceil(|size|·ΔL / D): ceil(x) = −floor(−x)
+        funding: int256 = -self._floor_div(-(size * (funding_index - funding_snap)), INDEX_DENOMINATOR)
+        loss: int256 = -self._floor_div(-(abs(size) * (loss_index - loss_snap)), INDEX_DENOMINATOR)
+        equity += self._floor_div(mark * size, SIZE_ONE) - funding - loss
+    return owner, equity

@@ -1,0 +1,241 @@
+"""The escape hatch: the Portal values an account on-chain from its proven leaves
+exactly as the STF does, and a frozen system pays claims, refunds and withdrawals by
+the rules, to the unit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rollbook.exchange.leaves import (
+    Account,
+    account_key,
+    encode_leaf,
+    instrument_key,
+    position_key,
+)
+from rollbook.exchange.margin import health
+from rollbook.exchange.positions import pending_payment
+from rollbook.exchange.state import State
+from rollbook.exchange.txs import Fill
+from rollbook.exchange.types import Side
+from rollbook.sim.world import World, base, option_chain, usd
+from tests.l1.conftest import load
+
+EXPIRY_DAYS = 30
+
+
+def proven(state: State, key: tuple[object, ...]) -> tuple[bytes, list[bytes]]:
+    leaf, proof = state.prove(key)
+    assert leaf is not None, key
+    return encode_leaf(leaf), list(proof.siblings)
+
+
+def account_args(state: State, index: int) -> list[Any]:
+    """The arguments of ``value_account`` / ``claim`` for one account."""
+    account = state.account(index)
+    raw, siblings = proven(state, account_key(index))
+    positions = [proven(state, position_key(index, i)) for i in account.instruments]
+    instruments = [proven(state, instrument_key(i)) for i in account.instruments]
+    return [
+        index,
+        raw,
+        siblings,
+        [p[0] for p in positions],
+        [p[1] for p in positions],
+        [i[0] for i in instruments],
+        [i[1] for i in instruments],
+    ]
+
+
+def stf_equity(state: State, index: int, now: int) -> int:
+    state.begin()
+    try:
+        return health(state, index, now).equity
+    finally:
+        state.rollback()
+
+
+def trading_world(seed: int, rounds: int, hours: int) -> World:
+    """Traders on a perpetual and an option chain, with funding accruing for hours."""
+    import random
+
+    rng = random.Random(seed)
+    world = World()
+    assert world.list_perp().ok
+    expiry = world.now - world.now % 86_400 + EXPIRY_DAYS * 86_400 + 8 * 3600
+    assert world.l1(option_chain(10, expiry, (2800, 3000, 3200))).ok
+    options = list(range(10, 16))
+    people = [world.add_trader(f"t{i}", 1_000_000) for i in range(5)]
+
+    def report(index: int) -> None:
+        vols = dict.fromkeys(options, 700_000 + rng.randint(-20_000, 20_000))
+        assert world.l2(world.oracle_update({1: index}, {1: index + rng.randint(-20, 20) * 50_000},
+                                            vols=vols)).ok
+
+    index = usd(3000)
+    report(index)
+    for _ in range(rounds):
+        maker, taker = rng.sample(people, 2)
+        side = rng.choice([Side.BUY, Side.SELL])
+        if rng.random() < 0.6:
+            instrument, size = 1, base(rng.randint(1, 30), 2)
+            price = index + rng.randint(-10, 10) * 50_000
+        else:
+            instrument = rng.choice(options)
+            size = base(rng.randint(1, 20), 1)
+            mark = world.state.instrument(instrument).mark
+            price = max(100_000, mark // 100_000 * 100_000)
+        m = world.order(maker, side, price, size, instrument)
+        t = world.order(taker, side.opposite, price, size, instrument)
+        world.l2(Fill(m, t, size))  # a rejected fill (margin) is fine: it changes nothing
+    for _ in range(hours * 6):  # funding accrues hourly from 10-minute reports
+        world.advance(600)
+        index += rng.randint(-30, 30) * 50_000
+        report(index)
+    return world
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 10_000), rounds=st.integers(8, 25), hours=st.integers(0, 4))
+def test_the_portal_values_every_account_as_the_stf_does(
+    seed: int, rounds: int, hours: int
+) -> None:
+    world = trading_world(seed, rounds, hours)
+    state = world.state
+    root = state.root()
+    with boa.env.anchor():
+        usdc = load("Collateral", "USD Coin", "USDC")
+        oracle = load("OutputOracle", boa.env.eoa, 0, 100, boa.env.eoa)
+        from rollbook.chain.blocks import Mode, output_version
+
+        portal = load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC),
+                      0, 0, 600, 300)
+        positions = pending = 0
+        for key in state.keys_of_kind("acct"):
+            index = key[1]
+            assert isinstance(index, int)
+            owner, equity = portal.value_account(root, *account_args(state, index))
+            assert equity == stf_equity(state, index, world.now), index
+            account = state.account(index)
+            assert isinstance(account, Account) and owner.lower() == "0x" + account.owner.hex()
+            positions += len(account.instruments)
+            pending += sum(
+                1
+                for i in account.instruments
+                if pending_payment(state.position(index, i), state.instrument(i))
+            )
+        # The cases that matter were there: open positions, and unsettled funding.
+        assert positions > 0
+        if hours >= 2:
+            assert pending > 0
+
+
+def test_a_wrong_leaf_or_proof_is_refused() -> None:
+    world = trading_world(1, 12, 1)
+    state = world.state
+    index = next(k[1] for k in state.keys_of_kind("acct") if state.account(k[1]).instruments)
+    args = account_args(state, index)
+    with boa.env.anchor():
+        usdc = load("Collateral", "USD Coin", "USDC")
+        oracle = load("OutputOracle", boa.env.eoa, 0, 100, boa.env.eoa)
+        from rollbook.chain.blocks import Mode, output_version
+
+        portal = load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC),
+                      0, 0, 600, 300)
+        root = state.root()
+        richer = bytearray(args[1])
+        richer[58] ^= 0x01  # the balance's last byte
+        with pytest.raises(boa.BoaError, match="the account leaf is not in the state"):
+            portal.value_account(root, args[0], bytes(richer), *args[2:])
+        with pytest.raises(boa.BoaError, match="one position and one instrument leaf"):
+            portal.value_account(root, *args[:3], args[3][:-1], args[4][:-1], args[5], args[6])
+        stale_mark = bytearray(args[5][0])
+        stale_mark[-1] ^= 0x01
+        with pytest.raises(boa.BoaError, match="an instrument leaf is not in the state"):
+            portal.value_account(root, *args[:5], [bytes(stale_mark), *args[5][1:]], args[6])
+
+
+@pytest.mark.parametrize("shortfall", [0, 10**9])
+def test_the_operator_stops_users_escape_with_what_they_are_owed(shortfall: int) -> None:
+    """The scenario of #5: the operator stops; a user's forced tx is not served; the
+    system freezes; every account claims max(0, equity) against the last final root;
+    after the claim period everyone is paid by the rules — in full, or pro rata when
+    the escrow is short (``shortfall``), the insurance fund last; a deposit that never
+    reached L2 is refunded; the escrow adds up to the unit."""
+    from rollbook.chain.blocks import Mode, output_root, output_version
+    from rollbook.exchange.leaves import GLOBALS_KEY
+
+    world = trading_world(7, 25, 3)
+    state = world.state
+    glob = state.globals()
+    mode = Mode.OPTIMISTIC
+    block_hash = b"\x42" * 32
+    state_root, wd_root = state.root(), state.withdrawals_root()
+    with boa.env.anchor():
+        usdc = load("Collateral", "USD Coin", "USDC")
+        oracle = load("OutputOracle", boa.env.eoa, 0, 100, boa.env.eoa)
+        portal = load("Portal", usdc.address, oracle.address, output_version(mode),
+                      10**15, glob.next_deposit_id, 600, 300)
+        # L1 holds what L2 owes (the genesis allocation of this state, escrowed).
+        owed = glob.total_deposits - glob.total_withdrawals - shortfall
+        usdc.mint(portal.address, owed)
+        # The last root the operator proposed, final after its window.
+        boa.env.time_travel(blocks=2)
+        oracle.propose(output_root(mode, state_root, wd_root, block_hash), 1, 1)
+        boa.env.time_travel(seconds=100)
+        # A deposit that never reaches L2, and a forced tx nobody serves.
+        late = boa.env.generate_address()
+        usdc.mint(late, 5_000_000)
+        with boa.env.prank(late):
+            usdc.approve(portal.address, 5_000_000)
+            portal.deposit(5_000_000, late)
+        boa.env.set_balance(late, 10**18)
+        boa.env.time_travel(blocks=2)
+        with boa.env.prank(late):
+            portal.force(b"\x41" + bytes(16), value=10**15)
+        boa.env.time_travel(seconds=600)
+        with boa.env.prank(late):
+            portal.freeze(0)
+        assert portal.frozen() and portal.reference() == 0
+        with boa.reverts("Portal: the system is frozen"):
+            portal.deposit(1, late)
+        raw, siblings = proven(state, GLOBALS_KEY)
+        portal.record_books(state_root, wd_root, block_hash, raw, siblings)
+        assert portal.derived_deposits() == glob.next_deposit_id
+        # Every account claims max(0, equity).
+        equities = {}
+        for key in state.keys_of_kind("acct"):
+            index = key[1]
+            assert isinstance(index, int)
+            portal.claim(*account_args(state, index))
+            equities[index] = stf_equity(state, index, world.now)
+            assert portal.claims(index) == max(0, equities[index])
+        with boa.reverts("Portal: already claimed"):
+            portal.claim(*account_args(state, 1))
+        with boa.reverts("Portal: the claim period is not over"):
+            portal.settle_claim(1)
+        boa.env.time_travel(seconds=300)
+        before = {i: usdc.balanceOf(portal.claim_owner(i)) for i in equities}
+        for index in equities:
+            portal.settle_claim(index)
+        portal.refund(glob.next_deposit_id)
+        with boa.reverts("Portal: already refunded"):
+            portal.refund(glob.next_deposit_id)
+        # The rules, to the unit.
+        users = sum(max(0, e) for i, e in equities.items() if i != 0)
+        pool = owed + 5_000_000 - 5_000_000  # the refund is reserved, the rest is the pool
+        assert (pool < users) == (shortfall > 0)  # both payout paths are exercised
+        paid = {i: usdc.balanceOf(portal.claim_owner(i)) - before[i] for i in equities}
+        for index, equity in equities.items():
+            if index == 0:
+                continue
+            expected = max(0, equity) if pool >= users else max(0, equity) * pool // users
+            assert paid[index] == expected, index
+        assert paid[0] == min(max(0, equities[0]), max(0, pool - users))
+        assert usdc.balanceOf(late) == 5_000_000
+        assert usdc.balanceOf(portal.address) == owed - sum(paid.values())
