@@ -19,9 +19,23 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rollbook.chain.blocks import Header, L2Block, Mode, output_version, prove_withdrawal
+from rollbook.chain.blocks import (
+    Header,
+    L2Block,
+    Mode,
+    output_root,
+    output_version,
+    prove_withdrawal,
+)
 from rollbook.cli import load_bench
 from rollbook.codec.batch import encode_batch
+from rollbook.exchange.leaves import (
+    GLOBALS_KEY,
+    account_key,
+    encode_leaf,
+    instrument_key,
+    position_key,
+)
 from rollbook.exchange.txs import Fill, Withdraw
 from rollbook.l1.client import FORK
 from rollbook.l1.driver import EvmL1
@@ -66,6 +80,73 @@ def withdrawal_gas(l1: EvmL1, world: Any, count: int, now: int) -> tuple[int, in
     return gas, len(claim.proof.siblings)
 
 
+def escape_gas(l1: EvmL1, world: Any, owner: bytes, now: int) -> dict[str, int]:
+    """Gas of the escape hatch: freeze, record the books, the largest claim, a payout."""
+    state = world.state
+    root = state.root()
+    header = Header(3, bytes(32), now, 0, bytes(32), bytes(32), bytes(32), root,
+                    state.withdrawals_root())
+    block = L2Block(header, (), (), 0)
+    glob = state.globals()
+    l1.back_genesis(glob.total_deposits - glob.total_withdrawals)
+    l1.propose(output_root(Mode.OPTIMISTIC, root, header.withdrawals_root, block.hash), 3,
+               l1.tip.number)
+    now += 12
+    l1.mine(now)
+    l1.force(owner, b"\x41" + bytes(16))
+    now += 12
+    l1.mine(now)
+    now += 200  # past the challenge window and the freeze delay
+    l1.mine(now)
+    unserved = int(l1.client.read(l1.system.portal, "next_forced_id")) - 1
+    freeze, now = gas_of(l1, lambda: l1.portal_call("freeze", unserved), now)
+    raw, proof = state.prove(GLOBALS_KEY)
+    books, now = gas_of(
+        l1,
+        lambda: l1.portal_call("record_books", root, header.withdrawals_root, block.hash,
+                               encode_leaf(raw), list(proof.siblings)),
+        now,
+    )
+    index = max(
+        (k[1] for k in state.keys_of_kind("acct")),
+        key=lambda i: len(state.account(i).instruments),
+    )
+    positions = len(state.account(index).instruments)
+    claim, now = gas_of(l1, lambda: l1.portal_call("claim", *claim_args(state, index)), now)
+    now += 120
+    l1.mine(now)
+    payout, now = gas_of(l1, lambda: l1.portal_call("settle_claim", index), now)
+    return {
+        "freeze_gas": freeze,
+        "record_books_gas": books,
+        "claim_gas": claim,
+        "claim_positions": positions,
+        "escape_payout_gas": payout,
+    }
+
+
+def claim_args(state: Any, index: int) -> list[Any]:
+    """The leaves and proofs of an account's claim (the Portal's ``claim``)."""
+
+    def proven(key: tuple[object, ...]) -> tuple[bytes, list[bytes]]:
+        leaf, proof = state.prove(key)
+        return encode_leaf(leaf), list(proof.siblings)
+
+    account = state.account(index)
+    raw, siblings = proven(account_key(index))
+    positions = [proven(position_key(index, i)) for i in account.instruments]
+    instruments = [proven(instrument_key(i)) for i in account.instruments]
+    return [
+        index,
+        raw,
+        siblings,
+        [p[0] for p in positions],
+        [p[1] for p in positions],
+        [i[0] for i in instruments],
+        [i[1] for i in instruments],
+    ]
+
+
 def run(argv: list[str]) -> dict[str, object]:
     parser = argparse.ArgumentParser(prog="rollbook bench gas")
     parser.add_argument("--fills", type=int, default=1_000)
@@ -79,7 +160,13 @@ def run(argv: list[str]) -> dict[str, object]:
     assert encode_batch(batch, world.separator).data == data
 
     now = world.now
-    l1 = EvmL1.embedded(now, output_version=output_version(Mode.OPTIMISTIC), challenge_window=60)
+    l1 = EvmL1.embedded(
+        now,
+        output_version=output_version(Mode.OPTIMISTIC),
+        challenge_window=60,
+        freeze_delay=120,
+        claim_period=120,
+    )
     owner_key = world.traders["t0"].owner_key
     owner = world.traders["t0"].owner
     l1.add_owners({owner: owner_key})
@@ -94,6 +181,7 @@ def run(argv: list[str]) -> dict[str, object]:
     deposit = int(l1.client.receipt(l1.sent[before + 2])["gasUsed"])  # mint, approve, deposit
     forced, now = gas_of(l1, lambda: l1.force(owner, b"\x41" + bytes(16)), now)
     withdraw, depth = withdrawal_gas(l1, world, args.withdrawals, now)
+    escape = escape_gas(l1, world, owner, now + 300)
     per_fill = (post + propose) / fills
     return {
         "headline": {
@@ -114,5 +202,5 @@ def run(argv: list[str]) -> dict[str, object]:
         "withdrawal_gas": withdraw,
         "withdrawals_in_tree": args.withdrawals,
         "withdrawal_proof_depth": depth,
-        "not_yet": "freeze and escape claim (#5, escape hatch)",
+        **escape,
     }

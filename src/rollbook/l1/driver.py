@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from rollbook.chain.blocks import WithdrawalProof
 from rollbook.chain.l1 import L1Block, L1Ref
@@ -186,6 +187,11 @@ class EvmL1:
             list(claim.proof.siblings),
         )
         self.queued.append(lambda: client.call_tx(payer, portal, "withdraw", *args))
+
+    def portal_call(self, fn: str, *args: Any, value: int = 0, gas: int = 12_000_000) -> None:
+        """Anyone (the deployer here) calls ``fn`` on the Portal in the next block."""
+        client, payer, portal = self.client, self.roles.deployer, self.system.portal
+        self.queued.append(lambda: client.call_tx(payer, portal, fn, *args, value=value, gas=gas))
 
     def back_genesis(self, amount: int) -> None:
         """Escrow ``amount`` for a genesis allocation (devnets start with funded L2
