@@ -112,7 +112,19 @@ def escape_gas(l1: EvmL1, world: Any, owner: bytes, now: int) -> dict[str, int]:
         key=lambda i: len(state.account(i).instruments),
     )
     positions = len(state.account(index).instruments)
-    claim, now = gas_of(l1, lambda: l1.portal_call("claim", *claim_args(state, index)), now)
+    _, raw, siblings, pos, pos_proofs, insts, inst_proofs = claim_args(state, index)
+    claim, now = gas_of(l1, lambda: l1.portal_call("claim_open", index, raw, siblings), now)
+    for k in range(positions):
+        step, now = gas_of(
+            l1,
+            lambda k=k: l1.portal_call(
+                "claim_position", index, raw, pos[k], pos_proofs[k], insts[k], inst_proofs[k]
+            ),
+            now,
+        )
+        claim += step
+    step, now = gas_of(l1, lambda: l1.portal_call("claim_close", index), now)
+    claim += step
     now += 120
     l1.mine(now)
     payout, now = gas_of(l1, lambda: l1.portal_call("settle_claim", index), now)
@@ -121,6 +133,7 @@ def escape_gas(l1: EvmL1, world: Any, owner: bytes, now: int) -> dict[str, int]:
         "record_books_gas": books,
         "claim_gas": claim,
         "claim_positions": positions,
+        "claim_gas_per_position": round(claim / max(positions, 1)),
         "escape_payout_gas": payout,
     }
 

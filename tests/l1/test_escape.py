@@ -52,6 +52,19 @@ def account_args(state: State, index: int) -> list[Any]:
     ]
 
 
+def claim(portal: Any, state: State, index: int) -> None:
+    """An account's claim, one call per position."""
+    _, raw, siblings, positions, position_proofs, instruments, instrument_proofs = (
+        account_args(state, index)
+    )
+    portal.claim_open(index, raw, siblings)
+    for k in range(len(positions)):
+        portal.claim_position(
+            index, raw, positions[k], position_proofs[k], instruments[k], instrument_proofs[k]
+        )
+    portal.claim_close(index)
+
+
 def stf_equity(state: State, index: int, now: int) -> int:
     state.begin()
     try:
@@ -212,11 +225,11 @@ def test_the_operator_stops_users_escape_with_what_they_are_owed(shortfall: int)
         for key in state.keys_of_kind("acct"):
             index = key[1]
             assert isinstance(index, int)
-            portal.claim(*account_args(state, index))
+            claim(portal, state, index)
             equities[index] = stf_equity(state, index, world.now)
             assert portal.claims(index) == max(0, equities[index])
         with boa.reverts("Portal: already claimed"):
-            portal.claim(*account_args(state, 1))
+            claim(portal, state, 1)
         with boa.reverts("Portal: the claim period is not over"):
             portal.settle_claim(1)
         boa.env.time_travel(seconds=300)
@@ -239,3 +252,51 @@ def test_the_operator_stops_users_escape_with_what_they_are_owed(shortfall: int)
         assert paid[0] == min(max(0, equities[0]), max(0, pool - users))
         assert usdc.balanceOf(late) == 5_000_000
         assert usdc.balanceOf(portal.address) == owed - sum(paid.values())
+
+
+def test_a_claim_counts_each_position_once_and_all_of_them() -> None:
+    """Positions are added in the account's order, each once; a claim cannot close
+    with positions left out (a loss could otherwise be hidden)."""
+    from rollbook.chain.blocks import Mode, output_root, output_version
+    from rollbook.exchange.leaves import GLOBALS_KEY
+
+    world = trading_world(11, 20, 2)
+    state = world.state
+    glob = state.globals()
+    index = max(
+        (k[1] for k in state.keys_of_kind("acct") if k[1] != 0),
+        key=lambda i: len(state.account(i).instruments),
+    )
+    assert len(state.account(index).instruments) >= 2
+    with boa.env.anchor():
+        usdc = load("Collateral", "USD Coin", "USDC")
+        oracle = load("OutputOracle", boa.env.eoa, 0, 100, boa.env.eoa)
+        portal = load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC),
+                      10**15, glob.next_deposit_id, 600, 300)
+        root, wd_root = state.root(), state.withdrawals_root()
+        boa.env.time_travel(blocks=2)
+        oracle.propose(output_root(Mode.OPTIMISTIC, root, wd_root, b"\x01" * 32), 1, 1)
+        boa.env.time_travel(seconds=100)
+        boa.env.time_travel(blocks=2)
+        boa.env.set_balance(boa.env.eoa, 10**18)
+        portal.force(b"\x41" + bytes(16), value=10**15)
+        boa.env.time_travel(seconds=600)
+        portal.freeze(0)
+        raw, siblings = proven(state, GLOBALS_KEY)
+        portal.record_books(root, wd_root, b"\x01" * 32, raw, siblings)
+        _, account, proof, positions, pproofs, instruments, iproofs = account_args(state, index)
+        portal.claim_open(index, account, proof)
+        with boa.reverts("Portal: positions left to count"):
+            portal.claim_close(index)
+        with boa.reverts("Portal: a position leaf is not in the state"):
+            # the second position offered first: it is not the k-th instrument's leaf
+            portal.claim_position(index, account, positions[1], pproofs[1], instruments[1],
+                                  iproofs[1])
+        for k in range(len(positions)):
+            portal.claim_position(index, account, positions[k], pproofs[k], instruments[k],
+                                  iproofs[k])
+        with boa.reverts("Portal: every position is already counted"):
+            portal.claim_position(index, account, positions[0], pproofs[0], instruments[0],
+                                  iproofs[0])
+        portal.claim_close(index)
+        assert portal.claims(index) == max(0, stf_equity(state, index, world.now))

@@ -90,6 +90,10 @@ derived_deposits: public(uint256)
 l2_withdrawals_total: public(uint256)
 claims: public(HashMap[uint256, uint256])
 claimed: public(HashMap[uint256, bool])
+claim_leaf: public(HashMap[uint256, bytes32])
+claim_equity: public(HashMap[uint256, int256])
+claim_next: public(HashMap[uint256, uint256])
+claim_count: public(HashMap[uint256, uint256])
 claim_owner: public(HashMap[uint256, address])
 user_claims_total: public(uint256)
 fund_claim: public(uint256)
@@ -258,34 +262,59 @@ def value_account(
 
 
 @external
-def claim(
-    index: uint256,
-    account_leaf: Bytes[1400],
-    account_siblings: DynArray[bytes32, MAX_DEPTH],
-    position_leaves: DynArray[Bytes[133], 32],
-    position_siblings: DynArray[DynArray[bytes32, MAX_DEPTH], 32],
-    instrument_leaves: DynArray[Bytes[2048], 32],
-    instrument_siblings: DynArray[DynArray[bytes32, MAX_DEPTH], 32],
-):
-    """Record account `index`'s claim, max(0, equity), against the reference root."""
+def claim_open(index: uint256, account_leaf: Bytes[1400], account_siblings: DynArray[bytes32, MAX_DEPTH]):
+    """Start account `index`'s claim against the reference root: prove its account leaf.
+    Then `claim_position` once per open position, in order, and `claim_close`."""
     assert self.books_recorded, "Portal: the books at the reference are not recorded"
     assert not self.no_reference, "Portal: no final root to claim against (deposits are refunded)"
     assert block.timestamp < self.frozen_at + self.claim_period, "Portal: the claim period is over"
     assert not self.claimed[index], "Portal: already claimed"
-    owner: address = empty(address)
-    equity: int256 = 0
-    owner, equity = self._value(self.reference_state_root, index, account_leaf, account_siblings, position_leaves, position_siblings, instrument_leaves, instrument_siblings)
+    assert self.claim_leaf[index] == empty(bytes32), "Portal: the claim is already open"
+    assert self._included(self.reference_state_root, keccak256(self._account_key(index)), keccak256(account_leaf), account_siblings), "Portal: the account leaf is not in the state"
+    self.claim_leaf[index] = keccak256(account_leaf)
+    self.claim_owner[index] = convert(convert(slice(account_leaf, 6, 20), bytes20), address)
+    self.claim_equity[index] = convert(extract32(account_leaf, 27), int256)
+    self.claim_count[index] = convert(slice(account_leaf, 231, 4), uint256)
+    self.claim_next[index] = 0
+
+
+@external
+def claim_position(
+    index: uint256,
+    account_leaf: Bytes[1400],
+    position_leaf: Bytes[133],
+    position_siblings: DynArray[bytes32, MAX_DEPTH],
+    instrument_leaf: Bytes[2048],
+    instrument_siblings: DynArray[bytes32, MAX_DEPTH],
+):
+    """Add the next open position of account `index` to its claim."""
+    assert block.timestamp < self.frozen_at + self.claim_period, "Portal: the claim period is over"
+    assert self.claim_leaf[index] != empty(bytes32) and not self.claimed[index], "Portal: no open claim"
+    assert keccak256(account_leaf) == self.claim_leaf[index], "Portal: not the account leaf of the claim"
+    k: uint256 = self.claim_next[index]
+    assert k < self.claim_count[index], "Portal: every position is already counted"
+    instrument_id: uint256 = convert(extract32(account_leaf, 236 + 33 * k), uint256)
+    self.claim_equity[index] += self._position_value(self.reference_state_root, index, instrument_id, position_leaf, position_siblings, instrument_leaf, instrument_siblings)
+    self.claim_next[index] = k + 1
+
+
+@external
+def claim_close(index: uint256):
+    """Record account `index`'s claim, max(0, equity), once every position is counted."""
+    assert block.timestamp < self.frozen_at + self.claim_period, "Portal: the claim period is over"
+    assert self.claim_leaf[index] != empty(bytes32) and not self.claimed[index], "Portal: no open claim"
+    assert self.claim_next[index] == self.claim_count[index], "Portal: positions left to count"
+    equity: int256 = self.claim_equity[index]
     amount: uint256 = 0
     if equity > 0:
         amount = convert(equity, uint256)
     self.claimed[index] = True
     self.claims[index] = amount
-    self.claim_owner[index] = owner
     if index == 0:
         self.fund_claim = amount
     else:
         self.user_claims_total += amount
-    log Claimed(account=index, owner=owner, equity=equity, claim=amount)
+    log Claimed(account=index, owner=self.claim_owner[index], equity=equity, claim=amount)
 
 
 @external
@@ -387,6 +416,12 @@ def _floor_div(a: int256, b: int256) -> int256:
     return q
 
 
+@pure
+@internal
+def _account_key(index: uint256) -> Bytes[48]:
+    return concat(b"\x05\x00\x00\x00\x02\x04\x00\x00\x00\x04acct\x02", convert(index, bytes32))
+
+
 @view
 @internal
 def _value(
@@ -399,8 +434,7 @@ def _value(
     instrument_leaves: DynArray[Bytes[2048], 32],
     instrument_siblings: DynArray[DynArray[bytes32, MAX_DEPTH], 32],
 ) -> (address, int256):
-    account_key: Bytes[48] = concat(b"\x05\x00\x00\x00\x02\x04\x00\x00\x00\x04acct\x02", convert(index, bytes32))
-    assert self._included(state_root, keccak256(account_key), keccak256(account_leaf), account_siblings), "Portal: the account leaf is not in the state"
+    assert self._included(state_root, keccak256(self._account_key(index)), keccak256(account_leaf), account_siblings), "Portal: the account leaf is not in the state"
     owner: address = convert(convert(slice(account_leaf, 6, 20), bytes20), address)
     equity: int256 = convert(extract32(account_leaf, 27), int256)
     count: uint256 = convert(slice(account_leaf, 231, 4), uint256)
@@ -409,25 +443,39 @@ def _value(
         if k >= count:
             break
         instrument_id: uint256 = convert(extract32(account_leaf, 236 + 33 * k), uint256)
-        position: Bytes[133] = position_leaves[k]
-        position_key: Bytes[81] = concat(b"\x05\x00\x00\x00\x03\x04\x00\x00\x00\x03pos\x02", convert(index, bytes32), b"\x02", convert(instrument_id, bytes32))
-        assert self._included(state_root, keccak256(position_key), keccak256(position), position_siblings[k]), "Portal: a position leaf is not in the state"
-        inst: Bytes[2048] = instrument_leaves[k]
-        instrument_key: Bytes[48] = concat(b"\x05\x00\x00\x00\x02\x04\x00\x00\x00\x04inst\x02", convert(instrument_id, bytes32))
-        assert self._included(state_root, keccak256(instrument_key), keccak256(inst), instrument_siblings[k]), "Portal: an instrument leaf is not in the state"
-        size: int256 = convert(extract32(position, 2), int256)
-        funding_snap: int256 = convert(extract32(position, 68), int256)
-        loss_snap: int256 = convert(extract32(position, 101), int256)
-        o: uint256 = 39 + convert(slice(inst, 35, 4), uint256) + 464
-        mark: int256 = self._word(inst, o + 1)
-        vector_len: uint256 = convert(slice(inst, o + 133, 4), uint256)
-        q: uint256 = o + 137 + 33 * vector_len
-        funding_index: int256 = self._word(inst, q + 1)
-        loss_index: int256 = self._word(inst, q + 166)
-        if size > 0:
-            loss_index = self._word(inst, q + 133)
-        # pending = ceil(size·ΔF / D) + ceil(|size|·ΔL / D): ceil(x) = −floor(−x)
-        funding: int256 = -self._floor_div(-(size * (funding_index - funding_snap)), INDEX_DENOMINATOR)
-        loss: int256 = -self._floor_div(-(abs(size) * (loss_index - loss_snap)), INDEX_DENOMINATOR)
-        equity += self._floor_div(mark * size, SIZE_ONE) - funding - loss
+        equity += self._position_value(state_root, index, instrument_id, position_leaves[k], position_siblings[k], instrument_leaves[k], instrument_siblings[k])
     return owner, equity
+
+
+@view
+@internal
+def _position_value(
+    state_root: bytes32,
+    index: uint256,
+    instrument_id: uint256,
+    position: Bytes[133],
+    position_siblings: DynArray[bytes32, MAX_DEPTH],
+    inst: Bytes[2048],
+    instrument_siblings: DynArray[bytes32, MAX_DEPTH],
+) -> int256:
+    """One position's contribution to equity: value at mark − pending funding and loss
+    (exactly `numeric.value_at_mark` and `positions.pending_payment`)."""
+    position_key: Bytes[81] = concat(b"\x05\x00\x00\x00\x03\x04\x00\x00\x00\x03pos\x02", convert(index, bytes32), b"\x02", convert(instrument_id, bytes32))
+    assert self._included(state_root, keccak256(position_key), keccak256(position), position_siblings), "Portal: a position leaf is not in the state"
+    instrument_key: Bytes[48] = concat(b"\x05\x00\x00\x00\x02\x04\x00\x00\x00\x04inst\x02", convert(instrument_id, bytes32))
+    assert self._included(state_root, keccak256(instrument_key), keccak256(inst), instrument_siblings), "Portal: an instrument leaf is not in the state"
+    size: int256 = convert(extract32(position, 2), int256)
+    funding_snap: int256 = convert(extract32(position, 68), int256)
+    loss_snap: int256 = convert(extract32(position, 101), int256)
+    o: uint256 = 39 + convert(slice(inst, 35, 4), uint256) + 464
+    mark: int256 = self._word(inst, o + 1)
+    vector_len: uint256 = convert(slice(inst, o + 133, 4), uint256)
+    q: uint256 = o + 137 + 33 * vector_len
+    funding_index: int256 = self._word(inst, q + 1)
+    loss_index: int256 = self._word(inst, q + 166)
+    if size > 0:
+        loss_index = self._word(inst, q + 133)
+    # pending = ceil(size·ΔF / D) + ceil(|size|·ΔL / D), with ceil(x) = −floor(−x)
+    funding: int256 = -self._floor_div(-(size * (funding_index - funding_snap)), INDEX_DENOMINATOR)
+    loss: int256 = -self._floor_div(-(abs(size) * (loss_index - loss_snap)), INDEX_DENOMINATOR)
+    return self._floor_div(mark * size, SIZE_ONE) - funding - loss
