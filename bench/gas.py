@@ -41,6 +41,7 @@ from rollbook.l1.client import FORK
 from rollbook.l1.driver import EvmL1
 
 GOAL = 6_000
+NO_SETTLEMENT = (b"", [], bytes(32), bytes(32))
 
 
 def gas_of(l1: EvmL1, action: Any, now: int) -> tuple[int, int]:
@@ -103,7 +104,7 @@ def escape_gas(l1: EvmL1, world: Any, owner: bytes, now: int) -> dict[str, int]:
     raw, proof = state.prove(GLOBALS_KEY)
     books, now = gas_of(
         l1,
-        lambda: l1.portal_call("record_books", root, header.withdrawals_root, block.hash,
+        lambda: l1.portal_call("record_books", root, header.withdrawals_root, header.encode(),
                                encode_leaf(raw), list(proof.siblings)),
         now,
     )
@@ -118,7 +119,8 @@ def escape_gas(l1: EvmL1, world: Any, owner: bytes, now: int) -> dict[str, int]:
         step, now = gas_of(
             l1,
             lambda k=k: l1.portal_call(
-                "claim_position", index, raw, pos[k], pos_proofs[k], insts[k], inst_proofs[k]
+                "claim_position", index, raw, pos[k], pos_proofs[k], insts[k], inst_proofs[k],
+                NO_SETTLEMENT,  # the tape's options expire in 30 days: none has expired
             ),
             now,
         )

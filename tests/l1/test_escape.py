@@ -11,12 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rollbook.chain.blocks import Header
+from rollbook.exchange.expiry import is_expired
 from rollbook.exchange.leaves import (
     Account,
     account_key,
     encode_leaf,
     instrument_key,
     position_key,
+    settlement_key,
 )
 from rollbook.exchange.margin import health
 from rollbook.exchange.positions import pending_payment
@@ -35,8 +38,27 @@ def proven(state: State, key: tuple[object, ...]) -> tuple[bytes, list[bytes]]:
     return encode_leaf(leaf), list(proof.siblings)
 
 
-def account_args(state: State, index: int) -> list[Any]:
-    """The arguments of ``value_account`` / ``claim`` for one account."""
+NONE = (b"", [], bytes(32), bytes(32))
+
+
+def settlement_proof(state: State, instrument_id: int, now: int) -> tuple[Any, ...]:
+    """The Portal's ``SettlementProof`` for a position's instrument at time ``now``:
+    ignored unless it is an expired option; then the settlement leaf with its proof,
+    or the proof that it is absent."""
+    instrument = state.instrument(instrument_id)
+    if not is_expired(instrument, now):
+        return NONE
+    leaf, proof = state.prove(settlement_key(instrument.asset, instrument.expiry))
+    siblings = list(proof.siblings)
+    if leaf is not None:
+        return (encode_leaf(leaf), siblings, bytes(32), bytes(32))
+    other_path, other_value = proof.terminal or (bytes(32), bytes(32))
+    return (b"", siblings, other_path, other_value)
+
+
+def account_args(state: State, index: int, now: int = 0) -> list[Any]:
+    """The arguments of ``value_account`` (after ``state_root, now``) for one account;
+    the claim calls take the same pieces."""
     account = state.account(index)
     raw, siblings = proven(state, account_key(index))
     positions = [proven(state, position_key(index, i)) for i in account.instruments]
@@ -49,20 +71,33 @@ def account_args(state: State, index: int) -> list[Any]:
         [p[1] for p in positions],
         [i[0] for i in instruments],
         [i[1] for i in instruments],
+        [settlement_proof(state, i, now) for i in account.instruments],
     ]
 
 
-def claim(portal: Any, state: State, index: int) -> None:
-    """An account's claim, one call per position."""
-    _, raw, siblings, positions, position_proofs, instruments, instrument_proofs = (
-        account_args(state, index)
+def claim(portal: Any, state: State, index: int, now: int) -> None:
+    """An account's claim at the reference time ``now``, one call per position."""
+    _, raw, siblings, positions, position_proofs, instruments, instrument_proofs, settles = (
+        account_args(state, index, now)
     )
     portal.claim_open(index, raw, siblings)
     for k in range(len(positions)):
         portal.claim_position(
-            index, raw, positions[k], position_proofs[k], instruments[k], instrument_proofs[k]
+            index,
+            raw,
+            positions[k],
+            position_proofs[k],
+            instruments[k],
+            instrument_proofs[k],
+            settles[k],
         )
     portal.claim_close(index)
+
+
+def reference_header(state: State, now: int) -> Header:
+    """An L2 block header whose post-state is ``state`` at time ``now``."""
+    return Header(7, b"\x11" * 32, now, 3, b"\x22" * 32, b"\x33" * 32, b"\x44" * 32,
+                  state.root(), state.withdrawals_root())
 
 
 def stf_equity(state: State, index: int, now: int) -> int:
@@ -132,7 +167,7 @@ def test_the_portal_values_every_account_as_the_stf_does(
         for key in state.keys_of_kind("acct"):
             index = key[1]
             assert isinstance(index, int)
-            owner, equity = portal.value_account(root, *account_args(state, index))
+            owner, equity = portal.value_account(root, world.now, *account_args(state, index))
             assert equity == stf_equity(state, index, world.now), index
             account = state.account(index)
             assert isinstance(account, Account) and owner.lower() == "0x" + account.owner.hex()
@@ -163,14 +198,19 @@ def test_a_wrong_leaf_or_proof_is_refused() -> None:
         root = state.root()
         richer = bytearray(args[1])
         richer[58] ^= 0x01  # the balance's last byte
+        now = world.now
         with pytest.raises(boa.BoaError, match="the account leaf is not in the state"):
-            portal.value_account(root, args[0], bytes(richer), *args[2:])
+            portal.value_account(root, now, args[0], bytes(richer), *args[2:])
         with pytest.raises(boa.BoaError, match="one position and one instrument leaf"):
-            portal.value_account(root, *args[:3], args[3][:-1], args[4][:-1], args[5], args[6])
+            portal.value_account(
+                root, now, *args[:3], args[3][:-1], args[4][:-1], args[5], args[6], args[7]
+            )
         stale_mark = bytearray(args[5][0])
         stale_mark[-1] ^= 0x01
         with pytest.raises(boa.BoaError, match="an instrument leaf is not in the state"):
-            portal.value_account(root, *args[:5], [bytes(stale_mark), *args[5][1:]], args[6])
+            portal.value_account(
+                root, now, *args[:5], [bytes(stale_mark), *args[5][1:]], args[6], args[7]
+            )
 
 
 @pytest.mark.parametrize("shortfall", [0, 10**9])
@@ -187,8 +227,9 @@ def test_the_operator_stops_users_escape_with_what_they_are_owed(shortfall: int)
     state = world.state
     glob = state.globals()
     mode = Mode.OPTIMISTIC
-    block_hash = b"\x42" * 32
     state_root, wd_root = state.root(), state.withdrawals_root()
+    header = reference_header(state, world.now)
+    block_hash = header.hash()
     with boa.env.anchor():
         usdc = load("Collateral", "USD Coin", "USDC")
         oracle = load("OutputOracle", boa.env.eoa, 0, 100, boa.env.eoa)
@@ -218,18 +259,19 @@ def test_the_operator_stops_users_escape_with_what_they_are_owed(shortfall: int)
         with boa.reverts("Portal: the system is frozen"):
             portal.deposit(1, late)
         raw, siblings = proven(state, GLOBALS_KEY)
-        portal.record_books(state_root, wd_root, block_hash, raw, siblings)
+        portal.record_books(state_root, wd_root, header.encode(), raw, siblings)
         assert portal.derived_deposits() == glob.next_deposit_id
+        assert portal.reference_time() == world.now
         # Every account claims max(0, equity).
         equities = {}
         for key in state.keys_of_kind("acct"):
             index = key[1]
             assert isinstance(index, int)
-            claim(portal, state, index)
+            claim(portal, state, index, world.now)
             equities[index] = stf_equity(state, index, world.now)
             assert portal.claims(index) == max(0, equities[index])
         with boa.reverts("Portal: already claimed"):
-            claim(portal, state, 1)
+            claim(portal, state, 1, world.now)
         with boa.reverts("Portal: the claim period is not over"):
             portal.settle_claim(1)
         boa.env.time_travel(seconds=300)
@@ -274,8 +316,9 @@ def test_a_claim_counts_each_position_once_and_all_of_them() -> None:
         portal = load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC),
                       10**15, glob.next_deposit_id, 600, 300)
         root, wd_root = state.root(), state.withdrawals_root()
+        header = reference_header(state, world.now)
         boa.env.time_travel(blocks=2)
-        oracle.propose(output_root(Mode.OPTIMISTIC, root, wd_root, b"\x01" * 32), 1, 1)
+        oracle.propose(output_root(Mode.OPTIMISTIC, root, wd_root, header.hash()), 1, 1)
         boa.env.time_travel(seconds=100)
         boa.env.time_travel(blocks=2)
         boa.env.set_balance(boa.env.eoa, 10**18)
@@ -283,20 +326,94 @@ def test_a_claim_counts_each_position_once_and_all_of_them() -> None:
         boa.env.time_travel(seconds=600)
         portal.freeze(0)
         raw, siblings = proven(state, GLOBALS_KEY)
-        portal.record_books(root, wd_root, b"\x01" * 32, raw, siblings)
-        _, account, proof, positions, pproofs, instruments, iproofs = account_args(state, index)
+        portal.record_books(root, wd_root, header.encode(), raw, siblings)
+        _, account, proof, positions, pproofs, instruments, iproofs, settles = account_args(
+            state, index, world.now
+        )
         portal.claim_open(index, account, proof)
         with boa.reverts("Portal: positions left to count"):
             portal.claim_close(index)
         with boa.reverts("Portal: a position leaf is not in the state"):
             # the second position offered first: it is not the k-th instrument's leaf
             portal.claim_position(index, account, positions[1], pproofs[1], instruments[1],
-                                  iproofs[1])
+                                  iproofs[1], settles[1])
         for k in range(len(positions)):
             portal.claim_position(index, account, positions[k], pproofs[k], instruments[k],
-                                  iproofs[k])
+                                  iproofs[k], settles[k])
         with boa.reverts("Portal: every position is already counted"):
             portal.claim_position(index, account, positions[0], pproofs[0], instruments[0],
-                                  iproofs[0])
+                                  iproofs[0], settles[0])
         portal.claim_close(index)
         assert portal.claims(index) == max(0, stf_equity(state, index, world.now))
+
+
+@pytest.mark.parametrize("fixed", [False, True])
+def test_an_expired_option_is_valued_as_the_stf_does(fixed: bool) -> None:
+    """After expiry an option pays out at the settlement price once it is fixed, and
+    is valued at mark until then; the claim proves the settlement leaf, or its absence."""
+    import random
+
+    from rollbook.sim.world import GENESIS_TIME
+
+    rng = random.Random(5)
+    world = World(now=GENESIS_TIME + 7 * 3600)
+    assert world.list_perp().ok
+    expiry = GENESIS_TIME + 8 * 3600
+    assert world.l1(option_chain(10, expiry, (2900, 3000, 3100))).ok
+    options = list(range(10, 16))
+    people = [world.add_trader(f"t{i}", 1_000_000) for i in range(4)]
+
+    def report(vols: bool = True) -> None:
+        index = usd(3000) + rng.randint(-5, 5) * 50_000
+        smile = dict.fromkeys(options, 700_000) if vols else {}
+        assert world.l2(world.oracle_update({1: index}, {1: index}, vols=smile)).ok
+
+    report()
+    for k, instrument in enumerate(options):
+        mark = world.state.instrument(instrument).mark
+        price = max(100_000, mark // 100_000 * 100_000)
+        m = world.order(people[k % 4], Side.SELL, price, base(3, 1), instrument)
+        t = world.order(people[(k + 1) % 4], Side.BUY, price, base(3, 1), instrument)
+        assert world.l2(Fill(m, t, base(3, 1))).ok
+    while world.now + 60 < expiry:
+        world.advance(60)
+        report()
+    world.now = expiry - 30
+    report()
+    if fixed:
+        world.now = expiry
+        report(vols=False)  # the first report at or after expiry fixes the price
+    world.now = expiry + 5  # unfixed: valued at the mark of 35 s ago, still fresh
+    state = world.state
+    assert (state.get(settlement_key(1, expiry)) is not None) == fixed
+    root = state.root()
+    with boa.env.anchor():
+        usdc = load("Collateral", "USD Coin", "USDC")
+        oracle = load("OutputOracle", boa.env.eoa, 0, 100, boa.env.eoa)
+        from rollbook.chain.blocks import Mode, output_version
+
+        portal = load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC),
+                      0, 0, 600, 300)
+        for trader in people:
+            args = account_args(state, trader.index, world.now)
+            assert any(s != NONE for s in args[-1])  # expired options are in play
+            _, equity = portal.value_account(root, world.now, *args)
+            assert equity == stf_equity(state, trader.index, world.now), trader.index
+            # Hiding a fixed price (or inventing one) is refused.
+            flipped = list(args[-1])
+            k = next(i for i, s in enumerate(flipped) if s != NONE)
+            if fixed:
+                flipped[k] = (b"", flipped[k][1], bytes(32), bytes(32))
+                with pytest.raises(boa.BoaError, match="not proven absent"):
+                    portal.value_account(root, world.now, *args[:-1], flipped)
+            else:
+                fake = encode_leaf(state.get(settlement_key(1, expiry)) or _settlement())
+                flipped[k] = (fake, flipped[k][1], bytes(32), bytes(32))
+                with pytest.raises(boa.BoaError, match="settlement leaf is not in the state"):
+                    portal.value_account(root, world.now, *args[:-1], flipped)
+
+
+def _settlement() -> Any:
+    from rollbook.exchange.leaves import Settlement
+
+    return Settlement(usd(2000), 30)

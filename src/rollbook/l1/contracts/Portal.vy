@@ -21,6 +21,12 @@ interface IOutputOracle:
     def count() -> uint256: view
     def is_final(index: uint256) -> bool: view
 
+struct SettlementProof:
+    leaf: Bytes[67]
+    siblings: DynArray[bytes32, MAX_DEPTH]
+    other_path: bytes32
+    other_value: bytes32
+
 struct ForcedTx:
     l1_block: uint256
     posted_at: uint256
@@ -85,6 +91,7 @@ reference: public(uint256)
 no_reference: public(bool)
 first_deposit_id: public(uint256)
 reference_state_root: public(bytes32)
+reference_time: public(uint256)
 books_recorded: public(bool)
 derived_deposits: public(uint256)
 l2_withdrawals_total: public(uint256)
@@ -221,7 +228,7 @@ GLOBAL_KEY: constant(Bytes[16]) = b"\x05\x00\x00\x00\x01\x04\x00\x00\x00\x06glob
 def record_books(
     state_root: bytes32,
     withdrawals_root: bytes32,
-    block_hash: bytes32,
+    header: Bytes[216],
     globals_leaf: Bytes[512],
     siblings: DynArray[bytes32, MAX_DEPTH],
 ):
@@ -230,10 +237,15 @@ def record_books(
     assert self.frozen, "Portal: not frozen"
     assert not self.books_recorded, "Portal: books already recorded"
     root: bytes32 = staticcall self.oracle.final_root(self.reference)
+    # The L2 block header (docs/design/batch.md §4): its hash is in the output root,
+    # and its timestamp is the time at which accounts are valued (option expiries).
+    assert len(header) == 216, "Portal: an L2 header is 216 bytes"
+    block_hash: bytes32 = keccak256(header)
     output: bytes32 = keccak256(
         concat(convert(self.output_version, bytes32), state_root, withdrawals_root, block_hash)
     )
     assert output == root, "Portal: the roots do not hash to the reference output root"
+    self.reference_time = convert(slice(header, 40, 8), uint256)
     assert self._included(state_root, keccak256(GLOBAL_KEY), keccak256(globals_leaf), siblings), "Portal: the globals leaf is not in the state"
     # Globals: next_account, next_deposit_id, next_withdrawal_id, fees, total_deposits,
     # total_withdrawals, ... each a tagged int (0x02 + 32 bytes) after the leaf tag.
@@ -247,6 +259,7 @@ def record_books(
 @external
 def value_account(
     state_root: bytes32,
+    now: uint256,
     index: uint256,
     account_leaf: Bytes[1400],
     account_siblings: DynArray[bytes32, MAX_DEPTH],
@@ -254,11 +267,12 @@ def value_account(
     position_siblings: DynArray[DynArray[bytes32, MAX_DEPTH], 32],
     instrument_leaves: DynArray[Bytes[2048], 32],
     instrument_siblings: DynArray[DynArray[bytes32, MAX_DEPTH], 32],
+    settlements: DynArray[SettlementProof, 32],
 ) -> (address, int256):
-    """The owner and equity of account `index` in the state `state_root`, computed
-    from its proven leaves exactly as the STF does: balance − pending funding and
-    loss + Σ value at mark."""
-    return self._value(state_root, index, account_leaf, account_siblings, position_leaves, position_siblings, instrument_leaves, instrument_siblings)
+    """The owner and equity of account `index` in the state `state_root` at time
+    `now`, computed from its proven leaves exactly as the STF does: balance − pending
+    funding and loss + Σ value at mark (an expired option: its payout once fixed)."""
+    return self._value(state_root, now, index, account_leaf, account_siblings, position_leaves, position_siblings, instrument_leaves, instrument_siblings, settlements)
 
 
 @external
@@ -286,15 +300,19 @@ def claim_position(
     position_siblings: DynArray[bytes32, MAX_DEPTH],
     instrument_leaf: Bytes[2048],
     instrument_siblings: DynArray[bytes32, MAX_DEPTH],
+    settlement: SettlementProof,
 ):
-    """Add the next open position of account `index` to its claim."""
+    """Add the next open position of account `index` to its claim. For an option
+    expired at the reference time, `settlement` proves its settlement leaf (then the
+    position pays out at the settlement price) or its absence (then it is valued at
+    mark, as the STF does until the price is fixed); otherwise it is ignored."""
     assert block.timestamp < self.frozen_at + self.claim_period, "Portal: the claim period is over"
     assert self.claim_leaf[index] != empty(bytes32) and not self.claimed[index], "Portal: no open claim"
     assert keccak256(account_leaf) == self.claim_leaf[index], "Portal: not the account leaf of the claim"
     k: uint256 = self.claim_next[index]
     assert k < self.claim_count[index], "Portal: every position is already counted"
     instrument_id: uint256 = convert(extract32(account_leaf, 236 + 33 * k), uint256)
-    self.claim_equity[index] += self._position_value(self.reference_state_root, index, instrument_id, position_leaf, position_siblings, instrument_leaf, instrument_siblings)
+    self.claim_equity[index] += self._position_value(self.reference_state_root, self.reference_time, index, instrument_id, position_leaf, position_siblings, instrument_leaf, instrument_siblings, settlement)
     self.claim_next[index] = k + 1
 
 
@@ -426,6 +444,7 @@ def _account_key(index: uint256) -> Bytes[48]:
 @internal
 def _value(
     state_root: bytes32,
+    now: uint256,
     index: uint256,
     account_leaf: Bytes[1400],
     account_siblings: DynArray[bytes32, MAX_DEPTH],
@@ -433,17 +452,18 @@ def _value(
     position_siblings: DynArray[DynArray[bytes32, MAX_DEPTH], 32],
     instrument_leaves: DynArray[Bytes[2048], 32],
     instrument_siblings: DynArray[DynArray[bytes32, MAX_DEPTH], 32],
+    settlements: DynArray[SettlementProof, 32],
 ) -> (address, int256):
     assert self._included(state_root, keccak256(self._account_key(index)), keccak256(account_leaf), account_siblings), "Portal: the account leaf is not in the state"
     owner: address = convert(convert(slice(account_leaf, 6, 20), bytes20), address)
     equity: int256 = convert(extract32(account_leaf, 27), int256)
     count: uint256 = convert(slice(account_leaf, 231, 4), uint256)
-    assert len(position_leaves) == count and len(instrument_leaves) == count, "Portal: one position and one instrument leaf per open position"
+    assert len(position_leaves) == count and len(instrument_leaves) == count and len(settlements) == count, "Portal: one position and one instrument leaf per open position"
     for k: uint256 in range(32):
         if k >= count:
             break
         instrument_id: uint256 = convert(extract32(account_leaf, 236 + 33 * k), uint256)
-        equity += self._position_value(state_root, index, instrument_id, position_leaves[k], position_siblings[k], instrument_leaves[k], instrument_siblings[k])
+        equity += self._position_value(state_root, now, index, instrument_id, position_leaves[k], position_siblings[k], instrument_leaves[k], instrument_siblings[k], settlements[k])
     return owner, equity
 
 
@@ -451,15 +471,18 @@ def _value(
 @internal
 def _position_value(
     state_root: bytes32,
+    now: uint256,
     index: uint256,
     instrument_id: uint256,
     position: Bytes[133],
     position_siblings: DynArray[bytes32, MAX_DEPTH],
     inst: Bytes[2048],
     instrument_siblings: DynArray[bytes32, MAX_DEPTH],
+    settlement: SettlementProof,
 ) -> int256:
-    """One position's contribution to equity: value at mark − pending funding and loss
-    (exactly `numeric.value_at_mark` and `positions.pending_payment`)."""
+    """One position's contribution to equity: − pending funding and loss, then its
+    value at mark, or its payout if it is an expired option whose price is fixed
+    (exactly `positions.pending_payment`, `numeric.value_at_mark`, `expiry.payoff`)."""
     position_key: Bytes[81] = concat(b"\x05\x00\x00\x00\x03\x04\x00\x00\x00\x03pos\x02", convert(index, bytes32), b"\x02", convert(instrument_id, bytes32))
     assert self._included(state_root, keccak256(position_key), keccak256(position), position_siblings), "Portal: a position leaf is not in the state"
     instrument_key: Bytes[48] = concat(b"\x05\x00\x00\x00\x02\x04\x00\x00\x00\x04inst\x02", convert(instrument_id, bytes32))
@@ -467,7 +490,9 @@ def _position_value(
     size: int256 = convert(extract32(position, 2), int256)
     funding_snap: int256 = convert(extract32(position, 68), int256)
     loss_snap: int256 = convert(extract32(position, 101), int256)
-    o: uint256 = 39 + convert(slice(inst, 35, 4), uint256) + 464
+    base: uint256 = 39 + convert(slice(inst, 35, 4), uint256)
+    kind: int256 = self._word(inst, base + 1)
+    o: uint256 = base + 464
     mark: int256 = self._word(inst, o + 1)
     vector_len: uint256 = convert(slice(inst, o + 133, 4), uint256)
     q: uint256 = o + 137 + 33 * vector_len
@@ -478,4 +503,45 @@ def _position_value(
     # pending = ceil(size·ΔF / D) + ceil(|size|·ΔL / D), with ceil(x) = −floor(−x)
     funding: int256 = -self._floor_div(-(size * (funding_index - funding_snap)), INDEX_DENOMINATOR)
     loss: int256 = -self._floor_div(-(abs(size) * (loss_index - loss_snap)), INDEX_DENOMINATOR)
+    expiry: int256 = self._word(inst, base + 364)
+    if kind != 1 and convert(now, int256) >= expiry:
+        # An expired option: its settlement leaf, or proof that none is fixed yet.
+        asset: int256 = self._word(inst, base + 34)
+        key: Bytes[82] = concat(b"\x05\x00\x00\x00\x03\x04\x00\x00\x00\x06settle\x02", convert(asset, bytes32), b"\x02", convert(expiry, bytes32))
+        path: bytes32 = keccak256(key)
+        if len(settlement.leaf) > 0:
+            assert self._included(state_root, path, keccak256(settlement.leaf), settlement.siblings), "Portal: the settlement leaf is not in the state"
+            price: int256 = convert(extract32(settlement.leaf, 2), int256)
+            strike: int256 = self._word(inst, base + 397)
+            payoff: int256 = max(price - strike, 0)
+            if kind == 3:
+                payoff = max(strike - price, 0)
+            return self._floor_div(size * payoff, SIZE_ONE) - funding - loss
+        assert self._excluded(state_root, path, settlement), "Portal: the settlement is not proven absent"
     return self._floor_div(mark * size, SIZE_ONE) - funding - loss
+
+
+@view
+@internal
+def _excluded(root: bytes32, path: bytes32, proof: SettlementProof) -> bool:
+    """An exclusion proof: the walk along `path` ends at an empty subtree or at
+    another single leaf (which shares the walk's prefix)."""
+    depth: uint256 = len(proof.siblings)
+    node: bytes32 = empty(bytes32)
+    bits: uint256 = convert(path, uint256)
+    if proof.other_path != empty(bytes32):
+        assert proof.other_path != path, "Portal: the other leaf is the leaf itself"
+        other: uint256 = convert(proof.other_path, uint256)
+        if depth > 0:
+            assert (other >> (256 - depth)) == (bits >> (256 - depth)), "Portal: the other leaf is off the path"
+        node = keccak256(concat(b"\x00", proof.other_path, proof.other_value))
+    for k: uint256 in range(MAX_DEPTH):
+        if k >= depth:
+            break
+        level: uint256 = depth - 1 - k
+        sibling: bytes32 = proof.siblings[level]
+        if (bits >> (255 - level)) & 1 == 1:
+            node = keccak256(concat(b"\x01", sibling, node))
+        else:
+            node = keccak256(concat(b"\x01", node, sibling))
+    return node == root
