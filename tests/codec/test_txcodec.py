@@ -892,7 +892,7 @@ def test_whole_size_flag_and_explicit_sizes() -> None:
         decode_tx(Reader(explicit), batch_context(SEP, TABLE, T))
 
 
-KNOWN_KINDS = set(range(0x01, 0x11)) | set(range(0x41, 0x47))
+KNOWN_KINDS = set(range(0x01, 0x12)) | set(range(0x41, 0x47))
 
 
 @pytest.mark.parametrize("kind", range(256))

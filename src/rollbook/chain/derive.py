@@ -60,6 +60,7 @@ from rollbook.exchange.state import State
 from rollbook.exchange.stf import Block, BlockTx, Receipt, apply_block
 from rollbook.exchange.txs import (
     Deposit,
+    ForcedClose,
     ListInstrument,
     ListOptionChain,
     NonceFloor,
@@ -75,7 +76,15 @@ from rollbook.exchange.txs import (
     Withdraw,
 )
 
-FORCED_KINDS = (Withdraw, Transfer, NonceFloor, RegisterKey, RevokeKey, SetMarginMode)
+FORCED_KINDS = (
+    Withdraw,
+    Transfer,
+    NonceFloor,
+    RegisterKey,
+    RevokeKey,
+    SetMarginMode,
+    ForcedClose,
+)
 """Owner actions anyone may force from L1 (authorised by the L1 sender)."""
 GOVERNANCE_KINDS = (ListInstrument, ListOptionChain, SetInstrumentParams, SetOracle, SetRiskParams)
 

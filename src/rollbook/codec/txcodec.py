@@ -52,6 +52,7 @@ from rollbook.exchange.txs import (
     Backstop,
     Deposit,
     Fill,
+    ForcedClose,
     Liquidate,
     ListInstrument,
     ListOptionChain,
@@ -104,6 +105,7 @@ K_LIST_OPTION_CHAIN = 0x0D
 K_SET_INSTRUMENT_PARAMS = 0x0E
 K_SET_ORACLE = 0x0F
 K_SET_RISK_PARAMS = 0x10
+K_FORCED_CLOSE = 0x11
 
 # Order modes inside a fill or liquidation.
 NEW, REF, RESUMED = 0, 1, 2
@@ -449,6 +451,7 @@ PLAIN_LAYOUTS: dict[int, tuple[type, tuple[tuple[str, int], ...]]] = {
     K_SETTLE_ACCOUNT: (SettleAccount, (("account", 4),)),
     K_BACKSTOP: (Backstop, (("account", 4), ("instrument", 2))),
     K_DEPOSIT: (Deposit, (("deposit_id", 8), ("owner", 20), ("amount", 8))),
+    K_FORCED_CLOSE: (ForcedClose, (("account", 4), ("instrument", 2))),
 }
 PLAIN_KINDS = {layout[0]: kind for kind, layout in PLAIN_LAYOUTS.items()}
 

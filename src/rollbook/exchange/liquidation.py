@@ -23,7 +23,9 @@ from rollbook.exchange.errors import (
     MalformedTx,
     NotLiquidatable,
     PriceNotAllowed,
+    Unauthorized,
     UnknownInstrument,
+    WrongOrigin,
 )
 from rollbook.exchange.expiry import is_expired
 from rollbook.exchange.leaves import (
@@ -53,7 +55,7 @@ from rollbook.exchange.trading import (
     consume_order,
     record_trade_totals,
 )
-from rollbook.exchange.txs import Backstop, Liquidate
+from rollbook.exchange.txs import Backstop, ForcedClose, Liquidate, Origin
 from rollbook.exchange.types import OrderFlags, Side
 
 
@@ -173,29 +175,81 @@ def backstop(state: State, env: TxEnv, tx: Backstop) -> None:
     if is_expired(state.instrument(tx.instrument), env.timestamp):
         raise UnknownInstrument(f"instrument {tx.instrument} has expired; it settles instead")
     require_fresh_mark(state.instrument(tx.instrument), env.timestamp, state.oracle().staleness)
+    size = position_to_fund(state, tx.account, tx.instrument, 0, glob.max_positions, "backstop")
+    state.step("backstop.flat", account_key(tx.account))
+    if not state.account(tx.account).instruments and state.account(tx.account).balance < 0:
+        fund_equity = health(state, INSURANCE_FUND, env.timestamp).equity
+        cover_bad_debt(
+            state, tx.account, tx.instrument, Side.BUY if size > 0 else Side.SELL, fund_equity
+        )
+
+
+def position_to_fund(
+    state: State, index: int, instrument_id: int, penalty_ppm: int, max_positions: int,
+    step: str,
+) -> int:
+    """Move the account's whole position in ``instrument_id`` to the insurance fund at
+    mark, the account paying ``penalty_ppm`` of its value to the fund; returns the size.
+
+    The caller has checked the position exists, is not expired and has a fresh mark.
+    """
     state.step(
-        "backstop.move",
-        account_key(tx.account),
-        position_key(tx.account, tx.instrument),
+        f"{step}.move",
+        account_key(index),
+        position_key(index, instrument_id),
         account_key(INSURANCE_FUND),
-        position_key(INSURANCE_FUND, tx.instrument),
-        instrument_key(tx.instrument),
+        position_key(INSURANCE_FUND, instrument_id),
+        instrument_key(instrument_id),
     )
-    size = state.position(tx.account, tx.instrument).size
-    settle_position(state, INSURANCE_FUND, tx.instrument)
-    instrument = state.instrument(tx.instrument)
-    # One number for both sides, so the transfer at mark conserves value exactly.
+    size = state.position(index, instrument_id).size
+    settle_position(state, INSURANCE_FUND, instrument_id)
+    instrument = state.instrument(instrument_id)
+    # One number for both sides, so the transfer conserves value exactly: the account
+    # receives the position's value at mark less the penalty, the fund pays it.
     value = value_at_mark(instrument.mark, size)
+    value -= ppm_of(abs(value), penalty_ppm, Rounding.UP)
     a_old, a_new = change_position(
-        state, tx.account, instrument, -size, instrument.mark, value, glob.max_positions
+        state, index, instrument, -size, instrument.mark, value, max_positions
     )
     f_old, f_new = change_position(
         state, INSURANCE_FUND, instrument, size, instrument.mark, -value, 1 << 16
     )
     oi_change = long_open_interest_change(a_old, a_new) + long_open_interest_change(f_old, f_new)
-    state.step("backstop.book", instrument_key(tx.instrument), GLOBALS_KEY, account_key(0))
-    record_trade_totals(state, tx.instrument, oi_change, 0)
-    state.step("backstop.flat", account_key(tx.account))
+    state.step(f"{step}.book", instrument_key(instrument_id), GLOBALS_KEY, account_key(0))
+    record_trade_totals(state, instrument_id, oi_change, 0)
+    return size
+
+
+def forced_close(state: State, env: TxEnv, tx: ForcedClose) -> None:
+    """The owner, from L1, closes a position against the insurance fund at mark ∓ the
+    liquidation fee. Like a forced withdrawal it needs no sequencer and a fresh mark;
+    the account's margin is not checked (closing reduces its risk), and an account left
+    flat and negative is covered like a backstop's."""
+    if env.origin is not Origin.L1:
+        raise WrongOrigin("a forced close comes from L1 only")
+    if tx.account == INSURANCE_FUND:
+        raise NotLiquidatable("the insurance fund cannot close against itself")
+    state.step("forced_close.auth", account_key(tx.account), GLOBALS_KEY)
+    if env.l1_sender != state.account(tx.account).owner:
+        raise Unauthorized(f"L1 sender is not the owner of account {tx.account}")
+    glob = state.globals()
+    state.step(
+        "forced_close.mark",
+        position_key(tx.account, tx.instrument),
+        instrument_key(tx.instrument),
+        ORACLE_KEY,
+    )
+    if state.position(tx.account, tx.instrument).size == 0:
+        raise MalformedTx(f"account {tx.account} holds no position in instrument {tx.instrument}")
+    instrument = state.instrument(tx.instrument)
+    if is_expired(instrument, env.timestamp):
+        raise UnknownInstrument(f"instrument {tx.instrument} has expired; it settles instead")
+    require_fresh_mark(instrument, env.timestamp, state.oracle().staleness)
+    size = position_to_fund(
+        state, tx.account, tx.instrument, instrument.liq_fee_ppm, glob.max_positions,
+        "forced_close",
+    )
+    state.step("forced_close.flat", account_key(tx.account))
     if not state.account(tx.account).instruments and state.account(tx.account).balance < 0:
         fund_equity = health(state, INSURANCE_FUND, env.timestamp).equity
         cover_bad_debt(

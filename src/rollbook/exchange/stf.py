@@ -35,7 +35,7 @@ from rollbook.exchange.governance import (
     set_risk_params,
 )
 from rollbook.exchange.leaves import Account, OwnerIndex, account_key, owner_key
-from rollbook.exchange.liquidation import backstop, liquidate
+from rollbook.exchange.liquidation import backstop, forced_close, liquidate
 from rollbook.exchange.oracle import apply_oracle_update
 from rollbook.exchange.state import State
 from rollbook.exchange.trading import settle_fill
@@ -43,6 +43,7 @@ from rollbook.exchange.txs import (
     Backstop,
     Deposit,
     Fill,
+    ForcedClose,
     Liquidate,
     ListInstrument,
     ListOptionChain,
@@ -75,6 +76,7 @@ HANDLERS: dict[type, Handler] = {
     Fill: settle_fill,
     Liquidate: liquidate,
     Backstop: backstop,
+    ForcedClose: forced_close,
     SettleAccount: settle_account,
     SetMarginMode: set_margin_mode,
     OracleUpdate: apply_oracle_update,
@@ -94,6 +96,7 @@ FROM_L1 = (
     RevokeKey,
     NonceFloor,
     SetMarginMode,
+    ForcedClose,
     ListInstrument,
     ListOptionChain,
     SetInstrumentParams,

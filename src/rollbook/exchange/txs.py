@@ -242,6 +242,20 @@ class Backstop:
 
 
 @dataclass(frozen=True, slots=True)
+class ForcedClose:
+    """From L1 only, by the account's owner: close the account's position in
+    ``instrument`` against the insurance fund at mark ∓ the instrument's liquidation
+    fee (the forced trade of ARCHITECTURE section 4's narrow set)."""
+
+    account: int
+    instrument: int
+
+    def __post_init__(self) -> None:
+        _check_range("account", self.account, U32_MAX)
+        _check_range("instrument", self.instrument, U16_MAX)
+
+
+@dataclass(frozen=True, slots=True)
 class SettleAccount:
     """Apply pending funding and socialised loss to every position of an account."""
 
@@ -487,6 +501,7 @@ Tx = (
     | Fill
     | Liquidate
     | Backstop
+    | ForcedClose
     | SettleAccount
     | SetMarginMode
     | OracleUpdate

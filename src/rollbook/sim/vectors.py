@@ -32,6 +32,7 @@ from rollbook.exchange.stf import BlockTx
 from rollbook.exchange.txs import (
     Backstop,
     Fill,
+    ForcedClose,
     Liquidate,
     NonceFloor,
     Origin,
@@ -253,6 +254,13 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
             assert w.set_prices(usd(price)).ok
         return Backstop(b.index, 1), Origin.L2, None
 
+    def forced_close(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _open(w)
+        a = w.traders["alice"]
+        w.advance(5)
+        assert w.set_prices(usd(3050)).ok
+        return ForcedClose(a.index, 1), Origin.L1, a.owner
+
     def governance_from_l2(w: World) -> tuple[Tx, Origin, bytes | None]:
         return SetInstrumentParams(1, 60_000, 30_000, 0, 0, 0, 0, 10**15, True), Origin.L2, None
 
@@ -317,6 +325,7 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         "settle_funding": settle_funding,
         "liquidate": liquidate,
         "backstop": backstop,
+        "forced_close": forced_close,
         "governance_from_l2": governance_from_l2,
     }
 
