@@ -37,6 +37,8 @@ class Rollup:
     backend: str = "sim"
     """L1: "sim" (the test history), "evm" (the contracts on an embedded EVM) or
     "anvil" (the contracts on an Anvil node; call ``close()``)."""
+    l1_params: dict[str, int] = field(default_factory=dict)
+    """Contract parameters for an EVM L1 (challenge window, freeze delay, ...)."""
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -55,6 +57,7 @@ class Rollup:
                 self.world.now,
                 output_version=output_version(self.cfg.mode),
                 first_deposit_id=self.world.state.globals().next_deposit_id,
+                **self.l1_params,
             )
             self.l1.add_owners({p.owner: p.owner_key for p in self.people})
         else:

@@ -417,3 +417,102 @@ def _settlement() -> Any:
     from rollbook.exchange.leaves import Settlement
 
     return Settlement(usd(2000), 30)
+
+
+@pytest.mark.parametrize("backend", ["evm", "anvil"])
+def test_the_operator_stops_end_to_end_on_the_evm(backend: str) -> None:
+    """The whole rollup on the embedded EVM: trading, batches and output roots; then
+    the operator stops; a user's forced withdrawal is never served by a root; anyone
+    freezes; every account claims against the last final root (the state derived from
+    L1); everyone is paid by the rules, and the portal's escrow adds up to the unit."""
+    from tests.chain.helpers import Rollup
+
+    params = {"challenge_window": 60, "freeze_delay": 300, "claim_period": 120}
+    rollup = Rollup(seed=51, traders=4, backend=backend, l1_params=params)
+    try:
+        operator_stops(rollup)
+    finally:
+        rollup.close()
+
+
+def operator_stops(rollup: Any) -> None:
+    from rollbook.chain.blocks import output_root
+    from rollbook.chain.derive import derive
+    from rollbook.codec.txcodec import encode_standalone
+    from rollbook.exchange.leaves import GLOBALS_KEY
+    from rollbook.exchange.txs import Withdraw
+    from rollbook.l1.driver import EvmL1
+    from tests.chain.test_derive import run
+
+    l1 = rollup.l1
+    assert isinstance(l1, EvmL1)
+    genesis_glob = rollup.genesis.globals()
+    l1.back_genesis(genesis_glob.total_deposits - genesis_glob.total_withdrawals)
+    run(rollup, blocks=20, post_every=5, inputs_every=6)
+    # The proposer proposes the last posted block; the root becomes final.
+    block = rollup.seq.blocks[rollup.posted]
+    header = block.header
+    reference_state = rollup.world.state.copy()
+    assert block is rollup.seq.blocks[-1] and reference_state.root() == header.state_root
+    l1.propose(output_root(rollup.cfg.mode, header.state_root, header.withdrawals_root,
+                           block.hash), block.number, header.l1_origin)
+    rollup.world.advance(12 + 60)
+    rollup.mine()
+    # The operator stops. A user forces a withdrawal; no root will ever serve it.
+    victim = rollup.people[0]
+    tx = Withdraw(victim.index, usd(10), 0)
+    l1.force(victim.owner, encode_standalone(tx, rollup.world.separator))
+    rollup.world.advance(12 + 300)
+    rollup.mine()
+    forced_id = int(l1.client.read(l1.system.portal, "next_forced_id")) - 1
+    l1.portal_call("freeze", forced_id)
+    raw, proof = reference_state.prove(GLOBALS_KEY)
+    l1.portal_call("record_books", header.state_root, header.withdrawals_root,
+                   header.encode(), encode_leaf(raw), list(proof.siblings))
+    accounts = [k[1] for k in reference_state.keys_of_kind("acct")]
+    for index in accounts:
+        _, acct, siblings, positions, pproofs, insts, iproofs, settles = account_args(
+            reference_state, index, header.timestamp
+        )
+        l1.portal_call("claim_open", index, acct, siblings)
+        for k in range(len(positions)):
+            l1.portal_call("claim_position", index, acct, positions[k], pproofs[k], insts[k],
+                           iproofs[k], settles[k])
+        l1.portal_call("claim_close", index)
+    rollup.world.advance(12)
+    rollup.mine()
+    portal, read = l1.system.portal, l1.client.read
+    assert read(portal, "frozen") and read(portal, "reference") == 0
+    equities = {i: stf_equity(reference_state, i, header.timestamp) for i in accounts}
+    for index, equity in equities.items():
+        assert read(portal, "claims", index) == max(0, equity), index
+    # The verifier agrees: the chain derived from this L1 holds the reference block.
+    deriver = derive(rollup.cfg, rollup.genesis, l1.genesis_ref, l1.blocks)
+    assert deriver.blocks[block.number].hash == block.hash
+    # After the claim period, everyone is paid by the rules, to the unit.
+    rollup.world.advance(120)
+    rollup.mine()
+    escrow = l1.escrow()
+    owners = {i: read(portal, "claim_owner", i) for i in accounts}
+    before = {i: read(l1.system.collateral, "balanceOf", owners[i]) for i in accounts}
+    for index in accounts:
+        l1.portal_call("settle_claim", index)
+    rollup.world.advance(12)
+    rollup.mine()
+    ref_glob = reference_state.globals()
+    owed_withdrawals = ref_glob.total_withdrawals - read(portal, "paid_total")
+    refunds = sum(
+        read(portal, "deposits", d)[1]
+        for d in range(ref_glob.next_deposit_id, read(portal, "next_deposit_id"))
+    )
+    pool = escrow - owed_withdrawals - refunds
+    users = sum(max(0, e) for i, e in equities.items() if i != 0)
+    paid = {
+        i: read(l1.system.collateral, "balanceOf", owners[i]) - before[i] for i in accounts
+    }
+    for index, equity in equities.items():
+        if index != 0:
+            expected = max(0, equity) if pool >= users else max(0, equity) * pool // users
+            assert paid[index] == expected, index
+    assert paid[0] == min(max(0, equities[0]), max(0, pool - users))
+    assert l1.escrow() == escrow - sum(paid.values())
