@@ -4,9 +4,11 @@
   client signs every tx locally and applies it straight to py-evm's pending block, then
   mines the block *at the timestamp it is told* (:meth:`L1Client.mine`), so the devnet
   and the tests run on a deterministic L1 calendar, one block per 12-second slot.
-- **JSON-RPC** (Anvil, or any node with a funded key): the same calls over HTTP; writes
-  wait for ``confirmations`` blocks; on Anvil :meth:`mine` sets the next block's
-  timestamp and mines (``evm_setNextBlockTimestamp`` / ``evm_mine``).
+- **JSON-RPC** on a development node (Anvil, started by :mod:`rollbook.l1.anvil`): the
+  same calls over HTTP; :meth:`mine` sets the next block's timestamp and mines
+  (``evm_setNextBlockTimestamp`` / ``evm_mine``). A public network, where nobody mines
+  on request, needs #6's node: it waits for inclusion and ``confirmations`` instead
+  (the field is here for it; nothing reads it yet).
 
 Every write is a locally signed EIP-1559 tx with explicit gas (eth-tester's estimation
 re-executes calls many times); every read names its block.
