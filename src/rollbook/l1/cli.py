@@ -2,9 +2,10 @@
 
 - ``--l1 embedded`` (default): a fresh in-process EVM (the record shows what a
   deployment contains; the chain ends with the process).
-- ``--l1 http://host:port``: any Ethereum JSON-RPC node (Anvil, a testnet); the
-  deployer, proposer and batcher key is read from ``ROLLBOOK_L1_KEY`` (hex) and must
-  be funded.
+- ``--l1 http://host:port``: a development node that mines on request (Anvil,
+  Hardhat); the deployer, proposer and batcher key is read from ``ROLLBOOK_L1_KEY``
+  (hex) and must be funded. (A public network needs #6's node, which waits for
+  inclusion instead of mining.)
 """
 
 from __future__ import annotations
