@@ -38,7 +38,11 @@ def _free_port() -> int:
 class Anvil:
     """A running Anvil node (a context manager that stops it)."""
 
-    def __init__(self, genesis_time: int, chain_id: int = 31337) -> None:
+    def __init__(
+        self, genesis_time: int | None = None, chain_id: int = 31337, block_time: int = 0
+    ) -> None:
+        """``block_time`` 0: mine only on request (the slot clock); otherwise mine a
+        block every ``block_time`` seconds, like a network (``rollbook l1 deploy``)."""
         if not available():
             raise AnvilError(f"anvil is not installed at {BINARY}: run `make setup` (npm install)")
         self.port = _free_port()
@@ -48,9 +52,9 @@ class Anvil:
                 str(BINARY),
                 "--host", "127.0.0.1",
                 "--port", str(self.port),
-                "--no-mining",
+                *(["--no-mining"] if block_time == 0 else ["--block-time", str(block_time)]),
                 "--hardfork", "prague",
-                "--timestamp", str(genesis_time),
+                *(["--timestamp", str(genesis_time)] if genesis_time is not None else []),
                 "--chain-id", str(chain_id),
                 "--silent",
             ],

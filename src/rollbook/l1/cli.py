@@ -2,10 +2,9 @@
 
 - ``--l1 embedded`` (default): a fresh in-process EVM (the record shows what a
   deployment contains; the chain ends with the process).
-- ``--l1 http://host:port``: a development node that mines on request (Anvil,
-  Hardhat); the deployer, proposer and batcher key is read from ``ROLLBOOK_L1_KEY``
-  (hex) and must be funded. (A public network needs #6's node, which waits for
-  inclusion instead of mining.)
+- ``--l1 http://host:port``: any Ethereum JSON-RPC node; the deployer, proposer and
+  batcher key is read from ``ROLLBOOK_L1_KEY`` (hex) and must be funded; each write
+  waits until it is ``--confirmations`` blocks deep.
 """
 
 from __future__ import annotations
@@ -29,6 +28,9 @@ def main(argv: list[str]) -> int:
     dep.add_argument("--challenge-window", type=int, default=7 * 86_400)
     dep.add_argument("--forced-fee", type=int, default=10**15, help="wei per forced tx")
     dep.add_argument("--mode", choices=["optimistic", "zk"], default="optimistic")
+    dep.add_argument(
+        "--confirmations", type=int, default=1, help="blocks each write waits (JSON-RPC)"
+    )
     args = parser.parse_args(argv)
     try:
         if args.l1 == "embedded":
@@ -41,7 +43,7 @@ def main(argv: list[str]) -> int:
             if not key_hex:
                 parser.error("set ROLLBOOK_L1_KEY to a funded private key (hex)")
             key = bytes.fromhex(key_hex.removeprefix("0x"))
-            client = L1Client.rpc(args.l1)
+            client = L1Client.rpc(args.l1, confirmations=args.confirmations)
             roles = Roles(key, key, key)
             now = max(int(time.time()), int(client.block("latest")["timestamp"]) + 1)
         mode = Mode.OPTIMISTIC if args.mode == "optimistic" else Mode.ZK

@@ -8,7 +8,7 @@
   same calls over HTTP; :meth:`mine` sets the next block's timestamp and mines
   (``evm_setNextBlockTimestamp`` / ``evm_mine``). A public network, where nobody mines
   on request, needs #6's node: it waits for inclusion and ``confirmations`` instead
-  (the field is here for it; nothing reads it yet).
+  (:meth:`L1Client.seal_block` waits; ``rollbook l1 deploy --confirmations``).
 
 Every write is a locally signed EIP-1559 tx with explicit gas (eth-tester's estimation
 re-executes calls many times); every read names its block.
@@ -23,6 +23,7 @@ its speed and snapshots matter and blocks do not.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -32,6 +33,7 @@ from eth_tester import EthereumTester, PyEVMBackend
 from hexbytes import HexBytes
 from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
+from web3.exceptions import TransactionNotFound
 
 from rollbook.l1.compile import compiled
 
@@ -52,6 +54,11 @@ class L1Client:
     backend: PyEVMBackend | None = None
     confirmations: int = 0
     nonces: dict[str, int] = field(default_factory=dict)
+    mines: bool = True
+    """Whether this client mines blocks on request (embedded, a dev node) or waits for
+    a network to include its txs (``confirmations`` deep)."""
+    unconfirmed: list[bytes] = field(default_factory=list)
+    timeout: float = 120.0
     last_timestamp: int | None = None
     """The timestamp of the last block this client opened (saves a read per block)."""
 
@@ -72,11 +79,13 @@ class L1Client:
         return cls(Web3(EthereumTesterProvider(tester)), backend)
 
     @classmethod
-    def rpc(cls, url: str, confirmations: int = 0) -> L1Client:
+    def rpc(cls, url: str, confirmations: int = 0, mines: bool = False) -> L1Client:
+        """A JSON-RPC node. ``mines``: a dev node that mines on request (Anvil started
+        by us); otherwise the client waits for inclusion, ``confirmations`` deep."""
         w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
         if not w3.is_connected():
             raise L1Error(f"no Ethereum JSON-RPC node answers at {url}")
-        return cls(w3, None, confirmations)
+        return cls(w3, None, confirmations, mines=mines)
 
     @property
     def chain_id(self) -> int:
@@ -97,7 +106,10 @@ class L1Client:
         return self.w3.eth.get_block(number)
 
     def open_block(self, timestamp: int) -> None:
-        """Start the next block at ``timestamp``: txs sent now execute at that time."""
+        """Start the next block at ``timestamp``: txs sent now execute at that time.
+        (On a network that mines by itself the time is the network's: a no-op.)"""
+        if not self.mines:
+            return
         parent = self.last_timestamp
         if parent is None:
             parent = int(self.w3.eth.get_block("latest")["timestamp"])
@@ -111,7 +123,11 @@ class L1Client:
         self.last_timestamp = timestamp
 
     def seal_block(self) -> int:
-        """Mine the open block with every tx sent since :meth:`open_block`."""
+        """Mine the open block with every tx sent since :meth:`open_block` — or, on a
+        network that mines by itself, wait until each is ``confirmations`` deep."""
+        if not self.mines:
+            self._await_confirmations()
+            return self.head()
         if self.backend is not None:
             self.backend.mine_blocks(1)
         else:
@@ -149,7 +165,27 @@ class L1Client:
         else:
             tx_hash = bytes(self.w3.eth.send_raw_transaction(raw))
         self.nonces[sender] = nonce + 1
+        self.unconfirmed.append(tx_hash)
         return tx_hash
+
+    def _await_confirmations(self) -> None:
+        """Wait until every tx sent is mined and ``max(1, confirmations)`` blocks deep."""
+        deadline = time.monotonic() + self.timeout
+        pending, self.unconfirmed = self.unconfirmed, []
+        for tx_hash in pending:
+            while True:
+                try:
+                    receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+                except TransactionNotFound:
+                    receipt = None
+                if receipt is not None:
+                    depth = self.head() - int(receipt["blockNumber"]) + 1
+                    if depth >= max(1, self.confirmations):
+                        break
+                if time.monotonic() > deadline:
+                    depth_wanted = max(1, self.confirmations)
+                    raise L1Error(f"tx {tx_hash.hex()} not {depth_wanted} blocks deep in time")
+                time.sleep(0.2)
 
     def transfer_eth(self, key: bytes, to: str, wei: int) -> bytes:
         return self.send(key, {"to": to, "value": wei, "gas": 21_000})

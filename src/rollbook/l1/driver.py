@@ -61,7 +61,7 @@ class EvmL1:
         """A fresh Anvil node (stopped by :meth:`close`) with the system deployed."""
         node = Anvil(genesis_time=start - 3600)
         try:
-            l1 = cls.on(L1Client.rpc(node.url), ANVIL_FAUCET_KEY, start, **params)
+            l1 = cls.on(L1Client.rpc(node.url, mines=True), ANVIL_FAUCET_KEY, start, **params)
         except BaseException:
             node.stop()
             raise

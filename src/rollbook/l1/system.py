@@ -82,19 +82,23 @@ def deploy(
     forced_fee: int,
     first_deposit_id: int = 0,
     required_bond: int = 0,
-    governance_delay: int = 3600,
+    governance_delay: int | None = None,
     freeze_delay: int | None = None,
     claim_period: int = 7 * 86_400,
 ) -> System:
     """Deploy the system in one L1 block mined at ``timestamp``.
 
     ``freeze_delay`` defaults to the challenge window plus a day (the Portal requires
-    it to exceed the window). Until the dispute game (#7) exists, no one can remove an
+    it to exceed the window), ``governance_delay`` to the exit window (freeze delay +
+    claim period). Until the dispute game (#7) exists, no one can remove an
     output root: the oracle's remover is the zero address, so no key can block
     withdrawals by removing roots.
     """
     if freeze_delay is None:
         freeze_delay = challenge_window + 86_400
+    if governance_delay is None:
+        # At least the exit window: users who disagree with a change can leave first.
+        governance_delay = freeze_delay + claim_period
     deployer = client.address_of(roles.deployer)
     proposer = client.address_of(roles.proposer)
     batcher = client.address_of(roles.batcher)
