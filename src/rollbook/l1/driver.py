@@ -215,12 +215,12 @@ class EvmL1:
             actions, self.queued = self.queued, []
             hashes = [action() for action in actions]
             number = self.client.seal_block()
-            for tx_hash in hashes:
-                self.client.receipt(tx_hash)  # raises L1Error with the reason on a revert
             self.sent.extend(hashes)
             block = read_block(self.system, number)
             self.blocks.append(block)
             mined.append(block)
+            for tx_hash in hashes:
+                self.client.receipt(tx_hash)  # raises L1Error with the reason on a revert
         return mined
 
 
