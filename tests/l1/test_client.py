@@ -35,3 +35,31 @@ def test_a_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("ROLLBOOK_L1_KEY", raising=False)
     with pytest.raises(SystemExit):
         main(["l1", "deploy", "--l1", "http://127.0.0.1:9"])
+
+
+def test_an_existing_erc20_can_be_the_collateral() -> None:
+    from rollbook.chain.blocks import Mode, output_version
+    from rollbook.l1.client import L1Client
+    from rollbook.l1.system import Roles, deploy
+
+    client = L1Client.embedded()
+    faucet = client.faucet_key()
+    now = int(client.block("latest")["timestamp"]) + 12
+    client.open_block(now)
+    token_tx = client.deploy("Collateral", faucet, "Existing USD", "EUSD")
+    client.seal_block()
+    token = client.receipt(token_tx)["contractAddress"]
+    system = deploy(
+        client,
+        Roles(faucet, faucet, faucet),
+        now + 12,
+        output_version=output_version(Mode.OPTIMISTIC),
+        challenge_window=60,
+        forced_fee=0,
+        collateral=token,
+    )
+    record = system.deployment
+    assert record.addresses["Collateral"] == token
+    assert client.read(system.portal, "collateral") == token
+    assert "Collateral" not in record.source_sha256  # not ours: no source to check
+    assert "Collateral" not in record.constructor_args

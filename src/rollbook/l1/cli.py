@@ -31,6 +31,10 @@ def main(argv: list[str]) -> int:
     dep.add_argument(
         "--confirmations", type=int, default=1, help="blocks each write waits (JSON-RPC)"
     )
+    dep.add_argument(
+        "--collateral", default=None, help="an existing ERC-20 (6 decimals) instead of a devnet one"
+    )
+    dep.add_argument("--bond", type=int, default=0, help="the proposer's required bond (wei)")
     args = parser.parse_args(argv)
     try:
         if args.l1 == "embedded":
@@ -54,6 +58,8 @@ def main(argv: list[str]) -> int:
             output_version=output_version(mode),
             challenge_window=args.challenge_window,
             forced_fee=args.forced_fee,
+            collateral=args.collateral,
+            required_bond=args.bond,
         )
     except L1Error as exc:
         print(f"rollbook l1 deploy: {exc}")

@@ -85,14 +85,16 @@ def deploy(
     governance_delay: int | None = None,
     freeze_delay: int | None = None,
     claim_period: int = 7 * 86_400,
+    collateral: str | None = None,
 ) -> System:
     """Deploy the system in one L1 block mined at ``timestamp``.
 
     ``freeze_delay`` defaults to the challenge window plus a day (the Portal requires
     it to exceed the window), ``governance_delay`` to the exit window (freeze delay +
-    claim period). Until the dispute game (#7) exists, no one can remove an
-    output root: the oracle's remover is the zero address, so no key can block
-    withdrawals by removing roots.
+    claim period). ``collateral`` is an existing ERC-20's address (6 decimals, like
+    USDC); by default a devnet Collateral is deployed. Until the dispute game (#7)
+    exists, no one can remove an output root: the oracle's remover is the zero
+    address, so no key can block withdrawals by removing roots.
     """
     if freeze_delay is None:
         freeze_delay = challenge_window + 86_400
@@ -103,15 +105,18 @@ def deploy(
     proposer = client.address_of(roles.proposer)
     batcher = client.address_of(roles.batcher)
     args: dict[str, list[Any]] = {
-        "Collateral": ["USD Coin (rollbook devnet)", "USDC"],
         "OutputOracle": [proposer, required_bond, challenge_window, NO_REMOVER],
         "BatchInbox": [batcher],
         "Timelock": [deployer, governance_delay],
     }
+    if collateral is None:
+        args = {"Collateral": ["USD Coin (rollbook devnet)", "USDC"], **args}
     client.open_block(timestamp)
     hashes = {name: client.deploy(name, roles.deployer, *a) for name, a in args.items()}
     client.seal_block()
     addresses = {name: client.receipt(h)["contractAddress"] for name, h in hashes.items()}
+    if collateral is not None:
+        addresses["Collateral"] = Web3.to_checksum_address(collateral)
     args["Portal"] = [
         addresses["Collateral"],
         addresses["OutputOracle"],
@@ -132,7 +137,7 @@ def deploy(
         addresses=addresses,
         code_hashes={n: "0x" + client.code_hash(a).hex() for n, a in addresses.items()},
         constructor_args={n: [str(x) for x in a] for n, a in args.items()},
-        source_sha256={n: compiled(n).source_sha256 for n in addresses},
+        source_sha256={n: compiled(n).source_sha256 for n in args},
         params={
             "output_version": output_version,
             "challenge_window": challenge_window,
