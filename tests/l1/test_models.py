@@ -161,3 +161,112 @@ TestOutputOracle = OutputOracleModel.TestCase
 TestOutputOracle.settings = settings(max_examples=15, stateful_step_count=20, deadline=None)
 TestTimelock = TimelockModel.TestCase
 TestTimelock.settings = settings(max_examples=15, stateful_step_count=20, deadline=None)
+
+
+class BatchInboxModel(RuleBasedStateMachine):
+    """Posts by the batcher are recorded in order with their hash and tx root; anything
+    else is refused and records nothing."""
+
+    @initialize()
+    def deploy(self) -> None:
+        self.anchor = boa.env.anchor()
+        self.anchor.__enter__()
+        self.inbox: Any = load("BatchInbox", boa.env.eoa)
+        self.records: list[tuple[bytes, bytes]] = []
+
+    def teardown(self) -> None:
+        if hasattr(self, "anchor"):
+            self.anchor.__exit__(None, None, None)
+
+    @rule(data=st.binary(min_size=0, max_size=200))
+    def post(self, data: bytes) -> None:
+        if len(data) < 41:
+            with boa.reverts("BatchInbox: a batch is at least its header"):
+                self.inbox.post(data)
+            return
+        self.inbox.post(data)
+        from rollbook.crypto.keccak import keccak256
+
+        self.records.append((keccak256(data), data[9:41]))
+
+    @rule(data=st.binary(min_size=41, max_size=80))
+    def post_as_stranger(self, data: bytes) -> None:
+        with boa.env.prank(boa.env.generate_address()), boa.reverts(
+            "BatchInbox: only the batcher posts"
+        ):
+            self.inbox.post(data)
+
+    @invariant()
+    def matches_the_model(self) -> None:
+        if not hasattr(self, "inbox"):
+            return
+        assert self.inbox.count() == len(self.records)
+        for index, (data_hash, tx_root) in enumerate(self.records):
+            assert self.inbox.records(index)[:2] == (data_hash, tx_root)
+
+
+class CollateralModel(RuleBasedStateMachine):
+    """The ERC-20: balances, allowances and supply move as a dict model says."""
+
+    @initialize()
+    def deploy(self) -> None:
+        self.anchor = boa.env.anchor()
+        self.anchor.__enter__()
+        self.token: Any = load("Collateral", "USD Coin", "USDC")
+        self.people = [boa.env.generate_address() for _ in range(3)]
+        self.balances = dict.fromkeys(self.people, 0)
+        self.allowed: dict[tuple[str, str], int] = {}
+
+    def teardown(self) -> None:
+        if hasattr(self, "anchor"):
+            self.anchor.__exit__(None, None, None)
+
+    @rule(who=st.integers(0, 2), amount=st.integers(0, 10**9))
+    def mint(self, who: int, amount: int) -> None:
+        self.token.mint(self.people[who], amount)
+        self.balances[self.people[who]] += amount
+
+    @rule(a=st.integers(0, 2), b=st.integers(0, 2), amount=st.integers(0, 10**9))
+    def transfer(self, a: int, b: int, amount: int) -> None:
+        sender, receiver = self.people[a], self.people[b]
+        with boa.env.prank(sender):
+            if amount > self.balances[sender]:
+                with boa.reverts("Collateral: balance too low"):
+                    self.token.transfer(receiver, amount)
+                return
+            self.token.transfer(receiver, amount)
+        self.balances[sender] -= amount
+        self.balances[receiver] += amount
+
+    @rule(a=st.integers(0, 2), b=st.integers(0, 2), amount=st.integers(0, 10**9))
+    def approve_and_pull(self, a: int, b: int, amount: int) -> None:
+        owner, spender = self.people[a], self.people[b]
+        with boa.env.prank(owner):
+            self.token.approve(spender, amount)
+        self.allowed[(owner, spender)] = amount
+        pull = amount // 2
+        with boa.env.prank(spender):
+            if pull > self.balances[owner]:
+                with boa.reverts("Collateral: balance too low"):
+                    self.token.transferFrom(owner, spender, pull)
+                return
+            self.token.transferFrom(owner, spender, pull)
+        self.balances[owner] -= pull
+        self.balances[spender] += pull
+        self.allowed[(owner, spender)] = amount - pull
+
+    @invariant()
+    def matches_the_model(self) -> None:
+        if not hasattr(self, "token"):
+            return
+        for person, balance in self.balances.items():
+            assert self.token.balanceOf(person) == balance
+        for (owner, spender), left in self.allowed.items():
+            assert self.token.allowance(owner, spender) == left
+        assert self.token.totalSupply() == sum(self.balances.values())
+
+
+TestBatchInbox = BatchInboxModel.TestCase
+TestBatchInbox.settings = settings(max_examples=10, stateful_step_count=15, deadline=None)
+TestCollateral = CollateralModel.TestCase
+TestCollateral.settings = settings(max_examples=10, stateful_step_count=15, deadline=None)
