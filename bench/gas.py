@@ -31,17 +31,14 @@ from rollbook.cli import load_bench
 from rollbook.codec.batch import encode_batch
 from rollbook.exchange.leaves import (
     GLOBALS_KEY,
-    account_key,
     encode_leaf,
-    instrument_key,
-    position_key,
 )
 from rollbook.exchange.txs import Fill, Withdraw
 from rollbook.l1.client import FORK
 from rollbook.l1.driver import EvmL1
+from rollbook.l1.escape import claim_pieces
 
 GOAL = 6_000
-NO_SETTLEMENT = (b"", [], bytes(32), bytes(32))
 
 
 def gas_of(l1: EvmL1, action: Any, now: int) -> tuple[int, int]:
@@ -113,14 +110,17 @@ def escape_gas(l1: EvmL1, world: Any, owner: bytes, now: int) -> dict[str, int]:
         key=lambda i: len(state.account(i).instruments),
     )
     positions = len(state.account(index).instruments)
-    _, raw, siblings, pos, pos_proofs, insts, inst_proofs = claim_args(state, index)
+    pieces = claim_pieces(state, index, now)
+    raw, siblings = pieces.account, pieces.account_proof
+    pos, pos_proofs = pieces.positions, pieces.position_proofs
+    insts, inst_proofs = pieces.instruments, pieces.instrument_proofs
     claim, now = gas_of(l1, lambda: l1.portal_call("claim_open", index, raw, siblings), now)
     for k in range(positions):
         step, now = gas_of(
             l1,
             lambda k=k: l1.portal_call(
                 "claim_position", index, raw, pos[k], pos_proofs[k], insts[k], inst_proofs[k],
-                NO_SETTLEMENT,  # the tape's options expire in 30 days: none has expired
+                pieces.settlements[k],
             ),
             now,
         )
@@ -138,28 +138,6 @@ def escape_gas(l1: EvmL1, world: Any, owner: bytes, now: int) -> dict[str, int]:
         "claim_gas_per_position": round(claim / max(positions, 1)),
         "escape_payout_gas": payout,
     }
-
-
-def claim_args(state: Any, index: int) -> list[Any]:
-    """The leaves and proofs of an account's claim (the Portal's ``claim``)."""
-
-    def proven(key: tuple[object, ...]) -> tuple[bytes, list[bytes]]:
-        leaf, proof = state.prove(key)
-        return encode_leaf(leaf), list(proof.siblings)
-
-    account = state.account(index)
-    raw, siblings = proven(account_key(index))
-    positions = [proven(position_key(index, i)) for i in account.instruments]
-    instruments = [proven(instrument_key(i)) for i in account.instruments]
-    return [
-        index,
-        raw,
-        siblings,
-        [p[0] for p in positions],
-        [p[1] for p in positions],
-        [i[0] for i in instruments],
-        [i[1] for i in instruments],
-    ]
 
 
 def run(argv: list[str]) -> dict[str, object]:

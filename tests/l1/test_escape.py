@@ -12,13 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rollbook.chain.blocks import Header
-from rollbook.exchange.expiry import is_expired
 from rollbook.exchange.leaves import (
     Account,
-    account_key,
     encode_leaf,
-    instrument_key,
-    position_key,
     settlement_key,
 )
 from rollbook.exchange.margin import health
@@ -26,6 +22,7 @@ from rollbook.exchange.positions import pending_payment
 from rollbook.exchange.state import State
 from rollbook.exchange.txs import Fill
 from rollbook.exchange.types import Side
+from rollbook.l1 import escape
 from rollbook.sim.world import World, base, option_chain, usd
 from tests.l1.conftest import load
 
@@ -33,46 +30,16 @@ EXPIRY_DAYS = 30
 
 
 def proven(state: State, key: tuple[object, ...]) -> tuple[bytes, list[bytes]]:
-    leaf, proof = state.prove(key)
-    assert leaf is not None, key
-    return encode_leaf(leaf), list(proof.siblings)
+    return escape.proven(state, key)
 
 
-NONE = (b"", [], bytes(32), bytes(32))
-
-
-def settlement_proof(state: State, instrument_id: int, now: int) -> tuple[Any, ...]:
-    """The Portal's ``SettlementProof`` for a position's instrument at time ``now``:
-    ignored unless it is an expired option; then the settlement leaf with its proof,
-    or the proof that it is absent."""
-    instrument = state.instrument(instrument_id)
-    if not is_expired(instrument, now):
-        return NONE
-    leaf, proof = state.prove(settlement_key(instrument.asset, instrument.expiry))
-    siblings = list(proof.siblings)
-    if leaf is not None:
-        return (encode_leaf(leaf), siblings, bytes(32), bytes(32))
-    other_path, other_value = proof.terminal or (bytes(32), bytes(32))
-    return (b"", siblings, other_path, other_value)
+NONE = escape.NO_SETTLEMENT
 
 
 def account_args(state: State, index: int, now: int = 0) -> list[Any]:
     """The arguments of ``value_account`` (after ``state_root, now``) for one account;
     the claim calls take the same pieces."""
-    account = state.account(index)
-    raw, siblings = proven(state, account_key(index))
-    positions = [proven(state, position_key(index, i)) for i in account.instruments]
-    instruments = [proven(state, instrument_key(i)) for i in account.instruments]
-    return [
-        index,
-        raw,
-        siblings,
-        [p[0] for p in positions],
-        [p[1] for p in positions],
-        [i[0] for i in instruments],
-        [i[1] for i in instruments],
-        [settlement_proof(state, i, now) for i in account.instruments],
-    ]
+    return escape.claim_pieces(state, index, now).as_args()
 
 
 def claim(portal: Any, state: State, index: int, now: int) -> None:

@@ -164,23 +164,36 @@ def backstop(state: State, env: TxEnv, tx: Backstop) -> None:
             f"account {tx.account} equity {before.equity} is not below the backstop"
             f" threshold {threshold}"
         )
-    state.step(
-        "backstop.mark",
-        position_key(tx.account, tx.instrument),
-        instrument_key(tx.instrument),
-        ORACLE_KEY,
-    )
-    if state.position(tx.account, tx.instrument).size == 0:
-        raise MalformedTx(f"account {tx.account} holds no position in instrument {tx.instrument}")
-    if is_expired(state.instrument(tx.instrument), env.timestamp):
-        raise UnknownInstrument(f"instrument {tx.instrument} has expired; it settles instead")
-    require_fresh_mark(state.instrument(tx.instrument), env.timestamp, state.oracle().staleness)
-    size = position_to_fund(state, tx.account, tx.instrument, 0, glob.max_positions, "backstop")
-    state.step("backstop.flat", account_key(tx.account))
-    if not state.account(tx.account).instruments and state.account(tx.account).balance < 0:
+    close_to_fund(state, env, tx.account, tx.instrument, False, glob.max_positions, "backstop")
+
+
+def close_to_fund(
+    state: State,
+    env: TxEnv,
+    index: int,
+    instrument_id: int,
+    penalised: bool,
+    max_positions: int,
+    step: str,
+) -> None:
+    """Move the account's position in ``instrument_id`` to the insurance fund at mark
+    (less the liquidation fee if ``penalised``); cover the account if it is left flat
+    and negative. Refuses a missing position, an expired option or a stale mark."""
+    state.step(f"{step}.mark", position_key(index, instrument_id), instrument_key(instrument_id),
+               ORACLE_KEY)
+    if state.position(index, instrument_id).size == 0:
+        raise MalformedTx(f"account {index} holds no position in instrument {instrument_id}")
+    instrument = state.instrument(instrument_id)
+    if is_expired(instrument, env.timestamp):
+        raise UnknownInstrument(f"instrument {instrument_id} has expired; it settles instead")
+    require_fresh_mark(instrument, env.timestamp, state.oracle().staleness)
+    penalty = instrument.liq_fee_ppm if penalised else 0
+    size = position_to_fund(state, index, instrument_id, penalty, max_positions, step)
+    state.step(f"{step}.flat", account_key(index))
+    if not state.account(index).instruments and state.account(index).balance < 0:
         fund_equity = health(state, INSURANCE_FUND, env.timestamp).equity
         cover_bad_debt(
-            state, tx.account, tx.instrument, Side.BUY if size > 0 else Side.SELL, fund_equity
+            state, index, instrument_id, Side.BUY if size > 0 else Side.SELL, fund_equity
         )
 
 
@@ -233,28 +246,7 @@ def forced_close(state: State, env: TxEnv, tx: ForcedClose) -> None:
     if env.l1_sender != state.account(tx.account).owner:
         raise Unauthorized(f"L1 sender is not the owner of account {tx.account}")
     glob = state.globals()
-    state.step(
-        "forced_close.mark",
-        position_key(tx.account, tx.instrument),
-        instrument_key(tx.instrument),
-        ORACLE_KEY,
-    )
-    if state.position(tx.account, tx.instrument).size == 0:
-        raise MalformedTx(f"account {tx.account} holds no position in instrument {tx.instrument}")
-    instrument = state.instrument(tx.instrument)
-    if is_expired(instrument, env.timestamp):
-        raise UnknownInstrument(f"instrument {tx.instrument} has expired; it settles instead")
-    require_fresh_mark(instrument, env.timestamp, state.oracle().staleness)
-    size = position_to_fund(
-        state, tx.account, tx.instrument, instrument.liq_fee_ppm, glob.max_positions,
-        "forced_close",
-    )
-    state.step("forced_close.flat", account_key(tx.account))
-    if not state.account(tx.account).instruments and state.account(tx.account).balance < 0:
-        fund_equity = health(state, INSURANCE_FUND, env.timestamp).equity
-        cover_bad_debt(
-            state, tx.account, tx.instrument, Side.BUY if size > 0 else Side.SELL, fund_equity
-        )
+    close_to_fund(state, env, tx.account, tx.instrument, True, glob.max_positions, "forced_close")
 
 
 def cover_bad_debt(
