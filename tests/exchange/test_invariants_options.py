@@ -49,7 +49,6 @@ assertion message starts with its number:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple, cast
 
 from hypothesis import HealthCheck, event, settings
@@ -61,11 +60,9 @@ from rollbook.exchange.audit import conservation_gap, flat_debts, open_interest_
 from rollbook.exchange.env import SignatureCache, TxEnv
 from rollbook.exchange.errors import OracleError
 from rollbook.exchange.leaves import (
-    Account,
     AssetPrice,
     Instrument,
     InstrumentKind,
-    Position,
     Settlement,
     settlement_key,
 )
@@ -74,7 +71,6 @@ from rollbook.exchange.numeric import PPM, SIZE_ONE, Rounding, mul_div, notional
 from rollbook.exchange.numeric import value_at_mark as value_of
 from rollbook.exchange.options import settlement_price
 from rollbook.exchange.portfolio_margin import DEFAULT_PM, PMPosition, worst_loss_readable
-from rollbook.exchange.positions import pending_payment
 from rollbook.exchange.state import State, StepTracer
 from rollbook.exchange.stf import Receipt, apply_tx, genesis
 from rollbook.exchange.txs import (
@@ -90,6 +86,14 @@ from rollbook.exchange.txs import (
 )
 from rollbook.exchange.types import OrderFlags, Side
 from rollbook.sim.world import GENESIS_TIME, Trader, World, option_chain, usd
+from tests.exchange.test_invariants import (
+    Taped,
+    clamp_move,
+    moved,
+    pending_total,
+    positions,
+    to_tick,
+)
 
 HOUR = 3600
 MINUTE = 60
@@ -108,17 +112,6 @@ PERP_LOT = 100_000  # 0.001 ETH
 
 
 # -- the taped world ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Taped:
-    """One applied tx as a verifier sees it: the tx, its block time and origin."""
-
-    tx: Tx
-    timestamp: int
-    origin: Origin
-    sender: bytes | None
-    receipt: Receipt
 
 
 class TapedWorld(World):
@@ -155,46 +148,11 @@ class TapedWorld(World):
 # -- pure views of the state ------------------------------------------------------------
 
 
-def positions(state: State) -> list[tuple[int, int, Position]]:
-    """``(account, instrument, position)`` for every position leaf."""
-    return [
-        (cast(int, k[1]), cast(int, k[2]), cast(Position, state.get(k)))
-        for k in state.keys_of_kind("pos")
-    ]
-
-
-def accounts(state: State) -> list[tuple[int, Account]]:
-    return [(cast(int, k[1]), cast(Account, state.get(k))) for k in state.keys_of_kind("acct")]
-
-
-def pending_total(state: State, index: int) -> int:
-    """What settling the account's lazy funding and loss would move into the pools."""
-    return sum(
-        pending_payment(state.position(index, i), state.instrument(i))
-        for i in state.account(index).instruments
-    )
-
-
 def payoff_of(instrument: Instrument, price: int) -> int:
     """One whole option's cash value at expiry (written out again, not imported)."""
     if instrument.kind is InstrumentKind.CALL:
         return max(0, price - instrument.strike)
     return max(0, instrument.strike - price)
-
-
-def to_tick(price: int, tick: int) -> int:
-    """``price`` rounded down to the tick grid, at least one tick."""
-    return max(1, price // tick) * tick
-
-
-def moved(old: int, move_ppm: int) -> int:
-    return max(1, old * (PPM + move_ppm) // PPM)
-
-
-def clamp_move(old: int, new: int, max_move_ppm: int) -> int:
-    """``new`` limited to the oracle's max move from ``old``."""
-    limit = ppm_of(old, max_move_ppm, Rounding.DOWN)
-    return max(old - limit, min(old + limit, new))
 
 
 # -- plans ------------------------------------------------------------------------------
