@@ -61,7 +61,7 @@ class Rollup:
             )
             self.l1.add_owners({p.owner: p.owner_key for p in self.people})
         else:
-            self.l1 = SimL1(self.world.now)
+            self.l1 = SimL1(self.world.now, self.world.state.globals().next_deposit_id)
         self.seq = BlockBuilder(self.cfg, self.world.state, self.l1.genesis_ref)
         for block in self.l1.blocks:  # already on L1 (the owners' gas funding)
             self.seq.observe(block)

@@ -11,6 +11,7 @@ from rollbook.chain.derive import Deriver, derive
 from rollbook.chain.l1 import L1Block, L1Forced
 from rollbook.codec.batch import decode_batch, encode_batch
 from rollbook.exchange.leaves import account_key
+from rollbook.exchange.txs import Deposit, Origin
 from rollbook.sim.l1sim import L1_BLOCK_TIME, block_hash
 from tests.chain.helpers import Rollup
 
@@ -39,8 +40,15 @@ def test_replay_from_l1_equals_the_sequencer() -> None:
     assert [b.hash for b in deriver.blocks] == [b.hash for b in rollup.seq.blocks]
     assert deriver.state.root() == rollup.world.state.root()
     # The L1 inputs went in: deposits credited and forced withdrawals executed.
-    forced = [t for b in deriver.blocks for t in b.txs if t.l1_sender is not None]
-    assert forced and all(r.ok for b in deriver.blocks for r in b.receipts[:0])
+    l1_receipts = [
+        (t, r)
+        for b in deriver.blocks
+        for t, r in zip(b.txs, b.receipts, strict=True)
+        if t.origin is Origin.L1
+    ]
+    assert any(isinstance(t.tx, Deposit) for t, _ in l1_receipts)
+    assert any(t.l1_sender is not None for t, _ in l1_receipts)  # forced withdrawals
+    assert all(r.ok for _, r in l1_receipts), [r for _, r in l1_receipts if not r.ok]
     heads = deriver.heads()
     assert heads.safe == len(deriver.blocks) - 1 and heads.final <= heads.safe
 

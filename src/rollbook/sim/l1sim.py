@@ -41,11 +41,13 @@ class SimL1:
     """A growing L1 history: queue inputs, then :meth:`mine` blocks up to a time."""
 
     start: int
+    next_deposit: int
+    """The id of the next deposit: the L2 genesis's ``next_deposit_id`` (derivation
+    refuses a deposit out of sequence, so the two must agree)."""
     genesis: L1Block = field(init=False)
     blocks: list[L1Block] = field(default_factory=list)
     queued_inputs: list[L1Input] = field(default_factory=list)
     queued_batches: list[bytes] = field(default_factory=list)
-    next_deposit: int = 0
     salt: bytes = b""
 
     def __post_init__(self) -> None:

@@ -148,8 +148,7 @@ class Session:
         glob = self.world.state.globals()
         self.l1: SimL1 | EvmL1
         if l1 == "sim":
-            self.l1 = SimL1(self.world.now - L1_LEAD)
-            self.l1.next_deposit = glob.next_deposit_id
+            self.l1 = SimL1(self.world.now - L1_LEAD, glob.next_deposit_id)
         else:
             # The real contracts on an embedded EVM or an Anvil node (#5). The genesis
             # allocation is escrowed in the portal, so L1 holds what L2 owes from the
