@@ -65,7 +65,6 @@ from rollbook.l1.driver import EvmL1
 from rollbook.matching.engine import MatchingEngine
 from rollbook.matching.errors import MatchingError
 from rollbook.node.gate import LiquidationTaker, STFGate
-from rollbook.sim.l1sim import SimL1
 from rollbook.sim.world import GENESIS_TIME, Trader, World, key_from_label, option_chain
 
 STEP_SECONDS = 10
@@ -146,23 +145,19 @@ class Session:
         self.chain_genesis = self.world.state.copy()
         self.cfg = ChainConfig(CHAIN_ID, self.world.separator)
         glob = self.world.state.globals()
-        self.l1: SimL1 | EvmL1
-        if l1 == "sim":
-            self.l1 = SimL1(self.world.now - L1_LEAD, glob.next_deposit_id)
-        else:
-            # The real contracts on an embedded EVM or an Anvil node (#5). The genesis
-            # allocation is escrowed in the portal, so L1 holds what L2 owes from the
-            # first block.
-            start = EvmL1.anvil if l1 == "anvil" else EvmL1.embedded
-            self.l1 = start(
-                self.world.now - L1_LEAD,
-                output_version=output_version(self.cfg.mode),
-                challenge_window=CHALLENGE_WINDOW,
-                first_deposit_id=glob.next_deposit_id,
-            )
-            self.l1.back_genesis(glob.total_deposits)
-            users = (*self.takers, *self.option_takers)
-            self.l1.add_owners({t.owner: t.owner_key for t in users})
+        # The real contracts on an embedded EVM or an Anvil node (#5). The genesis
+        # allocation is escrowed in the portal, so L1 holds what L2 owes from the first
+        # block.
+        start = EvmL1.anvil if l1 == "anvil" else EvmL1.embedded
+        self.l1 = start(
+            self.world.now - L1_LEAD,
+            output_version=output_version(self.cfg.mode),
+            challenge_window=CHALLENGE_WINDOW,
+            first_deposit_id=glob.next_deposit_id,
+        )
+        self.l1.back_genesis(glob.total_deposits)
+        users = (*self.takers, *self.option_takers)
+        self.l1.add_owners({t.owner: t.owner_key for t in users})
         self.genesis_escrow = glob.total_deposits
         self.proposals: list[int] = []  # the L2 block of each proposed output root
         self.paid_withdrawals = 0
@@ -471,7 +466,7 @@ class Session:
 
     def propose(self) -> None:
         """The proposer posts the output root of the last block it batched."""
-        if not isinstance(self.l1, EvmL1) or (self.proposals and self.proposals[-1] >= self.posted):
+        if self.proposals and self.proposals[-1] >= self.posted:
             return
         block = self.builder.blocks[self.posted]
         header = block.header
@@ -487,7 +482,7 @@ class Session:
             self.world.advance(12)
             for block in self.l1.mine(self.world.now):
                 self.builder.observe(block)
-        if not isinstance(self.l1, EvmL1) or not self.proposals:
+        if not self.proposals:
             return
         self.world.advance(CHALLENGE_WINDOW + 12)
         for block in self.l1.mine(self.world.now):
@@ -504,9 +499,7 @@ class Session:
 
     def escrow_gap(self) -> int:
         """L1 escrow − (what L2 owes + pending withdrawals + deposits not yet derived);
-        0 when the bridge is whole (ARCHITECTURE section 6). EVM L1 only."""
-        if not isinstance(self.l1, EvmL1):
-            raise TypeError("the escrow lives on the EVM L1")
+        0 when the bridge is whole (ARCHITECTURE section 6)."""
         glob = self.world.state.globals()
         owed = glob.total_deposits - glob.total_withdrawals  # Σ balances + fees + pools
         pending = glob.total_withdrawals - self.paid_withdrawals
@@ -558,8 +551,7 @@ def main(argv: list[str]) -> int:
     try:
         return run_session(session, args.steps, args.duration, crash)
     finally:
-        if isinstance(session.l1, EvmL1):
-            session.l1.close()
+        session.l1.close()
 
 
 def run_session(session: Session, max_steps: int, duration: float, crash: int) -> int:
@@ -649,32 +641,30 @@ def run_session(session: Session, max_steps: int, duration: float, crash: int) -
         f"  L1 inputs           {l1_events}: {len(derived)} included by origin,"
         f" {sum(derived)} applied"
     )
-    if isinstance(session.l1, EvmL1):
-        l1 = session.l1
-        gas = sum(int(l1.client.receipt(h)["gasUsed"]) for h in l1.sent)
-        count = int(l1.client.read(l1.system.oracle, "count"))
-        final = sum(1 for i in range(count) if l1.client.read(l1.system.oracle, "is_final", i))
-        print(
-            f"  L1                  {'Anvil' if l1.node else 'embedded py-evm'},"
-            f" {l1.system.deployment.fork}, chain"
-            f" {l1.system.deployment.chain_id}; {len(l1.sent)} txs, {gas:,} gas;"
-            f" portal {l1.system.portal.address}"
-        )
-        print(f"  output roots        {count} proposed, {final} final (challenge window"
-              f" {CHALLENGE_WINDOW} s)")
-        print(
-            f"  withdrawals on L1   {session.world.state.globals().next_withdrawal_id} paid,"
-            f" ${session.paid_withdrawals / usd:,.2f}, proven against the final root;"
-            f" escrow ${l1.escrow() / usd:,.2f}, gap {session.escrow_gap()} (must be 0)"
-        )
+    l1 = session.l1
+    gas = sum(int(l1.client.receipt(h)["gasUsed"]) for h in l1.sent)
+    count = int(l1.client.read(l1.system.oracle, "count"))
+    final = sum(1 for i in range(count) if l1.client.read(l1.system.oracle, "is_final", i))
+    print(
+        f"  L1                  {'Anvil' if l1.node else 'embedded py-evm'},"
+        f" {l1.system.deployment.fork}, chain"
+        f" {l1.system.deployment.chain_id}; {len(l1.sent)} txs, {gas:,} gas;"
+        f" portal {l1.system.portal.address}"
+    )
+    print(f"  output roots        {count} proposed, {final} final (challenge window"
+          f" {CHALLENGE_WINDOW} s)")
+    print(
+        f"  withdrawals on L1   {session.world.state.globals().next_withdrawal_id} paid,"
+        f" ${session.paid_withdrawals / usd:,.2f}, proven against the final root;"
+        f" escrow ${l1.escrow() / usd:,.2f}, gap {session.escrow_gap()} (must be 0)"
+    )
     print(f"  final state root    0x{root.hex()}")
     output = output_root(
         session.cfg.mode, head.state_root, head.withdrawals_root, chain[-1].hash
     )
     print(f"  output root         0x{output.hex()}  (block {head.number})")
     ok = replayed == root and same_chain
-    if isinstance(session.l1, EvmL1):
-        ok = ok and session.escrow_gap() == 0
+    ok = ok and session.escrow_gap() == 0
     print(
         f"  verifier (from L1)  0x{replayed.hex()}  {'MATCH' if ok else 'MISMATCH'}"
         f" ({len(verifier.blocks) - 1} blocks derived,"
