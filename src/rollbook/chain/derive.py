@@ -52,7 +52,7 @@ from rollbook.chain.blocks import (
 )
 from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Input, L1Ref
 from rollbook.codec.batch import Batch, decode_batch
-from rollbook.codec.errors import DecodeError, EncodeError
+from rollbook.codec.errors import DecodeError
 from rollbook.codec.txcodec import decode_standalone, encode_standalone
 from rollbook.exchange.env import SignatureCache
 from rollbook.exchange.errors import ExchangeError
@@ -431,11 +431,6 @@ class Deriver:
                     f"{origin.timestamp + self.cfg.max_drift}] of origin {origin.number}"
                 )
             origin_number, timestamp = b.l1_origin, b.timestamp
-            for tx in b.txs:
-                try:
-                    encode_standalone(tx, self.cfg.domain_separator)
-                except EncodeError as exc:
-                    raise InvalidBatch(f"a tx has no standalone encoding: {exc.message}") from exc
         if batch.origin_hash != self._ref(origin_number).hash:
             raise InvalidBatch(
                 f"the batch was built on another L1 fork (origin {origin_number} hash "
