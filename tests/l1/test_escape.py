@@ -67,6 +67,18 @@ def reference_header(state: State, now: int) -> Header:
                   state.root(), state.withdrawals_root())
 
 
+def contracts(forced_fee: int = 0, first_deposit_id: int = 0) -> tuple[Any, Any, Any]:
+    """Collateral, an OutputOracle (window 100 s) and a Portal (freeze 600 s, claims
+    300 s), deployed in the current titanoboa snapshot."""
+    from rollbook.chain.blocks import Mode, output_version
+
+    usdc = load("Collateral", "USD Coin", "USDC")
+    oracle = load("OutputOracle", boa.env.eoa, 0, 100, boa.env.eoa)
+    portal = load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC),
+                  forced_fee, first_deposit_id, 600, 300)
+    return usdc, oracle, portal
+
+
 def stf_equity(state: State, index: int, now: int) -> int:
     state.begin()
     try:
@@ -124,12 +136,7 @@ def test_the_portal_values_every_account_as_the_stf_does(
     state = world.state
     root = state.root()
     with boa.env.anchor():
-        usdc = load("Collateral", "USD Coin", "USDC")
-        oracle = load("OutputOracle", boa.env.eoa, 0, 100, boa.env.eoa)
-        from rollbook.chain.blocks import Mode, output_version
-
-        portal = load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC),
-                      0, 0, 600, 300)
+        _, _, portal = contracts()
         positions = pending = 0
         for key in state.keys_of_kind("acct"):
             index = key[1]
@@ -156,12 +163,7 @@ def test_a_wrong_leaf_or_proof_is_refused() -> None:
     index = next(k[1] for k in state.keys_of_kind("acct") if state.account(k[1]).instruments)
     args = account_args(state, index)
     with boa.env.anchor():
-        usdc = load("Collateral", "USD Coin", "USDC")
-        oracle = load("OutputOracle", boa.env.eoa, 0, 100, boa.env.eoa)
-        from rollbook.chain.blocks import Mode, output_version
-
-        portal = load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC),
-                      0, 0, 600, 300)
+        _, _, portal = contracts()
         root = state.root()
         richer = bytearray(args[1])
         richer[58] ^= 0x01  # the balance's last byte
@@ -187,7 +189,7 @@ def test_the_operator_stops_users_escape_with_what_they_are_owed(shortfall: int)
     after the claim period everyone is paid by the rules — in full, or pro rata when
     the escrow is short (``shortfall``), the insurance fund last; a deposit that never
     reached L2 is refunded; the escrow adds up to the unit."""
-    from rollbook.chain.blocks import Mode, output_root, output_version
+    from rollbook.chain.blocks import Mode, output_root
     from rollbook.exchange.leaves import GLOBALS_KEY
 
     world = trading_world(7, 25, 3)
@@ -198,10 +200,9 @@ def test_the_operator_stops_users_escape_with_what_they_are_owed(shortfall: int)
     header = reference_header(state, world.now)
     block_hash = header.hash()
     with boa.env.anchor():
-        usdc = load("Collateral", "USD Coin", "USDC")
-        oracle = load("OutputOracle", boa.env.eoa, 0, 100, boa.env.eoa)
-        portal = load("Portal", usdc.address, oracle.address, output_version(mode),
-                      10**15, glob.next_deposit_id, 600, 300)
+        usdc, oracle, portal = contracts(
+            forced_fee=10**15, first_deposit_id=glob.next_deposit_id
+        )
         # L1 holds what L2 owes (the genesis allocation of this state, escrowed).
         owed = glob.total_deposits - glob.total_withdrawals - shortfall
         usdc.mint(portal.address, owed)
@@ -266,7 +267,7 @@ def test_the_operator_stops_users_escape_with_what_they_are_owed(shortfall: int)
 def test_a_claim_counts_each_position_once_and_all_of_them() -> None:
     """Positions are added in the account's order, each once; a claim cannot close
     with positions left out (a loss could otherwise be hidden)."""
-    from rollbook.chain.blocks import Mode, output_root, output_version
+    from rollbook.chain.blocks import Mode, output_root
     from rollbook.exchange.leaves import GLOBALS_KEY
 
     world = trading_world(11, 20, 2)
@@ -278,10 +279,9 @@ def test_a_claim_counts_each_position_once_and_all_of_them() -> None:
     )
     assert len(state.account(index).instruments) >= 2
     with boa.env.anchor():
-        usdc = load("Collateral", "USD Coin", "USDC")
-        oracle = load("OutputOracle", boa.env.eoa, 0, 100, boa.env.eoa)
-        portal = load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC),
-                      10**15, glob.next_deposit_id, 600, 300)
+        _, oracle, portal = contracts(
+            forced_fee=10**15, first_deposit_id=glob.next_deposit_id
+        )
         root, wd_root = state.root(), state.withdrawals_root()
         header = reference_header(state, world.now)
         boa.env.time_travel(blocks=2)
@@ -355,12 +355,7 @@ def test_an_expired_option_is_valued_as_the_stf_does(fixed: bool) -> None:
     assert (state.get(settlement_key(1, expiry)) is not None) == fixed
     root = state.root()
     with boa.env.anchor():
-        usdc = load("Collateral", "USD Coin", "USDC")
-        oracle = load("OutputOracle", boa.env.eoa, 0, 100, boa.env.eoa)
-        from rollbook.chain.blocks import Mode, output_version
-
-        portal = load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC),
-                      0, 0, 600, 300)
+        _, _, portal = contracts()
         for trader in people:
             args = account_args(state, trader.index, world.now)
             assert any(s != NONE for s in args[-1])  # expired options are in play
