@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from rollbook.chain.blocks import L2Block
 from rollbook.chain.derive import ChainConfig, Pending, genesis_block, seal_block, take_due
 from rollbook.chain.l1 import L1Block, L1Ref
-from rollbook.codec.batch import Batch, BatchBlock, instrument_table
+from rollbook.codec.batch import Batch, BatchBlock, encode_batch, instrument_table
+from rollbook.codec.errors import Oversized
 from rollbook.codec.txcodec import NO_SIGNATURE
 from rollbook.exchange.env import TxEnv
 from rollbook.exchange.errors import InvariantError
@@ -186,3 +187,33 @@ def _strip(state: State, signed: SignedOrder) -> SignedOrder:
     if slot.nonce == order.nonce and slot.order_hash == signed.digest:
         return SignedOrder(order, NO_SIGNATURE, signed.digest)
     return signed
+
+
+def next_batch(
+    blocks: Sequence[L2Block],
+    posted: int,
+    next_l1_block: int,
+    cfg: ChainConfig,
+    grid: Mapping[int, tuple[int, int]],
+) -> tuple[bytes, int] | None:
+    """The batcher's next post: the encoded batch of the blocks after block ``posted``
+    whose origins will be deep enough in L1 block ``next_l1_block``, halved until it
+    fits the inbox's size limit; and the number of the last block it carries. None
+    when no block is ready.
+
+    Raises:
+        InvariantError: one block alone exceeds the batch size limit.
+    """
+    waiting = blocks[posted + 1 :]
+    count = postable(waiting, next_l1_block, cfg)
+    while count:
+        batch = batch_of(waiting[:count], blocks[posted], cfg, grid)
+        try:
+            return encode_batch(batch, cfg.domain_separator).data, posted + count
+        except Oversized:
+            if count == 1:
+                raise InvariantError(
+                    f"block {posted + 1} alone exceeds the batch size limit"
+                ) from None
+            count //= 2
+    return None

@@ -50,8 +50,20 @@ def merkle_path(items: Sequence[bytes], index: int) -> tuple[bytes, ...]:
     """The siblings of item ``index`` from its leaf up to the root."""
     if not 0 <= index < len(items):
         raise IndexError(f"item {index} of {len(items)}")
+    return _path(_levels(items), index)
+
+
+def merkle_paths(items: Sequence[bytes]) -> tuple[bytes, list[tuple[bytes, ...]]]:
+    """The root of ``items`` and every item's path, hashing each node once."""
+    if not items:
+        return EMPTY, []
+    levels = _levels(items)
+    return levels[-1][0], [_path(levels, i) for i in range(len(items))]
+
+
+def _path(levels: list[list[bytes]], index: int) -> tuple[bytes, ...]:
     path = []
-    for level in _levels(items)[:-1]:
+    for level in levels[:-1]:
         path.append(level[index ^ 1])
         index //= 2
     return tuple(path)

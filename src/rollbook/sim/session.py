@@ -39,9 +39,7 @@ from dataclasses import dataclass, field
 from rollbook.chain.blocks import output_root, output_version, prove_withdrawal
 from rollbook.chain.derive import ChainConfig, Deriver, derive
 from rollbook.chain.l1 import L1Deposit
-from rollbook.chain.sequencer import BlockBuilder, batch_of, postable
-from rollbook.codec.batch import encode_batch
-from rollbook.codec.errors import Oversized
+from rollbook.chain.sequencer import BlockBuilder, next_batch
 from rollbook.codec.txcodec import encode_standalone
 from rollbook.crypto.secp256k1 import private_key_address
 from rollbook.exchange.leaves import Settlement, settlement_key
@@ -442,26 +440,13 @@ class Session:
         """The batcher: post every block whose origin will be deep enough, in batches
         that fit the inbox's size limit."""
         while True:
-            waiting = self.builder.blocks[self.posted + 1 :]
-            ready = waiting[: postable(waiting, self.l1.tip.number + 1, self.cfg)]
-            if not ready:
+            blocks = self.builder.blocks
+            ready = next_batch(blocks, self.posted, self.l1.tip.number + 1, self.cfg, self.grid)
+            if ready is None:
                 return
-            count = len(ready)
-            while True:
-                parent = self.builder.blocks[self.posted]
-                batch = batch_of(ready[:count], parent, self.cfg, self.grid)
-                try:
-                    data = encode_batch(batch, self.world.separator).data
-                    break
-                except Oversized:
-                    if count == 1:
-                        raise RuntimeError(
-                            f"block {parent.number + 1} alone exceeds the batch size limit"
-                        ) from None
-                    count //= 2
+            data, self.posted = ready
             self.l1.post_batch(data)
             self.batch_bytes.append(len(data))
-            self.posted += count
             self.propose()
 
     def propose(self) -> None:
