@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -14,6 +17,7 @@ from rollbook.chain.derive import ChainConfig
 from rollbook.chain.l1 import L1Ref
 from rollbook.crypto.keccak import keccak256
 from rollbook.node.api import NodeApi
+from rollbook.node.gateway import Credentials, Gateway, new_credentials
 from rollbook.node.service import Genesis, L1Port, Node
 from rollbook.sdk import Client, TradingKey
 from rollbook.sim.world import Trader, World, usd
@@ -90,3 +94,62 @@ async def running(
 async def client(url: str) -> AsyncIterator[Client]:
     async with Client(url) as c:
         yield c
+
+
+@asynccontextmanager
+async def gateway(node: Running, trader: str) -> AsyncIterator[tuple[str, Credentials]]:
+    """A gateway for ``trader`` in front of ``node``, on a free loopback port."""
+    person = node.setup.traders[trader]
+    creds = new_credentials()
+    gw = Gateway(node.url, TradingKey(person.trading_key, person.index), creds)
+    await gw.start()
+    runner = web.AppRunner(gw.server.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}", creds
+    finally:
+        await runner.cleanup()
+        await gw.stop()
+
+
+class InThread:
+    """Run an async context (node, gateway) on its own loop in a thread, for sync clients."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self.factory = factory
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self._stop: asyncio.Event | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._main())
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        try:
+            async with self.factory() as value:
+                self.value = value
+                self.ready.set()
+                await self._stop.wait()
+        except BaseException as exc:
+            self.error = exc
+            self.ready.set()
+
+    def __enter__(self) -> Any:
+        self.thread.start()
+        self.ready.wait(60)
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+    def __exit__(self, *_: object) -> None:
+        assert self._stop is not None
+        self.loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(30)
