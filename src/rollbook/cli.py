@@ -70,7 +70,26 @@ def cmd_l1(argv: list[str]) -> int:
     return l1_main(argv)
 
 
-COMMANDS = {"bench": cmd_bench, "devnet": cmd_devnet, "l1": cmd_l1, "vectors": cmd_vectors}
+def cmd_node(argv: list[str]) -> int:
+    from rollbook.node.cli import main as node_main
+
+    return node_main(argv, "node")
+
+
+def cmd_gateway(argv: list[str]) -> int:
+    from rollbook.node.cli import main as node_main
+
+    return node_main(argv, "gateway")
+
+
+COMMANDS = {
+    "bench": cmd_bench,
+    "devnet": cmd_devnet,
+    "gateway": cmd_gateway,
+    "l1": cmd_l1,
+    "node": cmd_node,
+    "vectors": cmd_vectors,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -437,9 +437,7 @@ class Deriver:
                 f"{batch.origin_hash.hex()[:8]}, L1 has {self._ref(origin_number).hash.hex()[:8]})"
             )
 
-    def _append(
-        self, origin: L1Ref, timestamp: int, sequenced: Sequence[Tx], source: int
-    ) -> None:
+    def _append(self, origin: L1Ref, timestamp: int, sequenced: Sequence[Tx], source: int) -> None:
         l1_txs, self.pending, notes = take_due(self.pending, origin.number, self.cfg)
         self.notes.extend(notes)
         block = build_block(

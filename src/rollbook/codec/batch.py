@@ -118,17 +118,13 @@ def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
     for block in batch.blocks:
         ctx.timestamp = block.timestamp
         try:
-            headers += (
-                uint(block.timestamp, 8) + uint(block.l1_origin, 8) + uint(len(block.txs), 2)
-            )
+            headers += uint(block.timestamp, 8) + uint(block.l1_origin, 8) + uint(len(block.txs), 2)
         except OverflowError as exc:
             raise EncodeError(f"a block header does not fit its fields ({exc})") from exc
         tx_bytes.extend(encode_tx(tx, ctx) for tx in block.txs)
     tx_root = merkle_root(tx_bytes)
     try:
-        table = b"".join(
-            uint(i, 2) + uint(t, 8) + uint(lot, 8) for i, t, lot in batch.instruments
-        )
+        table = b"".join(uint(i, 2) + uint(t, 8) + uint(lot, 8) for i, t, lot in batch.instruments)
     except OverflowError as exc:
         raise EncodeError(f"an instrument table entry does not fit its fields ({exc})") from exc
     data = b"".join(

@@ -213,9 +213,7 @@ def encode_order(signed: SignedOrder, ctx: TxContext, maker: Order | None) -> by
     :data:`HEAD_AT_MAKER_PRICE` instead of writing its price.
     """
     order = signed.order
-    if maker is not None and (
-        order.instrument != maker.instrument or order.side == maker.side
-    ):
+    if maker is not None and (order.instrument != maker.instrument or order.side == maker.side):
         raise EncodeError("a taker must trade the maker's instrument on the other side")
     narrow = _narrow(order, ctx)
     head = int(order.flags) << HEAD_FLAGS_SHIFT
@@ -292,7 +290,16 @@ def decode_order(
     nonce = reader.uint(4 if head & HEAD_WIDE else 3, "nonce")
     side = maker.side.opposite if maker is not None else Side(head & HEAD_SIDE)
     order = _build(
-        Order, account, instrument, side, price, size, max_fee, expiry, slot, nonce,
+        Order,
+        account,
+        instrument,
+        side,
+        price,
+        size,
+        max_fee,
+        expiry,
+        slot,
+        nonce,
         OrderFlags(flags),
     )
     fits = _narrow(order, ctx) is not None

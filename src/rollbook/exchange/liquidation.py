@@ -179,8 +179,12 @@ def close_to_fund(
     """Move the account's position in ``instrument_id`` to the insurance fund at mark
     (less the liquidation fee if ``penalised``); cover the account if it is left flat
     and negative. Refuses a missing position, an expired option or a stale mark."""
-    state.step(f"{step}.mark", position_key(index, instrument_id), instrument_key(instrument_id),
-               ORACLE_KEY)
+    state.step(
+        f"{step}.mark",
+        position_key(index, instrument_id),
+        instrument_key(instrument_id),
+        ORACLE_KEY,
+    )
     if state.position(index, instrument_id).size == 0:
         raise MalformedTx(f"account {index} holds no position in instrument {instrument_id}")
     instrument = state.instrument(instrument_id)
@@ -198,7 +202,11 @@ def close_to_fund(
 
 
 def position_to_fund(
-    state: State, index: int, instrument_id: int, penalty_ppm: int, max_positions: int,
+    state: State,
+    index: int,
+    instrument_id: int,
+    penalty_ppm: int,
+    max_positions: int,
     step: str,
 ) -> int:
     """Move the account's whole position in ``instrument_id`` to the insurance fund at

@@ -108,8 +108,8 @@ def requirements(portfolio: bool, priced: Priced) -> tuple[int, int, int]:
             if len(instrument.vector) != SCENARIOS:
                 raise OracleError(f"{instrument.symbol} has no scenario vector yet")
             value += value_at_mark(instrument.mark, size)
-            totals[instrument.asset] = (
-                totals.get(instrument.asset, 0) + size * packed(instrument.vector)
+            totals[instrument.asset] = totals.get(instrument.asset, 0) + size * packed(
+                instrument.vector
             )
             if size < 0 and instrument.kind is not InstrumentKind.PERPETUAL:
                 short_notional += -size * instrument.mark_index // SIZE_ONE

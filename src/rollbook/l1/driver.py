@@ -223,7 +223,6 @@ class EvmL1:
                 self.client.receipt(tx_hash)  # raises L1Error with the reason on a revert
         return mined
 
-
     def _execute_due(self, now: int) -> None:
         """Anyone may execute a due governance tx; the driver does, at its eta."""
         due = [s for s in self.scheduled if s[2] <= now]

@@ -38,8 +38,9 @@ from rollbook.matching.book import BookDelta
 from rollbook.node import deribit as fmt
 from rollbook.node.core import OrderView, Refused, Sequencer, Trade
 from rollbook.node.deribit import ApiError, invalid
-from rollbook.node.inputs import CancelAll, CancelOrder, PlaceOrder, SubmitTx
+from rollbook.node.inputs import CancelAll, CancelOrder, PlaceOrder, SubmitTx, decode_record
 from rollbook.node.jsonrpc import Connection, Request, Server, param
+from rollbook.node.receipts import input_digest
 from rollbook.node.service import Node, Published
 
 FLUSH_SECONDS = 0.1
@@ -556,7 +557,36 @@ class NodeApi:
                 "head_hash": "0x" + head.hash.hex(),
                 "state_root": "0x" + head.header.state_root.hex(),
                 "seq": c.seq,
+                "block_time": c.timestamp,
                 "fills": c.fill_count,
+            }
+
+        @s.method("rollbook_runningRoot")
+        async def running_root(params: dict[str, Any], req: Request) -> Any:
+            """The state root now, mid-block, with the sequence number it reflects."""
+            c = core()
+            return {
+                "seq": c.seq,
+                "root": "0x" + c.state.root().hex(),
+                "open_orders": len(c.orders),
+                "fills": c.fill_count,
+            }
+
+        @s.method("rollbook_getInput")
+        async def get_input(params: dict[str, Any], req: Request) -> Any:
+            """What the log holds at a sequence number (receipts can be checked against
+            it)."""
+            seq = param(params, "seq", int)
+            body = await self.node.read_record(seq)
+            if body is None:
+                raise ApiError(10004, "not_found", f"no logged input {seq}")
+            record = decode_record(body)
+            digest = input_digest(record.input, core().cfg.domain_separator)
+            return {
+                "seq": record.seq,
+                "at_ms": record.at_ms,
+                "digest": "0x" + digest.hex(),
+                "kind": type(record.input).__name__,
             }
 
         @s.method("rollbook_getBlock")

@@ -136,6 +136,7 @@ class Node:
     _io: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "wal"))
     _l1_io: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "l1"))
     _blocks_at_snapshot: int = 0
+    snapshot_every: int = SNAPSHOT_EVERY_BLOCKS
     post_states: dict[int, State] = field(default_factory=dict)
     """Post-states of recent sealed blocks (withdrawal proofs need the proposed ones)."""
     stopping: bool = False
@@ -255,14 +256,22 @@ class Node:
 
     def _maybe_snapshot(self) -> tuple[int, bytes] | None:
         blocks = len(self.core.builder.blocks)
-        if blocks - self._blocks_at_snapshot < SNAPSHOT_EVERY_BLOCKS:
+        if blocks - self._blocks_at_snapshot < self.snapshot_every:
             return None
         self._blocks_at_snapshot = blocks
         return self.core.seq, pickle.dumps(self.core, protocol=5)
 
     # -- the clock, L1, batches and proposals ----------------------------------------------------
 
+    async def read_record(self, seq: int) -> bytes | None:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._io, self.log.record, seq)
+
     async def _ticker(self) -> None:
+        if self.block_ms <= 0:  # blocks are sealed by hand: open the first one only
+            if not self.core.open:
+                await self.submit(Tick(int(self.clock())))
+            return
         while not self.stopping:
             try:
                 await self.submit(Tick(int(self.clock())))

@@ -619,7 +619,9 @@ def run_session(session: Session, max_steps: int, duration: float, crash: int) -
     deposits = sum(kind == "deposit" for kind, _ in session.forced)
     l1_events = f"{deposits} deposits, {len(session.forced) - deposits} forced withdrawals"
     derived = [
-        r.ok for b in verifier.blocks for t, r in zip(b.txs, b.receipts, strict=True)
+        r.ok
+        for b in verifier.blocks
+        for t, r in zip(b.txs, b.receipts, strict=True)
         if t.origin is Origin.L1
     ]
     print(
@@ -636,17 +638,17 @@ def run_session(session: Session, max_steps: int, duration: float, crash: int) -
         f" {l1.system.deployment.chain_id}; {len(l1.sent)} txs, {gas:,} gas;"
         f" portal {l1.system.portal.address}"
     )
-    print(f"  output roots        {count} proposed, {final} final (challenge window"
-          f" {CHALLENGE_WINDOW} s)")
+    print(
+        f"  output roots        {count} proposed, {final} final (challenge window"
+        f" {CHALLENGE_WINDOW} s)"
+    )
     print(
         f"  withdrawals on L1   {session.world.state.globals().next_withdrawal_id} paid,"
         f" ${session.paid_withdrawals / usd:,.2f}, proven against the final root;"
         f" escrow ${l1.escrow() / usd:,.2f}, gap {session.escrow_gap()} (must be 0)"
     )
     print(f"  final state root    0x{root.hex()}")
-    output = output_root(
-        session.cfg.mode, head.state_root, head.withdrawals_root, chain[-1].hash
-    )
+    output = output_root(session.cfg.mode, head.state_root, head.withdrawals_root, chain[-1].hash)
     print(f"  output root         0x{output.hex()}  (block {head.number})")
     ok = replayed == root and same_chain
     ok = ok and session.escrow_gap() == 0

@@ -1,0 +1,225 @@
+"""``rollbook node`` and ``rollbook gateway``: run the sequencer and a trader's gateway.
+
+- ``rollbook node init --data DIR [--l1 URL]``: a devnet genesis (listings, oracle set,
+  funded demo accounts) and a sequencer key in ``DIR``; with ``--l1 URL`` (a JSON-RPC
+  node, the deployer key in ``ROLLBOOK_L1_KEY``) it also deploys the contracts there,
+  escrows the genesis allocation and writes ``DIR/deployment.json``. The demo accounts'
+  keys go to ``DIR/devnet-keys.json`` (devnet keys only).
+- ``rollbook node run --data DIR [--port P] [--block-ms MS] [--l1 URL]``: recover and
+  serve. With ``--l1`` the node follows the deployment's L1, posts batches and proposes
+  roots (the batcher and proposer key in ``ROLLBOOK_L1_KEY``); without it, it sequences
+  only (blocks keep the genesis origin: a sequencer test mode, not a rollup).
+- ``rollbook gateway init --dir DIR --node URL --account N``: encrypt the trading key
+  (hex in ``ROLLBOOK_TRADING_KEY``) with ``ROLLBOOK_KEYSTORE_PASSWORD`` and create
+  API credentials; prints them.
+- ``rollbook gateway run --dir DIR [--port P]``.
+
+Servers listen on 127.0.0.1 only; each prints ``listening on URL`` once it serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from rollbook.chain.derive import ChainConfig
+from rollbook.chain.l1 import L1Ref
+from rollbook.crypto.keccak import keccak256
+from rollbook.l1.client import L1Client, checksum
+from rollbook.l1.system import Deployment, Roles, bind, deploy, read_block
+from rollbook.node.api import NodeApi
+from rollbook.node.devnet import devnet_world
+from rollbook.node.gateway import (
+    Credentials,
+    Gateway,
+    new_credentials,
+    read_keystore,
+    write_keystore,
+)
+from rollbook.node.l1port import ChainPort
+from rollbook.node.service import Genesis, L1Port, Node
+from rollbook.sdk import TradingKey
+
+CHAIN_ID = 901
+
+
+async def serve(app: web.Application, port: int) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{bound}"
+
+
+def l1_key() -> bytes:
+    value = os.environ.get("ROLLBOOK_L1_KEY", "")
+    if not value:
+        raise SystemExit("set ROLLBOOK_L1_KEY to the funded L1 key (hex)")
+    return bytes.fromhex(value.removeprefix("0x"))
+
+
+def genesis_for(devnet_now: int, l1_genesis: L1Ref) -> tuple[Genesis, Any]:
+    devnet = devnet_world(devnet_now)
+    state = devnet.world.state.copy()
+    grid = {}
+    for key in state.keys_of_kind("inst"):
+        if isinstance(key[1], int):
+            inst = state.instrument(key[1])
+            grid[key[1]] = (inst.tick, inst.lot)
+    cfg = ChainConfig(CHAIN_ID, devnet.world.separator)
+    return Genesis(state, cfg, l1_genesis, grid), devnet
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    data: Path = args.data
+    now = int(time.time())
+    if args.l1:
+        key = l1_key()
+        client = L1Client.rpc(args.l1)
+        start = max(now, int(client.block("latest")["timestamp"]) + 1)
+        probe, _ = genesis_for(start, L1Ref(0, bytes(32), start))
+        system = deploy(
+            client,
+            Roles(key, key, key),
+            start,
+            output_version=1,
+            challenge_window=args.challenge_window,
+            forced_fee=10**15,
+            first_deposit_id=probe.state.globals().next_deposit_id,
+        )
+        escrow = probe.state.globals().total_deposits
+        client.call_tx(key, system.collateral, "mint", system.portal.address, escrow)
+        client.seal_block()
+        origin = read_block(system, system.deployment.block)
+        l1_genesis = L1Ref(origin.number, origin.hash, origin.timestamp)
+        data.mkdir(parents=True, exist_ok=True)
+        (data / "deployment.json").write_text(system.deployment.to_json() + "\n")
+    else:
+        l1_genesis = L1Ref(0, keccak256(b"rollbook: no L1"), now)
+    genesis, devnet = genesis_for(now, l1_genesis)
+    sequencer = bytes.fromhex(
+        os.environ.get("ROLLBOOK_SEQUENCER_KEY", "").removeprefix("0x")
+    ) or os.urandom(32)
+    Node.init(data, genesis, sequencer)
+    keys = {
+        t.name: {
+            "account": t.index,
+            "trading_key": t.trading_key.hex(),
+            "owner_key": t.owner_key.hex(),
+            "owner": checksum(t.owner),
+        }
+        for t in devnet.world.traders.values()
+    }
+    (data / "devnet-keys.json").write_text(json.dumps(keys, indent=1) + "\n")
+    print(f"node initialised in {data}: {len(keys)} devnet accounts, chain {CHAIN_ID}")
+    return 0
+
+
+async def run_node(args: argparse.Namespace) -> int:
+    port: L1Port | None = None
+    if args.l1:
+        key = l1_key()
+        deployment = Deployment.from_json((args.data / "deployment.json").read_text())
+        client = L1Client.rpc(args.l1)
+        port = ChainPort(bind(client, deployment), key, key)
+    node = Node.open(args.data, block_ms=args.block_ms, l1=port,
+                     snapshot_every=args.snapshot_blocks)
+    api = NodeApi(node)
+    await node.start()
+    api.start()
+    runner, url = await serve(api.server.app(), args.port)
+    print(f"listening on {url} (sequencer 0x{node.address.hex()}, seq {node.core.seq})", flush=True)
+    await _until_signal()
+    api.stop()
+    await runner.cleanup()
+    await node.stop()
+    return 0
+
+
+async def _until_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def cmd_gateway_init(args: argparse.Namespace) -> int:
+    password = os.environ.get("ROLLBOOK_KEYSTORE_PASSWORD", "")
+    key_hex = os.environ.get("ROLLBOOK_TRADING_KEY", "")
+    if not password or not key_hex:
+        raise SystemExit("set ROLLBOOK_TRADING_KEY (hex) and ROLLBOOK_KEYSTORE_PASSWORD")
+    args.dir.mkdir(parents=True, exist_ok=True)
+    write_keystore(args.dir / "keystore.json", bytes.fromhex(key_hex.removeprefix("0x")), password)
+    creds = new_credentials()
+    config = {
+        "node": args.node,
+        "account": args.account,
+        "client_id": creds.client_id,
+        "client_secret": creds.client_secret,
+    }
+    path = args.dir / "gateway.json"
+    path.write_text(json.dumps(config, indent=1) + "\n")
+    path.chmod(0o600)
+    print(json.dumps({"client_id": creds.client_id, "client_secret": creds.client_secret}))
+    return 0
+
+
+async def run_gateway(args: argparse.Namespace) -> int:
+    config = json.loads((args.dir / "gateway.json").read_text())
+    password = os.environ.get("ROLLBOOK_KEYSTORE_PASSWORD", "")
+    key = read_keystore(args.dir / "keystore.json", password)
+    gw = Gateway(
+        config["node"],
+        TradingKey(key, int(config["account"])),
+        Credentials(config["client_id"], config["client_secret"]),
+    )
+    await gw.start()
+    runner, url = await serve(gw.server.app(), args.port)
+    print(f"listening on {url} (account {config['account']}, node {config['node']})", flush=True)
+    await _until_signal()
+    await runner.cleanup()
+    await gw.stop()
+    return 0
+
+
+def main(argv: list[str], program: str) -> int:
+    parser = argparse.ArgumentParser(prog=f"rollbook {program}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    if program == "node":
+        init = sub.add_parser("init", help="create a devnet genesis (and deploy on --l1)")
+        init.add_argument("--data", type=Path, required=True)
+        init.add_argument("--l1", default="", help="a JSON-RPC URL to deploy on and follow")
+        init.add_argument("--challenge-window", type=int, default=60)
+        run = sub.add_parser("run", help="recover and serve the node")
+        run.add_argument("--data", type=Path, required=True)
+        run.add_argument("--port", type=int, default=0)
+        run.add_argument("--block-ms", type=int, default=1000,
+                         help="seal a block this often (0: only the first block opens)")
+        run.add_argument("--snapshot-blocks", type=int, default=600,
+                         help="snapshot the sequencer every this many blocks")
+        run.add_argument("--l1", default="", help="the JSON-RPC URL of the deployment's L1")
+        args = parser.parse_args(argv)
+        if args.command == "init":
+            return cmd_init(args)
+        return asyncio.run(run_node(args))
+    init = sub.add_parser("init", help="create the keystore and API credentials")
+    init.add_argument("--dir", type=Path, required=True)
+    init.add_argument("--node", required=True, help="the node's URL")
+    init.add_argument("--account", type=int, required=True)
+    run = sub.add_parser("run", help="serve the gateway")
+    run.add_argument("--dir", type=Path, required=True)
+    run.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.command == "init":
+        return cmd_gateway_init(args)
+    return asyncio.run(run_gateway(args))
