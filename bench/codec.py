@@ -155,8 +155,7 @@ def run(argv: list[str]) -> dict[str, object]:
     total = sum(len(data) for _, data in encoded)
     signatures = sum(signature_bytes(batch) for batch, _ in encoded)
     oracle = sum(
-        len(encode_standalone(t, world.separator)) for t in tape
-        if isinstance(t, OracleUpdate)
+        len(encode_standalone(t, world.separator)) for t in tape if isinstance(t, OracleUpdate)
     )
     per_fill = total / fills
     return {

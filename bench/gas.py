@@ -63,8 +63,17 @@ def withdrawal_gas(l1: EvmL1, world: Any, count: int, now: int) -> tuple[int, in
         )
         assert world.l2(tx).ok
     state = world.state
-    header = Header(1, bytes(32), now, 0, bytes(32), bytes(32), bytes(32), state.root(),
-                    state.withdrawals_root())
+    header = Header(
+        1,
+        bytes(32),
+        now,
+        0,
+        bytes(32),
+        bytes(32),
+        bytes(32),
+        state.root(),
+        state.withdrawals_root(),
+    )
     block = L2Block(header, (), (), 0)
     claim = prove_withdrawal(state, block, Mode.OPTIMISTIC, count // 2)
     l1.propose(claim.output_root(), 2, l1.tip.number)
@@ -82,13 +91,15 @@ def escape_gas(l1: EvmL1, world: Any, owner: bytes, now: int) -> dict[str, int]:
     """Gas of the escape hatch: freeze, record the books, the largest claim, a payout."""
     state = world.state
     root = state.root()
-    header = Header(3, bytes(32), now, 0, bytes(32), bytes(32), bytes(32), root,
-                    state.withdrawals_root())
+    header = Header(
+        3, bytes(32), now, 0, bytes(32), bytes(32), bytes(32), root, state.withdrawals_root()
+    )
     block = L2Block(header, (), (), 0)
     glob = state.globals()
     l1.back_genesis(glob.total_deposits - glob.total_withdrawals)
-    l1.propose(output_root(Mode.OPTIMISTIC, root, header.withdrawals_root, block.hash), 3,
-               l1.tip.number)
+    l1.propose(
+        output_root(Mode.OPTIMISTIC, root, header.withdrawals_root, block.hash), 3, l1.tip.number
+    )
     now += 12
     l1.mine(now)
     l1.force(owner, b"\x41" + bytes(16))
@@ -101,8 +112,14 @@ def escape_gas(l1: EvmL1, world: Any, owner: bytes, now: int) -> dict[str, int]:
     raw, proof = state.prove(GLOBALS_KEY)
     books, now = gas_of(
         l1,
-        lambda: l1.portal_call("record_books", root, header.withdrawals_root, header.encode(),
-                               encode_leaf(raw), list(proof.siblings)),
+        lambda: l1.portal_call(
+            "record_books",
+            root,
+            header.withdrawals_root,
+            header.encode(),
+            encode_leaf(raw),
+            list(proof.siblings),
+        ),
         now,
     )
     index = max(
@@ -119,7 +136,13 @@ def escape_gas(l1: EvmL1, world: Any, owner: bytes, now: int) -> dict[str, int]:
         step, now = gas_of(
             l1,
             lambda k=k: l1.portal_call(
-                "claim_position", index, raw, pos[k], pos_proofs[k], insts[k], inst_proofs[k],
+                "claim_position",
+                index,
+                raw,
+                pos[k],
+                pos_proofs[k],
+                insts[k],
+                inst_proofs[k],
                 pieces.settlements[k],
             ),
             now,

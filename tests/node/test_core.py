@@ -155,3 +155,15 @@ def test_replaying_the_records_gives_the_same_books_blocks_and_root(h: Harness) 
     assert [b.hash for b in again.builder.blocks] == [b.hash for b in h.core.builder.blocks]
     assert again.engine.depth(1) == h.core.engine.depth(1)
     assert again.fill_count == h.core.fill_count > 0
+
+
+def test_log_records_round_trip(h: Harness) -> None:
+    from rollbook.node.inputs import decode_record, encode_record
+
+    h.feed(h.order(h.alice, Side.SELL, 3001, 10, label="ask é"))
+    h.feed(h.order(h.bob, Side.BUY, 3001, 4, flags=OrderFlags.IOC, replaces=0))
+    h.feed(Tick(GENESIS_TIME + 5))
+    for record in h.records:
+        assert decode_record(encode_record(record)) == record
+    with pytest.raises(ValueError):
+        decode_record(b"\x07" + encode_record(h.records[0])[1:])

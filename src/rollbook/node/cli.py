@@ -131,8 +131,9 @@ async def run_node(args: argparse.Namespace) -> int:
         deployment = Deployment.from_json((args.data / "deployment.json").read_text())
         client = L1Client.rpc(args.l1)
         port = ChainPort(bind(client, deployment), key, key)
-    node = Node.open(args.data, block_ms=args.block_ms, l1=port,
-                     snapshot_every=args.snapshot_blocks)
+    node = Node.open(
+        args.data, block_ms=args.block_ms, l1=port, snapshot_every=args.snapshot_blocks
+    )
     api = NodeApi(node)
     await node.start()
     api.start()
@@ -203,10 +204,18 @@ def main(argv: list[str], program: str) -> int:
         run = sub.add_parser("run", help="recover and serve the node")
         run.add_argument("--data", type=Path, required=True)
         run.add_argument("--port", type=int, default=0)
-        run.add_argument("--block-ms", type=int, default=1000,
-                         help="seal a block this often (0: only the first block opens)")
-        run.add_argument("--snapshot-blocks", type=int, default=600,
-                         help="snapshot the sequencer every this many blocks")
+        run.add_argument(
+            "--block-ms",
+            type=int,
+            default=1000,
+            help="seal a block this often (0: only the first block opens)",
+        )
+        run.add_argument(
+            "--snapshot-blocks",
+            type=int,
+            default=600,
+            help="snapshot the sequencer every this many blocks",
+        )
         run.add_argument("--l1", default="", help="the JSON-RPC URL of the deployment's L1")
         args = parser.parse_args(argv)
         if args.command == "init":

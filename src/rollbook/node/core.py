@@ -37,7 +37,7 @@ from rollbook.chain.derive import ChainConfig
 from rollbook.chain.l1 import L1Ref
 from rollbook.chain.sequencer import BlockBuilder
 from rollbook.crypto.secp256k1 import SignatureError, recover_address
-from rollbook.exchange.env import TxEnv
+from rollbook.exchange.env import SignatureCache, TxEnv
 from rollbook.exchange.errors import ExchangeError, InvariantError
 from rollbook.exchange.leaves import InstrumentKind, OrderSlot, slot_key
 from rollbook.exchange.numeric import SIZE_ONE
@@ -68,6 +68,7 @@ from rollbook.node.liquidator import close_order, underwater
 
 HISTORY = 2_000  # trades kept per instrument and per account, closed orders kept
 MAX_OPEN_ORDERS = 500  # per account (Deribit: 500 per instrument type)
+CACHE_LIMIT = 200_000  # memoised signers kept before the cache is cleared
 
 
 class Refused(Exception):
@@ -154,7 +155,12 @@ class Sequencer:
     def __init__(self, genesis: State, cfg: ChainConfig, l1_genesis: L1Ref) -> None:
         self.cfg = cfg
         self.state = genesis.copy()
-        self.gate = STFGate(self.state, TxEnv(0, cfg.domain_separator))
+        # Fills settle on the STF's fast twin (differentially tested against the
+        # readable path), and order digests and signers are memoised: an order's signer
+        # is recovered once, when it is placed, not again at each of its fills.
+        self.cache = SignatureCache()
+        env = TxEnv(0, cfg.domain_separator, cache=self.cache, fast=True)
+        self.gate = STFGate(self.state, env)
         self.engine = MatchingEngine(max_open_orders=MAX_OPEN_ORDERS, gate=self.gate)
         self.builder = BlockBuilder(cfg, self.state, l1_genesis)
         self.seq = 0
@@ -224,6 +230,9 @@ class Sequencer:
             self.open = False
         self.builder.open_block(now)
         self.open = True
+        if len(self.cache.signers) > CACHE_LIMIT:  # bounded: a miss only recomputes
+            self.cache.signers.clear()
+            self.cache.digests.clear()
         self.gate.env.timestamp = self.builder.timestamp
         for order in self.engine.expire(self.builder.timestamp):
             outcome.cancelled.append(self._close(order.order_id, "cancelled", "expired"))
@@ -339,13 +348,13 @@ class Sequencer:
 
     def _authorise_order(self, signed: SignedOrder) -> None:
         order = signed.order
-        separator = self.cfg.domain_separator
-        if signed.digest != order.digest(separator):
+        env = self.gate.env
+        if signed.digest != env.order_digest(order):
             raise Refused(13009, "unauthorized", "the order digest does not match its fields")
         try:
-            signer = recover_address(signed.digest, signed.signature)
-        except SignatureError as exc:
-            raise Refused(13009, "unauthorized", f"bad order signature: {exc}") from None
+            signer = env.signer(signed.digest, signed.signature)
+        except ExchangeError as exc:
+            raise Refused(13009, "unauthorized", exc.message) from None
         try:
             account = self.state.account(order.account)
         except ExchangeError as exc:

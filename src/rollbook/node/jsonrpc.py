@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import WSMsgType, web
 
 from rollbook.node.deribit import ApiError
@@ -57,7 +58,7 @@ class Connection:
         if self.closed:
             return
         try:
-            self.queue.put_nowait(json.dumps(message, separators=(",", ":")))
+            self.queue.put_nowait(orjson.dumps(message).decode())
         except asyncio.QueueFull:
             self.closed = True  # a client that cannot keep up is dropped
 
@@ -183,7 +184,7 @@ class Server:
     @staticmethod
     def _json(body: dict[str, Any], status: int) -> web.Response:
         return web.Response(
-            text=json.dumps(body, separators=(",", ":")),
+            text=orjson.dumps(body).decode(),
             status=status,
             content_type="application/json",
         )
@@ -225,8 +226,8 @@ class Server:
 
     async def _ws_request(self, conn: Connection, text: str) -> None:
         try:
-            payload = json.loads(text)
-        except json.JSONDecodeError:
+            payload = orjson.loads(text)
+        except orjson.JSONDecodeError:
             conn.send(_parse_error())
             return
         if not isinstance(payload, dict):

@@ -26,6 +26,7 @@ their progress in the log's meta table.
 from __future__ import annotations
 
 import asyncio
+import gc
 import pickle
 import time
 from collections.abc import Callable
@@ -259,6 +260,8 @@ class Node:
         if blocks - self._blocks_at_snapshot < self.snapshot_every:
             return None
         self._blocks_at_snapshot = blocks
+        self.core.cache.signers.clear()  # memoised pure functions: no need to keep them
+        self.core.cache.digests.clear()
         return self.core.seq, pickle.dumps(self.core, protocol=5)
 
     # -- the clock, L1, batches and proposals ----------------------------------------------------
@@ -324,6 +327,11 @@ class Node:
     # -- life ----------------------------------------------------------------------------------
 
     async def start(self, ticks: bool = True, l1_every: float = 1.0) -> None:
+        # The recovered state is long-lived: keep the cyclic collector off it, and let
+        # young garbage pile up longer between collections (fewer, cheaper pauses).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 1000)
         self._wake = asyncio.Event()
         self._tasks.append(asyncio.create_task(self._writer()))
         if self.l1 is not None:
