@@ -68,14 +68,15 @@ async def running(
     ticks: bool = True,
     l1: L1Port | None = None,
     block_ms: int = 200,
+    clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[Running]:
     """Start (or restart) the node in ``path`` with its API on a free loopback port."""
     if not (path / "node.db").exists():
         assert setup is not None
         Node.init(path, setup.genesis, SEQUENCER_KEY)
-    node = Node.open(path, block_ms=block_ms, l1=l1)
+    node = Node.open(path, block_ms=block_ms, l1=l1, clock=clock)
     api = NodeApi(node)
-    await node.start(ticks=ticks)
+    await node.start(ticks=ticks, l1_every=0.1)
     api.start()
     runner = web.AppRunner(api.server.app())
     await runner.setup()
