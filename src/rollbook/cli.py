@@ -52,6 +52,12 @@ def cmd_bench(argv: list[str]) -> int:
 
 
 def cmd_devnet(argv: list[str]) -> int:
+    from rollbook.node.devnet_run import main as devnet_main
+
+    return devnet_main(argv)
+
+
+def cmd_sim(argv: list[str]) -> int:
     from rollbook.sim.session import main as session_main
 
     return session_main(argv)
@@ -88,6 +94,7 @@ COMMANDS = {
     "gateway": cmd_gateway,
     "l1": cmd_l1,
     "node": cmd_node,
+    "sim": cmd_sim,
     "vectors": cmd_vectors,
 }
 

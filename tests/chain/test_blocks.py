@@ -57,8 +57,9 @@ def test_withdrawals_are_provable_against_the_output_root() -> None:
     wd_id = state.globals().next_withdrawal_id - 1
     claim = prove_withdrawal(state, block, rollup.cfg.mode, wd_id)
     assert claim.leaf == Withdrawal(trader.owner, 5_000_000)
-    root = output_root(rollup.cfg.mode, block.header.state_root, block.header.withdrawals_root,
-                       block.hash)
+    root = output_root(
+        rollup.cfg.mode, block.header.state_root, block.header.withdrawals_root, block.hash
+    )
     assert verify_withdrawal(root, claim)
     # A bigger amount, another owner, another id or another root do not verify.
     assert not verify_withdrawal(root, dataclasses.replace(claim, leaf=Withdrawal(trader.owner, 6)))

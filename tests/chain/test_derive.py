@@ -89,12 +89,7 @@ def test_reencoded_batches_derive_the_same_chain() -> None:
 def inclusion_times(deriver: Deriver, l1: list[L1Block]) -> list[tuple[int, int]]:
     """(L1 time posted, L1 time of the L1 block whose processing included it) per forced tx."""
     times = {b.number: b.timestamp for b in l1}
-    posted = [
-        (b.timestamp, i.sender)
-        for b in l1
-        for i in b.inputs
-        if isinstance(i, L1Forced)
-    ]
+    posted = [(b.timestamp, i.sender) for b in l1 for i in b.inputs if isinstance(i, L1Forced)]
     included = [
         times[deriver.derived_from[n]]
         for n, block in enumerate(deriver.blocks)
@@ -203,9 +198,7 @@ def test_garbage_and_foreign_batches_are_skipped_whole() -> None:
     foreign = encode_batch(dataclasses.replace(batch, chain_id=7), sep).data
     bad = [b"\x01garbage", good[index].batches[0][:-3], foreign]
     spoiled = list(good)
-    spoiled[index] = dataclasses.replace(
-        good[index], batches=(*bad, *good[index].batches)
-    )
+    spoiled[index] = dataclasses.replace(good[index], batches=(*bad, *good[index].batches))
     deriver = derive(rollup.cfg, rollup.genesis, rollup.l1.genesis_ref, spoiled)
     assert len([n for n in deriver.notes if "skipped" in n]) == 3
     assert deriver.head.hash == rollup.seq.blocks[-1].hash

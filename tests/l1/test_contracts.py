@@ -299,9 +299,7 @@ def post_forced(portal: Any) -> int:
     return int(portal.next_forced_id()) - 1
 
 
-def test_a_forced_tx_unserved_past_its_deadline_freezes_the_system(
-    usdc: Any, portal: Any
-) -> None:
+def test_a_forced_tx_unserved_past_its_deadline_freezes_the_system(usdc: Any, portal: Any) -> None:
     from tests.l1.conftest import FREEZE_DELAY
 
     forced_id = post_forced(portal)
@@ -409,8 +407,9 @@ def portal_for(token: Any, oracle: Any) -> Any:
     from rollbook.chain.blocks import Mode, output_version
     from tests.l1.conftest import load
 
-    return load("Portal", token.address, oracle.address, output_version(Mode.OPTIMISTIC),
-                0, 0, 600, 300)
+    return load(
+        "Portal", token.address, oracle.address, output_version(Mode.OPTIMISTIC), 0, 0, 600, 300
+    )
 
 
 def test_a_fee_on_transfer_token_cannot_short_the_escrow(oracle: Any) -> None:
@@ -439,8 +438,16 @@ def test_the_freeze_delay_must_exceed_the_challenge_window(usdc: Any, oracle: An
     from tests.l1.conftest import load
 
     with boa.reverts("Portal: the freeze delay must exceed the challenge window"):
-        load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC),
-             0, 0, WINDOW, 300)
+        load(
+            "Portal",
+            usdc.address,
+            oracle.address,
+            output_version(Mode.OPTIMISTIC),
+            0,
+            0,
+            WINDOW,
+            300,
+        )
 
 
 def test_governance_runs_in_the_order_scheduled() -> None:

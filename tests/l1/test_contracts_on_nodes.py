@@ -26,8 +26,13 @@ START = GENESIS_TIME
 @pytest.fixture(params=["evm", "anvil"])
 def l1(request: pytest.FixtureRequest) -> Iterator[EvmL1]:
     start = EvmL1.embedded if request.param == "evm" else EvmL1.anvil
-    node = start(START, output_version=output_version(Mode.OPTIMISTIC), challenge_window=60,
-                 freeze_delay=120, claim_period=60)
+    node = start(
+        START,
+        output_version=output_version(Mode.OPTIMISTIC),
+        challenge_window=60,
+        freeze_delay=120,
+        claim_period=60,
+    )
     try:
         yield node
     finally:
@@ -63,25 +68,44 @@ def test_named_refusals_and_main_paths(l1: EvmL1) -> None:
     clock.tick()
     assert client.read(portal, "next_deposit_id") == 1
     key = alice.owner_key
-    refused(l1, clock, lambda: l1.queued.append(
-        lambda: client.call_tx(key, portal, "deposit", 0, checksum(alice.owner))),
-        "Portal: amount must be in 1..2**64-1")
+    refused(
+        l1,
+        clock,
+        lambda: l1.queued.append(
+            lambda: client.call_tx(key, portal, "deposit", 0, checksum(alice.owner))
+        ),
+        "Portal: amount must be in 1..2**64-1",
+    )
     # Forced txs pay the fee.
-    refused(l1, clock, lambda: l1.queued.append(
-        lambda: client.call_tx(key, portal, "force", b"\x41" + bytes(16), value=1)),
-        "Portal: the forced-tx fee is not paid")
+    refused(
+        l1,
+        clock,
+        lambda: l1.queued.append(
+            lambda: client.call_tx(key, portal, "force", b"\x41" + bytes(16), value=1)
+        ),
+        "Portal: the forced-tx fee is not paid",
+    )
     # Only the batcher posts; a batch is at least its header.
     inbox = l1.system.inbox
-    refused(l1, clock, lambda: l1.queued.append(
-        lambda: client.call_tx(key, inbox, "post", bytes(80))),
-        "BatchInbox: only the batcher posts")
-    refused(l1, clock, lambda: l1.post_batch(bytes(20)),
-            "BatchInbox: a batch is at least its header")
+    refused(
+        l1,
+        clock,
+        lambda: l1.queued.append(lambda: client.call_tx(key, inbox, "post", bytes(80))),
+        "BatchInbox: only the batcher posts",
+    )
+    refused(
+        l1, clock, lambda: l1.post_batch(bytes(20)), "BatchInbox: a batch is at least its header"
+    )
     # Only the proposer proposes; a root is final only after the window.
     oracle = l1.system.oracle
-    refused(l1, clock, lambda: l1.queued.append(
-        lambda: client.call_tx(key, oracle, "propose", b"\x01" * 32, 1, 0)),
-        "OutputOracle: only the proposer proposes")
+    refused(
+        l1,
+        clock,
+        lambda: l1.queued.append(
+            lambda: client.call_tx(key, oracle, "propose", b"\x01" * 32, 1, 0)
+        ),
+        "OutputOracle: only the proposer proposes",
+    )
     # A withdrawal proven against a final root is paid once.
     nonce = world.state.account(alice.index).tx_nonce
     from rollbook.exchange.txs import Withdraw
@@ -89,21 +113,43 @@ def test_named_refusals_and_main_paths(l1: EvmL1) -> None:
     tx = world.owner_signed(Withdraw, alice, account=alice.index, amount=2_000_000, nonce=nonce)
     assert world.l2(tx).ok
     state = world.state
-    header = Header(1, bytes(32), clock.now, 0, bytes(32), bytes(32), bytes(32), state.root(),
-                    state.withdrawals_root())
+    header = Header(
+        1,
+        bytes(32),
+        clock.now,
+        0,
+        bytes(32),
+        bytes(32),
+        bytes(32),
+        state.root(),
+        state.withdrawals_root(),
+    )
     block = L2Block(header, (), (), 0)
     claim = prove_withdrawal(state, block, Mode.OPTIMISTIC, 0)
     l1.back_genesis(10**9)
-    l1.propose(output_root(Mode.OPTIMISTIC, header.state_root, header.withdrawals_root,
-                           block.hash), 1, l1.tip.number)
+    l1.propose(
+        output_root(Mode.OPTIMISTIC, header.state_root, header.withdrawals_root, block.hash),
+        1,
+        l1.tip.number,
+    )
     clock.tick()
     refused(l1, clock, lambda: l1.withdraw(claim, 0), "OutputOracle: the root is not final yet")
     clock.tick(60)
-    wrong = type(claim)(claim.mode, claim.state_root, claim.withdrawals_root, claim.block_hash,
-                        claim.withdrawal_id, claim.leaf._replace(amount=claim.leaf.amount + 1),
-                        claim.proof)
-    refused(l1, clock, lambda: l1.withdraw(wrong, 0),
-            "Portal: the withdrawal is not in the withdrawals tree")
+    wrong = type(claim)(
+        claim.mode,
+        claim.state_root,
+        claim.withdrawals_root,
+        claim.block_hash,
+        claim.withdrawal_id,
+        claim.leaf._replace(amount=claim.leaf.amount + 1),
+        claim.proof,
+    )
+    refused(
+        l1,
+        clock,
+        lambda: l1.withdraw(wrong, 0),
+        "Portal: the withdrawal is not in the withdrawals tree",
+    )
     before = client.read(l1.system.collateral, "balanceOf", checksum(alice.owner))
     l1.withdraw(claim, 0)
     clock.tick()
@@ -114,8 +160,12 @@ def test_named_refusals_and_main_paths(l1: EvmL1) -> None:
     l1.force(alice.owner, b"\x41" + bytes(16))
     clock.tick()
     forced_id = client.read(portal, "next_forced_id") - 1
-    refused(l1, clock, lambda: l1.portal_call("freeze", forced_id),
-            "Portal: the forced tx is not overdue")
+    refused(
+        l1,
+        clock,
+        lambda: l1.portal_call("freeze", forced_id),
+        "Portal: the forced tx is not overdue",
+    )
     clock.tick(120)
     l1.portal_call("freeze", forced_id)
     clock.tick()
@@ -125,6 +175,11 @@ def test_named_refusals_and_main_paths(l1: EvmL1) -> None:
     timelock = l1.system.timelock
     l1.govern(b"\x10" + bytes(8))
     clock.tick()
-    refused(l1, clock, lambda: l1.queued.append(
-        lambda: client.call_tx(l1.roles.deployer, timelock, "execute", 0, b"\x10" + bytes(8))),
-        "Timelock: too early")
+    refused(
+        l1,
+        clock,
+        lambda: l1.queued.append(
+            lambda: client.call_tx(l1.roles.deployer, timelock, "execute", 0, b"\x10" + bytes(8))
+        ),
+        "Timelock: too early",
+    )

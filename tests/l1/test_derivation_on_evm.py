@@ -84,8 +84,9 @@ def test_governance_through_the_timelock_reaches_l2_after_its_delay(backend: str
     try:
         l1 = rollup.l1
         assert isinstance(l1, EvmL1)
-        change = SetRiskParams(max_positions=16, max_order_lifetime=86_400, liq_band_ppm=40_000,
-                               backstop_ppm=400_000)
+        change = SetRiskParams(
+            max_positions=16, max_order_lifetime=86_400, liq_band_ppm=40_000, backstop_ppm=400_000
+        )
         l1.govern(encode_standalone(change, rollup.world.separator))
         delay = l1.system.deployment.params["governance_delay"]
         run(rollup, blocks=(delay + 120) // 2, post_every=10)

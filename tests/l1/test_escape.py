@@ -63,8 +63,17 @@ def claim(portal: Any, state: State, index: int, now: int) -> None:
 
 def reference_header(state: State, now: int) -> Header:
     """An L2 block header whose post-state is ``state`` at time ``now``."""
-    return Header(7, b"\x11" * 32, now, 3, b"\x22" * 32, b"\x33" * 32, b"\x44" * 32,
-                  state.root(), state.withdrawals_root())
+    return Header(
+        7,
+        b"\x11" * 32,
+        now,
+        3,
+        b"\x22" * 32,
+        b"\x33" * 32,
+        b"\x44" * 32,
+        state.root(),
+        state.withdrawals_root(),
+    )
 
 
 def contracts(forced_fee: int = 0, first_deposit_id: int = 0) -> tuple[Any, Any, Any]:
@@ -74,8 +83,16 @@ def contracts(forced_fee: int = 0, first_deposit_id: int = 0) -> tuple[Any, Any,
 
     usdc = load("Collateral", "USD Coin", "USDC")
     oracle = load("OutputOracle", boa.env.eoa, 0, 100, boa.env.eoa)
-    portal = load("Portal", usdc.address, oracle.address, output_version(Mode.OPTIMISTIC),
-                  forced_fee, first_deposit_id, 600, 300)
+    portal = load(
+        "Portal",
+        usdc.address,
+        oracle.address,
+        output_version(Mode.OPTIMISTIC),
+        forced_fee,
+        first_deposit_id,
+        600,
+        300,
+    )
     return usdc, oracle, portal
 
 
@@ -101,8 +118,9 @@ def trading_world(seed: int, rounds: int, hours: int) -> World:
 
     def report(index: int) -> None:
         vols = dict.fromkeys(options, 700_000 + rng.randint(-20_000, 20_000))
-        assert world.l2(world.oracle_update({1: index}, {1: index + rng.randint(-20, 20) * 50_000},
-                                            vols=vols)).ok
+        assert world.l2(
+            world.oracle_update({1: index}, {1: index + rng.randint(-20, 20) * 50_000}, vols=vols)
+        ).ok
 
     index = usd(3000)
     report(index)
@@ -200,9 +218,7 @@ def test_the_operator_stops_users_escape_with_what_they_are_owed(shortfall: int)
     header = reference_header(state, world.now)
     block_hash = header.hash()
     with boa.env.anchor():
-        usdc, oracle, portal = contracts(
-            forced_fee=10**15, first_deposit_id=glob.next_deposit_id
-        )
+        usdc, oracle, portal = contracts(forced_fee=10**15, first_deposit_id=glob.next_deposit_id)
         # L1 holds what L2 owes (the genesis allocation of this state, escrowed).
         owed = glob.total_deposits - glob.total_withdrawals - shortfall
         usdc.mint(portal.address, owed)
@@ -279,9 +295,7 @@ def test_a_claim_counts_each_position_once_and_all_of_them() -> None:
     )
     assert len(state.account(index).instruments) >= 2
     with boa.env.anchor():
-        _, oracle, portal = contracts(
-            forced_fee=10**15, first_deposit_id=glob.next_deposit_id
-        )
+        _, oracle, portal = contracts(forced_fee=10**15, first_deposit_id=glob.next_deposit_id)
         root, wd_root = state.root(), state.withdrawals_root()
         header = reference_header(state, world.now)
         boa.env.time_travel(blocks=2)
@@ -302,14 +316,17 @@ def test_a_claim_counts_each_position_once_and_all_of_them() -> None:
             portal.claim_close(index)
         with boa.reverts("Portal: a position leaf is not in the state"):
             # the second position offered first: it is not the k-th instrument's leaf
-            portal.claim_position(index, account, positions[1], pproofs[1], instruments[1],
-                                  iproofs[1], settles[1])
+            portal.claim_position(
+                index, account, positions[1], pproofs[1], instruments[1], iproofs[1], settles[1]
+            )
         for k in range(len(positions)):
-            portal.claim_position(index, account, positions[k], pproofs[k], instruments[k],
-                                  iproofs[k], settles[k])
+            portal.claim_position(
+                index, account, positions[k], pproofs[k], instruments[k], iproofs[k], settles[k]
+            )
         with boa.reverts("Portal: every position is already counted"):
-            portal.claim_position(index, account, positions[0], pproofs[0], instruments[0],
-                                  iproofs[0], settles[0])
+            portal.claim_position(
+                index, account, positions[0], pproofs[0], instruments[0], iproofs[0], settles[0]
+            )
         portal.claim_close(index)
         assert portal.claims(index) == max(0, stf_equity(state, index, world.now))
 
@@ -416,8 +433,11 @@ def operator_stops(rollup: Any) -> None:
     header = block.header
     reference_state = rollup.world.state.copy()
     assert block is rollup.seq.blocks[-1] and reference_state.root() == header.state_root
-    l1.propose(output_root(rollup.cfg.mode, header.state_root, header.withdrawals_root,
-                           block.hash), block.number, header.l1_origin)
+    l1.propose(
+        output_root(rollup.cfg.mode, header.state_root, header.withdrawals_root, block.hash),
+        block.number,
+        header.l1_origin,
+    )
     rollup.world.advance(12 + 60)
     rollup.mine()
     # The operator stops. A user forces a withdrawal; no root will ever serve it.
@@ -429,8 +449,14 @@ def operator_stops(rollup: Any) -> None:
     forced_id = int(l1.client.read(l1.system.portal, "next_forced_id")) - 1
     l1.portal_call("freeze", forced_id)
     raw, proof = reference_state.prove(GLOBALS_KEY)
-    l1.portal_call("record_books", header.state_root, header.withdrawals_root,
-                   header.encode(), encode_leaf(raw), list(proof.siblings))
+    l1.portal_call(
+        "record_books",
+        header.state_root,
+        header.withdrawals_root,
+        header.encode(),
+        encode_leaf(raw),
+        list(proof.siblings),
+    )
     accounts = [k[1] for k in reference_state.keys_of_kind("acct")]
     for index in accounts:
         _, acct, siblings, positions, pproofs, insts, iproofs, settles = account_args(
@@ -438,8 +464,16 @@ def operator_stops(rollup: Any) -> None:
         )
         l1.portal_call("claim_open", index, acct, siblings)
         for k in range(len(positions)):
-            l1.portal_call("claim_position", index, acct, positions[k], pproofs[k], insts[k],
-                           iproofs[k], settles[k])
+            l1.portal_call(
+                "claim_position",
+                index,
+                acct,
+                positions[k],
+                pproofs[k],
+                insts[k],
+                iproofs[k],
+                settles[k],
+            )
         l1.portal_call("claim_close", index)
     rollup.world.advance(12)
     rollup.mine()
@@ -469,9 +503,7 @@ def operator_stops(rollup: Any) -> None:
     )
     pool = escrow - owed_withdrawals - refunds
     users = sum(max(0, e) for i, e in equities.items() if i != 0)
-    paid = {
-        i: read(l1.system.collateral, "balanceOf", owners[i]) - before[i] for i in accounts
-    }
+    paid = {i: read(l1.system.collateral, "balanceOf", owners[i]) - before[i] for i in accounts}
     for index, equity in equities.items():
         if index != 0:
             expected = max(0, equity) if pool >= users else max(0, equity) * pool // users

@@ -191,8 +191,9 @@ class BatchInboxModel(RuleBasedStateMachine):
 
     @rule(data=st.binary(min_size=41, max_size=80))
     def post_as_stranger(self, data: bytes) -> None:
-        with boa.env.prank(boa.env.generate_address()), boa.reverts(
-            "BatchInbox: only the batcher posts"
+        with (
+            boa.env.prank(boa.env.generate_address()),
+            boa.reverts("BatchInbox: only the batcher posts"),
         ):
             self.inbox.post(data)
 

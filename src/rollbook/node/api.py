@@ -31,7 +31,7 @@ from rollbook.chain.blocks import L2Block, output_root, prove_withdrawal
 from rollbook.codec.errors import DecodeError
 from rollbook.codec.txcodec import decode_standalone
 from rollbook.exchange.errors import ExchangeError
-from rollbook.exchange.leaves import Instrument, account_key
+from rollbook.exchange.leaves import Instrument, Withdrawal, account_key
 from rollbook.exchange.orders import Order, SignedOrder
 from rollbook.exchange.types import OrderFlags, Side
 from rollbook.matching.book import BookDelta
@@ -636,6 +636,17 @@ class NodeApi:
                 "amount": claim.leaf.amount,
                 "siblings": ["0x" + x.hex() for x in claim.proof.siblings],
             }
+
+        @s.method("rollbook_getWithdrawals")
+        async def get_withdrawals(params: dict[str, Any], req: Request) -> Any:
+            """The withdrawals recorded for an account's owner (ids to prove on L1)."""
+            owner = core().state.account(self.account(params)).owner
+            found = []
+            for key in core().state.keys_of_kind("wd"):
+                leaf = core().state.get(key)
+                if isinstance(leaf, Withdrawal) and leaf.owner == owner:
+                    found.append({"withdrawal_id": key[1], "amount": leaf.amount})
+            return found
 
         @s.method("rollbook_proveAccount")
         async def prove_account(params: dict[str, Any], req: Request) -> Any:

@@ -122,9 +122,13 @@ class Stats:
     fills: int = 0
     errors: dict[int, int] = field(default_factory=dict)
 
+    reasons: dict[str, int] = field(default_factory=dict)
+
     def refuse(self, exc: RpcError) -> None:
         self.refused += 1
         self.errors[exc.code] = self.errors.get(exc.code, 0) + 1
+        reason = str(exc.data.get("reason", "")) if isinstance(exc.data, dict) else ""
+        self.reasons[reason[:60]] = self.reasons.get(reason[:60], 0) + 1
 
 
 def ticks(value: float, tick: float) -> str:
@@ -159,10 +163,6 @@ class MarketMaker(Bot):
     options: bool = False
 
     async def quote(self, feeder: Feeder) -> None:
-        try:
-            await self.client.cancel_all(self.key)
-        except RpcError as exc:
-            self.stats.refuse(exc)
         if self.options:
             await self.quote_options()
             return
@@ -232,9 +232,14 @@ async def trade_forever(
     """The demo market: makers re-quote, takers take, until cancelled."""
     round_number = 0
     while True:
-        for maker in makers:
-            if not maker.options or round_number % 10 == 0:
-                await maker.quote(feeder)
+        quoting = [m for m in makers if not m.options or round_number % 10 == 0]
+        for maker in quoting:  # pull every stale quote first, then quote afresh
+            try:
+                await maker.client.cancel_all(maker.key)
+            except RpcError as exc:
+                maker.stats.refuse(exc)
+        for maker in quoting:
+            await maker.quote(feeder)
         for taker in takers:
             if taker.rng.random() < 0.6:
                 await taker.take(feeder)

@@ -126,6 +126,9 @@ class Node:
     core: Sequencer
     block_ms: int = 1000
     clock: Callable[[], float] = time.time
+    """The chain's clock: block times and L1 slots (a devnet may run it fast)."""
+    wall: Callable[[], float] = time.time
+    """The wall clock: acceptance times in receipts and cancel-all freshness."""
     l1: L1Port | None = None
     subscribers: list[Callable[[Published], None]] = field(default_factory=list)
     costs: Costs = field(default_factory=Costs)
@@ -138,6 +141,7 @@ class Node:
     _l1_io: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "l1"))
     _blocks_at_snapshot: int = 0
     snapshot_every: int = SNAPSHOT_EVERY_BLOCKS
+    _batched_at: int = -1
     post_states: dict[int, State] = field(default_factory=dict)
     """Post-states of recent sealed blocks (withdrawal proofs need the proposed ones)."""
     stopping: bool = False
@@ -191,7 +195,7 @@ class Node:
         """Apply, log and acknowledge one input; raises :class:`Refused`."""
         if self.stopping:
             raise Refused(13028, "temporarily_unavailable", "the node is shutting down")
-        record = Record(self.core.seq + 1, int(self.clock() * 1000), inp)
+        record = Record(self.core.seq + 1, int(self.wall() * 1000), inp)
         outcome = self.core.apply(record)
         if outcome.sealed is not None:
             self._keep_post_state(outcome.sealed.number)
@@ -303,6 +307,8 @@ class Node:
     async def _post(self, port: L1Port, loop: asyncio.AbstractEventLoop) -> None:
         """The batcher and the proposer: post ready blocks, propose the last one."""
         tip = await loop.run_in_executor(self._l1_io, port.tip)
+        if tip <= self._batched_at:
+            return  # at most one batch per L1 block: later blocks join the next one
         blocks = self.core.builder.blocks
         ready = next_batch(blocks, self.posted, tip + 1, self.genesis.cfg, self.genesis.grid)
         if ready is None:
@@ -310,6 +316,7 @@ class Node:
         data, last = ready
         await loop.run_in_executor(self._l1_io, port.post_batch, data)
         self.posted = last
+        self._batched_at = tip
         self.costs.batches += 1
         self.costs.batch_bytes += len(data)
         await loop.run_in_executor(self._io, self.log.put_meta, "posted", last)
