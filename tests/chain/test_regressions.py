@@ -157,8 +157,11 @@ def test_the_devnet_batcher_fails_loudly_on_a_block_too_big_for_any_batch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Was: the devnet batcher halved its batch on Oversized with ``max(1, n // 2)``
-    forever when one block alone was too big. Now it raises."""
+    forever when one block alone was too big. Now it raises (the shared batch packer
+    that the session and the node's batcher use)."""
+    import rollbook.chain.sequencer as sequencer_module
     import rollbook.sim.session as session_module
+    from rollbook.exchange.errors import InvariantError
 
     def always_oversized(*args: object, **kwargs: object) -> object:
         raise Oversized("one block is bigger than a batch")
@@ -167,8 +170,8 @@ def test_the_devnet_batcher_fails_loudly_on_a_block_too_big_for_any_batch(
     for n in range(8):
         s.step(n)
     assert len(s.builder.blocks) - 1 > s.posted
-    monkeypatch.setattr(session_module, "encode_batch", always_oversized)
-    with pytest.raises(RuntimeError, match="exceeds the batch size limit"):
+    monkeypatch.setattr(sequencer_module, "encode_batch", always_oversized)
+    with pytest.raises(InvariantError, match="exceeds the batch size limit"):
         s.post_batch()
 
 

@@ -9,6 +9,9 @@
   serve. With ``--l1`` the node follows the deployment's L1, posts batches and proposes
   roots (the batcher and proposer key in ``ROLLBOOK_L1_KEY``); without it, it sequences
   only (blocks keep the genesis origin: a sequencer test mode, not a rollup).
+- ``rollbook node verify --data DIR --l1 URL [--port P]``: the verifier: follows L1
+  alone from the genesis in ``DIR``, derives, checks every proposed root (prints an
+  ALARM on a mismatch) and serves ``rollbook_syncStatus`` (unsafe / safe / finalised).
 - ``rollbook gateway init --dir DIR --node URL --account N``: encrypt the trading key
   (hex in ``ROLLBOOK_TRADING_KEY``) with ``ROLLBOOK_KEYSTORE_PASSWORD`` and create
   API credentials; prints them.
@@ -154,6 +157,50 @@ async def _until_signal() -> None:
     await stop.wait()
 
 
+async def run_verifier(args: argparse.Namespace) -> int:
+    """Follow L1 alone from the genesis in ``--data``; serve the heads and alarms."""
+    from rollbook.node.jsonrpc import Request, Server
+    from rollbook.node.verifier import Verifier
+    from rollbook.node.wal import Log
+
+    log = Log(args.data / "node.db")
+    genesis = log.get_meta("genesis")
+    log.close()
+    deployment = Deployment.from_json((args.data / "deployment.json").read_text())
+    verifier = Verifier(bind(L1Client.rpc(args.l1), deployment), genesis)
+    server = Server()
+
+    async def status(params: dict[str, Any], req: Request) -> Any:
+        return verifier.status()
+
+    server.methods["rollbook_syncStatus"] = status
+    runner, url = await serve(server.app(), args.port)
+    print(f"listening on {url} (verifier of {args.l1})", flush=True)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    told = 0
+    while not stop.is_set():
+        try:
+            await loop.run_in_executor(None, verifier.poll)
+        except Exception as exc:  # L1 trouble: report and retry
+            print(f"verifier: {type(exc).__name__}: {exc}", flush=True)
+        for alarm in verifier.alarms[told:]:
+            print(
+                f"ALARM: output {alarm.output_index} (L2 block {alarm.l2_block}) proposed"
+                f" 0x{alarm.proposed.hex()}, derived 0x{alarm.derived.hex()}",
+                flush=True,
+            )
+        told = len(verifier.alarms)
+        try:
+            await asyncio.wait_for(stop.wait(), args.every)
+        except TimeoutError:
+            pass
+    await runner.cleanup()
+    return 0
+
+
 def cmd_gateway_init(args: argparse.Namespace) -> int:
     password = os.environ.get("ROLLBOOK_KEYSTORE_PASSWORD", "")
     key_hex = os.environ.get("ROLLBOOK_TRADING_KEY", "")
@@ -217,9 +264,16 @@ def main(argv: list[str], program: str) -> int:
             help="snapshot the sequencer every this many blocks",
         )
         run.add_argument("--l1", default="", help="the JSON-RPC URL of the deployment's L1")
+        verify = sub.add_parser("verify", help="follow L1 alone and check every root")
+        verify.add_argument("--data", type=Path, required=True, help="holds the genesis")
+        verify.add_argument("--l1", required=True, help="the deployment's JSON-RPC URL")
+        verify.add_argument("--port", type=int, default=0)
+        verify.add_argument("--every", type=float, default=1.0, help="seconds between polls")
         args = parser.parse_args(argv)
         if args.command == "init":
             return cmd_init(args)
+        if args.command == "verify":
+            return asyncio.run(run_verifier(args))
         return asyncio.run(run_node(args))
     init = sub.add_parser("init", help="create the keystore and API credentials")
     init.add_argument("--dir", type=Path, required=True)

@@ -142,6 +142,13 @@ class Client:
 
     async def open(self) -> None:
         self.session = aiohttp.ClientSession()
+        try:
+            await self._load()
+        except BaseException:
+            await self.session.close()
+            raise
+
+    async def _load(self) -> None:
         domain = await self.call("rollbook_domain")
         self.sequencer = bytes.fromhex(domain["sequencer"][2:])
         self.separator = bytes.fromhex(domain["domain_separator"][2:])
