@@ -133,10 +133,14 @@ class NodeApi:
 
     def instrument(self, params: dict[str, Any], name: str = "instrument_name") -> Instrument:
         symbol = param(params, name)
-        for inst in fmt.listed(self.core.state):
+        for inst in self.listed():
             if inst.symbol == symbol:
                 return inst
         raise ApiError(10020, "invalid_or_unsupported_instrument", f"no instrument {symbol!r}")
+
+    def listed(self) -> list[Instrument]:
+        state = self.core.state
+        return [state.instrument(i) for i in self.core.listed]
 
     def symbol(self, instrument: int) -> str:
         return str(self.core.state.instrument(instrument).symbol)
@@ -287,7 +291,7 @@ class NodeApi:
 
         @s.method("public/get_currencies")
         async def get_currencies(params: dict[str, Any], req: Request) -> Any:
-            return fmt.currencies_json(core().state)
+            return fmt.currencies_json(self.listed())
 
         @s.method("public/get_instruments")
         async def get_instruments(params: dict[str, Any], req: Request) -> Any:
@@ -296,7 +300,7 @@ class NodeApi:
             expired = param(params, "expired", bool, False)
             now = core().timestamp
             out = []
-            for inst in fmt.listed(core().state):
+            for inst in self.listed():
                 j = fmt.instrument_json(inst)
                 gone = inst.kind.is_option and inst.expiry <= now
                 if gone != expired:
@@ -329,7 +333,7 @@ class NodeApi:
         @s.method("public/get_index_price")
         async def get_index_price(params: dict[str, Any], req: Request) -> Any:
             name = param(params, "index_name")
-            for inst in fmt.listed(core().state):
+            for inst in self.listed():
                 if fmt.index_name(inst) == name:
                     index = fmt.index_price(core().state, inst.asset)
                     return {
@@ -343,7 +347,7 @@ class NodeApi:
             currency = param(params, "currency")
             kind = param(params, "kind", str, "any")
             out = []
-            for inst in fmt.listed(core().state):
+            for inst in self.listed():
                 j = fmt.instrument_json(inst)
                 if currency not in (j["base_currency"], j["settlement_currency"]):
                     continue
@@ -683,7 +687,7 @@ class NodeApi:
     def _known(self, channel: str) -> bool:
         parts = channel.split(".")
         if parts[0] in ("book", "ticker", "trades") and len(parts) == 3:
-            return any(i.symbol == parts[1] for i in fmt.listed(self.core.state))
+            return any(i.symbol == parts[1] for i in self.listed())
         if parts[0] == "account" and len(parts) == 3 and parts[1].isdigit():
             return parts[2] in ("orders", "trades", "portfolio")
         return False
@@ -691,12 +695,12 @@ class NodeApi:
     def _on_subscribe(self, conn: Connection, channel: str) -> None:
         parts = channel.split(".")
         if parts[0] == "book":
-            for inst in fmt.listed(self.core.state):
+            for inst in self.listed():
                 if inst.symbol == parts[1]:
                     data = self.snapshot_json(inst.instrument_id)
                     conn.notify(channel, data)
         elif parts[0] == "ticker":
-            for inst in fmt.listed(self.core.state):
+            for inst in self.listed():
                 if inst.symbol == parts[1]:
                     conn.notify(channel, fmt.ticker_json(self.core, inst))
 

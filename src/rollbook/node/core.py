@@ -177,6 +177,10 @@ class Sequencer:
         self.next_trade_id = 1
         self.fill_count = 0
         self.events = Events()
+        self.listed: list[int] = []
+        self.traders: set[int] = set()
+        """Accounts that ever traded: the only ones that can hold positions (the
+        liquidator scans these, not every account)."""
         self._sync_instruments()
 
     # -- the one entry point ------------------------------------------------------------
@@ -228,7 +232,7 @@ class Sequencer:
             outcome.sealed = self.builder.seal(sequenced, [OK] * len(sequenced))
             self.events.blocks.append(outcome.sealed)
             self.open = False
-        self.builder.open_block(now)
+        l1_txs = self.builder.open_block(now)
         self.open = True
         if len(self.cache.signers) > CACHE_LIMIT:  # bounded: a miss only recomputes
             self.cache.signers.clear()
@@ -237,7 +241,8 @@ class Sequencer:
         for order in self.engine.expire(self.builder.timestamp):
             outcome.cancelled.append(self._close(order.order_id, "cancelled", "expired"))
             self.events.books.add(order.instrument)
-        self._sync_instruments()
+        if l1_txs:  # listings and delistings come only from L1 (governance)
+            self._sync_instruments()
         return outcome
 
     @property
@@ -248,17 +253,18 @@ class Sequencer:
         """Books for every active, unexpired listing (listings arrive from L1)."""
         known = set(self.engine.instruments())
         now = self.timestamp
-        for key in self.state.keys_of_kind("inst"):
-            instrument = key[1]
-            if not isinstance(instrument, int) or instrument in known:
+        found = sorted(k[1] for k in self.state.keys_of_kind("inst") if isinstance(k[1], int))
+        self.listed = found
+        for instrument in found:
+            if instrument in known:
                 continue
             inst = self.state.instrument(instrument)
-            if not inst.active or (
-                inst.kind is not InstrumentKind.PERPETUAL and inst.expiry <= now
-            ):
+            perpetual = inst.kind is InstrumentKind.PERPETUAL
+            if not inst.active or (not perpetual and inst.expiry <= now):
                 continue
-            expiry = inst.expiry if inst.kind is not InstrumentKind.PERPETUAL else None
-            self.engine.add_instrument(instrument, inst.tick, inst.lot, expiry=expiry)
+            self.engine.add_instrument(
+                instrument, inst.tick, inst.lot, expiry=None if perpetual else inst.expiry
+            )
 
     # -- orders -------------------------------------------------------------------------------
 
@@ -485,6 +491,8 @@ class Sequencer:
         )
         self.next_trade_id += 1
         self.fill_count += 1
+        self.traders.add(fill.maker_account)
+        self.traders.add(fill.taker_account)
         for order_id in (fill.maker_order_id, fill.taker_order_id):
             view = self.orders.get(order_id)
             if view is not None:
@@ -506,7 +514,7 @@ class Sequencer:
 
     def _liquidate(self, outcome: Outcome) -> None:
         now = self.timestamp
-        for account in underwater(self.state, now):
+        for account in underwater(self.state, now, sorted(self.traders)):
             for order in self.engine.cancel_all(account):
                 outcome.cancelled.append(self._close(order.order_id, "cancelled", "LIQUIDATION"))
             for instrument in self.state.account(account).instruments:

@@ -111,16 +111,8 @@ def instrument_json(inst: Instrument) -> dict[str, Any]:
     return result
 
 
-def listed(state: State) -> list[Instrument]:
-    found = []
-    for key in state.keys_of_kind("inst"):
-        if isinstance(key[1], int):
-            found.append(state.instrument(key[1]))
-    return sorted(found, key=lambda i: i.instrument_id)
-
-
-def currencies_json(state: State) -> list[dict[str, Any]]:
-    names = sorted({base_currency(i) for i in listed(state)} | {SETTLEMENT})
+def currencies_json(instruments: list[Instrument]) -> list[dict[str, Any]]:
+    names = sorted({base_currency(i) for i in instruments} | {SETTLEMENT})
     return [
         {
             "currency": name,

@@ -10,6 +10,8 @@ IOC order at the band's edge, rounded onto the tick grid toward the mark.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rollbook.exchange.errors import ExchangeError
 from rollbook.exchange.leaves import INSURANCE_FUND
 from rollbook.exchange.margin import health
@@ -18,16 +20,16 @@ from rollbook.exchange.state import State
 from rollbook.exchange.types import Side
 
 
-def underwater(state: State, now: int) -> list[int]:
-    """Accounts with positions whose equity is below maintenance (read only).
+def underwater(state: State, now: int, accounts: Iterable[int]) -> list[int]:
+    """Those of ``accounts`` with positions whose equity is below maintenance (read
+    only).
 
     An account whose marks are stale cannot be valued; it is skipped until they are
     fresh (the STF would refuse its liquidation too).
     """
     found = []
-    for key in state.keys_of_kind("acct"):
-        index = key[1]
-        if not isinstance(index, int) or index == INSURANCE_FUND:
+    for index in accounts:
+        if index == INSURANCE_FUND or not state.has_account(index):
             continue
         if not state.account(index).instruments:
             continue

@@ -63,6 +63,7 @@ from rollbook.l1.driver import EvmL1
 from rollbook.matching.engine import MatchingEngine
 from rollbook.matching.errors import MatchingError
 from rollbook.node.gate import LiquidationTaker, STFGate
+from rollbook.node.liquidator import close_order, underwater
 from rollbook.sim.world import GENESIS_TIME, Trader, World, key_from_label, option_chain
 
 STEP_SECONDS = 10
@@ -329,38 +330,19 @@ class Session:
     def underwater(self) -> list[int]:
         """Accounts below maintenance, found with the STF's own functions (read only)."""
         state = self.world.state
-        found = []
-        for key in state.keys_of_kind("acct"):
-            index = key[1]
-            if not isinstance(index, int) or index == 0:
-                continue
-            if not state.account(index).instruments:
-                continue
-            state.begin()
-            try:
-                h = health(state, index, self.world.now)
-            finally:
-                state.rollback()
-            if h.equity < h.maintenance:
-                found.append(index)
-        return found
+        accounts = [k[1] for k in state.keys_of_kind("acct") if isinstance(k[1], int)]
+        return underwater(state, self.world.now, accounts)
 
     def liquidate(self, index: int) -> None:
         self.stats.liquidated_accounts.add(index)
         self.engine.cancel_all(index)
         state = self.world.state
-        size = state.position(index, PERP).size
-        if size == 0:
+        plan = close_order(state, index, PERP)
+        if plan is None:
             return
-        mark = state.instrument(PERP).mark
-        band = state.globals().liq_band_ppm
-        side = Side.SELL if size > 0 else Side.BUY
-        limit = (
-            mark * (10**6 - band) // 10**6 if side is Side.SELL else mark * (10**6 + band) // 10**6
-        )
-        limit = (limit + TICK - 1) // TICK * TICK if side is Side.SELL else limit // TICK * TICK
+        side, limit, size = plan
         result = self.engine.submit(
-            index, PERP, side, limit, abs(size), OrderFlags.IOC, LiquidationTaker(index)
+            index, PERP, side, limit, size, OrderFlags.IOC, LiquidationTaker(index)
         )
         self.stats.liquidation_fills += len(result.fills)
         for fill in result.fills:
