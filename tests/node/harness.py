@@ -16,7 +16,7 @@ from aiohttp import web
 from rollbook.chain.derive import ChainConfig
 from rollbook.chain.l1 import L1Ref
 from rollbook.crypto.keccak import keccak256
-from rollbook.node.api import NodeApi
+from rollbook.node.api import NodeApi, RateLimits
 from rollbook.node.gateway import Credentials, Gateway, new_credentials
 from rollbook.node.service import Genesis, L1Port, Node
 from rollbook.sdk import Client, TradingKey
@@ -69,13 +69,14 @@ async def running(
     l1: L1Port | None = None,
     block_ms: int = 200,
     clock: Callable[[], float] = time.time,
+    limits: RateLimits | None = None,
 ) -> AsyncIterator[Running]:
     """Start (or restart) the node in ``path`` with its API on a free loopback port."""
     if not (path / "node.db").exists():
         assert setup is not None
         Node.init(path, setup.genesis, SEQUENCER_KEY)
     node = Node.open(path, block_ms=block_ms, l1=l1, clock=clock)
-    api = NodeApi(node)
+    api = NodeApi(node, limits)
     await node.start(ticks=ticks, l1_every=0.1)
     api.start()
     runner = web.AppRunner(api.server.app())
