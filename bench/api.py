@@ -32,6 +32,7 @@ import aiohttp
 import orjson
 
 from rollbook.exchange.types import OrderFlags, Side
+from rollbook.node.cli import spawn
 from rollbook.sdk import Client, TradingKey
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,17 +45,7 @@ def start_node(data: Path, block_ms: int) -> tuple[subprocess.Popen[str], str]:
     subprocess.run(
         [*rollbook, "node", "init", "--data", str(data)], check=True, capture_output=True
     )
-    process = subprocess.Popen(
-        [*rollbook, "node", "run", "--data", str(data), "--block-ms", str(block_ms)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("listening on "):
-        process.kill()
-        raise RuntimeError(f"the node did not start: {line}")
-    return process, line.split()[2]
+    return spawn(["node", "run", "--data", str(data), "--block-ms", str(block_ms)])
 
 
 def presign(key: TradingKey, count: int, maker: bool) -> list[str]:

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from rollbook.chain.derive import ChainConfig
 from rollbook.chain.l1 import L1Ref
 from rollbook.crypto.keccak import keccak256
 from rollbook.node.api import NodeApi, RateLimits
+from rollbook.node.cli import serve
 from rollbook.node.gateway import Credentials, Gateway, new_credentials
 from rollbook.node.service import Genesis, L1Port, Node
 from rollbook.sdk import Client, TradingKey
@@ -79,13 +78,9 @@ async def running(
     api = NodeApi(node, limits)
     await node.start(ticks=ticks, l1_every=0.1)
     api.start()
-    runner = web.AppRunner(api.server.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, url = await serve(api.server.app(), 0)
     try:
-        yield Running(node, api, f"http://127.0.0.1:{port}", setup or genesis())
+        yield Running(node, api, url, setup or genesis())
     finally:
         api.stop()
         await runner.cleanup()
@@ -105,13 +100,9 @@ async def gateway(node: Running, trader: str) -> AsyncIterator[tuple[str, Creden
     creds = new_credentials()
     gw = Gateway(node.url, TradingKey(person.trading_key, person.index), creds)
     await gw.start()
-    runner = web.AppRunner(gw.server.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, url = await serve(gw.server.app(), 0)
     try:
-        yield f"http://127.0.0.1:{port}", creds
+        yield url, creds
     finally:
         await runner.cleanup()
         await gw.stop()

@@ -16,25 +16,11 @@ from pathlib import Path
 import pytest
 
 from rollbook.exchange.types import OrderFlags
+from rollbook.node.cli import spawn
 from rollbook.node.service import Node
 from rollbook.sdk import Client, RpcError, TradingKey
 
 ROLLBOOK = [sys.executable, "-m", "rollbook.cli"]
-
-
-def start(data: Path, *flags: str) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [*ROLLBOOK, "node", "run", "--data", str(data), *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("listening on "):
-        process.kill()
-        raise AssertionError(f"the node did not start: {line}{process.stderr.read()}")  # type: ignore[union-attr]
-    return process, line.split()[2]
 
 
 def keys(data: Path) -> list[TradingKey]:
@@ -85,7 +71,9 @@ def test_kill_9_loses_no_acknowledged_input(tmp_path: Path) -> None:
     subprocess.run(
         [*ROLLBOOK, "node", "init", "--data", str(data)], check=True, capture_output=True
     )
-    process, url = start(data, "--block-ms", "50", "--snapshot-blocks", "20")
+    process, url = spawn(
+        ["node", "run", "--data", str(data), "--block-ms", "50", "--snapshot-blocks", "20"]
+    )
     acked: dict[int, str] = {}
 
     async def run_until_killed() -> None:
@@ -108,7 +96,7 @@ def test_kill_9_loses_no_acknowledged_input(tmp_path: Path) -> None:
     assert len(acked) >= 1500
 
     # Restart with no new blocks: every acknowledged input is in the log, unchanged.
-    process, url = start(data, "--block-ms", "0")
+    process, url = spawn(["node", "run", "--data", str(data), "--block-ms", "0"])
     try:
 
         async def check() -> dict:  # type: ignore[type-arg]
@@ -126,7 +114,7 @@ def test_kill_9_loses_no_acknowledged_input(tmp_path: Path) -> None:
         process.kill()
 
     # kill -9 again with nothing in flight: the restart reaches the same root.
-    process, url = start(data, "--block-ms", "0")
+    process, url = spawn(["node", "run", "--data", str(data), "--block-ms", "0"])
     try:
         after = asyncio.run(status(url))
     finally:

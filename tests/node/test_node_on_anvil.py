@@ -17,22 +17,13 @@ import pytest
 
 from rollbook.exchange.types import OrderFlags
 from rollbook.l1.anvil import FAUCET_KEY, Anvil, available
+from rollbook.node.cli import spawn
 from rollbook.sdk import Client
 
 from .test_crash import keys
 
 pytestmark = pytest.mark.skipif(not available(), reason="anvil is installed by `make setup`")
 ROLLBOOK = [sys.executable, "-m", "rollbook.cli"]
-
-
-def start(*argv: str, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen([*ROLLBOOK, *argv], stdout=subprocess.PIPE, text=True, env=env)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("listening on "):
-        process.kill()
-        raise AssertionError(f"{argv[:2]} did not start: {line}")
-    return process, line.split()[2]
 
 
 @pytest.mark.slow
@@ -46,11 +37,11 @@ def test_node_and_verifier_processes_on_anvil(tmp_path: Path) -> None:
             capture_output=True,
             env=env,
         )
-        node, url = start(
-            "node", "run", "--data", str(data), "--l1", anvil.url, "--block-ms", "500", env=env
+        node, url = spawn(
+            ["node", "run", "--data", str(data), "--l1", anvil.url, "--block-ms", "500"], env
         )
-        verifier, verifier_url = start(
-            "node", "verify", "--data", str(data), "--l1", anvil.url, env=env
+        verifier, verifier_url = spawn(
+            ["node", "verify", "--data", str(data), "--l1", anvil.url], env
         )
         try:
 

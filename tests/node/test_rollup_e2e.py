@@ -17,7 +17,7 @@ from rollbook.chain.derive import ChainConfig
 from rollbook.exchange.numeric import QUOTE_ONE
 from rollbook.exchange.types import OrderFlags
 from rollbook.l1.driver import EvmL1
-from rollbook.node.devnet import Feeder, devnet_world
+from rollbook.node.devnet import Feeder, devnet_world, feed_forever
 from rollbook.node.l1port import DevnetPort
 from rollbook.node.service import Genesis
 from rollbook.node.verifier import Verifier
@@ -81,17 +81,7 @@ def test_deposit_trade_post_verify_withdraw(tmp_path: Path) -> None:
 
             feeder = Feeder(devnet, seed=3)
 
-            async def feed() -> None:
-                last = 0
-                while True:
-                    now = (await c.call("rollbook_syncStatus"))["block_time"]
-                    if now > last:
-                        feeder.move()
-                        await c.send_tx(feeder.report(now))
-                        last = now
-                    await asyncio.sleep(0.05)
-
-            feeding = asyncio.ensure_future(feed())
+            feeding = asyncio.ensure_future(feed_forever(c, feeder))
             try:
                 # 1. deposit on L1; credited on L2 once its L1 block is an origin
                 before = (await c.call("rollbook_getAccount", account=taker.index))["balance"]

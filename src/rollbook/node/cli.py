@@ -27,6 +27,8 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -149,12 +151,34 @@ async def run_node(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _until_signal() -> None:
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (Ctrl-C stops a server cleanly)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
+
+
+async def _until_signal() -> None:
+    await stop_on_signals().wait()
+
+
+def spawn(argv: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+    """Start ``rollbook ARGV`` as a process and wait for its ``listening on URL`` line;
+    returns the process and the URL (tests, benchmarks)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rollbook.cli", *argv],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("listening on "):
+        process.kill()
+        raise RuntimeError(f"`rollbook {' '.join(argv[:2])}` did not start: {line!r}")
+    return process, line.split()[2]
 
 
 async def run_verifier(args: argparse.Namespace) -> int:
@@ -177,9 +201,7 @@ async def run_verifier(args: argparse.Namespace) -> int:
     runner, url = await serve(server.app(), args.port)
     print(f"listening on {url} (verifier of {args.l1})", flush=True)
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     told = 0
     while not stop.is_set():
         try:

@@ -226,6 +226,21 @@ class Taker(Bot):
         await self.order(name, side, ticks(limit, 0.1), amount, OrderFlags.IOC)
 
 
+async def feed_forever(client: Client, feeder: Feeder, every: float = 0.05) -> None:
+    """The oracle network: a signed report at each new block time, until cancelled."""
+    last = 0
+    while True:
+        now = (await client.call("rollbook_syncStatus"))["block_time"]
+        if now > last:
+            feeder.move()
+            try:
+                await client.send_tx(feeder.report(now))
+            except RpcError:
+                pass  # a report the STF refuses (e.g. a max-move breach) is skipped
+            last = now
+        await asyncio.sleep(every)
+
+
 async def trade_forever(
     makers: list[MarketMaker], takers: list[Taker], feeder: Feeder, every: float = 0.5
 ) -> None:

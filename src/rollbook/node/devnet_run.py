@@ -25,7 +25,6 @@ import json
 import os
 import random
 import secrets
-import signal
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -38,8 +37,16 @@ from rollbook.chain.l1 import L1Deposit
 from rollbook.exchange.numeric import QUOTE_ONE
 from rollbook.l1.driver import EvmL1
 from rollbook.node.api import NodeApi
-from rollbook.node.cli import serve
-from rollbook.node.devnet import Feeder, MarketMaker, Stats, Taker, devnet_world, trade_forever
+from rollbook.node.cli import serve, stop_on_signals
+from rollbook.node.devnet import (
+    Feeder,
+    MarketMaker,
+    Stats,
+    Taker,
+    devnet_world,
+    feed_forever,
+    trade_forever,
+)
 from rollbook.node.gateway import Gateway, new_credentials, read_keystore, write_keystore
 from rollbook.node.l1port import DevnetPort
 from rollbook.node.service import Genesis, Node
@@ -176,23 +183,8 @@ async def _session(
         c, k = await connect(trader)
         takers.append(Taker(c, k, stats, random.Random(rng.random())))
 
-    async def feed() -> None:
-        last = 0
-        while True:
-            now = (await feed_client.call("rollbook_syncStatus"))["block_time"]
-            if now > last:
-                feeder.move()
-                try:
-                    await feed_client.send_tx(feeder.report(now))
-                except RpcError:
-                    pass
-                last = now
-            await asyncio.sleep(0.05)
-
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    tasks = [asyncio.ensure_future(feed())]
+    stop = stop_on_signals()
+    tasks = [asyncio.ensure_future(feed_forever(feed_client, feeder))]
     await asyncio.sleep(0.5)
     tasks.append(asyncio.ensure_future(trade_forever(makers, takers, feeder, every=0.25)))
     depositor, withdrawer = devnet.takers[1], devnet.takers[2]
