@@ -46,6 +46,14 @@ def test_trade_over_the_api(tmp_path: Path) -> None:
             assert ticker["last_price"] == 3000.05 and ticker["best_ask_amount"] == 0.3
             # the ack's receipt was verified by the SDK; the order is numbered in the log
             assert ask["receipt"]["seq"] < taken["receipt"]["seq"]
+            head = (await c.call("rollbook_syncStatus"))["unsafe_l2"]
+            for _ in range(100):  # the fill is sealed into a block within a few ticks
+                block = await c.call("rollbook_getBlock", number=head, full=True)
+                if any(t["kind"] == "Fill" for t in block["transactions"]):
+                    break
+                head += (await c.call("rollbook_syncStatus"))["unsafe_l2"] > head
+                await asyncio.sleep(0.05)
+            assert any(t["kind"] == "Fill" for t in block["transactions"])
 
     run(scenario())
 

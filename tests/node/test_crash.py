@@ -72,7 +72,7 @@ def test_kill_9_loses_no_acknowledged_input(tmp_path: Path) -> None:
         [*ROLLBOOK, "node", "init", "--data", str(data)], check=True, capture_output=True
     )
     process, url = spawn(
-        ["node", "run", "--data", str(data), "--block-ms", "50", "--snapshot-blocks", "20"]
+        ["node", "run", "--data", str(data), "--block-ms", "50", "--snapshot-blocks", "3"]
     )
     acked: dict[int, str] = {}
 

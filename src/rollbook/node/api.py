@@ -27,9 +27,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from rollbook.chain.blocks import L2Block, output_root, prove_withdrawal
+from rollbook.chain.blocks import L2Block, output_root, prove_withdrawal, tx_item
 from rollbook.codec.errors import DecodeError
 from rollbook.codec.txcodec import decode_standalone
+from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.errors import ExchangeError
 from rollbook.exchange.leaves import Instrument, Withdrawal, account_key
 from rollbook.exchange.orders import Order, SignedOrder
@@ -595,7 +596,23 @@ class NodeApi:
 
         @s.method("rollbook_getBlock")
         async def get_block(params: dict[str, Any], req: Request) -> Any:
-            return block_json(self.block(params))
+            """A block's header; with ``full``, each tx: its kind, origin, its hash
+            (keccak of the tx-root leaf) and the leaf itself (hex)."""
+            block = self.block(params)
+            result = block_json(block)
+            if param(params, "full", bool, False):
+                sep = core().cfg.domain_separator
+                items = [tx_item(t, sep) for t in block.txs]
+                result["transactions"] = [
+                    {
+                        "kind": type(t.tx).__name__,
+                        "origin": int(t.origin),
+                        "hash": "0x" + keccak256(item).hex(),
+                        "data": "0x" + item.hex(),
+                    }
+                    for t, item in zip(block.txs, items, strict=True)
+                ]
+            return result
 
         @s.method("rollbook_getReceipts")
         async def get_receipts(params: dict[str, Any], req: Request) -> Any:
