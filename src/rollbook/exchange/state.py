@@ -249,6 +249,12 @@ class State:
         if withdrawals:
             self._withdrawals.update(withdrawals)
 
+    @property
+    def dirty_count(self) -> int:
+        """How many leaves changed since the last root (a node hashes them early, while
+        a block fills, so that sealing it does not stall)."""
+        return len(self._dirty)
+
     def root(self) -> bytes:
         """The state root: the sparse Merkle tree over every leaf (#4).
 

@@ -49,6 +49,7 @@ from rollbook.node.wal import Log
 
 SNAPSHOT_EVERY_BLOCKS = 600
 KEEP_POST_STATES = 1024
+HASH_EARLY = 256  # dirty leaves that trigger hashing before the block is sealed
 
 
 class L1Port(Protocol):
@@ -199,6 +200,11 @@ class Node:
         outcome = self.core.apply(record)
         if outcome.sealed is not None:
             self._keep_post_state(outcome.sealed.number)
+        elif self.core.state.dirty_count >= HASH_EARLY:
+            # Hash the state tree as the block fills (a root is a pure function of the
+            # leaves, so this changes no outcome): the seal then hashes only the rest
+            # instead of stalling the loop for the whole block.
+            self.core.state.root()
         future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
         digest = input_digest(inp, self.genesis.cfg.domain_separator)
         self._queue.append(
