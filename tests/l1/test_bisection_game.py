@@ -3,6 +3,7 @@ same ranges, same turns, same winner; honest sides win; clocks and bonds."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,12 @@ def trace(length: int, salt: bytes = b"") -> list[bytes]:
     return [keccak256(salt + i.to_bytes(4, "big")) for i in range(length + 1)]
 
 
-def deploy(arity: int, honest: list[bytes]) -> tuple[Any, Any]:
+def deploy(arity: int, honest: list[bytes]) -> Any:
+    """The game with a test executor that knows the honest trace's steps."""
     stepper = boa.load(str(STEPPER))
-    for pre, post in zip(honest, honest[1:], strict=False):
+    for pre, post in itertools.pairwise(honest):
         stepper.set_next(pre, post)
-    return stepper, load("BisectionGame", stepper.address, arity, CLOCK, BOND)
+    return load("BisectionGame", stepper.address, arity, CLOCK, BOND)
 
 
 def same(model: Game, game: Any, gid: int) -> None:
@@ -48,7 +50,7 @@ def test_the_contract_plays_exactly_the_model(length: int, arity: int, data) -> 
         rng = random.Random(data.draw(st.integers(0, 2**32)))
         lie = honest[:lie_from] + trace(length, b"lie")[lie_from:]
         defender_trace = lie if liar_defends else honest
-        stepper, game = deploy(arity, honest)
+        game = deploy(arity, honest)
         defender, challenger = boa.env.generate_address(), boa.env.generate_address()
         for who in (defender, challenger):
             boa.env.set_balance(who, 10 * BOND)
@@ -85,7 +87,7 @@ def test_the_contract_plays_exactly_the_model(length: int, arity: int, data) -> 
 
 def test_a_silent_defender_loses_on_time_and_the_challenger_takes_its_bond_back() -> None:
     honest = trace(8)
-    stepper, game = deploy(2, honest)
+    game = deploy(2, honest)
     defender, challenger = boa.env.generate_address(), boa.env.generate_address()
     boa.env.set_balance(challenger, BOND)
     boa.env.set_balance(defender, BOND)
@@ -104,7 +106,7 @@ def test_a_silent_defender_loses_on_time_and_the_challenger_takes_its_bond_back(
 
 def test_moves_out_of_turn_and_bad_shapes_revert() -> None:
     honest = trace(8)
-    stepper, game = deploy(2, honest)
+    game = deploy(2, honest)
     defender, challenger = boa.env.generate_address(), boa.env.generate_address()
     for who in (defender, challenger):
         boa.env.set_balance(who, 10 * BOND)
@@ -134,6 +136,6 @@ def test_moves_out_of_turn_and_bad_shapes_revert() -> None:
 @pytest.mark.parametrize("arity", [2, 4, 16])
 def test_midpoints_match_the_model(arity: int) -> None:
     honest = trace(2)
-    _, game = deploy(arity, honest)
+    game = deploy(arity, honest)
     for lo, hi in [(0, 1), (0, 2), (0, 3), (5, 21), (0, 2**20), (7, 7 + 2**20 + 3)]:
         assert game.midpoints(lo, hi) == midpoints(lo, hi, arity)
