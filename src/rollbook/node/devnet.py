@@ -55,7 +55,7 @@ def next_expiries(now: int, count: int = 2) -> list[int]:
     return found
 
 
-def devnet_world(now: int, makers: int = 2, takers: int = 4) -> DevnetWorld:
+def devnet_world(now: int, makers: int = 2, takers: int = 6) -> DevnetWorld:
     world = World(now=now)
     assert world.list_perp().ok
     options: dict[int, tuple[int, int, bool]] = {}
@@ -247,7 +247,7 @@ async def trade_forever(
     """The demo market: makers re-quote, takers take, until cancelled."""
     round_number = 0
     while True:
-        quoting = [m for m in makers if not m.options or round_number % 10 == 0]
+        quoting = [m for m in makers if not m.options or round_number % 20 == 0]
         for maker in quoting:  # pull every stale quote first, then quote afresh
             try:
                 await maker.client.cancel_all(maker.key)

@@ -186,7 +186,7 @@ async def _session(
     stop = stop_on_signals()
     tasks = [asyncio.ensure_future(feed_forever(feed_client, feeder))]
     await asyncio.sleep(0.5)
-    tasks.append(asyncio.ensure_future(trade_forever(makers, takers, feeder, every=0.25)))
+    tasks.append(asyncio.ensure_future(trade_forever(makers, takers, feeder, every=0.1)))
     depositor, withdrawer = devnet.takers[1], devnet.takers[2]
     await on_l1(
         bridge.deposit, l1.system, depositor.owner_key, 1_000 * QUOTE_ONE, l1.roles.deployer
