@@ -88,6 +88,11 @@ def test_errors_are_deribit_codes_and_change_nothing(tmp_path: Path) -> None:
             with pytest.raises(RpcError) as err:
                 await c.call("rollbook_placeOrder", order={"side": "up"}, signature="0x00")
             assert err.value.code == -32602
+            negative = alice.sign(alice.order(1, Side.BUY, 3_000_000_000, 10_000_000))
+            negative["order"]["flags"] = -1
+            with pytest.raises(RpcError) as err:
+                await c.call("rollbook_placeOrder", **negative)
+            assert err.value.code == -32602 and "flags" in str(err.value.data)
             forged = alice.sign(alice.order(1, Side.BUY, 3_000_000_000, 10_000_000))
             forged["signature"] = forged["signature"][:-4] + "abcd"
             with pytest.raises(RpcError) as err:

@@ -167,3 +167,17 @@ def test_log_records_round_trip(h: Harness) -> None:
         assert decode_record(encode_record(record)) == record
     with pytest.raises(ValueError):
         decode_record(b"\x07" + encode_record(h.records[0])[1:])
+
+
+def test_a_tick_past_the_drift_is_refused_before_anything_is_sealed(h: Harness) -> None:
+    h.feed(h.order(h.alice, Side.SELL, 3001, 10))
+    h.feed(h.order(h.bob, Side.BUY, 3001, 4, flags=OrderFlags.IOC))
+    blocks, root, seq = len(h.core.builder.blocks), h.core.state.root(), h.core.seq
+    stalled = GENESIS_TIME + h.cfg.max_drift + 600  # L1 has not moved for too long
+    with pytest.raises(Refused) as refused:
+        h.core.apply(Record(seq + 1, h.ms, Tick(stalled)))
+    assert refused.value.code == 13028 and "stalled" in refused.value.message
+    assert (len(h.core.builder.blocks), h.core.state.root(), h.core.seq) == (blocks, root, seq)
+    assert h.core.open  # the block still takes orders; it seals when L1 moves again
+    h.feed(Tick(GENESIS_TIME + 10))
+    assert len(h.core.builder.blocks) == blocks + 1

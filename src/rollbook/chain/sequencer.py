@@ -63,26 +63,37 @@ class BlockBuilder:
 
     def origin_for(self, timestamp: int) -> L1Ref:
         """The newest L1 block ``k`` deep with a time not after ``timestamp`` (never
-        behind the head's origin)."""
-        head = self.blocks[-1].header
+        behind the origin of the newest block, open or sealed)."""
+        floor = self._open.origin.number if self._open else self.blocks[-1].header.l1_origin
         deepest = self.l1[-1].number - self.cfg.confirmation_depth
-        best = self.l1[head.l1_origin - self.l1[0].number]
+        best = self.l1[floor - self.l1[0].number]
         for ref in self.l1:
-            if head.l1_origin <= ref.number <= deepest and ref.timestamp <= timestamp:
+            if floor <= ref.number <= deepest and ref.timestamp <= timestamp:
                 best = ref
         return best
+
+    def next_block_time(self, timestamp: int) -> tuple[L1Ref, int]:
+        """The origin and time of the block that would open at ``timestamp`` next
+        (after the open one, if any, is sealed).
+
+        Raises:
+            InvariantError: the time drifts past the origin by more than the limit (L1
+                is stalled, or the sequencer's L1 view is); nothing changes.
+        """
+        newest = self._open.timestamp if self._open else self.blocks[-1].header.timestamp
+        origin = self.origin_for(timestamp)
+        timestamp = max(timestamp, newest, origin.timestamp)
+        if timestamp > origin.timestamp + self.cfg.max_drift:
+            raise InvariantError(
+                f"block time {timestamp} drifts past origin {origin.number}: L1 is stalled"
+            )
+        return origin, timestamp
 
     def open_block(self, timestamp: int) -> list[BlockTx]:
         """Start the next block at ``timestamp``: apply the due L1 txs; returns them."""
         if self._open is not None:
             raise InvariantError("open_block() while a block is open")
-        head = self.blocks[-1].header
-        origin = self.origin_for(timestamp)
-        timestamp = max(timestamp, head.timestamp, origin.timestamp)
-        if timestamp > origin.timestamp + self.cfg.max_drift:
-            raise InvariantError(
-                f"block time {timestamp} drifts past origin {origin.number}: L1 is stalled"
-            )
+        origin, timestamp = self.next_block_time(timestamp)
         l1_txs, self.pending, notes = take_due(self.pending, origin.number, self.cfg)
         self.notes.extend(notes)
         env = TxEnv(timestamp, self.cfg.domain_separator)

@@ -753,6 +753,9 @@ def signed_order(params: dict[str, Any], separator: bytes) -> SignedOrder:
     side = fields.get("side")
     if side not in ("buy", "sell"):
         raise invalid("order.side must be 'buy' or 'sell'", "order.side")
+    flags = param(fields, "flags", int, 0)
+    if flags < 0:
+        raise invalid("order.flags must be a non-negative bit set", "order.flags")
     try:
         order = Order(
             param(fields, "account", int),
@@ -764,9 +767,7 @@ def signed_order(params: dict[str, Any], separator: bytes) -> SignedOrder:
             param(fields, "expiry", int),
             param(fields, "slot", int),
             param(fields, "nonce", int),
-            OrderFlags(param(fields, "flags", int, 0))
-            if param(fields, "flags", int, 0) >= 0
-            else OrderFlags(0),
+            OrderFlags(flags),
         )
         signature = hex_bytes(params, "signature")
         return SignedOrder(order, signature, order.digest(separator))

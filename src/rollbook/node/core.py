@@ -225,6 +225,10 @@ class Sequencer:
     # -- blocks -----------------------------------------------------------------------------
 
     def _tick(self, now: int) -> Outcome:
+        try:
+            self.builder.next_block_time(now)  # refuse before sealing, not half-way
+        except InvariantError as exc:
+            raise Refused(13028, "temporarily_unavailable", str(exc)) from None
         outcome = Outcome()
         if self.open:
             self._liquidate(outcome)

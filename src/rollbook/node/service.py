@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import pickle
 import time
 from collections.abc import Callable
@@ -46,6 +47,8 @@ from rollbook.node.core import Outcome, Refused, Sequencer, Trade
 from rollbook.node.inputs import Input, ObserveL1, Record, Tick, decode_record, encode_record
 from rollbook.node.receipts import Receipt, input_digest, sign_group
 from rollbook.node.wal import Log
+
+log = logging.getLogger("rollbook.node")
 
 SNAPSHOT_EVERY_BLOCKS = 600
 KEEP_POST_STATES = 1024
@@ -197,7 +200,18 @@ class Node:
         if self.stopping:
             raise Refused(13028, "temporarily_unavailable", "the node is shutting down")
         record = Record(self.core.seq + 1, int(self.wall() * 1000), inp)
-        outcome = self.core.apply(record)
+        try:
+            outcome = self.core.apply(record)
+        except Refused:
+            raise
+        except Exception:
+            # Not a refusal: the core may be half-way through an input, which the log
+            # cannot reproduce. Stop taking inputs; a restart recovers from the log.
+            self.stopping = True
+            log.critical(
+                "the sequencer core failed on input %d; stopping", record.seq, exc_info=True
+            )
+            raise
         if outcome.sealed is not None:
             self._keep_post_state(outcome.sealed.number)
         elif self.core.state.dirty_count >= HASH_EARLY:
@@ -288,8 +302,8 @@ class Node:
         while not self.stopping:
             try:
                 await self.submit(Tick(int(self.clock())))
-            except Refused:
-                pass
+            except Refused as exc:  # L1 stalled: no block until it moves again
+                self.costs.last_error = exc.message
             await asyncio.sleep(self.block_ms / 1000)
 
     async def _l1_loop(self, every: float) -> None:
