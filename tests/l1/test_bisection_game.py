@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,15 @@ from tests.l1.conftest import load
 BOND = 10**17
 CLOCK = 1_000
 STEPPER = Path(__file__).resolve().parent / "contracts" / "TraceStepper.vy"
+
+
+@pytest.fixture(autouse=True)
+def own_env() -> Iterator[None]:
+    """A fresh EVM of its own: titanoboa keeps storage traces per address across
+    anchors, and a later test's contract at a reused address would be described with
+    this game's storage layout when it reverts."""
+    with boa.swap_env(boa.Env()):
+        yield
 
 
 def trace(length: int, salt: bytes = b"") -> list[bytes]:
