@@ -146,6 +146,31 @@ def test_the_dispute_game_removes_a_root_and_its_successors(oracle: Any) -> None
         oracle.final_root(1)
 
 
+def test_a_disputed_root_is_not_final_until_every_game_releases_it(oracle: Any) -> None:
+    oracle.propose(b"\x11" * 32, 5, 0)
+    with boa.env.prank(stranger()), boa.reverts("OutputOracle: only the dispute game holds roots"):
+        oracle.hold(0)
+    oracle.hold(0)
+    oracle.hold(0)  # two games against one root
+    boa.env.time_travel(seconds=WINDOW)
+    assert not oracle.is_final(0)
+    oracle.release(0)
+    assert not oracle.is_final(0)
+    oracle.release(0)
+    assert oracle.is_final(0)
+    with boa.reverts("OutputOracle: no open dispute of this root"):
+        oracle.release(0)
+    with boa.reverts("OutputOracle: a final root cannot be disputed"):
+        oracle.hold(0)
+    # an index reused after a removal starts with no open dispute
+    oracle.propose(b"\x22" * 32, 6, 0)
+    oracle.hold(1)
+    oracle.remove_from(1)
+    oracle.propose(b"\x33" * 32, 7, 0)
+    boa.env.time_travel(seconds=WINDOW)
+    assert oracle.is_final(1)
+
+
 def test_a_bond_below_the_requirement_cannot_propose() -> None:
     from tests.l1.conftest import load
 

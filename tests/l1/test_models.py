@@ -16,7 +16,8 @@ WINDOW = 100
 
 
 class OutputOracleModel(RuleBasedStateMachine):
-    """Proposals, removals by the dispute game, and finality after the window."""
+    """Proposals, removals and holds by the dispute game, and finality after the window
+    with no game open."""
 
     @initialize()
     def deploy(self) -> None:
@@ -24,6 +25,7 @@ class OutputOracleModel(RuleBasedStateMachine):
         self.anchor.__enter__()
         self.oracle: Any = load("OutputOracle", boa.env.eoa, 0, WINDOW, boa.env.eoa)
         self.outputs: list[tuple[bytes, int, int]] = []  # (root, l2 block, proposed at)
+        self.holds: list[int] = []  # open dispute games per output
         self.now = boa.env.evm.patch.timestamp
 
     def teardown(self) -> None:
@@ -39,6 +41,7 @@ class OutputOracleModel(RuleBasedStateMachine):
             return
         self.oracle.propose(root, last + step, 0)
         self.outputs.append((root, last + step, self.now))
+        self.holds.append(0)
 
     @rule(step=st.integers(0, 3))
     def propose_stale(self, step: int) -> None:
@@ -58,21 +61,44 @@ class OutputOracleModel(RuleBasedStateMachine):
         if not self.outputs:
             return
         index = data.draw(st.integers(0, len(self.outputs) - 1))
-        if self.now >= self.outputs[index][2] + WINDOW:
+        if self._final(index):
             with boa.reverts("OutputOracle: a final root cannot be removed"):
                 self.oracle.remove_from(index)
         else:
             self.oracle.remove_from(index)
             del self.outputs[index:]
+            del self.holds[index:]
+
+    @rule(data=st.data(), release=st.booleans())
+    def dispute(self, data: st.DataObject, release: bool) -> None:
+        """A game holds a root back from finality, or ends and releases it."""
+        if not self.outputs:
+            return
+        index = data.draw(st.integers(0, len(self.outputs) - 1))
+        if release:
+            if self.holds[index] == 0:
+                with boa.reverts("OutputOracle: no open dispute of this root"):
+                    self.oracle.release(index)
+                return
+            self.oracle.release(index)
+            self.holds[index] -= 1
+        elif self._final(index):
+            with boa.reverts("OutputOracle: a final root cannot be disputed"):
+                self.oracle.hold(index)
+        else:
+            self.oracle.hold(index)
+            self.holds[index] += 1
+
+    def _final(self, index: int) -> bool:
+        return self.now >= self.outputs[index][2] + WINDOW and self.holds[index] == 0
 
     @invariant()
     def matches_the_model(self) -> None:
         if not hasattr(self, "oracle"):
             return
         assert self.oracle.count() == len(self.outputs)
-        for index, (root, block, at) in enumerate(self.outputs):
-            final = self.now >= at + WINDOW
-            assert self.oracle.is_final(index) == final
+        for index, (root, block, _) in enumerate(self.outputs):
+            assert self.oracle.is_final(index) == self._final(index)
             assert self.oracle.outputs(index)[:2] == (root, block)
         assert not self.oracle.is_final(len(self.outputs))
 

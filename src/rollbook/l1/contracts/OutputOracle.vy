@@ -34,6 +34,9 @@ challenge_window: public(uint256)
 remover: public(address)
 outputs: public(HashMap[uint256, Output])
 count: public(uint256)
+# Open dispute games per output, keyed by `_output_key` (an index is reused after a
+# removal, a key never).
+disputes: public(HashMap[bytes32, uint256])
 
 
 @deploy
@@ -88,6 +91,34 @@ def remove_from(index: uint256):
     log OutputsRemoved(from_index=index, count=n - index)
 
 
+@external
+def hold(index: uint256):
+    """The dispute game holds a root back from finality while a game against it is
+    open (docs/design/fraud-proofs.md section 4): only within the root's window."""
+    assert msg.sender == self.remover, "OutputOracle: only the dispute game holds roots"
+    assert index < self.count, "OutputOracle: no such output"
+    assert not self._final(index), "OutputOracle: a final root cannot be disputed"
+    key: bytes32 = self._output_key(index)
+    self.disputes[key] += 1
+
+
+@external
+def release(index: uint256):
+    """A game against the root ended with the root standing."""
+    assert msg.sender == self.remover, "OutputOracle: only the dispute game releases roots"
+    assert index < self.count, "OutputOracle: no such output"
+    key: bytes32 = self._output_key(index)
+    assert self.disputes[key] > 0, "OutputOracle: no open dispute of this root"
+    self.disputes[key] -= 1
+
+
+@view
+@internal
+def _output_key(index: uint256) -> bytes32:
+    o: Output = self.outputs[index]
+    return keccak256(abi_encode(index, o.root, o.proposed_at))
+
+
 @view
 @external
 def latest_origin() -> uint256:
@@ -115,4 +146,6 @@ def final_root(index: uint256) -> bytes32:
 @view
 @internal
 def _final(index: uint256) -> bool:
-    return block.timestamp >= self.outputs[index].proposed_at + self.challenge_window
+    if block.timestamp < self.outputs[index].proposed_at + self.challenge_window:
+        return False
+    return self.disputes[self._output_key(index)] == 0
