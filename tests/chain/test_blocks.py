@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from rollbook.chain.blocks import (
     Mode,
     output_root,
@@ -72,3 +74,39 @@ def test_withdrawals_are_provable_against_the_output_root() -> None:
         output_root(Mode.ZK, block.header.state_root, block.header.withdrawals_root, block.hash),
         claim,
     )
+
+
+def test_a_later_state_proves_withdrawals_against_an_earlier_block() -> None:
+    """Withdrawal leaves never change and their ids are sequential, so a block's
+    withdrawals tree is the leaves below its count: a node proves against any block
+    from its current state (no copy of each block's post-state kept)."""
+    from rollbook.exchange.stf import apply_tx
+
+    rollup = Rollup(seed=7, traders=3)
+    trader = rollup.people[0]
+    blocks, counts = [], []
+    for nonce in (1, 2, 3):
+        rollup.world.advance(2)
+        rollup.mine()
+        rollup.seq.open_block(rollup.world.now)
+        rollup.world.now = rollup.seq.timestamp
+        tx = rollup.world.owner_signed(
+            Withdraw, trader, account=trader.index, amount=nonce * 1_000_000, nonce=nonce
+        )
+        receipt = apply_tx(rollup.world.state, tx, rollup.world.env())
+        assert receipt.ok, receipt
+        blocks.append(rollup.seq.seal([tx], [receipt]))
+        counts.append(rollup.world.state.globals().next_withdrawal_id)
+    state = rollup.world.state  # the post-state of the last block only
+    first = blocks[0]
+    root = output_root(
+        rollup.cfg.mode, first.header.state_root, first.header.withdrawals_root, first.hash
+    )
+    claim = prove_withdrawal(state, first, rollup.cfg.mode, counts[0] - 1, counts[0])
+    assert claim.leaf.amount == 1_000_000 and verify_withdrawal(root, claim)
+    with pytest.raises(LookupError):  # a later withdrawal is not in the first block
+        prove_withdrawal(state, first, rollup.cfg.mode, counts[1] - 1, counts[0])
+    with pytest.raises(LookupError):  # the wrong count does not give the block's root
+        prove_withdrawal(state, first, rollup.cfg.mode, counts[0] - 1, counts[1])
+    last = prove_withdrawal(state, blocks[2], rollup.cfg.mode, counts[2] - 1)
+    assert last.withdrawals_root == blocks[2].header.withdrawals_root

@@ -30,6 +30,7 @@ from rollbook.codec.txcodec import encode_standalone
 from rollbook.codec.txroot import merkle_root
 from rollbook.codec.wire import uint
 from rollbook.commitment.proofs import Proof, verify_inclusion
+from rollbook.commitment.smt import SparseMerkleTree
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.leaves import Withdrawal, withdrawal_key
 from rollbook.exchange.state import State, leaf_path, leaf_value
@@ -150,16 +151,39 @@ class WithdrawalProof:
 
 
 def prove_withdrawal(
-    state: State, block: L2Block, mode: Mode, withdrawal_id: int
+    state: State, block: L2Block, mode: Mode, withdrawal_id: int, count: int | None = None
 ) -> WithdrawalProof:
-    """The proof of a withdrawal against the output root of ``block`` (whose post-state
-    is ``state``); raises :class:`LookupError` if the withdrawal does not exist."""
-    leaf, proof = state.prove_withdrawal(withdrawal_key(withdrawal_id))
-    if not isinstance(leaf, Withdrawal):
-        raise LookupError(f"withdrawal {withdrawal_id} does not exist")
+    """The proof of a withdrawal against the output root of ``block``.
+
+    Withdrawal leaves are written once, with sequential ids, and never change, so the
+    withdrawals tree of a block is the leaves with ids below the block's withdrawal
+    count: ``state`` may be the block's post-state or any later state of the chain.
+    ``count`` is the block's ``next_withdrawal_id`` (default: the state's); when it is
+    the state's, the state's own tree is the block's, else the block's tree is rebuilt
+    from the leaves (O(count) hashes).
+
+    Raises:
+        LookupError: the withdrawal is not in the block's tree, or the tree does not
+            hash to the block's withdrawals root (``count`` is not the block's).
+    """
+    current = state.globals().next_withdrawal_id
+    count = current if count is None else count
+    if not 0 <= withdrawal_id < count <= current:
+        raise LookupError(f"withdrawal {withdrawal_id} is not among the block's {count}")
+    key = withdrawal_key(withdrawal_id)
+    if count == current:
+        leaf, proof = state.prove_withdrawal(key)
+        root = state.withdrawals_root()
+    else:
+        tree = SparseMerkleTree()
+        tree.update(
+            (leaf_path(withdrawal_key(i)), leaf_value(state.withdrawal(i))) for i in range(count)
+        )
+        root = tree.root()
+        leaf, proof = state.withdrawal(withdrawal_id), tree.prove(leaf_path(key))
     header = block.header
-    if state.withdrawals_root() != header.withdrawals_root:
-        raise LookupError("the state is not the block's post-state")
+    if root != header.withdrawals_root or not isinstance(leaf, Withdrawal):
+        raise LookupError(f"the withdrawals tree of {count} leaves is not block {header.number}'s")
     return WithdrawalProof(
         mode, header.state_root, header.withdrawals_root, block.hash, withdrawal_id, leaf, proof
     )

@@ -39,6 +39,7 @@ from rollbook.exchange.leaves import (
     OracleConfig,
     OrderSlot,
     Position,
+    Withdrawal,
     account_key,
     encode_key,
     encode_leaf,
@@ -46,6 +47,7 @@ from rollbook.exchange.leaves import (
     position_key,
     price_key,
     slot_key,
+    withdrawal_key,
 )
 
 _MISSING = object()
@@ -202,6 +204,13 @@ class State:
         """The account's position in ``instrument`` (an empty one if none)."""
         leaf = self.get(position_key(index, instrument))
         return _EMPTY_POSITION if leaf is None else cast(Position, leaf)
+
+    def withdrawal(self, withdrawal_id: int) -> Withdrawal:
+        """The withdrawal leaf ``withdrawal_id``; raises :class:`LookupError` if none."""
+        leaf = self.get(withdrawal_key(withdrawal_id))
+        if not isinstance(leaf, Withdrawal):
+            raise LookupError(f"withdrawal {withdrawal_id} does not exist")
+        return leaf
 
     def slot(self, index: int, slot: int) -> OrderSlot:
         leaf = self.get(slot_key(index, slot))

@@ -637,14 +637,14 @@ class NodeApi:
 
         @s.method("rollbook_proveWithdrawal")
         async def prove(params: dict[str, Any], req: Request) -> Any:
-            number = param(params, "block", int)
-            state = self.node.post_states.get(number)
-            if state is None:
-                raise ApiError(10004, "not_found", f"no post-state kept for block {number}")
-            block = core().builder.blocks[number]
+            block = self.block({"number": param(params, "block", int)})
             try:
                 claim = prove_withdrawal(
-                    state, block, core().cfg.mode, param(params, "withdrawal_id", int)
+                    core().state,
+                    block,
+                    core().cfg.mode,
+                    param(params, "withdrawal_id", int),
+                    core().withdrawal_count(block.number),
                 )
             except LookupError as exc:
                 raise ApiError(10004, "not_found", str(exc)) from None

@@ -29,6 +29,7 @@ changes nothing.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -178,6 +179,11 @@ class Sequencer:
         self.fill_count = 0
         self.events = Events()
         self.listed: list[int] = []
+        self.withdrawal_counts: list[tuple[int, int]] = [
+            (0, self.state.globals().next_withdrawal_id)
+        ]
+        """(block, withdrawals so far) where the count changed: a block's withdrawals
+        tree is the leaves below its count (a proof needs nothing else)."""
         self.traders: set[int] = set()
         """Accounts that ever traded: the only ones that can hold positions (the
         liquidator scans these, not every account)."""
@@ -235,6 +241,9 @@ class Sequencer:
             sequenced = self.gate.take_pending()
             outcome.sealed = self.builder.seal(sequenced, [OK] * len(sequenced))
             self.events.blocks.append(outcome.sealed)
+            count = self.state.globals().next_withdrawal_id
+            if count != self.withdrawal_counts[-1][1]:
+                self.withdrawal_counts.append((outcome.sealed.number, count))
             self.open = False
         l1_txs = self.builder.open_block(now)
         self.open = True
@@ -558,6 +567,11 @@ class Sequencer:
 
     def open_orders(self, account: int) -> list[OrderView]:
         return [self.orders[o.order_id] for o in self.engine.open_orders(account)]
+
+    def withdrawal_count(self, block: int) -> int:
+        """How many withdrawals the chain had recorded by the end of ``block``."""
+        at = bisect_right(self.withdrawal_counts, (block, 2**64)) - 1
+        return self.withdrawal_counts[at][1]
 
     def drain(self) -> Events:
         events, self.events = self.events, Events()

@@ -51,7 +51,6 @@ from rollbook.node.wal import Log
 log = logging.getLogger("rollbook.node")
 
 SNAPSHOT_EVERY_BLOCKS = 600
-KEEP_POST_STATES = 1024
 HASH_EARLY = 256  # dirty leaves that trigger hashing before the block is sealed
 
 
@@ -146,8 +145,6 @@ class Node:
     _blocks_at_snapshot: int = 0
     snapshot_every: int = SNAPSHOT_EVERY_BLOCKS
     _batched_at: int = -1
-    post_states: dict[int, State] = field(default_factory=dict)
-    """Post-states of recent sealed blocks (withdrawal proofs need the proposed ones)."""
     stopping: bool = False
 
     # -- creation and recovery ---------------------------------------------------------------
@@ -212,9 +209,7 @@ class Node:
                 "the sequencer core failed on input %d; stopping", record.seq, exc_info=True
             )
             raise
-        if outcome.sealed is not None:
-            self._keep_post_state(outcome.sealed.number)
-        elif self.core.state.dirty_count >= HASH_EARLY:
+        if outcome.sealed is None and self.core.state.dirty_count >= HASH_EARLY:
             # Hash the state tree as the block fills (a root is a pure function of the
             # leaves, so this changes no outcome): the seal then hashes only the rest
             # instead of stalling the loop for the whole block.
@@ -228,12 +223,6 @@ class Node:
             self._wake.set()
         receipt = await future
         return Ack(record, outcome, receipt)
-
-    def _keep_post_state(self, number: int) -> None:
-        self.post_states[number] = self.core.state.copy()
-        for old in [n for n in self.post_states if n < number - KEEP_POST_STATES]:
-            if old != self.proposed:
-                del self.post_states[old]
 
     async def _writer(self) -> None:
         assert self._wake is not None
