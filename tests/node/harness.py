@@ -59,6 +59,13 @@ class Running:
         trader = self.setup.traders[name]
         return TradingKey(trader.trading_key, trader.index)
 
+    async def keys(self, client: Client, *names: str) -> list[TradingKey]:
+        """The named traders' keys, attached to ``client``'s node."""
+        found = [self.key(name) for name in names]
+        for key in found:
+            await key.attach(client)
+        return found
+
 
 @asynccontextmanager
 async def running(

@@ -23,9 +23,7 @@ def run(coro):  # type: ignore[no-untyped-def]
 def test_trade_over_the_api(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(tmp_path, genesis()) as node, client(node.url) as c:
-            alice, bob = node.key("alice"), node.key("bob")
-            await alice.attach(c)
-            await bob.attach(c)
+            alice, bob = await node.keys(c, "alice", "bob")
             ask = await c.place_order(
                 alice, "ETH_USDC-PERPETUAL", "sell", "3000.05", "0.5", label="mm-1"
             )
@@ -40,6 +38,10 @@ def test_trade_over_the_api(tmp_path: Path) -> None:
             assert trade["liquidity"] == "T" and trade["fee"] > 0
             positions = await c.call("rollbook_getPositions", account=bob.account)
             assert positions[0]["size"] == 0.2 and positions[0]["direction"] == "buy"
+            # the STF's standard margin for this position: IM 5 %, MM 3 % of its value
+            value = positions[0]["mark_price"] * 0.2
+            assert positions[0]["initial_margin"] == pytest.approx(value * 0.05, abs=1e-6)
+            assert positions[0]["maintenance_margin"] == pytest.approx(value * 0.03, abs=1e-6)
             book = await c.call("public/get_order_book", instrument_name="ETH_USDC-PERPETUAL")
             assert book["asks"] == [[3000.05, 0.3]]
             ticker = await c.call("public/ticker", instrument_name="ETH_USDC-PERPETUAL")
@@ -61,9 +63,7 @@ def test_trade_over_the_api(tmp_path: Path) -> None:
 def test_errors_are_deribit_codes_and_change_nothing(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(tmp_path, genesis()) as node, client(node.url) as c:
-            alice, poor = node.key("alice"), node.key("poor")
-            await alice.attach(c)
-            await poor.attach(c)
+            alice, poor = await node.keys(c, "alice", "poor")
             await c.place_order(alice, "ETH_USDC-PERPETUAL", "sell", "3000", "5")
             status = await c.call("rollbook_syncStatus")
             with pytest.raises(RpcError) as err:
@@ -113,9 +113,7 @@ def test_errors_are_deribit_codes_and_change_nothing(tmp_path: Path) -> None:
 def test_book_channel_snapshot_then_chained_deltas(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(tmp_path, genesis()) as node, client(node.url) as c:
-            alice, bob = node.key("alice"), node.key("bob")
-            await alice.attach(c)
-            await bob.attach(c)
+            alice, bob = await node.keys(c, "alice", "bob")
             await c.place_order(alice, "ETH_USDC-PERPETUAL", "sell", "3010", "1")
             stream = c.subscribe("book.ETH_USDC-PERPETUAL.raw")
             _, snapshot = await anext(stream)

@@ -51,8 +51,7 @@ def test_rate_limit_answers_10028_with_a_retry_hint(tmp_path: Path) -> None:
     async def scenario() -> None:
         limits = RateLimits(rate=2.0, burst=3.0)
         async with running(tmp_path, genesis(), limits=limits) as node, Client(node.url) as c:
-            alice = node.key("alice")
-            await alice.attach(c)
+            [alice] = await node.keys(c, "alice")
             for i in range(3):
                 await c.place_order(alice, "ETH_USDC-PERPETUAL", "buy", f"{2900 + i}", "0.1")
             with pytest.raises(RpcError) as err:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -386,7 +387,7 @@ class NodeApi:
         @s.method("public/get_last_trades_by_instrument")
         async def get_last_trades(params: dict[str, Any], req: Request) -> Any:
             inst = self.instrument(params)
-            count = min(param(params, "count", int, 10), 1000)
+            count = max(1, min(param(params, "count", int, 10), 1000))
             trades = list(core().trades.get(inst.instrument_id, ()))[-count:]
             return {"trades": [self.trade_json(t) for t in reversed(trades)], "has_more": False}
 
@@ -440,7 +441,9 @@ class NodeApi:
 
         @s.method("rollbook_placeOrder")
         async def place_order(params: dict[str, Any], req: Request) -> Any:
-            signed = signed_order(params, core().cfg.domain_separator)
+            # The digest through the core's memo: the core checks the same digest
+            # next, so an order is hashed once, not twice.
+            signed = signed_order(params, core().gate.env.order_digest)
             self.limits.check(signed.order.account)
             label = param(params, "label", str, "")
             replaces = param(params, "replaces", int, 0)
@@ -534,7 +537,7 @@ class NodeApi:
         @s.method("rollbook_getUserTrades")
         async def get_user_trades(params: dict[str, Any], req: Request) -> Any:
             index = self.account(params)
-            count = min(param(params, "count", int, 100), 1000)
+            count = max(1, min(param(params, "count", int, 100), 1000))
             trades = list(core().account_trades.get(index, ()))[-count:]
             return [self.trade_json(t, index) for t in reversed(trades)]
 
@@ -745,8 +748,9 @@ def hex_bytes(params: dict[str, Any], name: str) -> bytes:
         raise invalid(f"{name} must be hex", name) from None
 
 
-def signed_order(params: dict[str, Any], separator: bytes) -> SignedOrder:
-    """The order and signature of a ``rollbook_placeOrder`` request."""
+def signed_order(params: dict[str, Any], digest: Callable[[Order], bytes]) -> SignedOrder:
+    """The order and signature of a ``rollbook_placeOrder`` request (``digest``: the
+    order's EIP-712 digest in the deployment's domain)."""
     fields = params.get("order")
     if not isinstance(fields, dict):
         raise invalid("order must be an object", "order")
@@ -770,7 +774,7 @@ def signed_order(params: dict[str, Any], separator: bytes) -> SignedOrder:
             OrderFlags(flags),
         )
         signature = hex_bytes(params, "signature")
-        return SignedOrder(order, signature, order.digest(separator))
+        return SignedOrder(order, signature, digest(order))
     except ExchangeError as exc:
         raise invalid(exc.message, "order") from None
     except ValueError as exc:

@@ -41,7 +41,7 @@ from rollbook.crypto.secp256k1 import SignatureError, recover_address
 from rollbook.exchange.env import SignatureCache, TxEnv
 from rollbook.exchange.errors import ExchangeError, InvariantError
 from rollbook.exchange.leaves import InstrumentKind, OrderSlot, slot_key
-from rollbook.exchange.numeric import SIZE_ONE
+from rollbook.exchange.numeric import Rounding, notional, ppm_of
 from rollbook.exchange.orders import SignedOrder
 from rollbook.exchange.state import State
 from rollbook.exchange.stf import OK, apply_tx
@@ -481,11 +481,13 @@ class Sequencer:
         return view
 
     def _record_fill(self, fill: MatchFill) -> Trade:
+        # The fees the STF charged (trading.settle_fill, liquidation.liquidate): a
+        # liquidated taker pays no trading fee (its penalty goes to the fund).
         inst = self.state.instrument(fill.instrument)
-        notional = fill.price * fill.size // SIZE_ONE
-        maker_fee = -(-notional * inst.maker_fee_ppm // 10**6)
-        taker_fee = -(-notional * inst.taker_fee_ppm // 10**6)
+        value = notional(fill.price, fill.size)
         liquidation = isinstance(fill.taker_payload, LiquidationTaker)
+        maker_fee = ppm_of(value, inst.maker_fee_ppm, Rounding.UP)
+        taker_fee = 0 if liquidation else ppm_of(value, inst.taker_fee_ppm, Rounding.UP)
         trade = Trade(
             self.next_trade_id,
             fill.instrument,

@@ -22,8 +22,8 @@ from rollbook.exchange.black76 import greeks
 from rollbook.exchange.errors import ExchangeError
 from rollbook.exchange.fixedmath import ONE
 from rollbook.exchange.leaves import AssetPrice, Instrument, InstrumentKind, price_key
-from rollbook.exchange.margin import health, settle_and_price
-from rollbook.exchange.numeric import QUOTE_ONE, SIZE_ONE
+from rollbook.exchange.margin import health, requirements, settle_and_price
+from rollbook.exchange.numeric import QUOTE_ONE, SIZE_ONE, value_at_mark
 from rollbook.exchange.oracle import VOL_TO_ONE
 from rollbook.exchange.state import State
 from rollbook.exchange.types import OrderFlags, Side
@@ -326,46 +326,46 @@ def summary_json(state: State, account: int, now: int) -> dict[str, Any]:
 
 
 def positions_json(state: State, account: int, now: int) -> list[dict[str, Any]]:
-    """Deribit's position objects for every open position of ``account``."""
+    """Deribit's position objects for every open position of ``account``: settled and
+    valued by the STF (``settle_and_price``), each position's margin by the STF's
+    standard rules for that position alone (``requirements``); with stale marks, the
+    positions as stored and no margin figures."""
     out = []
     state.begin()
     try:
         try:
             _, priced = settle_and_price(state, account, now)
-            marks = {inst.instrument_id: inst.mark for inst, _ in priced}
+            stale = False
         except ExchangeError:
-            marks = {}
-        for instrument in state.account(account).instruments:
-            inst = state.instrument(instrument)
-            pos = state.position(account, instrument)
-            if pos.size == 0:
+            held = state.account(account).instruments
+            priced = [(state.instrument(i), state.position(account, i).size) for i in held]
+            stale = True
+        for inst, size in priced:
+            if size == 0:
                 continue
-            mark = marks.get(instrument, inst.mark)
-            entry = pos.cost * SIZE_ONE // pos.size  # cost: signed entry value
-            upl = mark * pos.size // SIZE_ONE - pos.cost
+            cost = state.position(account, inst.instrument_id).cost  # signed entry value
+            upl = value_at_mark(inst.mark, size) - cost
+            _, initial, maintenance = (0, 0, 0) if stale else requirements(False, [(inst, size)])
             out.append(
                 {
                     "instrument_name": inst.symbol,
                     "kind": "option" if inst.kind.is_option else "future",
-                    "direction": "buy" if pos.size > 0 else "sell",
-                    "size": amount(pos.size),
-                    "size_currency": amount(pos.size),
-                    "average_price": price(entry),
-                    "mark_price": price(mark),
+                    "direction": "buy" if size > 0 else "sell",
+                    "size": amount(size),
+                    "size_currency": amount(size),
+                    "average_price": price(cost * SIZE_ONE // size),
+                    "mark_price": price(inst.mark),
                     "index_price": price(index_price(state, inst.asset)),
                     "floating_profit_loss": price(upl),
                     "total_profit_loss": price(upl),
                     "realized_profit_loss": 0,
-                    "initial_margin": price(
-                        abs(mark * pos.size // SIZE_ONE) * inst.im_ppm // 10**6
-                    ),
-                    "maintenance_margin": price(
-                        abs(mark * pos.size // SIZE_ONE) * inst.mm_ppm // 10**6
-                    ),
+                    "initial_margin": price(initial),
+                    "maintenance_margin": price(maintenance),
                     "leverage": 10**6 // inst.im_ppm if inst.im_ppm else 0,
                     "estimated_liquidation_price": None,
-                    "delta": amount(pos.size),
+                    "delta": amount(size),
                     "open_orders_margin": 0,
+                    "marks_stale": stale,
                 }
             )
     finally:

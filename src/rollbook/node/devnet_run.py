@@ -236,15 +236,9 @@ async def _withdraw(client: Client, trader: Any, separator: bytes) -> dict[str, 
     except RpcError as exc:
         print(f"  withdrawal refused: {exc}")
         return {"failed": True}
-    status = await client.call("rollbook_syncStatus")
+    recorded = await client.call("rollbook_getWithdrawals", account=trader.index)
     print(f"  withdrawal of $100 from account {trader.index} in L2 block {sent['block']}")
-    return {
-        "block": sent["block"],
-        "amount": amount,
-        "id": None,
-        "seq": status["seq"],
-        "account": trader.index,
-    }
+    return {"block": sent["block"], "amount": amount, "id": recorded[-1]["withdrawal_id"]}
 
 
 async def _claim(on_l1: Any, client: Client, l1: EvmL1, w: dict[str, Any]) -> None:
@@ -254,8 +248,6 @@ async def _claim(on_l1: Any, client: Client, l1: EvmL1, w: dict[str, Any]) -> No
     if found is None:
         return
     index, output = found
-    if w["id"] is None:
-        w["id"] = await _withdrawal_id(client, w)
     try:
         proof = await client.call(
             "rollbook_proveWithdrawal", block=output["l2_block"], withdrawal_id=w["id"]
@@ -268,11 +260,6 @@ async def _claim(on_l1: Any, client: Client, l1: EvmL1, w: dict[str, Any]) -> No
         f"  withdrawal {w['id']} proven against final root {index}"
         f" (L2 block {output['l2_block']}) and paid on L1"
     )
-
-
-async def _withdrawal_id(client: Client, w: dict[str, Any]) -> int:
-    found = await client.call("rollbook_getWithdrawals", account=w["account"])
-    return int(found[-1]["withdrawal_id"])
 
 
 def _final_count(l1: EvmL1) -> int:

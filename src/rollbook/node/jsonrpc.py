@@ -296,9 +296,9 @@ def param(params: dict[str, Any], name: str, kind: type = str, default: Any = ..
                 return False
             raise ValueError(value)
         if kind is int:
-            if isinstance(value, bool):
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(value)
-            return int(value) if not isinstance(value, float) or value.is_integer() else int("x")
+            return int(value)
         if kind is str:
             return str(value)
         return kind(value)

@@ -18,7 +18,9 @@ reaches the sequencer (its origins are ``k`` deep anyway); the verifier
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from hexbytes import HexBytes
 from web3.exceptions import TransactionNotFound
@@ -38,9 +40,9 @@ class Spending:
     wei: int = 0
     counted: int = 0
 
-    def total(self, receipt_of: object) -> tuple[int, int]:
+    def total(self, receipt_of: Callable[[bytes], Any]) -> tuple[int, int]:
         for tx_hash in self.hashes[self.counted :]:
-            receipt = receipt_of(tx_hash)  # type: ignore[operator]
+            receipt = receipt_of(tx_hash)
             self.gas += int(receipt["gasUsed"])
             self.wei += int(receipt["gasUsed"]) * int(receipt.get("effectiveGasPrice", 0))
         self.counted = len(self.hashes)
