@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from rollbook.chain.l1 import L1Deposit
 from rollbook.codec.batch import decode_batch, encode_batch
-from rollbook.exchange.audit import conservation_gap, open_interest_mismatches
+from rollbook.exchange.audit import conservation_gap, escrow_gap, open_interest_mismatches
+from rollbook.exchange.leaves import account_key
 from rollbook.exchange.margin import health
 from rollbook.sim.session import PERP, Session
 
@@ -34,6 +36,17 @@ def test_session_liquidates_and_replays_to_the_same_root() -> None:
     # not yet derived, after every L2 withdrawal was proven and paid on L1.
     assert session.paid_withdrawals > 0
     assert session.escrow_gap() == 0
+    # A unit of L2 money that no account holds on L1's side shows as a gap.
+    leaked = session.world.state.copy()
+    fund = leaked.account(0)
+    leaked.put(account_key(0), fund._replace(balance=fund.balance + 1))
+    on_l1 = session.l1.escrow()
+    deposited = sum(
+        i.amount for b in session.l1.blocks for i in b.inputs if isinstance(i, L1Deposit)
+    )
+    assert (
+        escrow_gap(leaked, session.genesis_escrow, deposited, session.paid_withdrawals, on_l1) == -1
+    )
     l1_txs = [
         r for b in verifier.blocks for t, r in zip(b.txs, b.receipts, strict=True) if t.origin == 1
     ]

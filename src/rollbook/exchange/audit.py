@@ -78,3 +78,20 @@ def flat_debts(state: State) -> list[tuple[int, int]]:
         if not account.instruments and account.balance < 0:
             out.append((index, account.balance))
     return out
+
+
+def escrow_gap(
+    state: State, genesis_escrow: int, deposited_on_l1: int, paid_on_l1: int, escrow: int
+) -> int:
+    """ARCHITECTURE section 6, escrow on L1 = what L2 owes: ``escrow − (Σ balances +
+    fees + Σ pools + withdrawals recorded but not yet paid on L1 + deposits made on L1
+    and not yet derived)``; zero when the bridge is whole.
+
+    What L2 owes is counted from its accounts and pools, not taken from its deposit
+    and withdrawal totals, so a leak on either side of the bridge shows.
+    """
+    glob = state.globals()
+    owed = glob.total_deposits - glob.total_withdrawals + conservation_gap(state)
+    pending = glob.total_withdrawals - paid_on_l1
+    undelivered = deposited_on_l1 - (glob.total_deposits - genesis_escrow)
+    return escrow - (owed + pending + undelivered)

@@ -34,6 +34,7 @@ from typing import Any
 from rollbook.chain.blocks import output_version
 from rollbook.chain.derive import ChainConfig
 from rollbook.chain.l1 import L1Deposit
+from rollbook.exchange.audit import escrow_gap
 from rollbook.exchange.numeric import QUOTE_ONE
 from rollbook.l1.driver import EvmL1
 from rollbook.node.api import NodeApi
@@ -292,11 +293,8 @@ async def _finish(
     same = derived.number < len(blocks) and blocks[derived.number].hash == derived.hash
     glob = node.core.state.globals()
     on_l1_deposits = sum(i.amount for b in l1.blocks for i in b.inputs if isinstance(i, L1Deposit))
-    owed = glob.total_deposits - glob.total_withdrawals
-    pending = glob.total_withdrawals - d.paid
-    derived_deposits = glob.total_deposits - genesis_deposits
     escrow = await on_l1(l1.escrow)
-    gap = escrow - (owed + pending + (on_l1_deposits - derived_deposits))
+    gap = escrow_gap(node.core.state, genesis_deposits, on_l1_deposits, d.paid, escrow)
     costs = node.costs
     ok = same and not verifier.alarms and gap == 0 and derived.number >= head
     d.summary = {

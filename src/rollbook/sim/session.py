@@ -42,6 +42,7 @@ from rollbook.chain.l1 import L1Deposit
 from rollbook.chain.sequencer import BlockBuilder, next_batch
 from rollbook.codec.txcodec import encode_standalone
 from rollbook.crypto.secp256k1 import private_key_address
+from rollbook.exchange.audit import escrow_gap
 from rollbook.exchange.leaves import Settlement, settlement_key
 from rollbook.exchange.margin import health
 from rollbook.exchange.numeric import QUOTE_ONE, SIZE_ONE
@@ -465,14 +466,11 @@ class Session:
             self.builder.observe(block)
 
     def escrow_gap(self) -> int:
-        """L1 escrow − (what L2 owes + pending withdrawals + deposits not yet derived);
-        0 when the bridge is whole (ARCHITECTURE section 6)."""
-        glob = self.world.state.globals()
-        owed = glob.total_deposits - glob.total_withdrawals  # Σ balances + fees + pools
-        pending = glob.total_withdrawals - self.paid_withdrawals
+        """0 when the bridge is whole (:func:`rollbook.exchange.audit.escrow_gap`)."""
         on_l1 = sum(i.amount for b in self.l1.blocks for i in b.inputs if isinstance(i, L1Deposit))
-        derived = glob.total_deposits - self.genesis_escrow
-        return self.l1.escrow() - (owed + pending + (on_l1 - derived))
+        return escrow_gap(
+            self.world.state, self.genesis_escrow, on_l1, self.paid_withdrawals, self.l1.escrow()
+        )
 
     def replay(self) -> Deriver:
         """A verifier's view: derive the chain from the L1 history alone."""
