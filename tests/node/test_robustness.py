@@ -4,7 +4,10 @@ and a retry hint; the gateway cancels a trader's orders when its WebSocket drops
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
+import time
 from pathlib import Path
 
 import aiohttp
@@ -95,5 +98,37 @@ def test_gateway_cancels_on_disconnect(tmp_path: Path) -> None:
                         break
                     await asyncio.sleep(0.1)
                 assert await c.call("rollbook_getOpenOrders", account=alice) == []
+
+    asyncio.run(scenario())
+
+
+def test_gateway_checks_the_hmac_over_a_post_body(tmp_path: Path) -> None:
+    """Deribit's REST signature covers the body of a POST: a signed body is served, the
+    same signature over another body is refused."""
+
+    def header(creds, path: str, body: str) -> str:  # type: ignore[no-untyped-def]
+        ts = str(int(time.time() * 1000))
+        message = f"{ts}\n{ts}\nPOST\n{path}\n{body}\n"
+        sig = hmac.new(creds.client_secret.encode(), message.encode(), hashlib.sha256)
+        return f"deri-hmac-sha256 id={creds.client_id},ts={ts},sig={sig.hexdigest()},nonce={ts}"
+
+    async def scenario() -> None:
+        async with running(tmp_path, genesis()) as node, gateway(node, "alice") as (url, creds):
+            path = "/api/v2/private/get_account_summary"
+            body = json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "private/get_account_summary",
+                    "params": {"currency": "USDC"},
+                }
+            )
+            async with aiohttp.ClientSession() as http:
+                signed = {"Authorization": header(creds, path, body)}
+                async with http.post(url + path, data=body, headers=signed) as r:
+                    assert (await r.json())["result"]["currency"] == "USDC"
+                other = body.replace("USDC", "ETH")
+                async with http.post(url + path, data=other, headers=signed) as r:
+                    assert (await r.json())["error"]["code"] == 13009
 
     asyncio.run(scenario())

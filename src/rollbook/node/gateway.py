@@ -39,7 +39,6 @@ from typing import Any
 
 from eth_keyfile.keyfile import create_keyfile_json, decode_keyfile_json
 
-from rollbook.crypto.secp256k1 import private_key_address
 from rollbook.exchange.numeric import QUOTE_ONE, SIZE_ONE
 from rollbook.exchange.types import OrderFlags, Side
 from rollbook.node.deribit import ApiError, invalid, to_units
@@ -132,7 +131,7 @@ class Gateway:
         ).hexdigest()
         return hmac.compare_digest(want, sig.lower())
 
-    def authorised(self, req: Request) -> None:
+    async def authorised(self, req: Request) -> None:
         """Raise unless the request carries valid credentials."""
         if req.connection is not None and req.connection.session.get("auth"):
             return
@@ -151,7 +150,7 @@ class Gateway:
                 return
         if scheme == "deri-hmac-sha256" and http is not None:
             parts = dict(p.split("=", 1) for p in value.split(",") if "=" in p)
-            body = ""
+            body = await http.text() if http.body_exists else ""
             message = (
                 f"{parts.get('ts', '')}\n{parts.get('nonce', '')}\n{http.method}\n"
                 f"{http.raw_path}\n{body}\n"
@@ -233,9 +232,10 @@ class Gateway:
         orders = await self.forward("rollbook_getOpenOrders", account=self.key.account)
         return [o for o in orders if _matches(o["instrument_name"], currency, instrument)]
 
-    async def user_trades(
-        self, params: dict[str, Any], currency: str | None, instrument: str | None
-    ) -> Any:
+    async def user_trades(self, params: dict[str, Any], req: Request) -> Any:
+        """Deribit's ``get_user_trades_by_{currency,instrument}[_and_time]``."""
+        currency = param(params, "currency", str, None)
+        instrument = param(params, "instrument_name", str, None)
         count = param(params, "count", int, 100)
         start = param(params, "start_timestamp", int, 0)
         end = param(params, "end_timestamp", int, 2**62)
@@ -257,7 +257,7 @@ class Gateway:
             def register(fn: Method) -> Method:
                 async def guarded(params: dict[str, Any], req: Request) -> Any:
                     if auth:
-                        self.authorised(req)
+                        await self.authorised(req)
                     return await fn(params, req)
 
                 s.methods[name] = guarded
@@ -404,21 +404,8 @@ class Gateway:
                 "summaries": [summary],
             }
 
-        for suffix, by in (("currency", "currency"), ("instrument", "instrument_name")):
-            for timed in ("", "_and_time"):
-                name = f"private/get_user_trades_by_{suffix}{timed}"
-
-                def make(by: str = by) -> Method:
-                    async def trades(params: dict[str, Any], req: Request) -> Any:
-                        self.authorised(req)
-                        value = param(params, by)
-                        if by == "currency":
-                            return await self.user_trades(params, value, None)
-                        return await self.user_trades(params, None, value)
-
-                    return trades
-
-                s.methods[name] = make()
+        for suffix in ("currency", "instrument", "currency_and_time", "instrument_and_time"):
+            method(f"private/get_user_trades_by_{suffix}")(self.user_trades)
 
         @method("private/enable_cancel_on_disconnect")
         async def enable_cod(params: dict[str, Any], req: Request) -> Any:
@@ -564,7 +551,3 @@ def _matches(symbol: str, currency: str | None, instrument: str | None) -> bool:
 
 def new_credentials() -> Credentials:
     return Credentials(secrets.token_hex(8), secrets.token_hex(24))
-
-
-def address_of(private_key: bytes) -> str:
-    return "0x" + private_key_address(private_key).hex()
