@@ -15,7 +15,7 @@ from rollbook.exchange.stf import apply_tx
 from rollbook.exchange.txs import Tx, Withdraw
 from rollbook.exchange.types import Side
 from rollbook.l1.driver import EvmL1
-from rollbook.sim.l1sim import SimL1
+from rollbook.sim.l1sim import L1_BLOCK_TIME, SimL1
 from rollbook.sim.world import GENESIS_TIME, Trader, World, base, usd
 
 L2_BLOCK_TIME = 2
@@ -127,3 +127,21 @@ class Rollup:
         batch = batch_of(blocks, parent, self.cfg, self.grid)
         self.l1.post_batch(encode_batch(batch, self.world.separator).data)
         self.posted += len(blocks)
+
+
+def run(rollup: Rollup, blocks: int, post_every: int, inputs_every: int = 0) -> None:
+    """Build ``blocks`` L2 blocks with deposits and forced withdrawals every
+    ``inputs_every``, batching every ``post_every``, until all are on L1."""
+    for n in range(1, blocks + 1):
+        if inputs_every and n % inputs_every == 0:
+            trader = rollup.people[n % len(rollup.people)]
+            rollup.deposit(trader, 1_000)
+            rollup.force_withdraw(trader, 10)
+        rollup.step()
+        if n % post_every == 0:
+            rollup.post()
+    # Let L1 run past the confirmation depth so every block can be posted, and is.
+    for _ in range(rollup.cfg.confirmation_depth + 2):
+        rollup.post()
+        rollup.world.advance(L1_BLOCK_TIME)
+        rollup.mine()

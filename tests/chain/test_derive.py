@@ -13,23 +13,7 @@ from rollbook.codec.batch import decode_batch, encode_batch
 from rollbook.exchange.leaves import account_key
 from rollbook.exchange.txs import Deposit, Origin
 from rollbook.sim.l1sim import L1_BLOCK_TIME, block_hash
-from tests.chain.helpers import Rollup
-
-
-def run(rollup: Rollup, blocks: int, post_every: int, inputs_every: int = 0) -> None:
-    for n in range(1, blocks + 1):
-        if inputs_every and n % inputs_every == 0:
-            trader = rollup.people[n % len(rollup.people)]
-            rollup.deposit(trader, 1_000)
-            rollup.force_withdraw(trader, 10)
-        rollup.step()
-        if n % post_every == 0:
-            rollup.post()
-    # Let L1 run past the confirmation depth so every block can be posted, and is.
-    for _ in range(rollup.cfg.confirmation_depth + 2):
-        rollup.post()
-        rollup.world.advance(L1_BLOCK_TIME)
-        rollup.mine()
+from tests.chain.helpers import Rollup, run
 
 
 def test_replay_from_l1_equals_the_sequencer() -> None:

@@ -53,6 +53,88 @@ def merkle_path(items: Sequence[bytes], index: int) -> tuple[bytes, ...]:
     return _path(_levels(items), index)
 
 
+def end_proof(items: Sequence[bytes]) -> tuple[bytes, tuple[bytes, ...]]:
+    """Evidence that the list has no item at ``len(items)`` (#7's ``tx.load`` past the
+    last tx): the siblings of that empty padding slot with an empty item, or, when the
+    tree is full (a power of two), the last item and its path."""
+    count = len(items)
+    if count == 0:
+        return b"", ()
+    if count & (count - 1) == 0:
+        return items[-1], _path(_levels(items), count - 1)
+    return b"", _path(_levels(items), count)
+
+
+def verify_end(root: bytes, count: int, item: bytes, path: Sequence[bytes]) -> bool:
+    """True if the list under ``root`` has no item at index ``count``, given
+    :func:`end_proof`'s evidence (so no evidence passes below the true length)."""
+    if count == 0:
+        return root == EMPTY and not item and not path
+    if count == 1 << len(path):
+        return verify_path(root, item, count - 1, path)
+    if item or count > 1 << len(path):
+        return False
+    node, index = EMPTY, count
+    for sibling in path:
+        node = keccak256(b"\x01" + (sibling + node if index & 1 else node + sibling))
+        index >>= 1
+    return node == root
+
+
+FRONTIER_DEPTH = 20
+"""Heights of an incremental tree's frontier: lists of up to ``2^20`` items."""
+
+
+def _empty_subtrees() -> tuple[bytes, ...]:
+    hashes = [EMPTY]
+    for _ in range(FRONTIER_DEPTH):
+        hashes.append(keccak256(b"\x01" + hashes[-1] + hashes[-1]))
+    return tuple(hashes)
+
+
+EMPTY_SUBTREES = _empty_subtrees()
+EMPTY_FRONTIER = (EMPTY,) * FRONTIER_DEPTH
+
+
+def frontier_push(frontier: tuple[bytes, ...], count: int, item: bytes) -> tuple[bytes, ...]:
+    """The frontier after appending ``item`` as the ``count``-th item.
+
+    The frontier keeps, per height, the root of the last complete left subtree (the
+    deposit contract's incremental tree), so a list's root is built one item at a time
+    from ``FRONTIER_DEPTH`` words: #7's trace carries a block's receipts this way.
+    """
+    if count >= 1 << FRONTIER_DEPTH:
+        raise ValueError(f"a frontier holds at most 2^{FRONTIER_DEPTH} items")
+    branch = list(frontier)
+    node, size = leaf_hash(item), count + 1
+    for height in range(FRONTIER_DEPTH):
+        if size & 1:
+            branch[height] = node
+            return tuple(branch)
+        node = keccak256(b"\x01" + branch[height] + node)
+        size >>= 1
+    raise ValueError("the frontier is full")
+
+
+def frontier_root(frontier: tuple[bytes, ...], count: int) -> bytes:
+    """:func:`merkle_root` of the ``count`` items pushed into ``frontier``."""
+    if count == 0:
+        return EMPTY
+    depth = (count - 1).bit_length()
+    if count == 1 << depth:
+        if depth == FRONTIER_DEPTH:
+            raise ValueError("the frontier is full")
+        return frontier[depth]
+    node, size = EMPTY, count
+    for height in range(depth):
+        if size & 1:
+            node = keccak256(b"\x01" + frontier[height] + node)
+        else:
+            node = keccak256(b"\x01" + node + EMPTY_SUBTREES[height])
+        size >>= 1
+    return node
+
+
 def merkle_paths(items: Sequence[bytes]) -> tuple[bytes, list[tuple[bytes, ...]]]:
     """The root of ``items`` and every item's path, hashing each node once."""
     if not items:

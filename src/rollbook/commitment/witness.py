@@ -1,34 +1,26 @@
 """Step witnesses: what a verifier needs to re-check one step of one tx.
 
 A tx runs as a sequence of steps (docs/design/consensus.md section 11), each reading
-and writing a declared set of leaves. Between steps the execution state is
-``(state root, context hash)``. A step's witness holds:
+and writing a declared set of leaves. A step's witness holds:
 
-- ``pre_root`` / ``post_root``: the state root before and after the step;
-- ``pre_context`` / ``post_context``: the context hash before and after;
+- ``pre_root`` / ``post_root`` and ``pre_withdrawals`` / ``post_withdrawals``: the
+  state root and the withdrawals root before and after the step;
+- ``carry``: the values the step took from the steps before it (the step context
+  carries them; :mod:`rollbook.chain.trace` hashes them into the checkpoint);
 - ``reads``: every leaf the step touched, with its value before the step and a proof
   against ``pre_root`` (inclusion, or exclusion for an absent leaf);
-- ``writes``: the leaves the step changed, in key order, each with its old and new
+- ``writes``: the leaves the step changed, in path order, each with its old and new
   value and a proof against the *running* root — the root after the writes before
   it — so each write is one :func:`~rollbook.commitment.proofs.root_after_update`
-  and the last gives ``post_root``. That loop is what the one-step executor (#7) runs
-  on-chain; :func:`verify_step` is its Python form.
+  and the last gives ``post_root``; ``withdrawal_writes`` the same for the
+  withdrawal leaves in the withdrawals tree. That loop is what the one-step executor
+  (#7) runs on-chain; :func:`verify_step` is its Python form.
+- ``failed``: the step refused the tx. A failing step writes nothing (its
+  ``post_root`` is its ``pre_root``); the tx's end step then restores the tx's
+  pre-state, so a rejection is a provable outcome, not an assertion.
 
-A tx that is rejected mid-way gets one more step, ``revert``, whose writes restore
-every leaf the tx wrote, so its ``post_root`` is the tx's pre-state root: the
-rejection is provable, not just asserted.
-
-The context hash binds a step to its tx, the tx's place in its block, the block's
-time, and the step's position::
-
-    keccak("rollbook.context" | tx_hash | u32 tx index | u64 timestamp
-           | u32 step index | tx pre-root | u8 failed)
-
-where the step index counts the steps done so far and ``failed`` is 1 once a step
-has failed. (The tx hash covers the tx's origin and L1 sender.) The accumulators a
-multi-step check carries (equity, IM and MM summed one position per step) join the
-context when #7 fixes each step's on-chain semantics; until then the Python STF keeps
-them in locals, and the witness records the state-root side of every step exactly.
+The step contexts (which tx, which step, the carried values, the failure) are built
+around these witnesses by :mod:`rollbook.chain.trace`.
 """
 
 from __future__ import annotations
@@ -42,36 +34,12 @@ from rollbook.commitment.proofs import (
     verify_inclusion,
 )
 from rollbook.commitment.smt import SparseMerkleTree
-from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.env import TxEnv
 from rollbook.exchange.errors import InvariantError
 from rollbook.exchange.leaves import Leaf, LeafKey
-from rollbook.exchange.state import State, StepTracer, leaf_path, leaf_value
+from rollbook.exchange.state import WITHDRAWAL_KIND, State, StepTracer, leaf_path, leaf_value
 from rollbook.exchange.stf import Receipt, apply_tx
 from rollbook.exchange.txs import Tx
-
-CONTEXT_TAG = b"rollbook.context"
-
-
-@dataclass(frozen=True, slots=True)
-class TxPlace:
-    """Where a tx runs: its hash, its index in the block, and the block's timestamp."""
-
-    tx_hash: bytes
-    tx_index: int = 0
-    timestamp: int = 0
-
-    def context(self, step_index: int, tx_pre_root: bytes, failed: bool) -> bytes:
-        """The context hash after ``step_index`` steps of the tx (module docstring)."""
-        return keccak256(
-            CONTEXT_TAG
-            + self.tx_hash
-            + self.tx_index.to_bytes(4, "big")
-            + self.timestamp.to_bytes(8, "big")
-            + step_index.to_bytes(4, "big")
-            + tx_pre_root
-            + bytes([failed])
-        )
 
 
 def value_of(leaf: Leaf | None) -> bytes | None:
@@ -100,31 +68,49 @@ class StepWitness:
     index: int
     name: str
     declared: tuple[LeafKey, ...]
+    carry: tuple[int, ...]
     pre_root: bytes
     post_root: bytes
-    pre_context: bytes
-    post_context: bytes
+    pre_withdrawals: bytes
+    post_withdrawals: bytes
     reads: tuple[LeafRead, ...]
     writes: tuple[LeafWrite, ...]
+    withdrawal_writes: tuple[LeafWrite, ...]
+    failed: bool
 
 
 class WitnessError(Exception):
     """A witness does not verify (a wrong proof, value or root)."""
 
 
-def verify_step(witness: StepWitness) -> bytes:
-    """Check every read against ``pre_root``, apply the writes, and return the root.
+def _apply(root: bytes, name: str, writes: tuple[LeafWrite, ...]) -> bytes:
+    for write in writes:
+        try:
+            root = root_after_update(
+                root, leaf_path(write.key), value_of(write.old), value_of(write.new), write.proof
+            )
+        except Exception as exc:  # ProofError and malformed-input errors alike
+            raise WitnessError(f"step {name}: write of {write.key!r}: {exc}") from exc
+    return root
 
-    The caller compares the result with ``witness.post_root`` (a dispute compares it
-    with the claimed one). Raises :class:`WitnessError` on any proof that fails or any
-    leaf outside the step's declaration. (Whether the writes are what the step's rule
-    computes from the reads is the one-step executor's part, #7.)
+
+def verify_step(witness: StepWitness) -> tuple[bytes, bytes]:
+    """Check every read against ``pre_root``, apply the writes, and return the state
+    and withdrawals roots after the step.
+
+    The caller compares them with the witness's post roots (a dispute compares them
+    with the claimed ones). Raises :class:`WitnessError` on any proof that fails, any
+    leaf outside the step's declaration, or a failing step that writes. (Whether the
+    writes are what the step's rule computes from the reads is the one-step
+    executor's part, #7.)
     """
     declared = set(witness.declared)
     keys = [read.key for read in witness.reads] + [write.key for write in witness.writes]
     for key in keys:
         if key not in declared:
             raise WitnessError(f"step {witness.name}: {key!r} is not declared")
+    if witness.failed and (witness.writes or witness.withdrawal_writes):
+        raise WitnessError(f"step {witness.name}: a failing step writes nothing")
     for read in witness.reads:
         path = leaf_path(read.key)
         value = value_of(read.leaf)
@@ -136,40 +122,36 @@ def verify_step(witness: StepWitness) -> bytes:
         if not ok:
             raise WitnessError(f"step {witness.name}: read of {read.key!r} does not verify")
     reads = {read.key: read.leaf for read in witness.reads}
-    root = witness.pre_root
     for write in witness.writes:
         if write.key not in reads or reads[write.key] != write.old:
             raise WitnessError(f"step {witness.name}: write of {write.key!r} was not read as old")
-        try:
-            root = root_after_update(
-                root, leaf_path(write.key), value_of(write.old), value_of(write.new), write.proof
-            )
-        except Exception as exc:  # ProofError and malformed-input errors alike
-            raise WitnessError(f"step {witness.name}: write of {write.key!r}: {exc}") from exc
-    return root
+    wanted = [w for w in witness.writes if w.key[0] == WITHDRAWAL_KIND]
+    got = witness.withdrawal_writes
+    if [(w.key, w.old, w.new) for w in wanted] != [(w.key, w.old, w.new) for w in got]:
+        raise WitnessError(f"step {witness.name}: the withdrawals tree misses a write")
+    root = _apply(witness.pre_root, witness.name, witness.writes)
+    return root, _apply(witness.pre_withdrawals, witness.name, got)
 
 
 @dataclass(slots=True)
 class _Open:
-    """The step being recorded: its name, declaration, and the tree before it."""
+    """The step being recorded: its name, declaration, carry, and the trees before it."""
 
     name: str
     declared: tuple[LeafKey, ...]
+    carry: tuple[int, ...]
     tree: SparseMerkleTree
-    pre_root: bytes
+    withdrawals: SparseMerkleTree
     pre_values: dict[LeafKey, Leaf | None] = field(default_factory=dict)
 
 
 class WitnessTracer(StepTracer):
     """A step tracer that records a :class:`StepWitness` for every step of one tx."""
 
-    def __init__(self, place: TxPlace) -> None:
+    def __init__(self) -> None:
         StepTracer.__init__(self)
-        self.place = place
         self.witnesses: list[StepWitness] = []
-        self.tx_pre_root = b""
         self._open: _Open | None = None
-        self._failed = False
         self._state: State | None = None
 
     def check(self, key: LeafKey) -> None:
@@ -178,87 +160,68 @@ class WitnessTracer(StepTracer):
         if current is not None and self._state is not None and key not in current.pre_values:
             current.pre_values[key] = self._state.peek(key)
 
-    def start(self, state: State, name: str, declared: tuple[LeafKey, ...]) -> None:
+    def start(
+        self, state: State, name: str, declared: tuple[LeafKey, ...], carry: tuple[int, ...]
+    ) -> None:
         self._state = state
-        if self._open is None and not self.witnesses:
-            self.tx_pre_root = state.root()
-        self._close(state)
-        StepTracer.start(self, state, name, declared)
-        tree = state.tree()
-        self._open = _Open(name, declared, tree, tree.root())
+        self._close(state, failed=False)
+        StepTracer.start(self, state, name, declared, carry)
+        self._open = _Open(name, declared, carry, state.tree(), state.withdrawals_tree())
 
     def end(self, state: State, reverted: bool) -> None:
-        self._failed = reverted
-        self._close(state)
-        if reverted:
-            self._revert(state)
+        self._close(state, failed=reverted)
 
-    def _close(self, state: State) -> None:
+    def _close(self, state: State, failed: bool) -> None:
         current = self._open
         if current is None:
             return
         self._open = None
-        changes = {
-            key: state.peek(key)
-            for key in current.pre_values
-            if state.peek(key) != current.pre_values[key]
-        }
-        self._record(current, changes, state.root(), failed_before=False)
-
-    def _record(
-        self,
-        current: _Open,
-        changes: dict[LeafKey, Leaf | None],
-        post_root: bytes,
-        failed_before: bool,
-    ) -> None:
-        tree = current.tree
+        tree, withdrawals = current.tree, current.withdrawals
+        pre_root, pre_withdrawals = tree.root(), withdrawals.root()
         reads = tuple(
             LeafRead(key, leaf, tree.prove(leaf_path(key)))
             for key, leaf in current.pre_values.items()
         )
-        writes = []
+        changes = {
+            key: state.peek(key)
+            for key in current.pre_values
+            if not failed and state.peek(key) != current.pre_values[key]
+        }
+        writes: list[LeafWrite] = []
+        withdrawal_writes: list[LeafWrite] = []
         for key in sorted(changes, key=leaf_path):
-            path = leaf_path(key)
-            writes.append(LeafWrite(key, current.pre_values[key], changes[key], tree.prove(path)))
-            tree.update([(path, value_of(changes[key]))])
-        if tree.root() != post_root:
+            path, old, new = leaf_path(key), current.pre_values[key], changes[key]
+            writes.append(LeafWrite(key, old, new, tree.prove(path)))
+            tree.update([(path, value_of(new))])
+            if key[0] == WITHDRAWAL_KIND:
+                withdrawal_writes.append(LeafWrite(key, old, new, withdrawals.prove(path)))
+                withdrawals.update([(path, value_of(new))])
+        if not failed and (tree.root(), withdrawals.root()) != (
+            state.root(),
+            state.withdrawals_root(),
+        ):
             raise InvariantError(f"step {current.name}: the witness writes miss the state root")
-        index = len(self.witnesses)
         self.witnesses.append(
             StepWitness(
-                index,
+                len(self.witnesses),
                 current.name,
                 current.declared,
-                current.pre_root,
-                post_root,
-                self.place.context(index, self.tx_pre_root, failed_before),
-                self.place.context(index + 1, self.tx_pre_root, self._failed),
+                current.carry,
+                pre_root,
+                tree.root(),
+                pre_withdrawals,
+                withdrawals.root(),
                 reads,
                 tuple(writes),
+                tuple(withdrawal_writes),
+                failed,
             )
         )
 
-    def _revert(self, state: State) -> None:
-        """The extra step of a rejected tx: restore every leaf it wrote."""
-        journal = state.journal()
-        if not journal:
-            return
-        tree = state.tree()
-        current = _Open("revert", tuple(journal), tree, tree.root())
-        current.pre_values = {key: state.peek(key) for key in journal}
-        changes = {k: v for k, v in journal.items() if current.pre_values[k] != v}
-        if not changes:
-            return
-        self._record(current, changes, self.tx_pre_root, failed_before=True)
 
-
-def witness_tx(
-    state: State, tx: Tx, env: TxEnv, tx_hash: bytes, tx_index: int = 0
-) -> tuple[Receipt, list[StepWitness]]:
-    """Apply ``tx`` (the ``tx_index``-th of its block) to ``state`` and return its
-    receipt with a witness per step."""
-    tracer = WitnessTracer(TxPlace(tx_hash, tx_index, env.timestamp))
+def witness_tx(state: State, tx: Tx, env: TxEnv) -> tuple[Receipt, list[StepWitness]]:
+    """Apply ``tx`` to ``state`` and return its receipt with a witness per step."""
+    tracer = WitnessTracer()
     previous = state.tracer
     state.tracer = tracer
     try:

@@ -93,15 +93,16 @@ def credit_deposit(state: State, env: TxEnv, tx: Deposit) -> None:
     index = owner_account(state, tx.owner)
     if index is None:
         index = glob.next_account
-        glob = glob._replace(next_account=index + 1)
+        state.put(GLOBALS_KEY, glob._replace(next_account=index + 1))
         state.put(owner_key(tx.owner), OwnerIndex(index))
-        state.step("deposit.open", account_key(index))
-        state.put(account_key(index), Account(owner=tx.owner))
+        state.step("deposit.open", account_key(index), carry=(index,))
+        state.put(account_key(index), Account(owner=tx.owner, balance=tx.amount))
     else:
-        state.step("deposit.credit", account_key(index))
-    account = state.account(index)
-    state.put(account_key(index), account._replace(balance=account.balance + tx.amount))
+        state.step("deposit.credit", account_key(index), carry=(index,))
+        account = state.account(index)
+        state.put(account_key(index), account._replace(balance=account.balance + tx.amount))
     state.step("deposit.totals", GLOBALS_KEY)
+    glob = state.globals()
     state.put(
         GLOBALS_KEY,
         glob._replace(

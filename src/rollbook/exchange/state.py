@@ -62,6 +62,7 @@ class Step:
     name: str
     declared: tuple[LeafKey, ...]
     touched: list[LeafKey] = field(default_factory=list)
+    carry: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)
@@ -75,8 +76,10 @@ class StepTracer:
 
     steps: list[Step] = field(default_factory=list)
 
-    def start(self, state: State, name: str, declared: tuple[LeafKey, ...]) -> None:
-        self.steps.append(Step(name, declared))
+    def start(
+        self, state: State, name: str, declared: tuple[LeafKey, ...], carry: tuple[int, ...]
+    ) -> None:
+        self.steps.append(Step(name, declared, carry=carry))
 
     def end(self, state: State, reverted: bool) -> None:
         """The tx is about to commit (``reverted`` False) or roll back."""
@@ -152,10 +155,16 @@ class State:
                 self._leaves[key] = cast(Leaf, old)
         self._undo = None
 
-    def step(self, name: str, *declared: LeafKey) -> None:
-        """Start a step that may touch exactly ``declared`` (checked when tracing)."""
+    def step(self, name: str, *declared: LeafKey, carry: tuple[int, ...] = ()) -> None:
+        """Start a step that may touch exactly ``declared`` (checked when tracing).
+
+        ``carry`` lists the values the step takes from the steps before it (an account
+        index, a withdrawal id, running sums): between steps they live in the step
+        context (docs/design/fraud-proofs.md section 2), so a step can be executed
+        alone from its context and its leaves.
+        """
         if self.tracer is not None:
-            self.tracer.start(self, name, declared)
+            self.tracer.start(self, name, declared, carry)
 
     # -- raw access ----------------------------------------------------------------
 
@@ -282,6 +291,11 @@ class State:
         """A copy of the state tree at :meth:`root` (cheap: nodes are shared)."""
         self.root()
         return self._tree.copy()
+
+    def withdrawals_tree(self) -> SparseMerkleTree:
+        """A copy of the withdrawals tree at :meth:`withdrawals_root`."""
+        self.withdrawals_root()
+        return self._withdrawals.copy()
 
     def peek(self, key: LeafKey) -> Leaf | None:
         """The leaf at ``key``, bypassing the step tracer (for witness recording)."""

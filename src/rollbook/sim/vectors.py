@@ -3,7 +3,7 @@
 Each vector is one tx applied to a small pre-state: the pre-state's leaves, the tx (all
 fields, signatures included) and its compact codec encoding, the env (block time,
 origin, L1 sender), the outcome (receipt, post-state leaves, post root), and a
-witness per step (#4): pre/post state roots and context hashes, each touched leaf with
+witness per step (#4): pre/post state and withdrawals roots, carried values, each touched leaf with
 its proof, each write with its proof against the running root. Later implementations of the STF —
 the Vyper one-step executor (#7) and the circuits (#8) — must reproduce every vector.
 ``tests/vectors/stf/manifest.json`` pins each file by SHA-256; the test suite rebuilds
@@ -331,15 +331,17 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
 
 
 def step_json(step: StepWitness) -> dict[str, Any]:
-    """A step witness: roots, contexts, reads and writes with encoded proofs."""
+    """A step witness: roots, carried values, reads and writes with encoded proofs."""
     return {
         "index": step.index,
         "name": step.name,
         "declared": [to_json(list(k)) for k in step.declared],
         "pre_root": "0x" + step.pre_root.hex(),
         "post_root": "0x" + step.post_root.hex(),
-        "pre_context": "0x" + step.pre_context.hex(),
-        "post_context": "0x" + step.post_context.hex(),
+        "carry": list(step.carry),
+        "failed": step.failed,
+        "pre_withdrawals": "0x" + step.pre_withdrawals.hex(),
+        "post_withdrawals": "0x" + step.post_withdrawals.hex(),
         "reads": [
             {
                 "key": to_json(list(r.key)),
@@ -358,6 +360,10 @@ def step_json(step: StepWitness) -> dict[str, Any]:
             }
             for w in step.writes
         ],
+        "withdrawal_writes": [
+            {"key": to_json(list(w.key)), "proof": "0x" + w.proof.encode().hex()}
+            for w in step.withdrawal_writes
+        ],
     }
 
 
@@ -370,7 +376,7 @@ def build_vector(name: str, scenario: Scenario) -> dict[str, Any]:
     pre = world.state.copy()
     item = tx_item(BlockTx(tx, origin, sender), world.separator)
     tx_hash = keccak256(item)
-    receipt, steps = witness_tx(world.state, tx, world.env(origin, sender), tx_hash)
+    receipt, steps = witness_tx(world.state, tx, world.env(origin, sender))
     return {
         "name": name,
         "stf_version": 1,

@@ -1,0 +1,396 @@
+"""The execution trace of an L2 block: step contexts and checkpoints (#7).
+
+docs/design/fraud-proofs.md section 2. The dispute game bisects over *positions*;
+the checkpoint at each position is a 32-byte commitment to the execution state there,
+and the one-step executor (``l1/contracts/StepExecutor.vy``) recomputes the checkpoint
+after any one step from the one before it. This module is the first implementation:
+it builds a block's trace by running the Python STF with step witnesses.
+
+A checkpoint inside a block is::
+
+    keccak("rollbook.step" | state_root | withdrawals_root | keccak("rollbook.context" | context))
+
+where the context (:class:`StepContext`, 20 words of 32 bytes) says what runs next:
+the block (a hash of its inputs, :class:`BlockInputs`), its timestamp, the tx index,
+the receipts so far (the hash of their Merkle frontier,
+:func:`~rollbook.codec.txroot.frontier_push`), the tx's hash, the step to run (``pc``), the
+steps done in the tx, the tx's pre-state roots, the failure and its receipt fields,
+and the values carried between steps (``carry``, eight signed words).
+
+The trace of block ``j`` of a disputed range occupies positions
+``[j·SPAN, (j+1)·SPAN]``; position ``j·SPAN`` holds the parent's output root and
+``(j+1)·SPAN`` the block's. The steps, in order:
+
+- ``block.begin``: from the parent's output root (opened by its preimage) to the first
+  context of the block;
+- for each tx ``t``: ``tx.load`` (the tx item, proven by its path to the block's tx
+  root, becomes the tx's context; the first STF step of its type is next), the STF's
+  own steps (each with a :class:`~rollbook.commitment.witness.StepWitness`), and
+  ``tx.end`` (a failed tx's roots go back to its pre-state; its receipt joins the
+  frontier);
+- ``tx.load`` at index ``count``: the tx root has no item there, so the seal is next;
+- ``block.seal``: the header from the inputs, the receipts root from the frontier,
+  and the roots, hashed into the output root;
+- no-ops up to the end of the span: the output root stays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from rollbook.chain.blocks import Header, L2Block, Mode, output_root, receipt_item, tx_item
+from rollbook.codec.txroot import (
+    EMPTY_FRONTIER,
+    end_proof,
+    frontier_push,
+    frontier_root,
+    merkle_path,
+)
+from rollbook.codec.wire import uint
+from rollbook.commitment.witness import StepWitness, witness_tx
+from rollbook.crypto.keccak import keccak256
+from rollbook.exchange.env import TxEnv
+from rollbook.exchange.errors import InvariantError
+from rollbook.exchange.state import State
+from rollbook.exchange.stf import Receipt
+
+SPAN_BITS = 20
+SPAN = 1 << SPAN_BITS
+"""Positions per block in a dispute: a block's trace (at most ``SPAN − 1`` steps,
+docs/design/consensus.md section 11) is padded to it with no-ops."""
+
+CARRY_WORDS = 8
+ZERO = bytes(32)
+
+STEP_TAG = b"rollbook.step"
+CONTEXT_TAG = b"rollbook.context"
+BLOCK_TAG = b"rollbook.block"
+
+BLOCK_BEGIN = "block.begin"
+TX_LOAD = "tx.load"
+TX_END = "tx.end"
+SEAL = "block.seal"
+
+STEP_NAMES: tuple[str, ...] = (
+    TX_LOAD,
+    TX_END,
+    SEAL,
+    "auth.owner",
+    "deposit",
+    "deposit.open",
+    "deposit.credit",
+    "deposit.totals",
+    "debit",
+    "withdraw.record",
+    "withdraw.leaf",
+    "transfer.recipient",
+    "transfer.credit",
+    "nonce_floor",
+    "settle.begin",
+    "settle.position",
+    "margin.begin",
+    "margin.settle_accumulate",
+    "margin.accumulate",
+    "margin.compare",
+    "fill.instrument",
+    "order.maker",
+    "order.taker",
+    "fill.apply",
+    "fill.book",
+    "liq.instrument",
+    "liq.book",
+    "liq.penalty",
+    "backstop.check",
+    "backstop.mark",
+    "backstop.flat",
+    "backstop.move",
+    "backstop.book",
+    "backstop.debt",
+    "forced_close.auth",
+    "forced_close.mark",
+    "forced_close.flat",
+    "forced_close.move",
+    "forced_close.book",
+    "oracle.verify",
+    "oracle.index",
+    "oracle.mark",
+    "oracle.funding",
+    "oracle.option",
+    "expiry.queue",
+    "expiry.fix",
+    "expiry.settle",
+    "expiry.cover",
+    "gov.list",
+    "gov.expiry",
+    "gov.list_option",
+    "gov.params",
+    "gov.oracle",
+    "gov.risk",
+)
+"""Every step the executor knows, by ``pc`` (its index + 1; 0 is no step). The order
+is consensus: the executor dispatches on these numbers."""
+
+STEP_IDS = {name: i + 1 for i, name in enumerate(STEP_NAMES)}
+
+
+def step_id(name: str) -> int:
+    try:
+        return STEP_IDS[name]
+    except KeyError:
+        raise InvariantError(f"step {name!r} has no executor id (add it to STEP_NAMES)") from None
+
+
+def _word(value: int) -> bytes:
+    return value.to_bytes(32, "big", signed=value < 0)
+
+
+def error_word(name: str) -> bytes:
+    """A receipt's error name as one word: ASCII, left-aligned, zero-padded."""
+    raw = name.encode()
+    if len(raw) > 32:
+        raise InvariantError(f"error name {name!r} is longer than 32 bytes")
+    return raw + bytes(32 - len(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class BlockInputs:
+    """What a block is built from, before execution: the header without its roots."""
+
+    number: int
+    parent_hash: bytes
+    timestamp: int
+    l1_origin: int
+    l1_origin_hash: bytes
+    tx_root: bytes
+
+    @classmethod
+    def of(cls, header: Header) -> BlockInputs:
+        return cls(
+            header.number,
+            header.parent_hash,
+            header.timestamp,
+            header.l1_origin,
+            header.l1_origin_hash,
+            header.tx_root,
+        )
+
+    def encode(self) -> bytes:
+        return b"".join(
+            (
+                uint(self.number, 8),
+                self.parent_hash,
+                uint(self.timestamp, 8),
+                uint(self.l1_origin, 8),
+                self.l1_origin_hash,
+                self.tx_root,
+            )
+        )
+
+    def hash(self) -> bytes:
+        return keccak256(BLOCK_TAG + self.encode())
+
+    def header(self, receipts_root: bytes, state_root: bytes, withdrawals_root: bytes) -> Header:
+        return Header(
+            self.number,
+            self.parent_hash,
+            self.timestamp,
+            self.l1_origin,
+            self.l1_origin_hash,
+            self.tx_root,
+            receipts_root,
+            state_root,
+            withdrawals_root,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StepContext:
+    """What runs next inside a block (module docstring)."""
+
+    block: bytes
+    timestamp: int
+    tx_index: int = 0
+    receipts: bytes = ZERO
+    tx_hash: bytes = ZERO
+    pc: int = STEP_IDS[TX_LOAD]
+    step: int = 0
+    tx_pre_root: bytes = ZERO
+    tx_pre_withdrawals: bytes = ZERO
+    failed: bool = False
+    code: int = 0
+    error: bytes = ZERO
+    carry: tuple[int, ...] = ()
+
+    def encode(self) -> bytes:
+        if len(self.carry) > CARRY_WORDS:
+            raise InvariantError(f"a step carries at most {CARRY_WORDS} values")
+        carry = self.carry + (0,) * (CARRY_WORDS - len(self.carry))
+        words = [
+            self.block,
+            _word(self.timestamp),
+            _word(self.tx_index),
+            self.receipts,
+            self.tx_hash,
+            _word(self.pc),
+            _word(self.step),
+            self.tx_pre_root,
+            self.tx_pre_withdrawals,
+            _word(int(self.failed)),
+            _word(self.code),
+            self.error,
+            *(_word(v) for v in carry),
+        ]
+        return b"".join(words)
+
+    def hash(self) -> bytes:
+        return keccak256(CONTEXT_TAG + self.encode())
+
+
+def checkpoint(state_root: bytes, withdrawals_root: bytes, context: StepContext) -> bytes:
+    return keccak256(STEP_TAG + state_root + withdrawals_root + context.hash())
+
+
+def frontier_hash(frontier: tuple[bytes, ...]) -> bytes:
+    """What a context holds of the receipts so far: the hash of their frontier."""
+    return keccak256(b"".join(frontier))
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """The execution state at one position: roots and a context, or an output root
+    (``context`` None) with its preimage."""
+
+    state_root: bytes
+    withdrawals_root: bytes
+    context: StepContext | None = None
+    header: Header | None = None
+    mode: Mode = Mode.OPTIMISTIC
+
+    @property
+    def checkpoint(self) -> bytes:
+        if self.context is None:
+            if self.header is None:
+                raise InvariantError("an output point needs its header")
+            return output_root(
+                self.mode, self.state_root, self.withdrawals_root, self.header.hash()
+            )
+        return checkpoint(self.state_root, self.withdrawals_root, self.context)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One step of a block trace and what its executor needs beyond the pre-point."""
+
+    name: str
+    pre: Point
+    post: Point
+    witness: StepWitness | None = None
+    item: bytes = b""
+    """The tx item of a tx's steps (for ``tx.load`` past the last tx: the end
+    evidence of :func:`~rollbook.codec.txroot.end_proof`)."""
+    path: tuple[bytes, ...] = ()
+    frontier: tuple[bytes, ...] = ()
+    """``tx.end`` and ``block.seal``: the receipts' frontier before the step."""
+    receipt: bytes = b""
+    """``tx.end``: the receipt item the step appends."""
+
+
+@dataclass
+class BlockTrace:
+    """A block's steps; ``points[k]`` is the state before step ``k``."""
+
+    inputs: BlockInputs
+    steps: list[TraceStep] = field(default_factory=list)
+
+    @property
+    def points(self) -> list[Point]:
+        return [self.steps[0].pre] + [s.post for s in self.steps]
+
+    def checkpoint_at(self, offset: int) -> bytes:
+        """The checkpoint at ``offset`` in ``[0, SPAN]`` of the block's span."""
+        if not 0 <= offset <= SPAN:
+            raise IndexError(f"offset {offset} is outside a block's span")
+        if offset >= len(self.steps):
+            return self.steps[-1].post.checkpoint
+        return self.steps[offset].pre.checkpoint
+
+    def step_at(self, offset: int) -> TraceStep | None:
+        """The step from ``offset`` to ``offset + 1`` (None: a no-op past the seal)."""
+        return self.steps[offset] if offset < len(self.steps) else None
+
+
+def trace_block(
+    state: State,
+    parent: Header,
+    block: L2Block,
+    domain_separator: bytes,
+    mode: Mode = Mode.OPTIMISTIC,
+) -> BlockTrace:
+    """Apply ``block`` to ``state`` (the parent's post-state) step by step and return
+    its trace. Raises :class:`InvariantError` if the result is not ``block``."""
+    inputs = BlockInputs.of(block.header)
+    trace = BlockTrace(inputs)
+    steps = trace.steps
+    parent_point = Point(state.root(), state.withdrawals_root(), header=parent, mode=mode)
+    if parent_point.checkpoint != output_root(
+        mode, parent.state_root, parent.withdrawals_root, parent.hash()
+    ):
+        raise InvariantError("the state is not the parent's post-state")
+    frontier = EMPTY_FRONTIER
+    boundary = StepContext(inputs.hash(), inputs.timestamp, receipts=frontier_hash(frontier))
+    point = Point(state.root(), state.withdrawals_root(), boundary)
+    steps.append(TraceStep(BLOCK_BEGIN, parent_point, point))
+    items = [tx_item(t, domain_separator) for t in block.txs]
+    receipts: list[Receipt] = []
+    for index, (item, block_tx) in enumerate(zip(items, block.txs, strict=True)):
+        env = TxEnv(inputs.timestamp, domain_separator, block_tx.origin, block_tx.l1_sender)
+        pre_root, pre_wd = point.state_root, point.withdrawals_root
+        tx_context = replace(
+            boundary,
+            tx_index=index,
+            tx_hash=keccak256(item),
+            tx_pre_root=pre_root,
+            tx_pre_withdrawals=pre_wd,
+        )
+        receipt, witnesses = witness_tx(state, block_tx.tx, env)
+        receipts.append(receipt)
+        contexts = [
+            replace(tx_context, pc=step_id(w.name), step=k, carry=w.carry)
+            for k, w in enumerate(witnesses)
+        ]
+        end = replace(tx_context, pc=step_id(TX_END), step=len(witnesses))
+        if not receipt.ok:
+            end = replace(end, failed=True, code=receipt.code, error=error_word(receipt.error))
+        contexts.append(end)
+        path = tuple(merkle_path(items, index))
+        steps.append(
+            TraceStep(TX_LOAD, point, Point(pre_root, pre_wd, contexts[0]), item=item, path=path)
+        )
+        for k, w in enumerate(witnesses):
+            if w.failed != (k == len(witnesses) - 1 and not receipt.ok):
+                raise InvariantError(f"step {w.name} failed but the tx went on")
+            pre = Point(w.pre_root, w.pre_withdrawals, contexts[k])
+            post = Point(w.post_root, w.post_withdrawals, contexts[k + 1])
+            steps.append(TraceStep(w.name, pre, post, witness=w, item=item))
+        last = steps[-1].post
+        receipt_bytes = receipt_item(receipt)
+        before, frontier = frontier, frontier_push(frontier, index, receipt_bytes)
+        boundary = replace(boundary, tx_index=index + 1, receipts=frontier_hash(frontier))
+        if receipt.ok:
+            point = Point(last.state_root, last.withdrawals_root, boundary)
+        else:
+            point = Point(pre_root, pre_wd, boundary)
+        steps.append(TraceStep(TX_END, last, point, frontier=before, receipt=receipt_bytes))
+    if point.state_root != state.root() or point.withdrawals_root != state.withdrawals_root():
+        raise InvariantError("the trace's roots are not the state's")
+    end_item, end_path = end_proof(items)
+    sealing = Point(point.state_root, point.withdrawals_root, replace(boundary, pc=step_id(SEAL)))
+    steps.append(TraceStep(TX_LOAD, point, sealing, item=end_item, path=end_path))
+    header = inputs.header(
+        frontier_root(frontier, len(receipts)), point.state_root, point.withdrawals_root
+    )
+    if header != block.header or tuple(receipts) != block.receipts:
+        raise InvariantError(f"block {block.number}: the trace does not rebuild the block")
+    final = Point(point.state_root, point.withdrawals_root, header=header, mode=mode)
+    steps.append(TraceStep(SEAL, sealing, final, frontier=frontier))
+    return trace

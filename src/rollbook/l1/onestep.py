@@ -1,0 +1,136 @@
+"""The one-step executor's witnesses, as its ABI wants them (``StepExecutor.vy``).
+
+:func:`witness_at` turns the step at an offset of a block trace
+(:mod:`rollbook.chain.trace`) into the ``Witness`` struct the executor decodes: the
+pre-context and roots that open the agreed checkpoint, the headers, block inputs, tx
+item and path, the receipts frontier, the leaves read with their proofs against the
+pre-root, and a proof per written leaf against the running root.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rollbook.chain.trace import SEAL, TX_END, TX_LOAD, BlockTrace, StepContext
+from rollbook.codec.txroot import EMPTY_FRONTIER
+from rollbook.commitment.proofs import BranchOpening, LeafOpening, Proof
+from rollbook.exchange.leaves import encode_leaf
+from rollbook.exchange.state import leaf_path
+
+ZERO = bytes(32)
+
+WITNESS_ABI = (
+    "((bytes32,uint256,uint256,bytes32,bytes32,uint256,uint256,bytes32,bytes32,uint256,"
+    "uint256,bytes32,int256[8]),bytes32,bytes32,bytes,bytes,bytes,bytes32[],bytes32[20],"
+    "(bytes32,bytes,(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32))[],"
+    "(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32)[],"
+    "(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32)[])"
+)
+"""The ``Witness`` struct's ABI type (for encoding it by hand, as the game does)."""
+
+
+def proof_struct(proof: Proof) -> tuple[Any, ...]:
+    """A state-tree proof as ``smt.vy``'s ``Proof`` struct."""
+    terminal = proof.terminal
+    opening = proof.opening
+    if isinstance(opening, LeafOpening):
+        tag, a, b = 1, opening.path, opening.value_hash
+    elif isinstance(opening, BranchOpening):
+        tag, a, b = 2, opening.left, opening.right
+    else:
+        tag, a, b = 0, ZERO, ZERO
+    return (
+        list(proof.siblings),
+        terminal is not None,
+        terminal[0] if terminal else ZERO,
+        terminal[1] if terminal else ZERO,
+        tag,
+        a,
+        b,
+    )
+
+
+def context_struct(ctx: StepContext | None) -> tuple[Any, ...]:
+    if ctx is None:
+        return (ZERO, 0, 0, ZERO, ZERO, 0, 0, ZERO, ZERO, 0, 0, ZERO, [0] * 8)
+    carry = list(ctx.carry) + [0] * (8 - len(ctx.carry))
+    return (
+        ctx.block,
+        ctx.timestamp,
+        ctx.tx_index,
+        ctx.receipts,
+        ctx.tx_hash,
+        ctx.pc,
+        ctx.step,
+        ctx.tx_pre_root,
+        ctx.tx_pre_withdrawals,
+        int(ctx.failed),
+        ctx.code,
+        ctx.error,
+        carry,
+    )
+
+
+def witness_at(trace: BlockTrace, offset: int) -> tuple[Any, ...]:
+    """The executor's witness for the step from ``offset`` to ``offset + 1``."""
+    step = trace.step_at(offset)
+    if step is None:  # a no-op past the seal: open the block's output root
+        final = trace.steps[-1].post
+        assert final.header is not None
+        return _witness(header=final.header.encode())
+    pre = step.pre
+    if offset == 0:
+        assert pre.header is not None
+        return _witness(header=pre.header.encode(), inputs=trace.inputs.encode())
+    base: dict[str, Any] = {
+        "context": pre.context,
+        "state_root": pre.state_root,
+        "withdrawals_root": pre.withdrawals_root,
+    }
+    if step.name == TX_LOAD:
+        return _witness(**base, inputs=trace.inputs.encode(), item=step.item, path=step.path)
+    if step.name == TX_END:
+        return _witness(**base, frontier=step.frontier)
+    if step.name == SEAL:
+        return _witness(**base, inputs=trace.inputs.encode(), frontier=step.frontier)
+    w = step.witness
+    assert w is not None
+    reads = [
+        (leaf_path(r.key), b"" if r.leaf is None else encode_leaf(r.leaf), proof_struct(r.proof))
+        for r in w.reads
+    ]
+    return _witness(
+        **base,
+        item=step.item,
+        reads=reads,
+        writes=[proof_struct(x.proof) for x in w.writes],
+        withdrawal_writes=[proof_struct(x.proof) for x in w.withdrawal_writes],
+    )
+
+
+def _witness(
+    context: StepContext | None = None,
+    state_root: bytes = ZERO,
+    withdrawals_root: bytes = ZERO,
+    header: bytes = b"",
+    inputs: bytes = b"",
+    item: bytes = b"",
+    path: tuple[bytes, ...] = (),
+    frontier: tuple[bytes, ...] = EMPTY_FRONTIER,
+    reads: list[Any] | None = None,
+    writes: list[Any] | None = None,
+    withdrawal_writes: list[Any] | None = None,
+) -> tuple[Any, ...]:
+    return (
+        context_struct(context),
+        state_root,
+        withdrawals_root,
+        header,
+        inputs,
+        item,
+        list(path),
+        list(frontier),
+        reads or [],
+        writes or [],
+        withdrawal_writes or [],
+    )

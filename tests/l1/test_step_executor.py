@@ -1,0 +1,149 @@
+"""The one-step executor (StepExecutor.vy) against the Python trace (chain/trace.py):
+every step the executor covers gives the same post-checkpoint as the STF, on derived
+chains and on blocks built to refuse txs; a witness that does not prove its part
+reverts. The executor is the second implementation of the STF: a divergence here is
+a consensus bug."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import pairwise
+from typing import Any
+
+import boa
+import pytest
+
+from rollbook.chain.blocks import output_version
+from rollbook.chain.derive import build_block, derive
+from rollbook.chain.trace import SPAN, BlockTrace, trace_block
+from rollbook.exchange.stf import BlockTx
+from rollbook.exchange.txs import Deposit, Origin
+from rollbook.l1.onestep import witness_at
+from tests.chain.helpers import Rollup, run
+from tests.l1.conftest import load
+
+NOT_YET = "not executable yet"
+
+
+@pytest.fixture(autouse=True)
+def own_env() -> Iterator[None]:
+    with boa.swap_env(boa.Env()):
+        yield
+
+
+@pytest.fixture(scope="module")
+def chain() -> tuple[Rollup, list[Any]]:
+    rollup = Rollup(seed=5, traders=3)
+    run(rollup, blocks=24, post_every=4, inputs_every=3)
+    blocks = derive(rollup.cfg, rollup.genesis, rollup.l1.genesis_ref, rollup.l1.blocks).blocks
+    return rollup, blocks
+
+
+def traces(rollup: Rollup, blocks: list[Any]) -> list[BlockTrace]:
+    state = rollup.genesis.copy()
+    return [
+        trace_block(state, parent.header, block, rollup.world.separator)
+        for parent, block in pairwise(blocks)
+    ]
+
+
+def replay(executor: Any, trace: BlockTrace) -> tuple[list[str], list[str]]:
+    """Run every step of the trace on the executor; returns the steps it executed and
+    those it does not cover yet. A different post-checkpoint fails the test."""
+    done, pending = [], []
+    block_inputs = trace.inputs.hash()
+    for offset, step in enumerate(trace.steps):
+        try:
+            got = executor.execute(
+                step.pre.checkpoint, offset, block_inputs, witness_at(trace, offset)
+            )
+        except boa.BoaError as exc:
+            if NOT_YET not in str(exc):
+                raise
+            pending.append(step.name)
+            continue
+        assert got == step.post.checkpoint, f"offset {offset}: {step.name} diverges"
+        done.append(step.name)
+    return done, pending
+
+
+def executor(rollup: Rollup) -> Any:
+    return load("StepExecutor", output_version(rollup.cfg.mode))
+
+
+def test_framing_and_deposits_match_the_stf(chain: tuple[Rollup, list[Any]]) -> None:
+    rollup, blocks = chain
+    ex = executor(rollup)
+    done: list[str] = []
+    for trace in traces(rollup, blocks):
+        ran, _ = replay(ex, trace)
+        done += ran
+        # Past the seal the output root stays, up to the end of the block's span.
+        end = trace.steps[-1].post.checkpoint
+        for offset in (len(trace.steps), SPAN - 1):
+            assert ex.execute(end, offset, trace.inputs.hash(), witness_at(trace, offset)) == end
+    assert {"block.begin", "tx.load", "tx.end", "block.seal", "deposit"} <= set(done)
+    assert {"deposit.open", "deposit.credit", "deposit.totals"} & set(done)
+
+
+def test_refused_deposits_match_the_stf(chain: tuple[Rollup, list[Any]]) -> None:
+    """A deposit with a wrong id, a deposit from L2, a new owner and a known one."""
+    rollup, blocks = chain
+    parent = blocks[0]
+    state = rollup.genesis.copy()
+    pre = state.copy()
+    glob = state.globals()
+    known = rollup.people[0].owner
+    txs = [
+        BlockTx(Deposit(glob.next_deposit_id + 5, known, 7), Origin.L1),  # wrong id
+        BlockTx(Deposit(glob.next_deposit_id, b"\x77" * 20, 1_000), Origin.L1),  # opens
+        BlockTx(Deposit(glob.next_deposit_id + 1, known, 2_000), Origin.L1),  # credits
+    ]
+    block = build_block(
+        state,
+        parent.header,
+        rollup.l1.genesis_ref,
+        parent.header.timestamp + 2,
+        txs,
+        [
+            Deposit(glob.next_deposit_id + 2, known, 5)  # from L2: refused
+        ],
+        rollup.cfg,
+    )
+    assert [r.ok for r in block.receipts] == [False, True, True, False]
+    trace = trace_block(pre, parent.header, block, rollup.world.separator)
+    done, pending = replay(executor(rollup), trace)
+    assert not pending
+    assert done.count("deposit") == 3 and "deposit.open" in done and "deposit.credit" in done
+
+
+def test_a_witness_that_does_not_prove_its_part_reverts(
+    chain: tuple[Rollup, list[Any]],
+) -> None:
+    rollup, blocks = chain
+    ex = executor(rollup)
+    trace = next(t for t in traces(rollup, blocks) if any(s.name == "deposit" for s in t.steps))
+    offset = next(i for i, s in enumerate(trace.steps) if s.name == "deposit.totals")
+    step = trace.steps[offset]
+    good = witness_at(trace, offset)
+    assert ex.execute(step.pre.checkpoint, offset, trace.inputs.hash(), good) == (
+        step.post.checkpoint
+    )
+    # A read whose leaf was altered (a larger total) no longer matches its proof.
+    reads = list(good[8])
+    path, leaf, proof = reads[0]
+    forged = bytearray(leaf)
+    forged[-1] ^= 1
+    reads[0] = (path, bytes(forged), proof)
+    with pytest.raises(boa.BoaError, match="proof"):
+        ex.execute(step.pre.checkpoint, offset, trace.inputs.hash(), (*good[:8], reads, *good[9:]))
+    # Another context (a different step count) does not open the agreed checkpoint.
+    ctx = trace.steps[offset].pre.context
+    assert ctx is not None
+    moved = list(good[0])
+    moved[6] = ctx.step + 1
+    with pytest.raises(boa.BoaError, match="does not open"):
+        ex.execute(step.pre.checkpoint, offset, trace.inputs.hash(), (tuple(moved), *good[1:]))
+    # The block.begin step refuses inputs that are not the block's.
+    with pytest.raises(boa.BoaError, match="not the block's"):
+        ex.execute(trace.steps[0].pre.checkpoint, 0, b"\x01" * 32, witness_at(trace, 0))
