@@ -103,14 +103,14 @@ def test_a_silent_defender_loses_on_time_and_the_challenger_takes_its_bond_back(
     boa.env.set_balance(defender, BOND)
     with boa.env.prank(challenger):
         gid = game.open(0, 8, honest[0], honest[8], defender, value=BOND)
-    with boa.reverts("BisectionGame: no clock has run out"):
+    with boa.reverts("bisection: no clock has run out"):
         game.time_out(gid)
     boa.env.time_travel(seconds=CLOCK + 1)
-    with boa.env.prank(defender), boa.reverts("BisectionGame: the mover's clock has run out"):
+    with boa.env.prank(defender), boa.reverts("bisection: the mover's clock has run out"):
         game.post(gid, [honest[4]], value=BOND)
     assert game.time_out(gid) == 2
     assert boa.env.get_balance(challenger) == BOND
-    with boa.reverts("BisectionGame: the game is over"):
+    with boa.reverts("bisection: the game is over"):
         game.time_out(gid)
 
 
@@ -120,26 +120,26 @@ def test_moves_out_of_turn_and_bad_shapes_revert() -> None:
     defender, challenger = boa.env.generate_address(), boa.env.generate_address()
     for who in (defender, challenger):
         boa.env.set_balance(who, 10 * BOND)
-    with boa.env.prank(challenger), boa.reverts("BisectionGame: the challenger's bond is wrong"):
+    with boa.env.prank(challenger), boa.reverts("bisection: the challenger's bond is wrong"):
         game.open(0, 8, honest[0], honest[8], defender, value=BOND - 1)
     with boa.env.prank(challenger):
         gid = game.open(0, 8, honest[0], honest[8], defender, value=BOND)
-        with boa.reverts("BisectionGame: the defender has not posted this round"):
+        with boa.reverts("bisection: the defender has not posted this round"):
             game.choose(gid, 0)
-        with boa.reverts("BisectionGame: only the defender posts"):
+        with boa.reverts("bisection: only the defender posts"):
             game.post(gid, [honest[4]])
     with boa.env.prank(defender):
-        with boa.reverts("BisectionGame: one checkpoint per midpoint"):
+        with boa.reverts("bisection: one checkpoint per midpoint"):
             game.post(gid, [honest[2], honest[4]], value=BOND)
-        with boa.reverts("BisectionGame: the defender's bond is wrong"):
+        with boa.reverts("bisection: the defender's bond is wrong"):
             game.post(gid, [honest[4]])
         game.post(gid, [honest[4]], value=BOND)
-        with boa.reverts("BisectionGame: not this side's move"):
+        with boa.reverts("bisection: not this side's move"):
             game.post(gid, [honest[4]])
     with boa.env.prank(challenger):
-        with boa.reverts("BisectionGame: no such sub-range"):
+        with boa.reverts("bisection: no such sub-range"):
             game.choose(gid, 2)
-    with boa.reverts("BisectionGame: bisect to one step first"):
+    with boa.reverts("bisection: bisect to one step first"):
         game.prove(gid, b"")
 
 

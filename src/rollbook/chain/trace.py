@@ -394,3 +394,47 @@ def trace_block(
     final = Point(point.state_root, point.withdrawals_root, header=header, mode=mode)
     steps.append(TraceStep(SEAL, sealing, final, frontier=frontier))
     return trace
+
+
+@dataclass
+class OutputTrace:
+    """The trace a dispute of one output root bisects (docs/design/fraud-proofs.md
+    section 3): the blocks after the anchor output, block ``j`` at positions
+    ``[j·SPAN, (j+1)·SPAN]``, padded to a power-of-two number of blocks whose
+    checkpoints all equal the last output root. ``trace[p]`` is the checkpoint at
+    position ``p``."""
+
+    blocks: list[BlockTrace]
+
+    @property
+    def length(self) -> int:
+        padded = 1
+        while padded < len(self.blocks):
+            padded *= 2
+        return padded << SPAN_BITS
+
+    def __len__(self) -> int:
+        return self.length + 1
+
+    def __getitem__(self, position: int) -> bytes:
+        j, offset = divmod(position, SPAN)
+        if j >= len(self.blocks):
+            return self.blocks[-1].checkpoint_at(SPAN)
+        return self.blocks[j].checkpoint_at(offset)
+
+    def header_at(self, position: int) -> bytes:
+        """The header that opens the output root at a block boundary (b"" elsewhere
+        and in the padding)."""
+        j, offset = divmod(position, SPAN)
+        if offset or not 1 <= j <= len(self.blocks):
+            return b""
+        header = self.blocks[j - 1].steps[-1].post.header
+        if header is None:
+            raise InvariantError("a block trace ends without its header")
+        return header.encode()
+
+    def block_at(self, position: int) -> tuple[BlockTrace, int] | None:
+        """The block trace and offset of the step from ``position`` (None: a no-op in
+        the padding)."""
+        j, offset = divmod(position, SPAN)
+        return None if j >= len(self.blocks) else (self.blocks[j], offset)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_abi import abi
+
 from rollbook.chain.trace import SEAL, TX_END, TX_LOAD, BlockTrace, StepContext
 from rollbook.codec.txroot import EMPTY_FRONTIER
 from rollbook.commitment.proofs import BranchOpening, LeafOpening, Proof
@@ -134,3 +136,14 @@ def _witness(
         writes or [],
         withdrawal_writes or [],
     )
+
+
+def witness_tail(trace: BlockTrace, offset: int) -> bytes:
+    """The witness as the dispute game forwards it: the ABI tail of ``execute``'s
+    arguments after their four head words (the game prepends the selector, the agreed
+    checkpoint, the offset, the block's inputs and the tail's offset, 128)."""
+    encoded = abi.encode(
+        ["bytes32", "uint256", "bytes32", WITNESS_ABI],
+        [ZERO, offset, ZERO, witness_at(trace, offset)],
+    )
+    return encoded[128:]

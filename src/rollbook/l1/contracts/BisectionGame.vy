@@ -2,261 +2,85 @@
 # pragma evm-version prague
 """
 @title BisectionGame
-@notice Bisection games between a defender and a challenger over a range of a trace,
-        with chess clocks and bonds (docs/design/fraud-proofs.md sections 3-6). This
-        contract is the Vyper twin of the pure model `rollbook.chain.dispute` and is
-        tested against it move by move. It is generic over what a checkpoint commits
-        to: the dispute game of #7 opens one game for the blocks of an output root and,
-        at one block, one for its steps; the step at the end is decided by the
-        `executor`, which recomputes the post-checkpoint from the agreed one.
-@dev    A round: the defender posts its checkpoints at the fixed midpoints of the
-        range (`_midpoints`, evenly spaced, never chosen by the mover); the challenger
-        names the first sub-range whose end it disputes. A move never resolves: a side
-        loses only when its clock runs out on its turn (`time_out`) or at the step
-        (`prove`). The winner takes both bonds less a burn.
+@notice The bisection rules of `bisection.vy` over a bare trace: games open on any
+        range with any agreed and disputed checkpoints, and the last step is decided
+        by an `executor` that maps a checkpoint to the next. It is how the rules are
+        tested against the pure model (`rollbook.chain.dispute`, tests/l1/
+        test_bisection_game.py); the rollup's game is `DisputeGame.vy`.
 """
 
-interface StepExecutor:
+import bisection
+
+initializes: bisection
+
+exports: (
+    bisection.arity,
+    bisection.clock,
+    bisection.bond,
+    bisection.games,
+    bisection.pending,
+    bisection.count,
+)
+
+interface Stepper:
     def execute(pre: bytes32, witness: Bytes[MAX_WITNESS]) -> bytes32: view
 
-MAX_ARITY: constant(uint256) = 16
 MAX_WITNESS: constant(uint256) = 16384
-BURN_PPM: constant(uint256) = 100000  # 10 % of the loser's bond is burnt
-PPM: constant(uint256) = 1000000
-
-UNDECIDED: constant(uint8) = 0
-DEFENDER: constant(uint8) = 1
-CHALLENGER: constant(uint8) = 2
-
-struct Game:
-    defender: address
-    challenger: address
-    lo: uint256
-    hi: uint256
-    agreed: bytes32
-    disputed: bytes32
-    to_move: uint8
-    spent_defender: uint256
-    spent_challenger: uint256
-    last_move: uint256
-    posted: uint256
-    winner: uint8
-    stake: uint256
-
-event GameOpened:
-    game: indexed(uint256)
-    defender: indexed(address)
-    challenger: indexed(address)
-    lo: uint256
-    hi: uint256
-
-event Posted:
-    game: indexed(uint256)
-    positions: DynArray[uint256, MAX_ARITY]
-    checkpoints: DynArray[bytes32, MAX_ARITY]
-
-event Chosen:
-    game: indexed(uint256)
-    lo: uint256
-    hi: uint256
-
-event Resolved:
-    game: indexed(uint256)
-    winner: uint8
 
 executor: public(address)
-arity: public(uint256)
-clock: public(uint256)
-bond: public(uint256)
-games: public(HashMap[uint256, Game])
-pending: public(HashMap[uint256, HashMap[uint256, bytes32]])
-count: public(uint256)
 
 
 @deploy
 def __init__(executor: address, arity: uint256, clock: uint256, bond: uint256):
-    assert arity >= 2 and arity <= MAX_ARITY, "BisectionGame: arity out of range"
+    bisection.__init__(arity, clock, bond)
     self.executor = executor
-    self.arity = arity
-    self.clock = clock
-    self.bond = bond
 
 
 @external
 @payable
 def open(lo: uint256, hi: uint256, agreed: bytes32, disputed: bytes32, defender: address) -> uint256:
-    """The challenger opens a game with its bond: it accepts `agreed` at `lo` and
-    disputes the defender's `disputed` at `hi`. The defender bonds at its first move."""
-    assert hi > lo, "BisectionGame: a dispute needs at least one step"
-    assert msg.value == self.bond, "BisectionGame: the challenger's bond is wrong"
-    assert defender != msg.sender, "BisectionGame: a side cannot dispute itself"
-    n: uint256 = self.count
-    to_move: uint8 = DEFENDER
-    if hi - lo == 1:
-        to_move = CHALLENGER
-    self.games[n] = Game(
-        defender=defender, challenger=msg.sender, lo=lo, hi=hi, agreed=agreed,
-        disputed=disputed, to_move=to_move, spent_defender=0, spent_challenger=0,
-        last_move=block.timestamp, posted=0, winner=UNDECIDED, stake=msg.value,
-    )
-    self.count = n + 1
-    log GameOpened(game=n, defender=defender, challenger=msg.sender, lo=lo, hi=hi)
-    return n
-
-
-@view
-@internal
-def _midpoints(lo: uint256, hi: uint256) -> DynArray[uint256, MAX_ARITY]:
-    points: DynArray[uint256, MAX_ARITY] = []
-    span: uint256 = hi - lo
-    if span < 2:
-        return points
-    for j: uint256 in range(1, MAX_ARITY):
-        if j >= self.arity:
-            break
-        p: uint256 = lo + span * j // self.arity
-        if p == lo or p == hi:
-            continue
-        if len(points) > 0 and points[len(points) - 1] == p:
-            continue
-        points.append(p)
-    return points
+    return bisection.open(lo, hi, agreed, disputed, defender)
 
 
 @view
 @external
-def midpoints(lo: uint256, hi: uint256) -> DynArray[uint256, MAX_ARITY]:
-    return self._midpoints(lo, hi)
-
-
-@view
-@internal
-def _remaining(g: Game, side: uint8) -> int256:
-    used: uint256 = g.spent_defender
-    if side == CHALLENGER:
-        used = g.spent_challenger
-    if g.to_move == side:
-        used += block.timestamp - g.last_move
-    return convert(self.clock, int256) - convert(used, int256)
+def midpoints(lo: uint256, hi: uint256) -> DynArray[uint256, bisection.MAX_ARITY]:
+    return bisection.midpoints(lo, hi)
 
 
 @view
 @external
 def remaining(game: uint256, side: uint8) -> int256:
-    return self._remaining(self.games[game], side)
-
-
-@internal
-def _charge(game: uint256, side: uint8):
-    g: Game = self.games[game]
-    assert g.winner == UNDECIDED, "BisectionGame: the game is over"
-    assert g.to_move == side, "BisectionGame: not this side's move"
-    assert self._remaining(g, side) >= 0, "BisectionGame: the mover's clock has run out"
-    elapsed: uint256 = block.timestamp - g.last_move
-    if side == DEFENDER:
-        self.games[game].spent_defender = g.spent_defender + elapsed
-    else:
-        self.games[game].spent_challenger = g.spent_challenger + elapsed
-    self.games[game].last_move = block.timestamp
+    return bisection.remaining(bisection.games[game], side)
 
 
 @external
 @payable
-def post(game: uint256, checkpoints: DynArray[bytes32, MAX_ARITY]):
-    """The defender's move: its checkpoints at the range's midpoints (its bond comes
-    with its first move)."""
-    g: Game = self.games[game]
-    assert msg.sender == g.defender, "BisectionGame: only the defender posts"
-    points: DynArray[uint256, MAX_ARITY] = self._midpoints(g.lo, g.hi)
-    assert len(points) > 0, "BisectionGame: one step remains: prove it"
-    assert len(checkpoints) == len(points), "BisectionGame: one checkpoint per midpoint"
-    self._charge(game, DEFENDER)
-    if g.stake == self.bond:
-        assert msg.value == self.bond, "BisectionGame: the defender's bond is wrong"
-        self.games[game].stake = g.stake + msg.value
-    else:
-        assert msg.value == 0, "BisectionGame: the defender has bonded already"
-    for i: uint256 in range(MAX_ARITY):
-        if i >= len(points):
-            break
-        self.pending[game][points[i]] = checkpoints[i]
-    self.games[game].posted = 1
-    self.games[game].to_move = CHALLENGER
-    log Posted(game=game, positions=points, checkpoints=checkpoints)
+def post(game: uint256, checkpoints: DynArray[bytes32, bisection.MAX_ARITY]):
+    bisection.post(game, checkpoints)
 
 
 @external
 def choose(game: uint256, index: uint256):
-    """The challenger's move: dispute the `index`-th sub-range of the defender's post."""
-    g: Game = self.games[game]
-    assert msg.sender == g.challenger, "BisectionGame: only the challenger chooses"
-    assert g.posted == 1, "BisectionGame: the defender has not posted this round"
-    points: DynArray[uint256, MAX_ARITY] = self._midpoints(g.lo, g.hi)
-    assert index <= len(points), "BisectionGame: no such sub-range"
-    self._charge(game, CHALLENGER)
-    lo: uint256 = g.lo
-    agreed: bytes32 = g.agreed
-    if index > 0:
-        lo = points[index - 1]
-        agreed = self.pending[game][lo]
-    hi: uint256 = g.hi
-    disputed: bytes32 = g.disputed
-    if index < len(points):
-        hi = points[index]
-        disputed = self.pending[game][hi]
-    self.games[game].lo = lo
-    self.games[game].hi = hi
-    self.games[game].agreed = agreed
-    self.games[game].disputed = disputed
-    self.games[game].posted = 0
-    if hi - lo == 1:
-        self.games[game].to_move = CHALLENGER
-    else:
-        self.games[game].to_move = DEFENDER
-    log Chosen(game=game, lo=lo, hi=hi)
+    bisection.choose(game, index)
 
 
 @external
 def prove(game: uint256, witness: Bytes[MAX_WITNESS]) -> uint8:
-    """Anyone settles the last step: the executor recomputes the post-checkpoint from
+    """Anyone settles the last step: the executor computes the post-checkpoint from
     the agreed one; the defender wins iff it claimed exactly that."""
-    g: Game = self.games[game]
-    assert g.winner == UNDECIDED, "BisectionGame: the game is over"
-    assert g.hi - g.lo == 1, "BisectionGame: bisect to one step first"
-    post: bytes32 = staticcall StepExecutor(self.executor).execute(g.agreed, witness)
-    winner: uint8 = CHALLENGER
+    g: bisection.Game = bisection.ready(game)
+    post: bytes32 = staticcall Stepper(self.executor).execute(g.agreed, witness)
+    winner: uint8 = bisection.CHALLENGER
     if post == g.disputed:
-        winner = DEFENDER
-    self._resolve(game, winner)
+        winner = bisection.DEFENDER
+    bisection.resolve(game, winner)
     return winner
 
 
 @external
 def time_out(game: uint256) -> uint8:
     """End a game whose side to move has run out of clock; the other side wins."""
-    g: Game = self.games[game]
-    assert g.winner == UNDECIDED, "BisectionGame: the game is over"
-    assert self._remaining(g, g.to_move) < 0, "BisectionGame: no clock has run out"
-    winner: uint8 = DEFENDER
-    if g.to_move == DEFENDER:
-        winner = CHALLENGER
-    self._resolve(game, winner)
+    winner: uint8 = bisection.timed_out_winner(game)
+    bisection.resolve(game, winner)
     return winner
-
-
-@internal
-def _resolve(game: uint256, winner: uint8):
-    g: Game = self.games[game]
-    self.games[game].winner = winner
-    stake: uint256 = g.stake
-    burn: uint256 = 0
-    if stake > self.bond:  # both sides bonded: the loser's bond is partly burnt
-        burn = self.bond * BURN_PPM // PPM
-    self.games[game].stake = 0
-    to: address = g.defender
-    if winner == CHALLENGER:
-        to = g.challenger
-    send(to, stake - burn)
-    if burn > 0:
-        send(empty(address), burn)
-    log Resolved(game=game, winner=winner)
