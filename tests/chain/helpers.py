@@ -63,6 +63,8 @@ class Rollup:
         else:
             self.l1 = SimL1(self.world.now, self.world.state.globals().next_deposit_id)
         self.seq = BlockBuilder(self.cfg, self.world.state, self.l1.genesis_ref)
+        if isinstance(self.l1, EvmL1):
+            self.l1.anchor(self.seq.blocks[0])
         for block in self.l1.blocks:  # already on L1 (the owners' gas funding)
             self.seq.observe(block)
         self.posted = 0  # sequencer blocks already batched

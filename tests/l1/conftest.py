@@ -11,6 +11,9 @@ import pytest
 
 from rollbook.chain.blocks import Mode, output_version
 from rollbook.l1.compile import source_path
+from rollbook.l1.onestep import FAMILY_CONTRACTS, FAMILY_SLOTS
+
+ZERO_ADDRESS = "0x" + "00" * 20
 
 WINDOW = 100  # seconds: the devnet's challenge window
 FREEZE_DELAY = 600  # seconds after a forced tx is posted before it can freeze the system
@@ -25,6 +28,14 @@ def deployer_of(name: str) -> Any:
 
 def load(name: str, *args: Any, **kwargs: Any) -> Any:
     return deployer_of(name).deploy(*args, **kwargs)
+
+
+def deploy_executor(version: int) -> Any:
+    """The one-step executor with every step family deployed so far."""
+    families = [ZERO_ADDRESS] * FAMILY_SLOTS
+    for index, name in FAMILY_CONTRACTS.items():
+        families[index] = load(name).address
+    return load("StepExecutor", version, families)
 
 
 def events(contract: Any, name: str) -> list[Any]:

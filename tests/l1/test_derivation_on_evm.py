@@ -13,8 +13,8 @@ from rollbook.codec.txcodec import encode_standalone
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.txs import SetRiskParams
 from rollbook.l1.driver import EvmL1
-from tests.chain.helpers import Rollup
-from tests.chain.test_derive import inclusion_times, run
+from tests.chain.helpers import Rollup, run
+from tests.chain.test_derive import inclusion_times
 
 BACKENDS = ["evm", "anvil"]
 

@@ -15,14 +15,14 @@ import pytest
 
 from rollbook.chain.blocks import L2Block, output_root, output_version
 from rollbook.chain.derive import build_block
-from rollbook.chain.trace import SPAN, OutputTrace, trace_block
+from rollbook.chain.trace import SPAN, LyingTrace, OutputTrace, trace_output
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.stf import BlockTx
 from rollbook.exchange.txs import Deposit, Origin
 from rollbook.l1.compile import compiled, source_path
 from rollbook.l1.onestep import witness_tail
 from tests.chain.helpers import Rollup
-from tests.l1.conftest import load
+from tests.l1.conftest import deploy_executor, load
 
 BOND = 10**17
 CLOCK = 1_000
@@ -47,13 +47,8 @@ class Chain:
 
     def trace(self, first: int, last: int) -> OutputTrace:
         """The trace of the output of block ``last`` against that of ``first``."""
-        state = self.rollup.genesis.copy()
-        traces = []
-        for parent, block in zip(self.blocks, self.blocks[1:], strict=False):
-            t = trace_block(state, parent.header, block, self.rollup.world.separator)
-            if first < block.number <= last:
-                traces.append(t)
-        return OutputTrace(traces)
+        r = self.rollup
+        return trace_output(r.genesis, self.blocks, first, last, r.world.separator, r.cfg.mode)
 
 
 @pytest.fixture(scope="module")
@@ -80,37 +75,12 @@ def chain() -> Chain:
     return Chain(rollup, blocks)
 
 
-class Lying:
-    """A proposer's lie: the honest trace up to ``lie_from``, then other checkpoints
-    (output roots of headers with another state root at block boundaries)."""
-
-    def __init__(self, honest: OutputTrace, lie_from: int, version: int) -> None:
-        self.honest, self.lie_from, self.version = honest, lie_from, version
-        self.length = honest.length
-
-    def header_at(self, p: int) -> bytes:
-        header = self.honest.header_at(p)
-        if p < self.lie_from or not header:
-            return header
-        return header[:152] + keccak256(b"stolen" + p.to_bytes(8, "big")) + header[184:]
-
-    def __getitem__(self, p: int) -> bytes:
-        p = min(p, len(self.honest.blocks) * SPAN)  # the padding repeats the last root
-        if p < self.lie_from:
-            return self.honest[p]
-        if p % SPAN == 0:
-            header = self.header_at(p)
-            version = self.version.to_bytes(32, "big")
-            return keccak256(version + header[152:216] + keccak256(header))
-        return keccak256(b"lie" + p.to_bytes(8, "big"))
-
-
 def deploy(chain: Chain, proposer: str) -> tuple[Any, Any]:
     version = output_version(chain.rollup.cfg.mode)
-    executor = load("StepExecutor", version)
-    game = load("DisputeGame", executor.address, version, chain.output(0), 2, CLOCK, BOND)
+    executor = deploy_executor(version)
+    game = load("DisputeGame", executor.address, version, 2, CLOCK, BOND)
     oracle = load("OutputOracle", proposer, 0, WINDOW, game.address)
-    game.bind(oracle.address)
+    game.bind(oracle.address, chain.output(0))
     return game, oracle
 
 
@@ -171,13 +141,12 @@ def test_a_lying_proposer_loses_its_root_and_those_after(chain: Chain, lie_at: s
     proposer, challenger = players()
     game, oracle = deploy(chain, proposer)
     honest = chain.trace(2, 5)
-    version = output_version(chain.rollup.cfg.mode)
     lie_from = {
         "root": len(honest.blocks) * SPAN,  # only the claimed root is wrong
         "block": 2 * SPAN,  # the output of the second disputed block
         "step": SPAN + 3,  # a step inside the second disputed block
     }[lie_at]
-    lying = Lying(honest, lie_from, version)
+    lying = LyingTrace(honest, lie_from, chain.rollup.cfg.mode)
     with boa.env.prank(proposer):
         oracle.propose(chain.output(2), 2, 0)
         oracle.propose(lying[lying.length], 5, 0)

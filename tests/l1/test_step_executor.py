@@ -20,7 +20,7 @@ from rollbook.exchange.stf import BlockTx
 from rollbook.exchange.txs import Deposit, Origin
 from rollbook.l1.onestep import witness_at
 from tests.chain.helpers import Rollup, run
-from tests.l1.conftest import load
+from tests.l1.conftest import deploy_executor
 
 NOT_YET = "not executable yet"
 
@@ -68,7 +68,7 @@ def replay(executor: Any, trace: BlockTrace) -> tuple[list[str], list[str]]:
 
 
 def executor(rollup: Rollup) -> Any:
-    return load("StepExecutor", output_version(rollup.cfg.mode))
+    return deploy_executor(output_version(rollup.cfg.mode))
 
 
 def test_framing_and_deposits_match_the_stf(chain: tuple[Rollup, list[Any]]) -> None:

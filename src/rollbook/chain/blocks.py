@@ -109,6 +109,12 @@ class L2Block:
         return self.header.number
 
 
+def block_output(block: L2Block, mode: Mode) -> bytes:
+    """The output root of ``block``."""
+    h = block.header
+    return output_root(mode, h.state_root, h.withdrawals_root, h.hash())
+
+
 def tx_item(item: BlockTx, domain_separator: bytes) -> bytes:
     """A block tx as a tx-root leaf: origin, L1 sender (or zeros), standalone encoding."""
     sender = item.l1_sender if item.l1_sender is not None else bytes(20)

@@ -52,7 +52,7 @@ from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.env import TxEnv
 from rollbook.exchange.errors import InvariantError
 from rollbook.exchange.state import State
-from rollbook.exchange.stf import Receipt
+from rollbook.exchange.stf import Block, Receipt, apply_block
 
 SPAN_BITS = 20
 SPAN = 1 << SPAN_BITS
@@ -71,73 +71,69 @@ TX_LOAD = "tx.load"
 TX_END = "tx.end"
 SEAL = "block.seal"
 
-STEP_NAMES: tuple[str, ...] = (
-    TX_LOAD,
-    TX_END,
-    SEAL,
-    "auth.owner",
-    "deposit",
-    "deposit.open",
-    "deposit.credit",
-    "deposit.totals",
-    "debit",
-    "withdraw.record",
-    "withdraw.leaf",
-    "transfer.recipient",
-    "transfer.credit",
-    "nonce_floor",
-    "settle.begin",
-    "settle.position",
-    "margin.begin",
-    "margin.settle_accumulate",
-    "margin.accumulate",
-    "margin.compare",
-    "fill.instrument",
-    "order.maker",
-    "order.taker",
-    "fill.apply",
-    "fill.book",
-    "liq.instrument",
-    "liq.book",
-    "liq.penalty",
-    "backstop.check",
-    "backstop.mark",
-    "backstop.flat",
-    "backstop.move",
-    "backstop.book",
-    "backstop.debt",
-    "forced_close.auth",
-    "forced_close.mark",
-    "forced_close.flat",
-    "forced_close.move",
-    "forced_close.book",
-    "oracle.verify",
-    "oracle.index",
-    "oracle.mark",
-    "oracle.funding",
-    "oracle.option",
-    "expiry.queue",
-    "expiry.fix",
-    "expiry.settle",
-    "expiry.cover",
-    "gov.list",
-    "gov.expiry",
-    "gov.list_option",
-    "gov.params",
-    "gov.oracle",
-    "gov.risk",
+FAMILY_SIZE = 32
+FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("framing", (TX_LOAD, TX_END, SEAL)),
+    ("deposit", ("deposit", "deposit.open", "deposit.credit", "deposit.totals")),
+    (
+        "accounts",
+        (
+            "auth.owner",
+            "debit",
+            "withdraw.record",
+            "withdraw.leaf",
+            "transfer.recipient",
+            "transfer.credit",
+            "nonce_floor",
+            "settle.begin",
+            "settle.position",
+        ),
+    ),
+    ("margin", ("margin.begin", "margin.settle_accumulate", "margin.accumulate", "margin.compare")),
+    ("trading", ("fill.instrument", "order.maker", "order.taker", "fill.apply", "fill.book")),
+    (
+        "liquidation",
+        (
+            "liq.instrument",
+            "liq.book",
+            "liq.penalty",
+            "backstop.check",
+            "backstop.mark",
+            "backstop.flat",
+            "backstop.move",
+            "backstop.book",
+            "backstop.debt",
+            "forced_close.auth",
+            "forced_close.mark",
+            "forced_close.flat",
+            "forced_close.move",
+            "forced_close.book",
+        ),
+    ),
+    ("oracle", ("oracle.verify", "oracle.index", "oracle.mark", "oracle.funding", "oracle.option")),
+    ("expiry", ("expiry.queue", "expiry.fix", "expiry.settle", "expiry.cover")),
+    (
+        "governance",
+        ("gov.list", "gov.expiry", "gov.list_option", "gov.params", "gov.oracle", "gov.risk"),
+    ),
 )
-"""Every step the executor knows, by ``pc`` (its index + 1; 0 is no step). The order
-is consensus: the executor dispatches on these numbers."""
+"""Every step the executor knows, by family. A step's ``pc`` is ``FAMILY_SIZE ×
+family index + its index in the family (+ 1 for framing)``; the executor sends each
+family's steps to the contract that holds its rules. The numbering is consensus."""
 
-STEP_IDS = {name: i + 1 for i, name in enumerate(STEP_NAMES)}
+STEP_IDS = {
+    name: FAMILY_SIZE * family + index + (1 if family == 0 else 0)
+    for family, (_, names) in enumerate(FAMILIES)
+    for index, name in enumerate(names)
+}
+STEP_NAMES = {pc: name for name, pc in STEP_IDS.items()}
 
 
 def step_id(name: str) -> int:
     try:
         return STEP_IDS[name]
     except KeyError:
-        raise InvariantError(f"step {name!r} has no executor id (add it to STEP_NAMES)") from None
+        raise InvariantError(f"step {name!r} has no executor id (add it to FAMILIES)") from None
 
 
 def _word(value: int) -> bytes:
@@ -438,3 +434,63 @@ class OutputTrace:
         the padding)."""
         j, offset = divmod(position, SPAN)
         return None if j >= len(self.blocks) else (self.blocks[j], offset)
+
+
+def trace_output(
+    genesis: State,
+    blocks: list[L2Block],
+    first: int,
+    last: int,
+    domain_separator: bytes,
+    mode: Mode = Mode.OPTIMISTIC,
+) -> OutputTrace:
+    """The trace of the output of block ``last`` against the output of block ``first``
+    (``blocks[n]`` is block ``n``, ``blocks[0]`` the genesis): the blocks up to
+    ``first`` are replayed, those after it traced."""
+    state = genesis.copy()
+    for block in blocks[1 : first + 1]:
+        h = block.header
+        apply_block(state, Block(h.number, h.timestamp, block.txs), domain_separator)
+    traces = [
+        trace_block(state, parent.header, block, domain_separator, mode)
+        for parent, block in zip(blocks[first:last], blocks[first + 1 : last + 1], strict=True)
+    ]
+    return OutputTrace(traces)
+
+
+@dataclass
+class LyingTrace:
+    """A trace that agrees with ``honest`` up to position ``lie_from`` and claims other
+    checkpoints from there: at block boundaries, output roots of headers whose state
+    root is replaced by ``keccak(salt | position)``; elsewhere, other hashes. This is
+    how a faulty proposer of ``rollbook devnet --fault`` defends its root, and how the
+    tests make one."""
+
+    honest: OutputTrace
+    lie_from: int
+    mode: Mode = Mode.OPTIMISTIC
+    salt: bytes = b"rollbook.fault"
+
+    @property
+    def length(self) -> int:
+        return self.honest.length
+
+    def header_at(self, position: int) -> bytes:
+        header = self.honest.header_at(position)
+        if position < self.lie_from or not header:
+            return header
+        return header[:152] + keccak256(self.salt + position.to_bytes(8, "big")) + header[184:]
+
+    def __getitem__(self, position: int) -> bytes:
+        position = min(position, len(self.honest.blocks) * SPAN)
+        if position < self.lie_from:
+            return self.honest[position]
+        if position % SPAN == 0:
+            header = self.header_at(position)
+            state_root, withdrawals_root = header[152:184], header[184:216]
+            return output_root(self.mode, state_root, withdrawals_root, keccak256(header))
+        return keccak256(self.salt + b".step" + position.to_bytes(8, "big"))
+
+    def root(self) -> bytes:
+        """The output root the liar claims."""
+        return self[self.length]

@@ -35,6 +35,7 @@ from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 from web3.exceptions import TransactionNotFound
 
+from rollbook.crypto.keccak import keccak256 as keccak
 from rollbook.l1.compile import compiled
 
 GAS_PRICE = 2 * 10**9
@@ -209,6 +210,16 @@ class L1Client:
 
     # -- contracts ---------------------------------------------------------------------
 
+    def next_address(self, key: bytes, ahead: int = 0) -> str:
+        """The address of the contract that ``key``'s ``ahead``-th next tx would create
+        (CREATE: keccak(rlp([sender, nonce]))), so contracts that name each other can
+        be deployed in one block."""
+        sender = self.address_of(key)
+        nonce = self.nonces.get(sender)
+        if nonce is None:
+            nonce = int(self.w3.eth.get_transaction_count(sender, "pending"))  # type: ignore[arg-type]
+        return create_address(raw_address(sender), nonce + ahead)
+
     def deploy(self, name: str, key: bytes, *args: Any, value: int = 0) -> bytes:
         """Send the deployment of contract ``name``; returns the tx hash."""
         c = compiled(name)
@@ -246,6 +257,19 @@ class L1Client:
 
 def checksum(raw: bytes) -> str:
     return str(Web3.to_checksum_address(raw))
+
+
+def create_address(sender: bytes, nonce: int) -> str:
+    """The address CREATE gives the contract ``sender`` deploys with ``nonce``."""
+    if nonce == 0:
+        encoded_nonce = b"\x80"
+    elif nonce < 0x80:
+        encoded_nonce = bytes([nonce])
+    else:
+        raw = nonce.to_bytes((nonce.bit_length() + 7) // 8, "big")
+        encoded_nonce = bytes([0x80 + len(raw)]) + raw
+    body = b"\x94" + sender + encoded_nonce
+    return checksum(keccak(bytes([0xC0 + len(body)]) + body)[12:])
 
 
 def raw_address(address: str) -> bytes:

@@ -17,7 +17,16 @@ from typing import Any
 import vyper
 
 CONTRACTS = Path(__file__).resolve().parent / "contracts"
-NAMES = ("Collateral", "OutputOracle", "BatchInbox", "Portal", "Timelock")
+NAMES = (
+    "Collateral",
+    "DepositSteps",
+    "StepExecutor",
+    "DisputeGame",
+    "OutputOracle",
+    "BatchInbox",
+    "Portal",
+    "Timelock",
+)
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rollbook.chain.blocks import WithdrawalProof
+from rollbook.chain.blocks import L2Block, Mode, WithdrawalProof, block_output
 from rollbook.chain.l1 import L1Block, L1Ref
 from rollbook.l1.anvil import FAUCET_KEY as ANVIL_FAUCET_KEY
 from rollbook.l1.anvil import Anvil
 from rollbook.l1.client import L1Client, checksum
-from rollbook.l1.system import Roles, System, deploy, read_block
+from rollbook.l1.system import Roles, System, anchor_game, deploy, read_block
 
 L1_BLOCK_TIME = 12
 GAS_FUNDING = 10**18
@@ -172,6 +172,14 @@ class EvmL1:
         self.queued.append(
             lambda: client.call_tx(proposer, oracle, "propose", root, l2_block, l1_origin)
         )
+
+    def anchor(self, genesis: L2Block) -> None:
+        """Name the genesis output root to the dispute game (once, after the L2 genesis
+        is built on the deployment's L1 block)."""
+        version = self.system.deployment.params["output_version"]
+        root = block_output(genesis, Mode(version >> 16))
+        system, deployer = self.system, self.roles.deployer
+        self.queued.append(lambda: anchor_game(system, deployer, root))
 
     def withdraw(self, claim: WithdrawalProof, output_index: int) -> None:
         """Anyone (here the deployer, paying gas) pays a proven withdrawal to its owner."""

@@ -21,12 +21,17 @@ from rollbook.exchange.state import leaf_path
 
 ZERO = bytes(32)
 
+FAMILY_CONTRACTS: dict[int, str] = {1: "DepositSteps"}
+"""The step families deployed so far, by family index (``rollbook.chain.trace.
+FAMILIES``); the executor takes their addresses in a 16-slot array."""
+FAMILY_SLOTS = 16
+
 WITNESS_ABI = (
     "((bytes32,uint256,uint256,bytes32,bytes32,uint256,uint256,bytes32,bytes32,uint256,"
     "uint256,bytes32,int256[8]),bytes32,bytes32,bytes,bytes,bytes,bytes32[],bytes32[20],"
     "(bytes32,bytes,(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32))[],"
     "(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32)[],"
-    "(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32)[])"
+    "(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32)[],bytes)"
 )
 """The ``Witness`` struct's ABI type (for encoding it by hand, as the game does)."""
 
@@ -122,6 +127,7 @@ def _witness(
     reads: list[Any] | None = None,
     writes: list[Any] | None = None,
     withdrawal_writes: list[Any] | None = None,
+    aux: bytes = b"",
 ) -> tuple[Any, ...]:
     return (
         context_struct(context),
@@ -135,6 +141,7 @@ def _witness(
         reads or [],
         writes or [],
         withdrawal_writes or [],
+        aux,
     )
 
 

@@ -1,7 +1,7 @@
 """The deployed system: its contracts, the deployment record, and derivation's view.
 
-:func:`deploy` deploys Collateral (devnets), OutputOracle, BatchInbox, Portal and
-Timelock and
+:func:`deploy` deploys Collateral (devnets), the step families, StepExecutor,
+DisputeGame, OutputOracle, BatchInbox, Portal and Timelock and
 returns a :class:`Deployment` — addresses, runtime code hashes, constructor arguments
 and source checksums — that ``rollbook l1 deploy`` writes as JSON.
 
@@ -24,9 +24,18 @@ from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Governance, L1Inpu
 from rollbook.crypto.keccak import keccak256
 from rollbook.l1.client import FORK, L1Client, L1Error, raw_address
 from rollbook.l1.compile import compiled
+from rollbook.l1.onestep import FAMILY_CONTRACTS, FAMILY_SLOTS
 
-NO_REMOVER = "0x" + "00" * 20
-"""The oracle's remover until #7's dispute game: nobody."""
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+@dataclass(frozen=True)
+class DisputeParams:
+    """The dispute game's parameters (docs/design/fraud-proofs.md section 6)."""
+
+    arity: int = 2
+    clock: int = 300
+    bond: int = 10**17
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,8 @@ class System:
     inbox: Contract
     portal: Contract
     timelock: Contract
+    game: Contract
+    executor: Contract
 
 
 def deploy(
@@ -86,16 +97,23 @@ def deploy(
     freeze_delay: int | None = None,
     claim_period: int = 7 * 86_400,
     collateral: str | None = None,
+    dispute: DisputeParams | None = None,
 ) -> System:
     """Deploy the system in one L1 block mined at ``timestamp``.
 
     ``freeze_delay`` defaults to the challenge window plus a day (the Portal requires
     it to exceed the window), ``governance_delay`` to the exit window (freeze delay +
     claim period). ``collateral`` is an existing ERC-20's address (6 decimals, like
-    USDC); by default a devnet Collateral is deployed. Until the dispute game (#7)
-    exists, no one can remove an output root: the oracle's remover is the zero
-    address, so no key can block withdrawals by removing roots.
+    USDC); by default a devnet Collateral is deployed. The dispute game (#7) with its
+    one-step executor and step families is deployed in the same block, at addresses
+    computed in advance (the oracle names the game as its remover, the game the
+    executor, the executor its families); ``dispute`` sets its parameters. The game
+    takes its anchor — the genesis output root, which cites the deployment's L1 block —
+    from :func:`anchor_game` once the L2 genesis is built on it; until then no game
+    can be opened.
     """
+    if dispute is None:
+        dispute = DisputeParams()
     if freeze_delay is None:
         freeze_delay = challenge_window + 86_400
     if governance_delay is None:
@@ -104,13 +122,28 @@ def deploy(
     deployer = client.address_of(roles.deployer)
     proposer = client.address_of(roles.proposer)
     batcher = client.address_of(roles.batcher)
+    names = ([] if collateral is not None else ["Collateral"]) + list(FAMILY_CONTRACTS.values())
+    names += ["StepExecutor", "DisputeGame", "OutputOracle", "BatchInbox", "Timelock"]
+    ahead = {name: client.next_address(roles.deployer, i) for i, name in enumerate(names)}
+    families = [ZERO_ADDRESS] * FAMILY_SLOTS
+    for index, family in FAMILY_CONTRACTS.items():
+        families[index] = ahead[family]
     args: dict[str, list[Any]] = {
-        "OutputOracle": [proposer, required_bond, challenge_window, NO_REMOVER],
+        "Collateral": ["USD Coin (rollbook devnet)", "USDC"],
+        **{family: [] for family in FAMILY_CONTRACTS.values()},
+        "StepExecutor": [output_version, families],
+        "DisputeGame": [
+            ahead["StepExecutor"],
+            output_version,
+            dispute.arity,
+            dispute.clock,
+            dispute.bond,
+        ],
+        "OutputOracle": [proposer, required_bond, challenge_window, ahead["DisputeGame"]],
         "BatchInbox": [batcher],
         "Timelock": [deployer, governance_delay],
     }
-    if collateral is None:
-        args = {"Collateral": ["USD Coin (rollbook devnet)", "USDC"], **args}
+    args = {name: args[name] for name in names}
     client.open_block(timestamp)
     hashes = {name: client.deploy(name, roles.deployer, *a) for name, a in args.items()}
     client.seal_block()
@@ -126,6 +159,8 @@ def deploy(
         freeze_delay,
         claim_period,
     ]
+    if any(addresses[n] != ahead[n] for n in names):
+        raise L1Error("a contract did not land at its computed address")
     client.open_block(timestamp + 1)
     portal_hash = client.deploy("Portal", roles.deployer, *args["Portal"])
     client.seal_block()
@@ -146,9 +181,19 @@ def deploy(
             "governance_delay": governance_delay,
             "freeze_delay": freeze_delay,
             "claim_period": claim_period,
+            "dispute_arity": dispute.arity,
+            "dispute_clock": dispute.clock,
+            "dispute_bond": dispute.bond,
         },
     )
     return bind(client, deployment)
+
+
+def anchor_game(system: System, deployer: bytes, genesis_root: bytes) -> bytes:
+    """Send the deployer's one call that names the oracle and the genesis output root
+    to the dispute game (mined with the caller's next block); returns the tx hash."""
+    oracle = system.deployment.addresses["OutputOracle"]
+    return system.client.call_tx(deployer, system.game, "bind", oracle, genesis_root)
 
 
 def bind(client: L1Client, deployment: Deployment) -> System:
@@ -161,6 +206,8 @@ def bind(client: L1Client, deployment: Deployment) -> System:
         client.contract("BatchInbox", a["BatchInbox"]),
         client.contract("Portal", a["Portal"]),
         client.contract("Timelock", a["Timelock"]),
+        client.contract("DisputeGame", a["DisputeGame"]),
+        client.contract("StepExecutor", a["StepExecutor"]),
     )
 
 

@@ -35,11 +35,12 @@ from typing import Any
 
 from aiohttp import web
 
-from rollbook.chain.derive import ChainConfig
+from rollbook.chain.blocks import Mode, block_output, output_version
+from rollbook.chain.derive import ChainConfig, genesis_block
 from rollbook.chain.l1 import L1Ref
 from rollbook.crypto.keccak import keccak256
 from rollbook.l1.client import L1Client, checksum
-from rollbook.l1.system import Deployment, Roles, bind, deploy, read_block
+from rollbook.l1.system import Deployment, Roles, anchor_game, bind, deploy, read_block
 from rollbook.node.api import NodeApi
 from rollbook.node.devnet import devnet_world
 from rollbook.node.gateway import (
@@ -96,7 +97,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             client,
             Roles(key, key, key),
             start,
-            output_version=1,
+            output_version=output_version(Mode.OPTIMISTIC),
             challenge_window=args.challenge_window,
             forced_fee=10**15,
             first_deposit_id=probe.state.globals().next_deposit_id,
@@ -111,6 +112,11 @@ def cmd_init(args: argparse.Namespace) -> int:
     else:
         l1_genesis = L1Ref(0, keccak256(b"rollbook: no L1"), now)
     genesis, devnet = genesis_for(now, l1_genesis)
+    if args.l1:
+        anchor_game(
+            system, key, block_output(genesis_block(genesis.state, l1_genesis), Mode.OPTIMISTIC)
+        )
+        client.seal_block()
     sequencer = bytes.fromhex(
         os.environ.get("ROLLBOOK_SEQUENCER_KEY", "").removeprefix("0x")
     ) or os.urandom(32)

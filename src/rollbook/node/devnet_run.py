@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from rollbook.chain.blocks import output_version
-from rollbook.chain.derive import ChainConfig
+from rollbook.chain.derive import ChainConfig, genesis_block
 from rollbook.chain.l1 import L1Deposit
 from rollbook.exchange.audit import escrow_gap
 from rollbook.exchange.numeric import QUOTE_ONE
@@ -102,6 +102,7 @@ async def _run(d: Devnet, devnet: Any, state: Any, cfg: ChainConfig, l1: EvmL1) 
             inst = state.instrument(key[1])
             grid[key[1]] = (inst.tick, inst.lot)
     genesis = Genesis(state, cfg, l1.genesis_ref, grid)
+    l1.anchor(genesis_block(state, l1.genesis_ref))
     with tempfile.TemporaryDirectory(prefix="rollbook-devnet-") as tmp:
         data = Path(tmp) / "node"
         Node.init(data, genesis, secrets.token_bytes(32))

@@ -163,6 +163,7 @@ class Session:
         self.paid_withdrawals = 0
         self.l1.mine(self.world.now)
         self.builder = BlockBuilder(self.cfg, self.world.state, self.l1.genesis_ref)
+        self.l1.anchor(self.builder.blocks[0])
         for block in self.l1.blocks:
             self.builder.observe(block)
         self.grid = {

@@ -61,7 +61,7 @@ INPUTS_BYTES: constant(uint256) = 120
 BLOCK_TAG: constant(Bytes[14]) = b"rollbook.block"
 # StepExecutor.execute(bytes32,uint256,bytes32,Witness): checked against the executor's
 # ABI in tests/l1/test_dispute_game.py.
-EXECUTE: constant(bytes4) = 0x6f9dd954
+EXECUTE: constant(bytes4) = 0x67cc91fb
 
 event Disputed:
     game: indexed(uint256)
@@ -85,20 +85,23 @@ inputs: public(HashMap[uint256, HashMap[uint256, bytes32]])
 
 
 @deploy
-def __init__(executor: address, version: uint256, genesis_root: bytes32, arity: uint256, clock: uint256, bond: uint256):
+def __init__(executor: address, version: uint256, arity: uint256, clock: uint256, bond: uint256):
     assert arity & (arity - 1) == 0, "DisputeGame: the arity is a power of two"
     bisection.__init__(arity, clock, bond)
     self.executor = executor
     self.version = version
-    self.genesis_root = genesis_root
     self.deployer = msg.sender
 
 
 @external
-def bind(oracle: address):
-    """Name the output oracle once (it names this game as its remover)."""
+def bind(oracle: address, genesis_root: bytes32):
+    """Name the output oracle (which names this game as its remover) and the genesis
+    output root, once: the genesis block cites the L1 block of the deployment, so its
+    root is known only after it."""
     assert msg.sender == self.deployer and self.oracle == empty(address), "DisputeGame: bound already"
+    assert genesis_root != empty(bytes32), "DisputeGame: the genesis root is empty"
     self.oracle = oracle
+    self.genesis_root = genesis_root
 
 
 @external
@@ -106,6 +109,7 @@ def bind(oracle: address):
 def open(index: uint256) -> uint256:
     """Dispute output `index` with the challenger's bond, against the output before it
     (or the genesis root): the challenger accepts that one and disputes this one."""
+    assert self.oracle != empty(address), "DisputeGame: not bound to an oracle yet"
     oracle: Oracle = Oracle(self.oracle)
     assert index < staticcall oracle.count(), "DisputeGame: no such output"
     assert not staticcall oracle.is_final(index), "DisputeGame: a final root cannot be disputed"
