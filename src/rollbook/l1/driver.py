@@ -23,7 +23,7 @@ from rollbook.chain.l1 import L1Block, L1Ref
 from rollbook.l1.anvil import FAUCET_KEY as ANVIL_FAUCET_KEY
 from rollbook.l1.anvil import Anvil
 from rollbook.l1.client import L1Client, checksum
-from rollbook.l1.system import Roles, System, anchor_game, deploy, read_block
+from rollbook.l1.system import DisputeParams, Roles, System, anchor_game, deploy, read_block
 
 L1_BLOCK_TIME = 12
 GAS_FUNDING = 10**18
@@ -82,6 +82,8 @@ class EvmL1:
         governance_delay: int = 600,
         freeze_delay: int = 3600,
         claim_period: int = 3600,
+        dispute_arity: int = 2,
+        dispute_clock: int = 300,
     ) -> EvmL1:
         """Deploy the system on ``client`` at ``start``, ``faucet`` paying for gas."""
         roles = Roles(faucet, _key(b"proposer"), _key(b"batcher"))
@@ -100,6 +102,7 @@ class EvmL1:
             governance_delay=governance_delay,
             freeze_delay=freeze_delay,
             claim_period=claim_period,
+            dispute=DisputeParams(arity=dispute_arity, clock=dispute_clock),
         )
         return cls(system, roles)
 

@@ -1,0 +1,198 @@
+"""Benchmark: the dispute game's cost (``rollbook bench dispute``).
+
+On the embedded EVM with the deployed system (StepExecutor, its step families,
+DisputeGame, OutputOracle): chains of deposit blocks (new owners, known owners, a
+refused deposit per block) whose output roots are disputed.
+
+- **One-step gas per step type**: every step of the block traces is executed by the
+  executor as a call (the gas ``prove`` spends in it); the maximum per step type.
+  Headline: the most expensive one-step proof among the step types the executor
+  covers (goal ≤ 1M gas); the step types it does not cover yet are listed.
+- **Full games**: a proposer claims a wrong root for an output of ``n`` blocks (a
+  wrong step inside the last block) and defends it; a challenger disputes it; both
+  play to the end. Rounds (defender posts) and total gas (open, posts, choices, the
+  proof), for ``n`` = 1, 2, 4, 8 blocks (2^20 … 2^23 positions: a block spans 2^20
+  positions whatever its length) and arity 2 and 4. Goal: ≤ 25 rounds at 2^20.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from rollbook.chain.blocks import L2Block, Mode, output_version
+from rollbook.chain.derive import ChainConfig, build_block
+from rollbook.chain.sequencer import BlockBuilder
+from rollbook.chain.trace import FAMILIES, SPAN, LyingTrace, trace_output
+from rollbook.exchange.stf import BlockTx
+from rollbook.exchange.txs import Deposit, Origin
+from rollbook.l1.client import FORK
+from rollbook.l1.driver import EvmL1
+from rollbook.l1.onestep import FAMILY_CONTRACTS, witness_at
+from rollbook.node.disputer import CHALLENGER, Disputer
+from rollbook.node.service import Genesis
+from rollbook.sim.world import GENESIS_TIME, World, usd
+
+GOAL_GAS = 1_000_000
+GOAL_ROUNDS = 25
+L1_BLOCK = 12
+
+
+class Setup:
+    """A genesis world, the system on an embedded EVM, and a chain of deposit blocks."""
+
+    def __init__(self, blocks: int, arity: int) -> None:
+        world = World(now=GENESIS_TIME)
+        world.list_perp()
+        self.people = [world.add_trader(f"t{i}", 100_000) for i in range(3)]
+        world.set_prices(usd(3000))
+        self.world = world
+        self.cfg = ChainConfig(chain_id=901, domain_separator=world.separator)
+        glob = world.state.globals()
+        self.l1 = EvmL1.embedded(
+            world.now,
+            output_version=output_version(Mode.OPTIMISTIC),
+            challenge_window=3_600,
+            freeze_delay=7_200,
+            governance_delay=14_400,
+            first_deposit_id=glob.next_deposit_id,
+            dispute_arity=arity,
+            dispute_clock=3_600,
+        )
+        self.genesis_state = world.state.copy()
+        builder = BlockBuilder(self.cfg, world.state.copy(), self.l1.genesis_ref)
+        self.l1.anchor(builder.blocks[0])
+        self.chain: list[L2Block] = [builder.blocks[0]]
+        state = world.state.copy()
+        next_id = glob.next_deposit_id
+        owners = [p.owner for p in self.people] + [bytes([9 + n]) * 20 for n in range(blocks)]
+        for n in range(1, blocks + 1):
+            txs = [
+                BlockTx(Deposit(next_id, owners[n % len(owners)], 1_000 * n), Origin.L1),
+                BlockTx(Deposit(next_id + 9, owners[0], 5), Origin.L1),  # refused
+                BlockTx(Deposit(next_id + 1, owners[2 + n], 10 * n), Origin.L1),
+            ]
+            next_id += 2
+            parent = self.chain[-1].header
+            origin = self.l1.genesis_ref
+            block = build_block(state, parent, origin, parent.timestamp + 2, txs, [], self.cfg)
+            self.chain.append(block)
+        self.now = world.now
+        self.hashes: list[bytes] = []
+
+    def submit(self, send: Callable[[], bytes]) -> None:
+        self.l1.queued.append(lambda: self._record(send()))
+
+    def _record(self, tx_hash: bytes) -> bytes:
+        self.hashes.append(tx_hash)
+        return tx_hash
+
+    def mine(self) -> None:
+        self.now += L1_BLOCK
+        self.l1.mine(self.now)
+
+
+def one_step_gas(setup: Setup) -> dict[str, int]:
+    """The executor's gas for every step of the chain's traces, maximum per type."""
+    l1 = setup.l1
+    executor = l1.system.executor
+    out: dict[str, int] = {}
+    traces = trace_output(
+        setup.genesis_state, setup.chain, 0, len(setup.chain) - 1, setup.cfg.domain_separator
+    )
+    for trace in traces.blocks:
+        inputs = trace.inputs.hash()
+        for offset, step in enumerate(trace.steps):
+            call = executor.functions.execute(
+                step.pre.checkpoint, offset, inputs, witness_at(trace, offset)
+            )
+            got = bytes(call.call())
+            assert got == step.post.checkpoint, f"{step.name} diverges"
+            gas = int(call.estimate_gas()) - 21_000
+            out[step.name] = max(out.get(step.name, 0), gas)
+        end = len(trace.steps)
+        call = executor.functions.execute(
+            trace.steps[-1].post.checkpoint, end, inputs, witness_at(trace, end)
+        )
+        out["no-op"] = max(out.get("no-op", 0), int(call.estimate_gas()) - 21_000)
+    return out
+
+
+def full_game(blocks: int, arity: int) -> dict[str, Any]:
+    """A lie at a step of the last block, disputed and played out."""
+    setup = Setup(blocks, arity)
+    l1, mode = setup.l1, Mode.OPTIMISTIC
+    setup.mine()
+    chain = setup.chain
+    genesis = Genesis(setup.genesis_state, setup.cfg, l1.genesis_ref, {})
+    honest = trace_output(setup.genesis_state, chain, 0, blocks, setup.cfg.domain_separator)
+    lie_from = (blocks - 1) * SPAN + len(honest.blocks[-1].steps) // 2
+    lie = LyingTrace(honest, lie_from, mode)
+    defender = Disputer(
+        l1.system,
+        l1.roles.proposer,
+        genesis,
+        lambda: chain,
+        submit=setup.submit,
+        lies={lie.root(): lambda h: LyingTrace(h, lie_from, mode)},
+    )
+    key = bytes(range(1, 33))
+    client, faucet = l1.client, l1.roles.deployer
+    l1.queued.append(lambda: client.transfer_eth(faucet, client.address_of(key), 10**19))
+    challenger = Disputer(l1.system, key, genesis, lambda: chain, submit=setup.submit)
+    l1.propose(lie.root(), blocks, chain[blocks].header.l1_origin)
+    setup.mine()
+    setup.hashes.clear()
+    for _ in range(200):
+        challenger.check_outputs()
+        challenger.act()
+        defender.act()
+        setup.mine()
+        if challenger.outcomes():
+            break
+    assert challenger.outcomes() == {0: CHALLENGER}, "the honest challenger must win"
+    assert client.read(l1.system.oracle, "count") == 0
+    gas = [int(client.receipt(h)["gasUsed"]) for h in setup.hashes]
+    kinds = [m.kind for m in challenger.moves + defender.moves]
+    assert challenger.moves[-1].kind == "prove"  # the game's last tx
+    return {
+        "blocks": blocks,
+        "positions": f"2^{(blocks * SPAN).bit_length() - 1}",
+        "arity": arity,
+        "rounds": kinds.count("post"),
+        "moves": len(gas),
+        "total_gas": sum(gas),
+        "max_move_gas": max(gas),
+        "prove_step": next(m.detail for m in challenger.moves if m.kind == "prove"),
+        "prove_gas": gas[-1],
+    }
+
+
+def run(argv: list[str]) -> dict[str, object]:
+    parser = argparse.ArgumentParser(prog="rollbook bench dispute")
+    parser.add_argument("--blocks", type=int, nargs="*", default=[1, 2, 4, 8])
+    parser.add_argument("--arity", type=int, nargs="*", default=[2, 4])
+    args = parser.parse_args(argv)
+    steps = one_step_gas(Setup(3, 2))
+    covered = {name for name in steps}
+    every = {name for _, names in FAMILIES for name in names}
+    games = [full_game(n, k) for k in args.arity for n in args.blocks]
+    worst = max(steps, key=lambda name: steps[name])
+    at_2_20 = [g for g in games if g["blocks"] == 1]
+    return {
+        "headline": {
+            "name": "most expensive one-step proof (gas, step types covered so far)",
+            "value": steps[worst],
+            "unit": "gas",
+            "goal": f"<= {GOAL_GAS:,}",
+        },
+        "worst_step": worst,
+        "one_step_gas": dict(sorted(steps.items(), key=lambda kv: -kv[1])),
+        "not_covered_yet": sorted(every - covered),
+        "families_deployed": sorted(FAMILY_CONTRACTS.values()),
+        "games": games,
+        "rounds_at_2^20": {str(g["arity"]): g["rounds"] for g in at_2_20},
+        "rounds_goal": f"<= {GOAL_ROUNDS} at 2^20 steps",
+        "fork": FORK,
+    }
