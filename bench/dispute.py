@@ -21,6 +21,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from web3.exceptions import ContractLogicError
+
 from rollbook.chain.blocks import L2Block, Mode, output_version
 from rollbook.chain.derive import ChainConfig, build_block
 from rollbook.chain.sequencer import BlockBuilder
@@ -32,6 +34,7 @@ from rollbook.l1.driver import EvmL1
 from rollbook.l1.onestep import FAMILY_CONTRACTS, witness_at
 from rollbook.node.disputer import CHALLENGER, Disputer
 from rollbook.node.service import Genesis
+from rollbook.sim.vectors import scenario_trace, scenarios
 from rollbook.sim.world import GENESIS_TIME, World, usd
 
 GOAL_GAS = 1_000_000
@@ -59,6 +62,7 @@ class Setup:
             first_deposit_id=glob.next_deposit_id,
             dispute_arity=arity,
             dispute_clock=3_600,
+            domain_separator=world.separator,
         )
         self.genesis_state = world.state.copy()
         builder = BlockBuilder(self.cfg, world.state.copy(), self.l1.genesis_ref)
@@ -94,20 +98,27 @@ class Setup:
 
 
 def one_step_gas(setup: Setup) -> dict[str, int]:
-    """The executor's gas for every step of the chain's traces, maximum per type."""
+    """The executor's gas for every step it covers, maximum per type: the steps of the
+    chain's deposit blocks and of every STF vector's tx in a block of its own."""
     l1 = setup.l1
     executor = l1.system.executor
     out: dict[str, int] = {}
     traces = trace_output(
         setup.genesis_state, setup.chain, 0, len(setup.chain) - 1, setup.cfg.domain_separator
-    )
-    for trace in traces.blocks:
+    ).blocks
+    traces += [scenario_trace(name)[0] for name in sorted(scenarios())]
+    for trace in traces:
         inputs = trace.inputs.hash()
         for offset, step in enumerate(trace.steps):
             call = executor.functions.execute(
                 step.pre.checkpoint, offset, inputs, witness_at(trace, offset)
             )
-            got = bytes(call.call())
+            try:
+                got = bytes(call.call())
+            except ContractLogicError as exc:
+                if "not executable yet" in str(exc):
+                    continue  # a family still to come (listed in the output)
+                raise
             assert got == step.post.checkpoint, f"{step.name} diverges"
             gas = int(call.estimate_gas()) - 21_000
             out[step.name] = max(out.get(step.name, 0), gas)

@@ -127,3 +127,35 @@ def test_the_real_devnet_runs_the_node_over_its_api(tmp_path: Path) -> None:
     assert result["fills"] > 0 and result["batches"] > 0 and result["final_roots"] > 0
     assert result["withdrawal_paid_on_l1"]
     assert "ccxt.deribit(" in done.stdout  # the gateway's credentials are printed
+
+
+@pytest.mark.slow
+def test_devnet_with_a_lying_proposer_removes_its_root(tmp_path: Path) -> None:
+    """``rollbook devnet --fault invalid-root``: the proposer's third root is a lie; an
+    independent challenger disputes it, both play the game out on L1, the lie loses
+    and is removed, and everything else still checks out."""
+    summary = tmp_path / "summary.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rollbook.cli",
+            "devnet",
+            "--duration",
+            "25",
+            "--fault",
+            "invalid-root",
+            "--summary",
+            str(summary),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(summary.read_text())
+    assert result["ok"] and result["verifier_match"] and result["escrow_gap"] == 0
+    lies = [g for g in result["disputes"] if g["lie"]]
+    assert lies and all(g["winner"] == "challenger" for g in lies)
+    assert all(g["rounds"] >= 20 for g in lies)
+    assert "challenger won" in done.stdout

@@ -57,6 +57,7 @@ class Rollup:
                 self.world.now,
                 output_version=output_version(self.cfg.mode),
                 first_deposit_id=self.world.state.globals().next_deposit_id,
+                domain_separator=self.world.separator,
                 **self.l1_params,
             )
             self.l1.add_owners({p.owner: p.owner_key for p in self.people})

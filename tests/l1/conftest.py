@@ -11,7 +11,7 @@ import pytest
 
 from rollbook.chain.blocks import Mode, output_version
 from rollbook.l1.compile import source_path
-from rollbook.l1.onestep import FAMILY_CONTRACTS, FAMILY_SLOTS
+from rollbook.l1.onestep import FAMILY_CONTRACTS, FAMILY_SLOTS, family_args
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -30,11 +30,11 @@ def load(name: str, *args: Any, **kwargs: Any) -> Any:
     return deployer_of(name).deploy(*args, **kwargs)
 
 
-def deploy_executor(version: int) -> Any:
+def deploy_executor(version: int, domain_separator: bytes) -> Any:
     """The one-step executor with every step family deployed so far."""
     families = [ZERO_ADDRESS] * FAMILY_SLOTS
     for index, name in FAMILY_CONTRACTS.items():
-        families[index] = load(name).address
+        families[index] = load(name, *family_args(name, domain_separator)).address
     return load("StepExecutor", version, families)
 
 

@@ -150,25 +150,29 @@ def test_a_disputed_root_is_not_final_until_every_game_releases_it(oracle: Any) 
     oracle.propose(b"\x11" * 32, 5, 0)
     with boa.env.prank(stranger()), boa.reverts("OutputOracle: only the dispute game holds roots"):
         oracle.hold(0)
-    oracle.hold(0)
-    oracle.hold(0)  # two games against one root
+    key = oracle.hold(0)
+    assert oracle.hold(0) == key  # two games against one root
     boa.env.time_travel(seconds=WINDOW)
     assert not oracle.is_final(0)
-    oracle.release(0)
+    oracle.release(key)
     assert not oracle.is_final(0)
-    oracle.release(0)
+    oracle.release(key)
     assert oracle.is_final(0)
     with boa.reverts("OutputOracle: no open dispute of this root"):
-        oracle.release(0)
+        oracle.release(key)
     with boa.reverts("OutputOracle: a final root cannot be disputed"):
         oracle.hold(0)
-    # an index reused after a removal starts with no open dispute
+    # an index reused after a removal starts with no open dispute; the removed root's
+    # game still releases its hold, and a root after a held one waits for it
     oracle.propose(b"\x22" * 32, 6, 0)
-    oracle.hold(1)
+    held = oracle.hold(1)
     oracle.remove_from(1)
     oracle.propose(b"\x33" * 32, 7, 0)
+    oracle.propose(b"\x44" * 32, 8, 0)
     boa.env.time_travel(seconds=WINDOW)
-    assert oracle.is_final(1)
+    assert oracle.is_final(0) and not oracle.is_final(1) and not oracle.is_final(2)
+    oracle.release(held)
+    assert oracle.is_final(1) and oracle.is_final(2)
 
 
 def test_a_bond_below_the_requirement_cannot_propose() -> None:

@@ -77,7 +77,7 @@ def chain() -> Chain:
 
 def deploy(chain: Chain, proposer: str) -> tuple[Any, Any]:
     version = output_version(chain.rollup.cfg.mode)
-    executor = deploy_executor(version)
+    executor = deploy_executor(version, chain.rollup.world.separator)
     game = load("DisputeGame", executor.address, version, 2, CLOCK, BOND)
     oracle = load("OutputOracle", proposer, 0, WINDOW, game.address)
     game.bind(oracle.address, chain.output(0))

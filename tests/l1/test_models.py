@@ -17,7 +17,7 @@ WINDOW = 100
 
 class OutputOracleModel(RuleBasedStateMachine):
     """Proposals, removals and holds by the dispute game, and finality after the window
-    with no game open."""
+    with no game open on the root or on any root before it."""
 
     @initialize()
     def deploy(self) -> None:
@@ -25,7 +25,8 @@ class OutputOracleModel(RuleBasedStateMachine):
         self.anchor.__enter__()
         self.oracle: Any = load("OutputOracle", boa.env.eoa, 0, WINDOW, boa.env.eoa)
         self.outputs: list[tuple[bytes, int, int]] = []  # (root, l2 block, proposed at)
-        self.holds: list[int] = []  # open dispute games per output
+        self.games: list[tuple[bytes, tuple[int, bytes, int]]] = []  # open: (key, output)
+        self.lowest = 2**256 - 1  # the lowest index held since no game was open
         self.now = boa.env.evm.patch.timestamp
 
     def teardown(self) -> None:
@@ -41,7 +42,6 @@ class OutputOracleModel(RuleBasedStateMachine):
             return
         self.oracle.propose(root, last + step, 0)
         self.outputs.append((root, last + step, self.now))
-        self.holds.append(0)
 
     @rule(step=st.integers(0, 3))
     def propose_stale(self, step: int) -> None:
@@ -66,31 +66,41 @@ class OutputOracleModel(RuleBasedStateMachine):
                 self.oracle.remove_from(index)
         else:
             self.oracle.remove_from(index)
-            del self.outputs[index:]
-            del self.holds[index:]
+            del self.outputs[index:]  # their games stay open until they end
 
     @rule(data=st.data(), release=st.booleans())
     def dispute(self, data: st.DataObject, release: bool) -> None:
-        """A game holds a root back from finality, or ends and releases it."""
+        """A game holds a root back from finality, or ends and releases it (a game of
+        a removed root too)."""
+        if release:
+            if not self.games:
+                with boa.reverts("OutputOracle: no open dispute of this root"):
+                    self.oracle.release(b"\x05" * 32)
+                return
+            key, _ = self.games.pop(data.draw(st.integers(0, len(self.games) - 1)))
+            self.oracle.release(key)
+            if not self.games:
+                self.lowest = 2**256 - 1
+            return
         if not self.outputs:
             return
         index = data.draw(st.integers(0, len(self.outputs) - 1))
-        if release:
-            if self.holds[index] == 0:
-                with boa.reverts("OutputOracle: no open dispute of this root"):
-                    self.oracle.release(index)
-                return
-            self.oracle.release(index)
-            self.holds[index] -= 1
-        elif self._final(index):
+        if self._final(index):
             with boa.reverts("OutputOracle: a final root cannot be disputed"):
                 self.oracle.hold(index)
-        else:
-            self.oracle.hold(index)
-            self.holds[index] += 1
+            return
+        key = self.oracle.hold(index)
+        self.games.append((key, self._identity(index)))
+        self.lowest = min(self.lowest, index)
+
+    def _identity(self, index: int) -> tuple[int, bytes, int]:
+        root, _, proposed_at = self.outputs[index]
+        return (index, root, proposed_at)
 
     def _final(self, index: int) -> bool:
-        return self.now >= self.outputs[index][2] + WINDOW and self.holds[index] == 0
+        held = any(output == self._identity(index) for _, output in self.games)
+        window = self.now >= self.outputs[index][2] + WINDOW
+        return window and index < self.lowest and not held
 
     @invariant()
     def matches_the_model(self) -> None:

@@ -85,11 +85,19 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "transfer.recipient",
             "transfer.credit",
             "nonce_floor",
+        ),
+    ),
+    (
+        "margin",
+        (
+            "margin.begin",
+            "margin.settle_accumulate",
+            "margin.accumulate",
+            "margin.compare",
             "settle.begin",
             "settle.position",
         ),
     ),
-    ("margin", ("margin.begin", "margin.settle_accumulate", "margin.accumulate", "margin.compare")),
     ("trading", ("fill.instrument", "order.maker", "order.taker", "fill.apply", "fill.book")),
     (
         "liquidation",
@@ -458,6 +466,19 @@ def trace_output(
     return OutputTrace(traces)
 
 
+def forge_header(header: bytes, position: int, salt: bytes = b"rollbook.fault") -> bytes:
+    """A header with its state root replaced by ``keccak(salt | position)`` (a fault's
+    claim at a block boundary)."""
+    return header[:152] + keccak256(salt + position.to_bytes(8, "big")) + header[184:]
+
+
+def forged_root(header: bytes, position: int, mode: Mode = Mode.OPTIMISTIC) -> bytes:
+    """The output root of :func:`forge_header`: what a proposer lying about the last
+    block's state claims (``LyingTrace(honest, position).root()``)."""
+    forged = forge_header(header, position)
+    return output_root(mode, forged[152:184], forged[184:216], keccak256(forged))
+
+
 @dataclass
 class LyingTrace:
     """A trace that agrees with ``honest`` up to position ``lie_from`` and claims other
@@ -479,7 +500,7 @@ class LyingTrace:
         header = self.honest.header_at(position)
         if position < self.lie_from or not header:
             return header
-        return header[:152] + keccak256(self.salt + position.to_bytes(8, "big")) + header[184:]
+        return forge_header(header, position, self.salt)
 
     def __getitem__(self, position: int) -> bytes:
         position = min(position, len(self.honest.blocks) * SPAN)

@@ -137,7 +137,8 @@ def withdraw(state: State, env: TxEnv, tx: Withdraw) -> None:
         ),
     )
     owner = state.account(tx.account).owner
-    state.step("withdraw.leaf", withdrawal_key(withdrawal_id))
+    carry = (withdrawal_id, int.from_bytes(owner, "big"))
+    state.step("withdraw.leaf", withdrawal_key(withdrawal_id), carry=carry)
     state.put(withdrawal_key(withdrawal_id), Withdrawal(owner, tx.amount))
 
 

@@ -20,6 +20,7 @@ CONTRACTS = Path(__file__).resolve().parent / "contracts"
 NAMES = (
     "Collateral",
     "DepositSteps",
+    "AccountSteps",
     "StepExecutor",
     "DisputeGame",
     "OutputOracle",

@@ -51,13 +51,13 @@ class EvmL1:
         self.next_deposit = self.system.deployment.params.get("first_deposit_id", 0)
 
     @classmethod
-    def embedded(cls, start: int, **params: int) -> EvmL1:
+    def embedded(cls, start: int, **params: Any) -> EvmL1:
         """A fresh embedded EVM with the system deployed at ``start``."""
         client = L1Client.embedded(genesis_time=start - 3600)
         return cls.on(client, client.faucet_key(), start, **params)
 
     @classmethod
-    def anvil(cls, start: int, **params: int) -> EvmL1:
+    def anvil(cls, start: int, **params: Any) -> EvmL1:
         """A fresh Anvil node (stopped by :meth:`close`) with the system deployed."""
         node = Anvil(genesis_time=start - 3600)
         try:
@@ -84,6 +84,7 @@ class EvmL1:
         claim_period: int = 3600,
         dispute_arity: int = 2,
         dispute_clock: int = 300,
+        domain_separator: bytes = bytes(32),
     ) -> EvmL1:
         """Deploy the system on ``client`` at ``start``, ``faucet`` paying for gas."""
         roles = Roles(faucet, _key(b"proposer"), _key(b"batcher"))
@@ -102,7 +103,9 @@ class EvmL1:
             governance_delay=governance_delay,
             freeze_delay=freeze_delay,
             claim_period=claim_period,
-            dispute=DisputeParams(arity=dispute_arity, clock=dispute_clock),
+            dispute=DisputeParams(
+                arity=dispute_arity, clock=dispute_clock, domain_separator=domain_separator
+            ),
         )
         return cls(system, roles)
 

@@ -21,10 +21,17 @@ from rollbook.exchange.state import leaf_path
 
 ZERO = bytes(32)
 
-FAMILY_CONTRACTS: dict[int, str] = {1: "DepositSteps"}
+FAMILY_CONTRACTS: dict[int, str] = {1: "DepositSteps", 2: "AccountSteps"}
 """The step families deployed so far, by family index (``rollbook.chain.trace.
 FAMILIES``); the executor takes their addresses in a 16-slot array."""
 FAMILY_SLOTS = 16
+
+
+def family_args(name: str, domain_separator: bytes) -> list[Any]:
+    """A family contract's constructor arguments (the deployment's EIP-712 domain
+    for those that check owners' signatures)."""
+    return [domain_separator] if name == "AccountSteps" else []
+
 
 WITNESS_ABI = (
     "((bytes32,uint256,uint256,bytes32,bytes32,uint256,uint256,bytes32,bytes32,uint256,"

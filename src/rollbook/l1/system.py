@@ -24,7 +24,7 @@ from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Governance, L1Inpu
 from rollbook.crypto.keccak import keccak256
 from rollbook.l1.client import FORK, L1Client, L1Error, raw_address
 from rollbook.l1.compile import compiled
-from rollbook.l1.onestep import FAMILY_CONTRACTS, FAMILY_SLOTS
+from rollbook.l1.onestep import FAMILY_CONTRACTS, FAMILY_SLOTS, family_args
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -36,6 +36,8 @@ class DisputeParams:
     arity: int = 2
     clock: int = 300
     bond: int = 10**17
+    domain_separator: bytes = bytes(32)
+    """The L2's EIP-712 domain separator: the executor checks owners' signatures."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,10 @@ def deploy(
         families[index] = ahead[family]
     args: dict[str, list[Any]] = {
         "Collateral": ["USD Coin (rollbook devnet)", "USDC"],
-        **{family: [] for family in FAMILY_CONTRACTS.values()},
+        **{
+            family: family_args(family, dispute.domain_separator)
+            for family in FAMILY_CONTRACTS.values()
+        },
         "StepExecutor": [output_version, families],
         "DisputeGame": [
             ahead["StepExecutor"],

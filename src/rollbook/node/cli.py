@@ -40,7 +40,15 @@ from rollbook.chain.derive import ChainConfig, genesis_block
 from rollbook.chain.l1 import L1Ref
 from rollbook.crypto.keccak import keccak256
 from rollbook.l1.client import L1Client, checksum
-from rollbook.l1.system import Deployment, Roles, anchor_game, bind, deploy, read_block
+from rollbook.l1.system import (
+    Deployment,
+    DisputeParams,
+    Roles,
+    anchor_game,
+    bind,
+    deploy,
+    read_block,
+)
 from rollbook.node.api import NodeApi
 from rollbook.node.devnet import devnet_world
 from rollbook.node.gateway import (
@@ -101,6 +109,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             challenge_window=args.challenge_window,
             forced_fee=10**15,
             first_deposit_id=probe.state.globals().next_deposit_id,
+            dispute=DisputeParams(domain_separator=probe.cfg.domain_separator),
         )
         escrow = probe.state.globals().total_deposits
         client.call_tx(key, system.collateral, "mint", system.portal.address, escrow)

@@ -48,6 +48,7 @@ from rollbook.node.devnet import (
     feed_forever,
     trade_forever,
 )
+from rollbook.node.faults import FAULTS, Disputes, FaultyPort
 from rollbook.node.gateway import Gateway, new_credentials, read_keystore, write_keystore
 from rollbook.node.l1port import DevnetPort
 from rollbook.node.service import Genesis, Node
@@ -65,6 +66,7 @@ class Devnet:
     real: float = field(default_factory=time.monotonic)
     summary: dict[str, Any] = field(default_factory=dict)
     paid: int = 0
+    disputes: Disputes | None = None
 
     def clock(self) -> float:
         return self.start + (time.monotonic() - self.real) * float(self.args.speed)
@@ -83,6 +85,7 @@ async def run(args: argparse.Namespace) -> int:
         output_version=output_version(cfg.mode),
         challenge_window=CHALLENGE_WINDOW,
         first_deposit_id=glob.next_deposit_id,
+        domain_separator=world.separator,
     )
     try:
         return await _run(d, devnet, state, cfg, l1)
@@ -106,7 +109,12 @@ async def _run(d: Devnet, devnet: Any, state: Any, cfg: ChainConfig, l1: EvmL1) 
     with tempfile.TemporaryDirectory(prefix="rollbook-devnet-") as tmp:
         data = Path(tmp) / "node"
         Node.init(data, genesis, secrets.token_bytes(32))
-        node = Node.open(data, block_ms=250, l1=DevnetPort(l1), clock=d.clock)
+        lies: dict[bytes, Any] = {}
+        port = FaultyPort(l1, lies=lies) if args.fault else DevnetPort(l1)
+        node = Node.open(data, block_ms=250, l1=port, clock=d.clock)
+        if isinstance(port, FaultyPort):
+            port.blocks = lambda: node.core.builder.blocks
+            d.disputes = Disputes(l1, genesis, lambda: node.core.builder.blocks, lies)
         api = NodeApi(node)
         await node.start(l1_every=0.2)
         api.start()
@@ -189,6 +197,8 @@ async def _session(
     tasks = [asyncio.ensure_future(feed_forever(feed_client, feeder))]
     await asyncio.sleep(0.5)
     tasks.append(asyncio.ensure_future(trade_forever(makers, takers, feeder, every=0.1)))
+    if d.disputes is not None:
+        tasks.append(asyncio.ensure_future(_dispute_forever(d.disputes, on_l1)))
     depositor, withdrawer = devnet.takers[1], devnet.takers[2]
     await on_l1(
         bridge.deposit, l1.system, depositor.owner_key, 1_000 * QUOTE_ONE, l1.roles.deployer
@@ -264,6 +274,27 @@ async def _claim(on_l1: Any, client: Client, l1: EvmL1, w: dict[str, Any]) -> No
     )
 
 
+async def _dispute_forever(disputes: Disputes, on_l1: Any, every: float = 0.5) -> None:
+    """The challenger and the proposer play every game due, in the L1 thread."""
+    while True:
+        try:
+            await on_l1(disputes.step)
+        except Exception as exc:  # an L1 hiccup: report and go on with the next round
+            print(f"  dispute step failed: {type(exc).__name__}: {exc}", flush=True)
+        await asyncio.sleep(every)
+
+
+async def _settle_disputes(disputes: Disputes, on_l1: Any, timeout: float = 120.0) -> None:
+    """Play on until no game is open (or ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await on_l1(disputes.step)
+        games = await on_l1(disputes.report)
+        if games and all(g["winner"] != "open" for g in games):
+            return
+        await asyncio.sleep(0.5)
+
+
 def _final_count(l1: EvmL1) -> int:
     client, oracle = l1.client, l1.system.oracle
     count = int(client.read(oracle, "count"))
@@ -281,6 +312,10 @@ async def _finish(
     withdrawal: dict[str, Any],
 ) -> int:
     """Let the batcher post the rest, then verify from L1 and check the bridge."""
+    disputes: list[dict[str, Any]] = []
+    if d.disputes is not None:
+        await _settle_disputes(d.disputes, on_l1)
+        disputes = await on_l1(d.disputes.report)
     head = node.core.builder.blocks[-1].number
     verifier = Verifier(l1.system, genesis)
     deadline = time.monotonic() + 60
@@ -297,7 +332,11 @@ async def _finish(
     escrow = await on_l1(l1.escrow)
     gap = escrow_gap(node.core.state, genesis_deposits, on_l1_deposits, d.paid, escrow)
     costs = node.costs
-    ok = same and not verifier.alarms and gap == 0 and derived.number >= head
+    # A fault run is right when every lie lost and every honest root stood.
+    disputes_ok = all((g["winner"] == "challenger") == g["lie"] for g in disputes)
+    if d.args.fault:
+        disputes_ok = disputes_ok and any(g["lie"] for g in disputes)
+    ok = same and not verifier.alarms and gap == 0 and derived.number >= head and disputes_ok
     d.summary = {
         "l2_blocks": len(blocks) - 1,
         "fills": node.core.fill_count,
@@ -316,6 +355,8 @@ async def _finish(
         "verifier_match": same,
         "verifier_alarms": len(verifier.alarms),
         "escrow_gap": gap,
+        "fault": d.args.fault or None,
+        "disputes": disputes,
         "state_root": "0x" + blocks[-1].header.state_root.hex(),
         "ok": ok,
     }
@@ -337,6 +378,12 @@ async def _finish(
         f"  verifier (from L1) block {derived.number} 0x{derived.hash.hex()[:16]}…"
         f" {'MATCH' if same else 'MISMATCH'}, {len(verifier.alarms)} alarms"
     )
+    for g in disputes:
+        claim = "a lie" if g["lie"] else "an honest root"
+        print(
+            f"  dispute            game {g['game']}: output {g['output']} ({claim},"
+            f" {g['blocks']} blocks), {g['rounds']} rounds, {g['winner']} won"
+        )
     return 0 if ok else 1
 
 
@@ -353,6 +400,12 @@ def main(argv: list[str]) -> int:
         help="the devnet clock runs this many times faster than the wall clock",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--fault",
+        choices=FAULTS,
+        default="",
+        help="make the proposer lie (its third root) so a dispute game can be watched",
+    )
     parser.add_argument("--summary", default="", help="write the JSON summary to this file")
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.speed <= 0:

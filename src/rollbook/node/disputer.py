@@ -125,7 +125,7 @@ class Disputer:
         cached = self._traces.get(gid)
         if cached is not None:
             return cached
-        index, root, _, blocks = self._read("disputes", gid)
+        index, root, _, blocks, _ = self._read("disputes", gid)
         first = 0
         if index > 0:
             first = int(self.system.client.read(self.system.oracle, "outputs", index - 1)[1])

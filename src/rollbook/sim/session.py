@@ -154,6 +154,7 @@ class Session:
             output_version=output_version(self.cfg.mode),
             challenge_window=CHALLENGE_WINDOW,
             first_deposit_id=glob.next_deposit_id,
+            domain_separator=self.world.separator,
         )
         self.l1.back_genesis(glob.total_deposits)
         users = (*self.takers, *self.option_takers)

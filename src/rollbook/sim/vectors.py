@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from rollbook.chain.blocks import tx_item
+from rollbook.chain.derive import ChainConfig, build_block, genesis_block
+from rollbook.chain.l1 import L1Ref
+from rollbook.chain.trace import BlockTrace, trace_block
 from rollbook.codec.txcodec import encode_standalone
 from rollbook.commitment.witness import StepWitness, witness_tx
 from rollbook.crypto.keccak import keccak256
@@ -328,6 +331,22 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         "forced_close": forced_close,
         "governance_from_l2": governance_from_l2,
     }
+
+
+def scenario_trace(name: str) -> tuple[BlockTrace, bytes]:
+    """Scenario ``name``'s tx in a block of its own on the vectors' pre-state, traced
+    step by step (:mod:`rollbook.chain.trace`); returns the trace and the domain
+    separator. The one-step executor is tested and measured on these."""
+    world = _base_world()
+    tx, origin, sender = scenarios()[name](world)
+    cfg = ChainConfig(chain_id=901, domain_separator=world.separator)
+    ref = L1Ref(0, bytes(32), world.now - 60)
+    parent = genesis_block(world.state, ref)
+    pre = world.state.copy()
+    item = BlockTx(tx, origin, sender)
+    l1_txs, sequenced = ([item], []) if origin is Origin.L1 else ([], [tx])
+    block = build_block(world.state, parent.header, ref, world.now, l1_txs, sequenced, cfg)
+    return trace_block(pre, parent.header, block, world.separator), world.separator
 
 
 def step_json(step: StepWitness) -> dict[str, Any]:

@@ -37,8 +37,8 @@ interface Oracle:
     def count() -> uint256: view
     def proposer() -> address: view
     def is_final(index: uint256) -> bool: view
-    def hold(index: uint256): nonpayable
-    def release(index: uint256): nonpayable
+    def hold(index: uint256) -> bytes32: nonpayable
+    def release(key: bytes32): nonpayable
     def remove_from(index: uint256): nonpayable
 
 struct Output:
@@ -52,6 +52,7 @@ struct Dispute:
     root: bytes32
     proposed_at: uint256
     blocks: uint256
+    key: bytes32  # the oracle's hold
 
 SPAN_BITS: constant(uint256) = 20
 SPAN: constant(uint256) = 1048576  # 2**20
@@ -127,8 +128,8 @@ def open(index: uint256) -> uint256:
             break
         padded = padded << 1
     game: uint256 = bisection.open(0, padded << SPAN_BITS, agreed, output.root, staticcall oracle.proposer())
-    self.disputes[game] = Dispute(index=index, root=output.root, proposed_at=output.proposed_at, blocks=blocks)
-    extcall oracle.hold(index)
+    key: bytes32 = extcall oracle.hold(index)
+    self.disputes[game] = Dispute(index=index, root=output.root, proposed_at=output.proposed_at, blocks=blocks, key=key)
     log Disputed(game=game, index=index, root=output.root, blocks=blocks)
     return game
 
@@ -233,17 +234,13 @@ def remaining(game: uint256, side: uint8) -> int256:
 
 @internal
 def _finish(game: uint256, winner: uint8):
-    """Pay the winner; remove a defeated root and everything after it, or release a
-    root that stood. A root removed meanwhile (by another game) is left alone."""
+    """Pay the winner; remove a defeated root and everything after it (unless another
+    game removed it meanwhile), then release the game's hold."""
     bisection.resolve(game, winner)
     d: Dispute = self.disputes[game]
     oracle: Oracle = Oracle(self.oracle)
-    if d.index >= staticcall oracle.count():
-        return
-    output: Output = staticcall oracle.outputs(d.index)
-    if output.root != d.root or output.proposed_at != d.proposed_at:
-        return
-    if winner == bisection.CHALLENGER:
-        extcall oracle.remove_from(d.index)
-    else:
-        extcall oracle.release(d.index)
+    if winner == bisection.CHALLENGER and d.index < staticcall oracle.count():
+        output: Output = staticcall oracle.outputs(d.index)
+        if output.root == d.root and output.proposed_at == d.proposed_at:
+            extcall oracle.remove_from(d.index)
+    extcall oracle.release(d.key)

@@ -37,6 +37,11 @@ count: public(uint256)
 # Open dispute games per output, keyed by `_output_key` (an index is reused after a
 # removal, a key never).
 disputes: public(HashMap[bytes32, uint256])
+# Every open game, and the lowest output index any of them held since none was open:
+# no output at or after it finalises while a game is open (a root built on a disputed
+# one must not finalise before it). Conservative: it is reset only when no game is open.
+open_games: public(uint256)
+lowest_held: public(uint256)
 
 
 @deploy
@@ -47,6 +52,7 @@ def __init__(proposer: address, required_bond: uint256, challenge_window: uint25
     self.challenge_window = challenge_window
     self.remover = remover
     self.bond = msg.value
+    self.lowest_held = max_value(uint256)
 
 
 @external
@@ -92,24 +98,30 @@ def remove_from(index: uint256):
 
 
 @external
-def hold(index: uint256):
-    """The dispute game holds a root back from finality while a game against it is
-    open (docs/design/fraud-proofs.md section 4): only within the root's window."""
+def hold(index: uint256) -> bytes32:
+    """The dispute game holds a root, and every root after it, back from finality
+    while a game against it is open (docs/design/fraud-proofs.md section 4): only a
+    root that is not final yet. Returns the key that releases it."""
     assert msg.sender == self.remover, "OutputOracle: only the dispute game holds roots"
     assert index < self.count, "OutputOracle: no such output"
     assert not self._final(index), "OutputOracle: a final root cannot be disputed"
     key: bytes32 = self._output_key(index)
     self.disputes[key] += 1
+    self.open_games += 1
+    if index < self.lowest_held:
+        self.lowest_held = index
+    return key
 
 
 @external
-def release(index: uint256):
-    """A game against the root ended with the root standing."""
+def release(key: bytes32):
+    """A game that held the root `key` ended (whether the root stands or was removed)."""
     assert msg.sender == self.remover, "OutputOracle: only the dispute game releases roots"
-    assert index < self.count, "OutputOracle: no such output"
-    key: bytes32 = self._output_key(index)
     assert self.disputes[key] > 0, "OutputOracle: no open dispute of this root"
     self.disputes[key] -= 1
+    self.open_games -= 1
+    if self.open_games == 0:
+        self.lowest_held = max_value(uint256)
 
 
 @view
@@ -147,5 +159,7 @@ def final_root(index: uint256) -> bytes32:
 @internal
 def _final(index: uint256) -> bool:
     if block.timestamp < self.outputs[index].proposed_at + self.challenge_window:
+        return False
+    if index >= self.lowest_held:
         return False
     return self.disputes[self._output_key(index)] == 0

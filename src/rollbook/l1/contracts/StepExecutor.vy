@@ -51,6 +51,7 @@ FILL_BIT: constant(uint8) = 128
 BASE_MASK: constant(uint8) = 191  # the kind without UNSIGNED_BIT (64)
 F_DEPOSIT: constant(uint256) = 1
 F_ACCOUNTS: constant(uint256) = 2
+F_MARGIN: constant(uint256) = 3
 F_TRADING: constant(uint256) = 4
 F_LIQUIDATION: constant(uint256) = 5
 F_ORACLE: constant(uint256) = 6
@@ -344,8 +345,10 @@ def _family_of_kind(kind: uint8) -> uint256:
     base: uint8 = kind & BASE_MASK
     if base == 11:
         return F_DEPOSIT
-    if base >= 1 and base <= 7:
+    if base >= 1 and base <= 6:
         return F_ACCOUNTS
+    if base == 7:
+        return F_MARGIN  # settle-account: the positions' lazy settlement
     if base == 8 or base == 9 or base == 17:
         return F_LIQUIDATION
     if base == 10:
