@@ -8,17 +8,10 @@ from itertools import pairwise
 
 from rollbook.chain.blocks import output_root
 from rollbook.chain.derive import derive
-from rollbook.chain.trace import (
-    SEAL,
-    SPAN,
-    TX_END,
-    TX_LOAD,
-    StepContext,
-    checkpoint,
-    trace_block,
-)
+from rollbook.chain.trace import SPAN, StepContext, checkpoint, trace_block
 from rollbook.codec.txroot import end_proof, merkle_root, verify_end
 from rollbook.commitment.witness import verify_step
+from rollbook.exchange.steps import SEAL, TX_END, TX_LOAD
 from tests.chain.helpers import Rollup, run
 
 

@@ -52,6 +52,14 @@ from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.env import TxEnv
 from rollbook.exchange.errors import InvariantError
 from rollbook.exchange.state import State
+from rollbook.exchange.steps import (
+    BLOCK_BEGIN,
+    SEAL,
+    STEP_IDS,
+    TX_END,
+    TX_LOAD,
+    step_id,
+)
 from rollbook.exchange.stf import Block, Receipt, apply_block
 
 SPAN_BITS = 20
@@ -59,89 +67,12 @@ SPAN = 1 << SPAN_BITS
 """Positions per block in a dispute: a block's trace (at most ``SPAN − 1`` steps,
 docs/design/consensus.md section 11) is padded to it with no-ops."""
 
-CARRY_WORDS = 8
+CARRY_WORDS = 16
 ZERO = bytes(32)
 
 STEP_TAG = b"rollbook.step"
 CONTEXT_TAG = b"rollbook.context"
 BLOCK_TAG = b"rollbook.block"
-
-BLOCK_BEGIN = "block.begin"
-TX_LOAD = "tx.load"
-TX_END = "tx.end"
-SEAL = "block.seal"
-
-FAMILY_SIZE = 32
-FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("framing", (TX_LOAD, TX_END, SEAL)),
-    ("deposit", ("deposit", "deposit.open", "deposit.credit", "deposit.totals")),
-    (
-        "accounts",
-        (
-            "auth.owner",
-            "debit",
-            "withdraw.record",
-            "withdraw.leaf",
-            "transfer.recipient",
-            "transfer.credit",
-            "nonce_floor",
-        ),
-    ),
-    (
-        "margin",
-        (
-            "margin.begin",
-            "margin.settle_accumulate",
-            "margin.accumulate",
-            "margin.compare",
-            "settle.begin",
-            "settle.position",
-        ),
-    ),
-    ("trading", ("fill.instrument", "order.maker", "order.taker", "fill.apply", "fill.book")),
-    (
-        "liquidation",
-        (
-            "liq.instrument",
-            "liq.book",
-            "liq.penalty",
-            "backstop.check",
-            "backstop.mark",
-            "backstop.flat",
-            "backstop.move",
-            "backstop.book",
-            "backstop.debt",
-            "forced_close.auth",
-            "forced_close.mark",
-            "forced_close.flat",
-            "forced_close.move",
-            "forced_close.book",
-        ),
-    ),
-    ("oracle", ("oracle.verify", "oracle.index", "oracle.mark", "oracle.funding", "oracle.option")),
-    ("expiry", ("expiry.queue", "expiry.fix", "expiry.settle", "expiry.cover")),
-    (
-        "governance",
-        ("gov.list", "gov.expiry", "gov.list_option", "gov.params", "gov.oracle", "gov.risk"),
-    ),
-)
-"""Every step the executor knows, by family. A step's ``pc`` is ``FAMILY_SIZE ×
-family index + its index in the family (+ 1 for framing)``; the executor sends each
-family's steps to the contract that holds its rules. The numbering is consensus."""
-
-STEP_IDS = {
-    name: FAMILY_SIZE * family + index + (1 if family == 0 else 0)
-    for family, (_, names) in enumerate(FAMILIES)
-    for index, name in enumerate(names)
-}
-STEP_NAMES = {pc: name for name, pc in STEP_IDS.items()}
-
-
-def step_id(name: str) -> int:
-    try:
-        return STEP_IDS[name]
-    except KeyError:
-        raise InvariantError(f"step {name!r} has no executor id (add it to FAMILIES)") from None
 
 
 def _word(value: int) -> bytes:

@@ -125,7 +125,7 @@ def withdraw(state: State, env: TxEnv, tx: Withdraw) -> None:
     if tx.account == 0:
         raise Unauthorized("the insurance fund withdraws only through governance")
     debit(state, tx.account, tx.amount)
-    require_initial_margin(state, tx.account, env.timestamp)
+    require_initial_margin(state, tx.account, env.timestamp, then="withdraw.record")
     state.step("withdraw.record", GLOBALS_KEY, account_key(tx.account))
     glob = state.globals()
     withdrawal_id = glob.next_withdrawal_id
@@ -150,7 +150,7 @@ def transfer(state: State, env: TxEnv, tx: Transfer) -> None:
     state.step("transfer.recipient", account_key(tx.recipient))
     recipient = state.account(tx.recipient)
     debit(state, tx.sender, tx.amount)
-    require_initial_margin(state, tx.sender, env.timestamp)
+    require_initial_margin(state, tx.sender, env.timestamp, then="transfer.credit")
     state.step("transfer.credit", account_key(tx.recipient))
     recipient = state.account(tx.recipient)
     state.put(account_key(tx.recipient), recipient._replace(balance=recipient.balance + tx.amount))
@@ -231,4 +231,4 @@ def set_margin_mode(state: State, env: TxEnv, tx: SetMarginMode) -> None:
         mode = "portfolio" if tx.portfolio else "standard"
         raise MalformedTx(f"account {tx.account} is already in {mode} margin")
     state.put(account_key(tx.account), account._replace(portfolio=tx.portfolio))
-    require_initial_margin(state, tx.account, env.timestamp)
+    require_initial_margin(state, tx.account, env.timestamp, then="tx.end")

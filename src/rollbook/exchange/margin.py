@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rollbook.exchange.errors import NotEnoughFunds, OracleError
+from rollbook.exchange.errors import InvariantError, NotEnoughFunds, OracleError
 from rollbook.exchange.expiry import is_expired, settle_expired
 from rollbook.exchange.leaves import (
     INSURANCE_FUND,
@@ -46,6 +46,7 @@ from rollbook.exchange.portfolio_margin import DEFAULT_GRID, packed, worst_loss_
 from rollbook.exchange.portfolio_margin import requirements_of as pm_requirements_of
 from rollbook.exchange.positions import settle_loaded
 from rollbook.exchange.state import State
+from rollbook.exchange.steps import step_id
 
 SCENARIOS = len(DEFAULT_GRID)
 
@@ -136,19 +137,27 @@ def require_fresh_mark(instrument: Instrument, now: int, staleness: int) -> None
         )
 
 
-def settle_and_price(state: State, index: int, now: int) -> tuple[int, Priced]:
+def settle_and_price(state: State, index: int, now: int, then: str = "") -> tuple[int, Priced]:
     """Settle every position of the account and return ``(balance, priced positions)``.
 
     Funding and loss settle into the balance; an expired option whose price is fixed
-    pays out and leaves the list.
+    pays out and leaves the list. One step per position, then ``margin.compare``;
+    ``then`` names the step the check returns to (the one-step executor carries it).
+    The carried values between the steps are ``(account, return step, cursor, Σ value,
+    Σ IM, Σ MM)``: the cursor is the position's place in the account's current list
+    (a position that expires and pays out leaves it, so the cursor stays), and the
+    sums are standard mode's (zero in portfolio mode, whose 23 lanes per asset are not
+    carried yet).
 
     Raises:
         OracleError: a remaining position's instrument has no fresh mark.
     """
     account = account_key(index)
-    state.step("margin.begin", account)
+    ret = step_id(then) if then else 0
+    state.step("margin.begin", account, carry=(index, ret))
     priced: Priced = []
-    staleness = -1
+    portfolio = state.account(index).portfolio
+    cursor = value = initial = maintenance = 0
     for instrument_id in state.account(index).instruments:
         declared = (
             account,
@@ -156,19 +165,27 @@ def settle_and_price(state: State, index: int, now: int) -> tuple[int, Priced]:
             instrument_key(instrument_id),
             ORACLE_KEY,
         )
-        state.step("margin.settle_accumulate", *declared)
+        carry = (index, ret, cursor, value, initial, maintenance)
+        state.step("margin.settle_accumulate", *declared, carry=carry)
+        # Each step reads what it needs itself (the executor runs it alone): the
+        # position's place in the account's list, and the oracle's staleness bound.
+        if state.account(index).instruments[cursor] != instrument_id:
+            raise InvariantError("the margin cursor lost its position")
         position = state.position(index, instrument_id)
         instrument = state.instrument(instrument_id)
         settle_loaded(state, index, position, instrument)
         if is_expired(instrument, now):
             if settle_expired(state, index, instrument_id):
                 continue
-            state.step("margin.accumulate", *declared)
-        if staleness < 0:
-            staleness = state.oracle().staleness
-        require_fresh_mark(instrument, now, staleness)
+            state.step("margin.accumulate", *declared, carry=carry)
+        require_fresh_mark(instrument, now, state.oracle().staleness)
         priced.append((instrument, position.size))
-    state.step("margin.compare", account)
+        if not portfolio:
+            v, im, mm = contribution(instrument, position.size)
+            value, initial, maintenance = value + v, initial + im, maintenance + mm
+        cursor += 1
+    carry = (index, ret, cursor, value, initial, maintenance)
+    state.step("margin.compare", account, carry=carry)
     return state.account(index).balance, priced
 
 
@@ -188,6 +205,7 @@ def require_initial_margin(
     index: int,
     now: int,
     reduced: tuple[Instrument, int, int, int] | None = None,
+    then: str = "",
 ) -> Health:
     """Check the account after a change: IM holds, or the change only reduced risk.
 
@@ -200,7 +218,7 @@ def require_initial_margin(
     Raises:
         NotEnoughFunds: neither holds.
     """
-    balance, priced = settle_and_price(state, index, now)
+    balance, priced = settle_and_price(state, index, now, then)
     portfolio = state.account(index).portfolio
     value, initial, maintenance = requirements(portfolio, priced)
     post = Health(balance + value, initial, maintenance)

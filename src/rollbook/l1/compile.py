@@ -21,6 +21,7 @@ NAMES = (
     "Collateral",
     "DepositSteps",
     "AccountSteps",
+    "MarginSteps",
     "StepExecutor",
     "DisputeGame",
     "OutputOracle",

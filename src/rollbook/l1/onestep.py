@@ -13,15 +13,16 @@ from typing import Any
 
 from eth_abi import abi
 
-from rollbook.chain.trace import SEAL, TX_END, TX_LOAD, BlockTrace, StepContext
+from rollbook.chain.trace import CARRY_WORDS, BlockTrace, StepContext
 from rollbook.codec.txroot import EMPTY_FRONTIER
 from rollbook.commitment.proofs import BranchOpening, LeafOpening, Proof
 from rollbook.exchange.leaves import encode_leaf
 from rollbook.exchange.state import leaf_path
+from rollbook.exchange.steps import SEAL, TX_END, TX_LOAD
 
 ZERO = bytes(32)
 
-FAMILY_CONTRACTS: dict[int, str] = {1: "DepositSteps", 2: "AccountSteps"}
+FAMILY_CONTRACTS: dict[int, str] = {1: "DepositSteps", 2: "AccountSteps", 3: "MarginSteps"}
 """The step families deployed so far, by family index (``rollbook.chain.trace.
 FAMILIES``); the executor takes their addresses in a 16-slot array."""
 FAMILY_SLOTS = 16
@@ -35,7 +36,7 @@ def family_args(name: str, domain_separator: bytes) -> list[Any]:
 
 WITNESS_ABI = (
     "((bytes32,uint256,uint256,bytes32,bytes32,uint256,uint256,bytes32,bytes32,uint256,"
-    "uint256,bytes32,int256[8]),bytes32,bytes32,bytes,bytes,bytes,bytes32[],bytes32[20],"
+    "uint256,bytes32,int256[16]),bytes32,bytes32,bytes,bytes,bytes,bytes32[],bytes32[20],"
     "(bytes32,bytes,(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32))[],"
     "(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32)[],"
     "(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32)[],bytes)"
@@ -66,8 +67,8 @@ def proof_struct(proof: Proof) -> tuple[Any, ...]:
 
 def context_struct(ctx: StepContext | None) -> tuple[Any, ...]:
     if ctx is None:
-        return (ZERO, 0, 0, ZERO, ZERO, 0, 0, ZERO, ZERO, 0, 0, ZERO, [0] * 8)
-    carry = list(ctx.carry) + [0] * (8 - len(ctx.carry))
+        return (ZERO, 0, 0, ZERO, ZERO, 0, 0, ZERO, ZERO, 0, 0, ZERO, [0] * CARRY_WORDS)
+    carry = list(ctx.carry) + [0] * (CARRY_WORDS - len(ctx.carry))
     return (
         ctx.block,
         ctx.timestamp,

@@ -238,6 +238,21 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         assert w.set_prices(usd(3000), usd(3003)).ok
         return SettleAccount(w.traders["bob"].index), Origin.L2, None
 
+    def withdraw_pays_funding(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A withdrawal's margin check settles the funding its position owes."""
+        _open(w)
+        w.advance(30)
+        assert w.set_prices(usd(3000), usd(3003)).ok
+        w.advance(3600)
+        assert w.set_prices(usd(3000), usd(3003)).ok
+        b = w.traders["bob"]
+        nonce = w.state.account(b.index).tx_nonce
+        return (
+            w.owner_signed(Withdraw, b, account=b.index, amount=usd(10), nonce=nonce),
+            Origin.L2,
+            None,
+        )
+
     def liquidate(w: World) -> tuple[Tx, Origin, bytes | None]:
         a, b = w.traders["alice"], w.traders["bob"]
         m = w.order(a, Side.SELL, usd(3000), base(60))
@@ -326,6 +341,7 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         "nonce_floor": nonce_floor,
         "oracle_funding_hour": oracle_funding_hour,
         "settle_funding": settle_funding,
+        "withdraw_pays_funding": withdraw_pays_funding,
         "liquidate": liquidate,
         "backstop": backstop,
         "forced_close": forced_close,

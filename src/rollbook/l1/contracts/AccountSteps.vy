@@ -206,6 +206,17 @@ def _balance_change(leaf: Bytes[steps.MAX_LEAF], delta: int256) -> Bytes[steps.M
     return steps.with_int(leaf, steps.ACCOUNT_BALANCE_AT, steps.int_at(leaf, steps.ACCOUNT_BALANCE_AT) + delta)
 
 
+@pure
+@internal
+def _margin(ctx: steps.Context, index: uint256, ret: uint256) -> steps.Context:
+    """The context of the account's margin check that returns to step `ret`
+    (MarginSteps: carried (account, return step))."""
+    carry: int256[steps.CARRY] = empty(int256[steps.CARRY])
+    carry[0] = convert(index, int256)
+    carry[1] = convert(ret, int256)
+    return steps.next_step(ctx, MARGIN_BEGIN, carry)
+
+
 @external
 @pure
 def begin(ctx: steps.Context, item: Bytes[steps.MAX_ITEM]) -> steps.Context:
@@ -262,7 +273,7 @@ def _auth(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], otx: OwnerTx, leaves:
         if otx.flag == self._portfolio(old):
             return nothing, steps.fail(ctx, steps.CODE_INVALID, E_MALFORMED)
         new = self._with_portfolio(new, otx.flag)
-        pc = MARGIN_BEGIN
+        return [steps.change(path, old, new)], self._margin(ctx, otx.account, steps.TX_END)
     return [steps.change(path, old, new)], steps.next1(ctx, pc, 0)
 
 
@@ -314,7 +325,10 @@ def rule(
         old: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, path)
         assert len(old) > 0, "AccountSteps: the account is missing"
         new: Bytes[steps.MAX_LEAF] = self._balance_change(old, -convert(otx.amount, int256))
-        return [steps.change(path, old, new)], steps.next1(ctx, MARGIN_BEGIN, 0)
+        ret: uint256 = WITHDRAW_RECORD
+        if otx.kind == K_TRANSFER:
+            ret = TRANSFER_CREDIT
+        return [steps.change(path, old, new)], self._margin(ctx, otx.account, ret)
     if pc == TRANSFER_RECIPIENT:
         if len(steps.leaf(leaves, steps.int_key(b"acct", otx.recipient))) == 0:
             return nothing, steps.fail(ctx, CODE_UNKNOWN_ACCOUNT, E_UNKNOWN_ACCOUNT)

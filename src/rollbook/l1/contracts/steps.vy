@@ -8,7 +8,7 @@
         `rollbook.chain.trace` is the Python side.
 """
 
-CARRY: constant(uint256) = 8
+CARRY: constant(uint256) = 16
 MAX_ITEM: constant(uint256) = 4096
 MAX_LEAF: constant(uint256) = 2048
 MAX_READS: constant(uint256) = 5
@@ -58,6 +58,39 @@ struct Context:
     code: uint256
     error: bytes32
     carry: int256[CARRY]
+
+# The offsets of an instrument leaf's fields (rollbook.exchange.leaves.Instrument):
+# each int's 32-byte value; `symbol`, `active` and `vector` at their tag byte.
+struct InstrumentAt:
+    symbol: uint256
+    kind: uint256
+    asset: uint256
+    tick: uint256
+    lot: uint256
+    im_ppm: uint256
+    mm_ppm: uint256
+    maker_fee_ppm: uint256
+    taker_fee_ppm: uint256
+    liq_fee_ppm: uint256
+    funding_cap_ppm: uint256
+    max_open_interest: uint256
+    expiry: uint256
+    strike: uint256
+    im_floor_ppm: uint256
+    active: uint256
+    mark: uint256
+    mark_time: uint256
+    mark_index: uint256
+    mark_vol: uint256
+    vector: uint256
+    funding_index: uint256
+    funding_hour: uint256
+    premium_sum_ppm: uint256
+    premium_samples: uint256
+    loss_long: uint256
+    loss_short: uint256
+    open_interest: uint256
+    pool: uint256
 
 struct Leaf:
     path: bytes32
@@ -185,6 +218,72 @@ def new_account(owner: bytes20, balance: int256) -> Bytes[MAX_LEAF]:
         b"\x02", empty(bytes32),
         b"\x05\x00\x00\x00\x00",
         b"\x01\x00",
+    )
+
+
+@pure
+@internal
+def floor_div(a: int256, d: int256) -> int256:
+    """`a / d` rounded toward −∞ (`d` > 0), as Python's `//`."""
+    q: int256 = a // d
+    if a % d != 0 and a < 0:
+        q -= 1
+    return q
+
+
+@pure
+@internal
+def ceil_div(a: int256, d: int256) -> int256:
+    """`a / d` rounded toward +∞ (`d` > 0): rollbook.exchange.numeric.div UP."""
+    return -self.floor_div(-a, d)
+
+
+@pure
+@internal
+def u32(leaf: Bytes[MAX_LEAF], at: uint256) -> uint256:
+    return convert(slice(leaf, at, 4), uint256)
+
+
+@pure
+@internal
+def instrument_at(leaf: Bytes[MAX_LEAF]) -> InstrumentAt:
+    """Field 0 (the id, 33 bytes after the tag), the symbol (0x04, u32 length), ints
+    2-15, `active` (0x01 and a byte), ints 17-20, the vector (0x05, u32 count, 33
+    bytes each), ints 22-29."""
+    p: uint256 = 34 + 5 + self.u32(leaf, 35)  # field 2's tag
+    q: uint256 = p + 33 * 14 + 2  # field 17's tag
+    t: uint256 = q + 33 * 4  # the vector's tag
+    u: uint256 = t + 5 + 33 * self.u32(leaf, t + 1)  # field 22's tag
+    return InstrumentAt(
+        symbol=34,
+        kind=p + 1,
+        asset=p + 33 + 1,
+        tick=p + 66 + 1,
+        lot=p + 99 + 1,
+        im_ppm=p + 132 + 1,
+        mm_ppm=p + 165 + 1,
+        maker_fee_ppm=p + 198 + 1,
+        taker_fee_ppm=p + 231 + 1,
+        liq_fee_ppm=p + 264 + 1,
+        funding_cap_ppm=p + 297 + 1,
+        max_open_interest=p + 330 + 1,
+        expiry=p + 363 + 1,
+        strike=p + 396 + 1,
+        im_floor_ppm=p + 429 + 1,
+        active=p + 462,
+        mark=q + 1,
+        mark_time=q + 33 + 1,
+        mark_index=q + 66 + 1,
+        mark_vol=q + 99 + 1,
+        vector=t,
+        funding_index=u + 1,
+        funding_hour=u + 33 + 1,
+        premium_sum_ppm=u + 66 + 1,
+        premium_samples=u + 99 + 1,
+        loss_long=u + 132 + 1,
+        loss_short=u + 165 + 1,
+        open_interest=u + 198 + 1,
+        pool=u + 231 + 1,
     )
 
 

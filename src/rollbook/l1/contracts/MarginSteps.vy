@@ -1,0 +1,185 @@
+# pragma version 0.4.3
+# pragma evm-version prague
+"""
+@title MarginSteps
+@notice The margin family of the one-step executor: an account's initial-margin check
+        as the STF runs it (`rollbook.exchange.margin.settle_and_price` and
+        `require_initial_margin`), one step per position. `margin.begin` starts the
+        check; `margin.settle_accumulate` settles a position's lazy funding and loss
+        (`rollbook.exchange.positions.settle_loaded`), checks its mark is fresh and adds
+        its value, IM and MM (standard mode: Deribit's option formulas,
+        `rollbook.exchange.option_margin`; a perpetual's fractions) to the carried
+        sums; `margin.compare` checks equity ≥ IM and returns to the step the caller
+        named. Carried: (account, return step, cursor, Σ value, Σ IM, Σ MM).
+        Not yet: portfolio mode, options at expiry, the risk-reducing rule of trades
+        (a check with no return step), account settlement.
+"""
+
+import steps
+
+MARGIN_BEGIN: constant(uint256) = 96
+SETTLE_ACCUMULATE: constant(uint256) = 97
+COMPARE: constant(uint256) = 99
+
+SIZE_ONE: constant(int256) = 10**8
+PPM: constant(int256) = 10**6
+INDEX_DENOMINATOR: constant(int256) = 10**20  # SIZE_ONE * INDEX_SCALE
+PERPETUAL: constant(int256) = 1
+CALL: constant(int256) = 2
+
+CODE_NOT_ENOUGH_FUNDS: constant(uint256) = 10009
+E_NOT_ENOUGH_FUNDS: constant(bytes32) = 0x4e6f74456e6f75676846756e6473000000000000000000000000000000000000  # "NotEnoughFunds"
+CODE_ORACLE: constant(uint256) = 11098
+E_ORACLE: constant(bytes32) = 0x4f7261636c654572726f72000000000000000000000000000000000000000000  # "OracleError"
+
+INSTRUMENTS_AT: constant(uint256) = 231  # the account's u32 count, then 33 bytes each
+
+@pure
+@internal
+def _staleness(oracle: Bytes[steps.MAX_LEAF]) -> int256:
+    """OracleConfig: the signers (0x05, u32 count, 25 bytes each), threshold,
+    last timestamp, staleness."""
+    base: uint256 = 1 + 5 + 25 * steps.u32(oracle, 2)
+    return steps.int_at(oracle, base + 33 * 2 + 1)
+
+
+@pure
+@internal
+def _contribution(inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt, size: int256) -> (int256, int256, int256):
+    """(value, IM, MM) of a position in standard mode (margin.contribution)."""
+    mark: int256 = steps.int_at(inst, at.mark)
+    value: int256 = steps.floor_div(mark * size, SIZE_ONE)
+    kind: int256 = steps.int_at(inst, at.kind)
+    if kind == PERPETUAL:
+        gross: int256 = abs(value)
+        return value, steps.ceil_div(gross * steps.int_at(inst, at.im_ppm), PPM), steps.ceil_div(gross * steps.int_at(inst, at.mm_ppm), PPM)
+    if size >= 0:
+        return value, value, 0
+    spot: int256 = steps.int_at(inst, at.mark_index)
+    strike: int256 = steps.int_at(inst, at.strike)
+    otm: int256 = 0
+    if kind == CALL:
+        otm = max(strike - spot, 0)
+    else:
+        otm = max(spot - strike, 0)
+    base: int256 = steps.ceil_div(spot * steps.int_at(inst, at.im_ppm), PPM)
+    floor_: int256 = steps.ceil_div(spot * steps.int_at(inst, at.im_floor_ppm), PPM)
+    initial: int256 = max(base - otm, floor_) + mark
+    maintenance: int256 = steps.ceil_div(spot * steps.int_at(inst, at.mm_ppm), PPM) + mark
+    units: int256 = -size
+    return value, steps.ceil_div(initial * units, SIZE_ONE), steps.ceil_div(maintenance * units, SIZE_ONE)
+
+
+@pure
+@external
+def begin(ctx: steps.Context, item: Bytes[steps.MAX_ITEM]) -> steps.Context:
+    raise "MarginSteps: account settlement is not executable yet"
+
+
+@pure
+@internal
+def _carry(index: int256, ret: int256, cursor: int256, worth: int256, im: int256, mm: int256) -> int256[steps.CARRY]:
+    out: int256[steps.CARRY] = empty(int256[steps.CARRY])
+    out[0] = index
+    out[1] = ret
+    out[2] = cursor
+    out[3] = worth
+    out[4] = im
+    out[5] = mm
+    return out
+
+
+@pure
+@internal
+def _settle_accumulate(ctx: steps.Context, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+    index: uint256 = convert(ctx.carry[0], uint256)
+    cursor: uint256 = convert(ctx.carry[2], uint256)
+    apath: bytes32 = steps.int_key(b"acct", index)
+    account: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, apath)
+    count: uint256 = steps.u32(account, INSTRUMENTS_AT)
+    assert cursor < count, "MarginSteps: the cursor is past the positions"
+    instrument_id: uint256 = convert(steps.int_at(account, INSTRUMENTS_AT + 4 + 33 * cursor + 1), uint256)
+    ppath: bytes32 = keccak256(concat(
+        b"\x05\x00\x00\x00\x03\x04\x00\x00\x00\x03pos\x02", convert(index, bytes32), b"\x02", convert(instrument_id, bytes32)
+    ))
+    ipath: bytes32 = steps.int_key(b"inst", instrument_id)
+    position: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, ppath)
+    inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, ipath)
+    oracle: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, keccak256(b"\x05\x00\x00\x00\x01\x04\x00\x00\x00\x06oracle"))
+    assert len(position) > 0 and len(inst) > 0 and len(oracle) > 0, "MarginSteps: a leaf is missing"
+    at: steps.InstrumentAt = steps.instrument_at(inst)
+    size: int256 = steps.int_at(position, steps.field_at(0))
+    changes: DynArray[steps.Change, steps.MAX_WRITES] = []
+    # Lazy funding and socialised loss (positions.settle_loaded).
+    funding: int256 = steps.int_at(inst, at.funding_index)
+    side: int256 = steps.int_at(inst, at.loss_short)
+    if size > 0:
+        side = steps.int_at(inst, at.loss_long)
+    funding_snap: int256 = steps.int_at(position, steps.field_at(2))
+    loss_snap: int256 = steps.int_at(position, steps.field_at(3))
+    if funding_snap != funding or loss_snap != side:
+        payment: int256 = 0
+        if size != 0:
+            payment = steps.ceil_div(size * (funding - funding_snap), INDEX_DENOMINATOR)
+            payment += steps.ceil_div(abs(size) * (side - loss_snap), INDEX_DENOMINATOR)
+        settled: Bytes[steps.MAX_LEAF] = steps.with_int(position, steps.field_at(2), funding)
+        settled = steps.with_int(settled, steps.field_at(3), side)
+        changes.append(steps.change(ppath, position, settled))
+        if payment != 0:
+            balance: int256 = steps.int_at(account, steps.ACCOUNT_BALANCE_AT)
+            changes.append(steps.change(apath, account, steps.with_int(account, steps.ACCOUNT_BALANCE_AT, balance - payment)))
+            pool: int256 = steps.int_at(inst, at.pool)
+            changes.append(steps.change(ipath, inst, steps.with_int(inst, at.pool, pool + payment)))
+    kind: int256 = steps.int_at(inst, at.kind)
+    now: int256 = convert(ctx.timestamp, int256)
+    if kind != PERPETUAL and now >= steps.int_at(inst, at.expiry):
+        raise "MarginSteps: an option at expiry is not executable yet"
+    mark_time: int256 = steps.int_at(inst, at.mark_time)
+    if mark_time == 0 or now - mark_time > self._staleness(oracle):
+        nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
+        return nothing, steps.fail(ctx, CODE_ORACLE, E_ORACLE)
+    value: int256 = 0
+    im: int256 = 0
+    mm: int256 = 0
+    value, im, mm = self._contribution(inst, at, size)
+    pc: uint256 = COMPARE
+    if cursor + 1 < count:
+        pc = SETTLE_ACCUMULATE
+    carry: int256[steps.CARRY] = self._carry(
+        ctx.carry[0], ctx.carry[1], ctx.carry[2] + 1, ctx.carry[3] + value, ctx.carry[4] + im, ctx.carry[5] + mm
+    )
+    return changes, steps.next_step(ctx, pc, carry)
+
+
+@pure
+@external
+def rule(
+    ctx: steps.Context,
+    item: Bytes[steps.MAX_ITEM],
+    leaves: DynArray[steps.Leaf, steps.MAX_READS],
+    aux: Bytes[steps.MAX_AUX],
+) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+    if ctx.pc != MARGIN_BEGIN and ctx.pc != SETTLE_ACCUMULATE and ctx.pc != COMPARE:
+        raise "MarginSteps: this margin step is not executable yet"
+    nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
+    index: uint256 = convert(ctx.carry[0], uint256)
+    account: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, steps.int_key(b"acct", index))
+    assert len(account) > 0, "MarginSteps: the account is missing"
+    if convert(slice(account, len(account) - 1, 1), uint8) == 1:
+        raise "MarginSteps: portfolio margin is not executable yet"
+    if ctx.pc == MARGIN_BEGIN:
+        pc: uint256 = COMPARE
+        if steps.u32(account, INSTRUMENTS_AT) > 0:
+            pc = SETTLE_ACCUMULATE
+        return nothing, steps.next_step(ctx, pc, self._carry(ctx.carry[0], ctx.carry[1], 0, 0, 0, 0))
+    if ctx.pc == SETTLE_ACCUMULATE:
+        return self._settle_accumulate(ctx, leaves)
+    if ctx.pc == COMPARE:
+        ret: uint256 = convert(ctx.carry[1], uint256)
+        if ret == 0:
+            raise "MarginSteps: the margin check of a trade is not executable yet"
+        equity: int256 = steps.int_at(account, steps.ACCOUNT_BALANCE_AT) + ctx.carry[3]
+        if equity < ctx.carry[4] and index != 0:
+            return nothing, steps.fail(ctx, CODE_NOT_ENOUGH_FUNDS, E_NOT_ENOUGH_FUNDS)
+        return nothing, steps.next_step(ctx, ret, empty(int256[steps.CARRY]))
+    raise "MarginSteps: unreachable"
