@@ -79,7 +79,8 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
     the STF's checkpoint; the steps it refuses as "not executable yet" are the families
     and cases still to come, never the framing, deposits or the owners' actions.
     Together the vectors exercise every accounts step and the margin check of a
-    withdrawal or transfer (deposits come from the derived chains above)."""
+    withdrawal or transfer and an account's settlement (deposits come from the derived
+    chains above)."""
     executed: set[str] = set()
     for name in sorted(SCENARIOS):
         trace, separator = scenario_trace(name)
@@ -91,6 +92,7 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
         assert not set(pending) & (family(0) - {"tx.load"} | family(1) | family(2)), name
         executed.update(done)
     margin = {"margin.begin", "margin.settle_accumulate", "margin.compare"}
+    margin |= {"settle.begin", "settle.position"}
     assert family(2) | margin <= executed, sorted(family(2) | margin - executed)
 
 

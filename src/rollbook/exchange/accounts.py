@@ -14,6 +14,7 @@ from rollbook.exchange.env import TxEnv
 from rollbook.exchange.errors import (
     BadNonce,
     BadSignature,
+    InvariantError,
     MalformedTx,
     Unauthorized,
     WrongOrigin,
@@ -207,16 +208,23 @@ def settle_account(state: State, env: TxEnv, tx: SettleAccount) -> None:
     prices already say.
     """
     state.step("settle.begin", account_key(tx.account))
+    cursor = 0  # the position's place in the account's current list (carried)
     for instrument_id in state.account(tx.account).instruments:
         state.step(
             "settle.position",
             account_key(tx.account),
             position_key(tx.account, instrument_id),
             instrument_key(instrument_id),
+            carry=(cursor,),
         )
+        if state.account(tx.account).instruments[cursor] != instrument_id:
+            raise InvariantError("the settlement cursor lost its position")
         settle_position(state, tx.account, instrument_id)
-        if is_expired(state.instrument(instrument_id), env.timestamp):
-            settle_expired(state, tx.account, instrument_id)
+        if is_expired(state.instrument(instrument_id), env.timestamp) and settle_expired(
+            state, tx.account, instrument_id
+        ):
+            continue
+        cursor += 1
     cover_flat_deficit(state, tx.account)
 
 

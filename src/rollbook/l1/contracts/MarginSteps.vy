@@ -20,6 +20,10 @@ import steps
 MARGIN_BEGIN: constant(uint256) = 96
 SETTLE_ACCUMULATE: constant(uint256) = 97
 COMPARE: constant(uint256) = 99
+SETTLE_BEGIN: constant(uint256) = 100
+SETTLE_POSITION: constant(uint256) = 101
+EXPIRY_COVER: constant(uint256) = 227
+K_SETTLE_ACCOUNT: constant(uint8) = 7
 
 SIZE_ONE: constant(int256) = 10**8
 PPM: constant(int256) = 10**6
@@ -29,6 +33,8 @@ CALL: constant(int256) = 2
 
 CODE_NOT_ENOUGH_FUNDS: constant(uint256) = 10009
 E_NOT_ENOUGH_FUNDS: constant(bytes32) = 0x4e6f74456e6f75676846756e6473000000000000000000000000000000000000  # "NotEnoughFunds"
+CODE_UNKNOWN_ACCOUNT: constant(uint256) = 10004
+E_UNKNOWN_ACCOUNT: constant(bytes32) = 0x556e6b6e6f776e4163636f756e74000000000000000000000000000000000000  # "UnknownAccount"
 CODE_ORACLE: constant(uint256) = 11098
 E_ORACLE: constant(bytes32) = 0x4f7261636c654572726f72000000000000000000000000000000000000000000  # "OracleError"
 
@@ -73,7 +79,18 @@ def _contribution(inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt, size: int
 @pure
 @external
 def begin(ctx: steps.Context, item: Bytes[steps.MAX_ITEM]) -> steps.Context:
-    raise "MarginSteps: account settlement is not executable yet"
+    """SettleAccount (kind 7, unsigned): it starts at `settle.begin`."""
+    assert convert(slice(item, steps.KIND_AT, 1), uint8) == K_SETTLE_ACCOUNT, "MarginSteps: not a settlement"
+    out: steps.Context = ctx
+    out.pc = SETTLE_BEGIN
+    return out
+
+
+@pure
+@internal
+def _settled_account(item: Bytes[steps.MAX_ITEM]) -> uint256:
+    assert len(item) == 26, "MarginSteps: a settlement item is 26 bytes"
+    return convert(slice(item, 22, 4), uint256)
 
 
 @pure
@@ -91,26 +108,19 @@ def _carry(index: int256, ret: int256, cursor: int256, worth: int256, im: int256
 
 @pure
 @internal
-def _settle_accumulate(ctx: steps.Context, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
-    index: uint256 = convert(ctx.carry[0], uint256)
-    cursor: uint256 = convert(ctx.carry[2], uint256)
-    apath: bytes32 = steps.int_key(b"acct", index)
-    account: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, apath)
-    count: uint256 = steps.u32(account, INSTRUMENTS_AT)
-    assert cursor < count, "MarginSteps: the cursor is past the positions"
-    instrument_id: uint256 = convert(steps.int_at(account, INSTRUMENTS_AT + 4 + 33 * cursor + 1), uint256)
-    ppath: bytes32 = keccak256(concat(
-        b"\x05\x00\x00\x00\x03\x04\x00\x00\x00\x03pos\x02", convert(index, bytes32), b"\x02", convert(instrument_id, bytes32)
-    ))
-    ipath: bytes32 = steps.int_key(b"inst", instrument_id)
-    position: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, ppath)
-    inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, ipath)
-    oracle: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, keccak256(b"\x05\x00\x00\x00\x01\x04\x00\x00\x00\x06oracle"))
-    assert len(position) > 0 and len(inst) > 0 and len(oracle) > 0, "MarginSteps: a leaf is missing"
-    at: steps.InstrumentAt = steps.instrument_at(inst)
-    size: int256 = steps.int_at(position, steps.field_at(0))
+def _settle(
+    apath: bytes32,
+    account: Bytes[steps.MAX_LEAF],
+    ppath: bytes32,
+    position: Bytes[steps.MAX_LEAF],
+    ipath: bytes32,
+    inst: Bytes[steps.MAX_LEAF],
+    at: steps.InstrumentAt,
+    size: int256,
+) -> DynArray[steps.Change, steps.MAX_WRITES]:
+    """Lazy funding and socialised loss (positions.settle_loaded): the position pays
+    what its instrument's indices accrued since its snapshots, into the pool."""
     changes: DynArray[steps.Change, steps.MAX_WRITES] = []
-    # Lazy funding and socialised loss (positions.settle_loaded).
     funding: int256 = steps.int_at(inst, at.funding_index)
     side: int256 = steps.int_at(inst, at.loss_short)
     if size > 0:
@@ -130,6 +140,67 @@ def _settle_accumulate(ctx: steps.Context, leaves: DynArray[steps.Leaf, steps.MA
             changes.append(steps.change(apath, account, steps.with_int(account, steps.ACCOUNT_BALANCE_AT, balance - payment)))
             pool: int256 = steps.int_at(inst, at.pool)
             changes.append(steps.change(ipath, inst, steps.with_int(inst, at.pool, pool + payment)))
+    return changes
+
+
+@pure
+@internal
+def _position_path(index: uint256, instrument_id: uint256) -> bytes32:
+    return keccak256(concat(
+        b"\x05\x00\x00\x00\x03\x04\x00\x00\x00\x03pos\x02", convert(index, bytes32), b"\x02", convert(instrument_id, bytes32)
+    ))
+
+
+@pure
+@internal
+def _settle_position(ctx: steps.Context, index: uint256, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+    """`settle.position` (accounts.settle_account): one position's lazy settlement."""
+    cursor: uint256 = convert(ctx.carry[0], uint256)
+    apath: bytes32 = steps.int_key(b"acct", index)
+    account: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, apath)
+    count: uint256 = steps.u32(account, INSTRUMENTS_AT)
+    assert cursor < count, "MarginSteps: the cursor is past the positions"
+    instrument_id: uint256 = convert(steps.int_at(account, INSTRUMENTS_AT + 4 + 33 * cursor + 1), uint256)
+    ppath: bytes32 = self._position_path(index, instrument_id)
+    ipath: bytes32 = steps.int_key(b"inst", instrument_id)
+    position: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, ppath)
+    inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, ipath)
+    assert len(position) > 0 and len(inst) > 0, "MarginSteps: a leaf is missing"
+    at: steps.InstrumentAt = steps.instrument_at(inst)
+    size: int256 = steps.int_at(position, steps.field_at(0))
+    changes: DynArray[steps.Change, steps.MAX_WRITES] = []
+    if size != 0:
+        changes = self._settle(apath, account, ppath, position, ipath, inst, at, size)
+    kind: int256 = steps.int_at(inst, at.kind)
+    if kind != PERPETUAL and convert(ctx.timestamp, int256) >= steps.int_at(inst, at.expiry):
+        raise "MarginSteps: an option at expiry is not executable yet"
+    carry: int256[steps.CARRY] = empty(int256[steps.CARRY])
+    pc: uint256 = EXPIRY_COVER
+    if cursor + 1 < count:
+        pc = SETTLE_POSITION
+        carry[0] = convert(cursor + 1, int256)
+    return changes, steps.next_step(ctx, pc, carry)
+
+
+@pure
+@internal
+def _settle_accumulate(ctx: steps.Context, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+    index: uint256 = convert(ctx.carry[0], uint256)
+    cursor: uint256 = convert(ctx.carry[2], uint256)
+    apath: bytes32 = steps.int_key(b"acct", index)
+    account: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, apath)
+    count: uint256 = steps.u32(account, INSTRUMENTS_AT)
+    assert cursor < count, "MarginSteps: the cursor is past the positions"
+    instrument_id: uint256 = convert(steps.int_at(account, INSTRUMENTS_AT + 4 + 33 * cursor + 1), uint256)
+    ppath: bytes32 = self._position_path(index, instrument_id)
+    ipath: bytes32 = steps.int_key(b"inst", instrument_id)
+    position: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, ppath)
+    inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, ipath)
+    oracle: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, keccak256(b"\x05\x00\x00\x00\x01\x04\x00\x00\x00\x06oracle"))
+    assert len(position) > 0 and len(inst) > 0 and len(oracle) > 0, "MarginSteps: a leaf is missing"
+    at: steps.InstrumentAt = steps.instrument_at(inst)
+    size: int256 = steps.int_at(position, steps.field_at(0))
+    changes: DynArray[steps.Change, steps.MAX_WRITES] = self._settle(apath, account, ppath, position, ipath, inst, at, size)
     kind: int256 = steps.int_at(inst, at.kind)
     now: int256 = convert(ctx.timestamp, int256)
     if kind != PERPETUAL and now >= steps.int_at(inst, at.expiry):
@@ -159,9 +230,19 @@ def rule(
     leaves: DynArray[steps.Leaf, steps.MAX_READS],
     aux: Bytes[steps.MAX_AUX],
 ) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+    nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
+    if ctx.pc == SETTLE_BEGIN or ctx.pc == SETTLE_POSITION:
+        settled: uint256 = self._settled_account(item)
+        if ctx.pc == SETTLE_POSITION:
+            return self._settle_position(ctx, settled, leaves)
+        account0: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, steps.int_key(b"acct", settled))
+        if len(account0) == 0:
+            return nothing, steps.fail(ctx, CODE_UNKNOWN_ACCOUNT, E_UNKNOWN_ACCOUNT)
+        if steps.u32(account0, INSTRUMENTS_AT) > 0:
+            return nothing, steps.next1(ctx, SETTLE_POSITION, 0)
+        return nothing, steps.next1(ctx, EXPIRY_COVER, 0)
     if ctx.pc != MARGIN_BEGIN and ctx.pc != SETTLE_ACCUMULATE and ctx.pc != COMPARE:
         raise "MarginSteps: this margin step is not executable yet"
-    nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
     index: uint256 = convert(ctx.carry[0], uint256)
     account: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, steps.int_key(b"acct", index))
     assert len(account) > 0, "MarginSteps: the account is missing"
