@@ -22,6 +22,7 @@ NAMES = (
     "DepositSteps",
     "AccountSteps",
     "MarginSteps",
+    "ExpirySteps",
     "StepExecutor",
     "DisputeGame",
     "OutputOracle",

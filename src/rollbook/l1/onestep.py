@@ -22,7 +22,12 @@ from rollbook.exchange.steps import SEAL, TX_END, TX_LOAD
 
 ZERO = bytes(32)
 
-FAMILY_CONTRACTS: dict[int, str] = {1: "DepositSteps", 2: "AccountSteps", 3: "MarginSteps"}
+FAMILY_CONTRACTS: dict[int, str] = {
+    1: "DepositSteps",
+    2: "AccountSteps",
+    3: "MarginSteps",
+    7: "ExpirySteps",
+}
 """The step families deployed so far, by family index (``rollbook.chain.trace.
 FAMILIES``); the executor takes their addresses in a 16-slot array."""
 FAMILY_SLOTS = 16

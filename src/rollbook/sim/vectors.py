@@ -29,7 +29,7 @@ from rollbook.chain.trace import BlockTrace, trace_block
 from rollbook.codec.txcodec import encode_standalone
 from rollbook.commitment.witness import StepWitness, witness_tx
 from rollbook.crypto.keccak import keccak256
-from rollbook.exchange.leaves import Leaf
+from rollbook.exchange.leaves import Leaf, account_key
 from rollbook.exchange.state import State, leaf_path
 from rollbook.exchange.stf import BlockTx
 from rollbook.exchange.txs import (
@@ -253,6 +253,14 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
             None,
         )
 
+    def settle_covers_deficit(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A flat account that owes (as an option payout can leave it) is set to zero
+        by the insurance fund when it is settled."""
+        c = w.add_trader("carol", 1)
+        account = w.state.account(c.index)
+        w.state.put(account_key(c.index), account._replace(balance=-usd(7)))
+        return SettleAccount(c.index), Origin.L2, None
+
     def liquidate(w: World) -> tuple[Tx, Origin, bytes | None]:
         a, b = w.traders["alice"], w.traders["bob"]
         m = w.order(a, Side.SELL, usd(3000), base(60))
@@ -342,6 +350,7 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         "oracle_funding_hour": oracle_funding_hour,
         "settle_funding": settle_funding,
         "withdraw_pays_funding": withdraw_pays_funding,
+        "settle_covers_deficit": settle_covers_deficit,
         "liquidate": liquidate,
         "backstop": backstop,
         "forced_close": forced_close,
