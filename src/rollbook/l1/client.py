@@ -225,8 +225,12 @@ class L1Client:
         c = compiled(name)
         factory = self.w3.eth.contract(abi=c.abi, bytecode=c.bytecode)
         data = factory.constructor(*args).data_in_transaction
-        # Code deposit costs 200 gas a byte: give a large contract what it needs.
-        return self.send(key, {"data": data, "value": value, "gas": 12_000_000})
+        # Code deposit costs 200 gas a byte: give each contract what it needs (an
+        # estimate and a margin), so that a whole system deploys in one L1 block.
+        sender = self.address_of(key)
+        estimate = self.w3.eth.estimate_gas({"from": sender, "data": data, "value": value})  # type: ignore[typeddict-item]
+        gas = min(int(estimate) * 5 // 4 + 50_000, 12_000_000)
+        return self.send(key, {"data": data, "value": value, "gas": gas})
 
     def contract(self, name: str, address: str) -> Contract:
         checked = Web3.to_checksum_address(address)

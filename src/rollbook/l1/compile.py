@@ -23,6 +23,7 @@ NAMES = (
     "AccountSteps",
     "MarginSteps",
     "ExpirySteps",
+    "GovernanceSteps",
     "StepExecutor",
     "DisputeGame",
     "OutputOracle",

@@ -27,6 +27,7 @@ FAMILY_CONTRACTS: dict[int, str] = {
     2: "AccountSteps",
     3: "MarginSteps",
     7: "ExpirySteps",
+    8: "GovernanceSteps",
 }
 """The step families deployed so far, by family index (``rollbook.chain.trace.
 FAMILIES``); the executor takes their addresses in a 16-slot array."""

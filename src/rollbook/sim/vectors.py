@@ -42,6 +42,8 @@ from rollbook.exchange.txs import (
     RevokeKey,
     SetInstrumentParams,
     SetMarginMode,
+    SetOracle,
+    SetRiskParams,
     SettleAccount,
     Transfer,
     Tx,
@@ -287,6 +289,17 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         assert w.set_prices(usd(3050)).ok
         return ForcedClose(a.index, 1), Origin.L1, a.owner
 
+    def gov_risk_params(w: World) -> tuple[Tx, Origin, bytes | None]:
+        return SetRiskParams(16, 7 * 86_400, 40_000, 400_000), Origin.L1, None
+
+    def gov_oracle_rotation(w: World) -> tuple[Tx, Origin, bytes | None]:
+        signers = (bytes([0xA1]) * 20, bytes([0xB2]) * 20, bytes([0xC3]) * 20)
+        return SetOracle(signers, 2, 90, 50_000), Origin.L1, None
+
+    def gov_oracle_refused(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A threshold above the set's size: refused, nothing changes."""
+        return SetOracle((bytes([0xA1]) * 20,), 2, 90, 50_000), Origin.L1, None
+
     def governance_from_l2(w: World) -> tuple[Tx, Origin, bytes | None]:
         return SetInstrumentParams(1, 60_000, 30_000, 0, 0, 0, 0, 10**15, True), Origin.L2, None
 
@@ -355,6 +368,9 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         "backstop": backstop,
         "forced_close": forced_close,
         "governance_from_l2": governance_from_l2,
+        "gov_risk_params": gov_risk_params,
+        "gov_oracle_rotation": gov_oracle_rotation,
+        "gov_oracle_refused": gov_oracle_refused,
     }
 
 
