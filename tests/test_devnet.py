@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,28 +102,20 @@ def test_the_bridge_stays_whole_in_random_sessions(seed: int) -> None:
     assert verifier.state.root() == session.world.state.root()
 
 
+def run_devnet(tmp_path: Path, *args: str) -> tuple[Any, dict[str, Any]]:
+    """Run ``rollbook devnet ARGS`` to its end; its output and its JSON summary."""
+    summary = tmp_path / "summary.json"
+    command = [sys.executable, "-m", "rollbook.cli", "devnet", *args, "--summary", str(summary)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done, json.loads(summary.read_text())
+
+
 @pytest.mark.slow
 def test_the_real_devnet_runs_the_node_over_its_api(tmp_path: Path) -> None:
     """`rollbook devnet`: embedded L1, node, gateway, feeder, bots over the API; a
     withdrawal paid on L1, batches and roots posted, a fresh verifier matches."""
-    summary = tmp_path / "summary.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rollbook.cli",
-            "devnet",
-            "--duration",
-            "15",
-            "--summary",
-            str(summary),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    result = json.loads(summary.read_text())
+    done, result = run_devnet(tmp_path, "--duration", "15")
     assert result["ok"] and result["verifier_match"] and result["escrow_gap"] == 0
     assert result["fills"] > 0 and result["batches"] > 0 and result["final_roots"] > 0
     assert result["withdrawal_paid_on_l1"]
@@ -134,26 +127,7 @@ def test_devnet_with_a_lying_proposer_removes_its_root(tmp_path: Path) -> None:
     """``rollbook devnet --fault invalid-root``: the proposer's third root is a lie; an
     independent challenger disputes it, both play the game out on L1, the lie loses
     and is removed, and everything else still checks out."""
-    summary = tmp_path / "summary.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rollbook.cli",
-            "devnet",
-            "--duration",
-            "25",
-            "--fault",
-            "invalid-root",
-            "--summary",
-            str(summary),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=400,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    result = json.loads(summary.read_text())
+    done, result = run_devnet(tmp_path, "--duration", "25", "--fault", "invalid-root")
     assert result["ok"] and result["verifier_match"] and result["escrow_gap"] == 0
     lies = [g for g in result["disputes"] if g["lie"]]
     assert lies and all(g["winner"] == "challenger" for g in lies)

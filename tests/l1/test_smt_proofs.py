@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from typing import Any
 
 import boa
 import pytest
@@ -24,6 +23,7 @@ from rollbook.commitment.proofs import (
 )
 from rollbook.commitment.smt import SparseMerkleTree
 from rollbook.crypto.keccak import keccak256
+from rollbook.l1.onestep import proof_struct
 from tests.l1.conftest import load
 
 ZERO = bytes(32)
@@ -33,26 +33,6 @@ ZERO = bytes(32)
 def own_env() -> Iterator[None]:
     with boa.swap_env(boa.Env()):
         yield
-
-
-def as_struct(proof: Proof) -> tuple[Any, ...]:
-    terminal = proof.terminal
-    opening = proof.opening
-    if isinstance(opening, LeafOpening):
-        tag, a, b = 1, opening.path, opening.value_hash
-    elif isinstance(opening, BranchOpening):
-        tag, a, b = 2, opening.left, opening.right
-    else:
-        tag, a, b = 0, ZERO, ZERO
-    return (
-        list(proof.siblings),
-        terminal is not None,
-        terminal[0] if terminal else ZERO,
-        terminal[1] if terminal else ZERO,
-        tag,
-        a,
-        b,
-    )
 
 
 def close_paths(rng: random.Random, count: int) -> list[bytes]:
@@ -91,14 +71,14 @@ def test_every_write_gives_the_python_root(seed: int, size: int) -> None:
             old or ZERO,
             new is not None,
             new or ZERO,
-            as_struct(proof),
+            proof_struct(proof),
         )
         assert got == expected
         tree.update([(path, new)])
         root = tree.root()
         assert expected == root
         probe = rng.choice(paths)
-        probe_proof = as_struct(tree.prove(probe))
+        probe_proof = proof_struct(tree.prove(probe))
         value = tree.get(probe)
         assert proofs.excludes(root, probe, probe_proof) == verify_exclusion(
             root, probe, tree.prove(probe)
@@ -119,7 +99,7 @@ def test_tampered_proofs_revert_where_python_refuses(seed: int) -> None:
     root = tree.root()
     path = rng.choice(paths)
     old = tree.get(path)
-    proof = as_struct(tree.prove(path))
+    proof = proof_struct(tree.prove(path))
     field = rng.randrange(7)
     tampered = list(proof)
     if field == 0 and proof[0]:
@@ -162,7 +142,7 @@ def test_a_wrong_old_value_reverts() -> None:
     paths = [keccak256(bytes([i])) for i in range(5)]
     tree.update((p, keccak256(p)) for p in paths)
     root = tree.root()
-    proof = as_struct(tree.prove(paths[0]))
+    proof = proof_struct(tree.prove(paths[0]))
     with boa.reverts("smt: the proof shows another value at the path"):
         proofs.root_after_update(root, paths[0], True, keccak256(b"x"), True, ZERO, proof)
     with boa.reverts("smt: the proof shows a leaf at the path, but the old value is none"):

@@ -54,6 +54,23 @@ def output_root(mode: Mode, state_root: bytes, withdrawals_root: bytes, block_ha
     return keccak256(uint(output_version(mode), 32) + state_root + withdrawals_root + block_hash)
 
 
+def encode_inputs(
+    number: int,
+    parent_hash: bytes,
+    timestamp: int,
+    l1_origin: int,
+    l1_origin_hash: bytes,
+    tx_root: bytes,
+) -> bytes:
+    """The first part of a header: what a block is built from (#7's block inputs)."""
+    return (
+        b"".join(
+            (uint(number, 8), parent_hash, uint(timestamp, 8), uint(l1_origin, 8), l1_origin_hash)
+        )
+        + tx_root
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Header:
     """An L2 block header."""
@@ -69,19 +86,15 @@ class Header:
     withdrawals_root: bytes
 
     def encode(self) -> bytes:
-        return b"".join(
-            (
-                uint(self.number, 8),
-                self.parent_hash,
-                uint(self.timestamp, 8),
-                uint(self.l1_origin, 8),
-                self.l1_origin_hash,
-                self.tx_root,
-                self.receipts_root,
-                self.state_root,
-                self.withdrawals_root,
-            )
+        inputs = encode_inputs(
+            self.number,
+            self.parent_hash,
+            self.timestamp,
+            self.l1_origin,
+            self.l1_origin_hash,
+            self.tx_root,
         )
+        return inputs + self.receipts_root + self.state_root + self.withdrawals_root
 
     def hash(self) -> bytes:
         return keccak256(self.encode())

@@ -38,7 +38,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from rollbook.chain.blocks import Header, L2Block, Mode, output_root, receipt_item, tx_item
+from rollbook.chain.blocks import (
+    Header,
+    L2Block,
+    Mode,
+    encode_inputs,
+    output_root,
+    receipt_item,
+    tx_item,
+)
 from rollbook.codec.txroot import (
     EMPTY_FRONTIER,
     end_proof,
@@ -46,7 +54,6 @@ from rollbook.codec.txroot import (
     frontier_root,
     merkle_path,
 )
-from rollbook.codec.wire import uint
 from rollbook.commitment.witness import StepWitness, witness_tx
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.env import TxEnv
@@ -110,15 +117,13 @@ class BlockInputs:
         )
 
     def encode(self) -> bytes:
-        return b"".join(
-            (
-                uint(self.number, 8),
-                self.parent_hash,
-                uint(self.timestamp, 8),
-                uint(self.l1_origin, 8),
-                self.l1_origin_hash,
-                self.tx_root,
-            )
+        return encode_inputs(
+            self.number,
+            self.parent_hash,
+            self.timestamp,
+            self.l1_origin,
+            self.l1_origin_hash,
+            self.tx_root,
         )
 
     def hash(self) -> bytes:
