@@ -22,6 +22,7 @@ NAMES = (
     "DepositSteps",
     "AccountSteps",
     "MarginSteps",
+    "OracleSteps",
     "StepExecutor",
     "DisputeGame",
     "OutputOracle",

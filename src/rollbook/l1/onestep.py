@@ -22,7 +22,12 @@ from rollbook.exchange.steps import SEAL, TX_END, TX_LOAD
 
 ZERO = bytes(32)
 
-FAMILY_CONTRACTS: dict[int, str] = {1: "DepositSteps", 2: "AccountSteps", 3: "MarginSteps"}
+FAMILY_CONTRACTS: dict[int, str] = {
+    1: "DepositSteps",
+    2: "AccountSteps",
+    3: "MarginSteps",
+    6: "OracleSteps",
+}
 """The step families deployed so far, by family index (``rollbook.chain.trace.
 FAMILIES``); the executor takes their addresses in a 16-slot array."""
 FAMILY_SLOTS = 16
@@ -30,8 +35,8 @@ FAMILY_SLOTS = 16
 
 def family_args(name: str, domain_separator: bytes) -> list[Any]:
     """A family contract's constructor arguments (the deployment's EIP-712 domain
-    for those that check owners' signatures)."""
-    return [domain_separator] if name == "AccountSteps" else []
+    for those that check owners' or the oracle's signatures)."""
+    return [domain_separator] if name in ("AccountSteps", "OracleSteps") else []
 
 
 WITNESS_ABI = (
