@@ -25,8 +25,6 @@ from tests.chain.helpers import Rollup, run
 from tests.l1.conftest import deploy_executor
 
 NOT_YET = "not executable yet"
-ORACLE_NOT_YET = {"oracle.option"}
-"""Oracle steps the executor may still refuse: an option's pricing (Black-76)."""
 SCENARIOS = scenarios()
 
 
@@ -93,7 +91,7 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
         # (a tx of a family still to come cannot even load: its first step is the
         # family's to name)
         assert not set(pending) & (family(0) - {"tx.load"} | family(1) | family(2)), name
-        assert not set(pending) & (family(6) - ORACLE_NOT_YET), name
+        assert not set(pending) & family(6), name
         executed.update(done)
         refused |= {
             (s.name, s.post.context.error)

@@ -16,7 +16,8 @@
         stores the mark with the perpetual's scenario vector (`update_mark`,
         `rollbook.exchange.portfolio_margin.perp_vector`); `oracle.option` checks the
         option (phase 0), then its index, the vol's move and prices it (phase 1:
-        Black-76 and the scenario vector, `portfolio_margin.mark_and_vector`).
+        Black-76 and the scenario vector, `portfolio_margin.mark_and_vector`, which
+        `Black76.vy` computes in the same integers).
 @dev    Items: origin u8 | L1 sender 20 | kind 0x0a | timestamp u64 | counts of index
         prices, marks and vols (u16 each) | (u16 asset, u64 price)* | (u16, u64)* |
         (u16, u32 vol ppm)* | u8 signature count | EIP-2098 signatures (64 bytes)
@@ -24,6 +25,9 @@
 """
 
 import steps
+
+interface Pricer:
+    def mark_and_vector(forward: int256, strike: int256, vol: int256, seconds: int256, is_call: bool) -> (int256, int256[23]): view
 
 ORACLE_VERIFY: constant(uint256) = 192
 ORACLE_INDEX: constant(uint256) = 193
@@ -44,6 +48,8 @@ HOUR: constant(int256) = 3600
 FUNDING_PERIODS_PER_RATE: constant(int256) = 8
 INDEX_PER_PPM: constant(int256) = 10**6  # INDEX_SCALE // PPM
 PERPETUAL: constant(int256) = 1
+CALL: constant(int256) = 2
+VOL_TO_ONE: constant(int256) = 10**12  # a vol in ppm to 1e18 (oracle.VOL_TO_ONE)
 SECP256K1_HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
 
 T_ORACLE_REPORT: constant(bytes32) = 0xae766532352d491aea6e1a024e440a5cf542b41fd4a5d9bdc30f6adfe5ec2aa5
@@ -75,11 +81,13 @@ struct Guards:
     max_move_ppm: int256
 
 domain_separator: public(bytes32)
+pricer: public(address)  # Black76.vy
 
 
 @deploy
-def __init__(domain_separator: bytes32):
+def __init__(domain_separator: bytes32, pricer: address):
     self.domain_separator = domain_separator
+    self.pricer = pricer
 
 
 # -- the report ------------------------------------------------------------------------
@@ -428,7 +436,7 @@ def _funding(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves:
     return [steps.change(path, inst, new)], self._after(ctx, r, cursor + 1)
 
 
-@pure
+@view
 @internal
 def _option(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
     """price_option: the instrument's checks (phase 0), then the index, the vol's move
@@ -460,7 +468,22 @@ def _option(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves: 
     assert len(oracle) > 0, "OracleSteps: the oracle leaf is missing"
     if self._moves_too_far(steps.int_at(inst, at.mark_vol), convert(vol, int256), self._guards(oracle).max_move_ppm):
         return nothing, steps.fail(ctx, CODE_ORACLE, E_ORACLE)
-    raise "OracleSteps: an option's Black-76 mark is not executable yet"
+    index: int256 = steps.int_at(price, PRICE_AT)
+    mark: int256 = 0
+    vector: int256[LANES] = empty(int256[LANES])
+    mark, vector = staticcall Pricer(self.pricer).mark_and_vector(
+        index,
+        steps.int_at(inst, at.strike),
+        convert(vol, int256) * VOL_TO_ONE,
+        steps.int_at(inst, at.expiry) - timestamp,
+        steps.int_at(inst, at.kind) == CALL,
+    )
+    new: Bytes[steps.MAX_LEAF] = steps.with_int(inst, at.mark, mark)
+    new = steps.with_int(new, at.mark_time, timestamp)
+    new = steps.with_int(new, at.mark_index, index)
+    new = steps.with_int(new, at.mark_vol, convert(vol, int256))
+    new = self._with_vector(new, at, vector)
+    return [steps.change(path, inst, new)], self._after(ctx, r, cursor + 1)
 
 
 @view
