@@ -26,6 +26,8 @@ ROW_BYTES = 72
 PART_ROWS = 214
 """Rows ``214 p .. 214 p + 213`` in ``NormalTable{p}``."""
 PARTS = ("NormalTable0", "NormalTable1", "NormalTable2")
+MAX_ROWS = 48
+"""Rows one call may ask for: Φ at d1 and d2 for the mark and each of 23 scenarios."""
 CONTRACTS = Path(__file__).resolve().parent / "contracts"
 
 
@@ -55,15 +57,21 @@ def source(part: int) -> str:
 
 FIRST: constant(uint256) = {first}
 ROWS: constant(uint256) = {len(rows)}
+MAX_ROWS: constant(uint256) = {MAX_ROWS}
 DATA: constant(Bytes[{len(data)}]) = x"{data.hex()}"
 
 
 @pure
 @external
-def row(index: uint256) -> Bytes[{ROW_BYTES}]:
-    """Row `index` of the whole table: Φ(x0) − 2**63, then c_1 … c_8 (8 bytes each)."""
-    assert index >= FIRST and index < FIRST + ROWS, "{PARTS[part]}: not a row of this part"
-    return slice(DATA, {ROW_BYTES} * (index - FIRST), {ROW_BYTES})
+def rows(indices: DynArray[uint256, MAX_ROWS]) -> DynArray[Bytes[{ROW_BYTES}], MAX_ROWS]:
+    """Rows `indices` of the whole table, each Φ(x0) − 2**63, then c_1 … c_8 (8 bytes
+    each). One call serves every Φ of an option (the data is copied to memory once)."""
+    data: Bytes[{len(data)}] = DATA
+    out: DynArray[Bytes[{ROW_BYTES}], MAX_ROWS] = []
+    for index: uint256 in indices:
+        assert index >= FIRST and index < FIRST + ROWS, "{PARTS[part]}: not a row of this part"
+        out.append(slice(data, {ROW_BYTES} * (index - FIRST), {ROW_BYTES}))
+    return out
 '''
 
 

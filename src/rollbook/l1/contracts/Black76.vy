@@ -16,9 +16,10 @@
 """
 
 interface Table:
-    def row(index: uint256) -> Bytes[72]: view
+    def rows(indices: DynArray[uint256, POINTS]) -> DynArray[Bytes[72], POINTS]: view
 
 LANES: constant(uint256) = 23
+POINTS: constant(uint256) = 48  # Φ at d1 and d2 for each lane and for the mark
 PARTS: constant(uint256) = 3
 PART_ROWS: constant(uint256) = 214
 Q_ROWS: constant(uint256) = 641
@@ -165,11 +166,17 @@ def _log_shift(spot_ppm: int256) -> int256:
 # -- Φ at 2**-64 -------------------------------------------------------------------------
 
 
-@view
+@pure
 @internal
-def _row(index: uint256) -> int256[9]:
-    """Row `index` of fixedmath._Q_TABLE: (Φ(x0), c_1, …, c_8)."""
-    raw: Bytes[72] = staticcall Table(self.tables[index // PART_ROWS]).row(index)
+def _row_of(x: int256) -> uint256:
+    """The grid point nearest |x| (normal_cdf_q's row; Q_ROWS or more: Φ is 1)."""
+    return convert((abs(x) + Q_HALF_STEP) >> Q_STEP_SHIFT, uint256)
+
+
+@pure
+@internal
+def _decode(raw: Bytes[72]) -> int256[9]:
+    """A table row: (Φ(x0), c_1, …, c_8) of fixedmath._Q_TABLE."""
     out: int256[9] = empty(int256[9])
     out[0] = convert(convert(slice(raw, 0, 8), uint256), int256) + HALF_Q
     for i: uint256 in range(1, 9):
@@ -182,14 +189,37 @@ def _row(index: uint256) -> int256[9]:
 
 @view
 @internal
-def _cdf(x: int256) -> int256:
+def _rows(points: int256[POINTS], wanted: bool[POINTS]) -> int256[9][POINTS]:
+    """The table rows of every wanted point, one call per table contract."""
+    out: int256[9][POINTS] = empty(int256[9][POINTS])
+    for part: uint256 in range(PARTS):
+        indices: DynArray[uint256, POINTS] = []
+        slots: DynArray[uint256, POINTS] = []
+        for k: uint256 in range(POINTS):
+            index: uint256 = self._row_of(points[k])
+            if wanted[k] and index < Q_ROWS and index // PART_ROWS == part:
+                indices.append(index)
+                slots.append(k)
+        if len(indices) == 0:
+            continue
+        raw: DynArray[Bytes[72], POINTS] = staticcall Table(self.tables[part]).rows(indices)
+        assert len(raw) == len(slots), "Black76: a table answered other rows"
+        for i: uint256 in range(POINTS):
+            if i >= len(slots):
+                break
+            out[slots[i]] = self._decode(raw[i])
+    return out
+
+
+@pure
+@internal
+def _cdf(x: int256, c: int256[9]) -> int256:
     """fixedmath.normal_cdf_q: Φ(x / 2**64) at 2**-64 by Horner's rule around the
-    nearest grid point."""
+    nearest grid point, whose row is `c`."""
     a: int256 = abs(x)
-    index: uint256 = convert((a + Q_HALF_STEP) >> Q_STEP_SHIFT, uint256)
+    index: uint256 = self._row_of(x)
     value: int256 = Q_ONE
     if index < Q_ROWS:
-        c: int256[9] = self._row(index)
         h: int256 = a - (convert(index, int256) << Q_STEP_SHIFT)
         acc: int256 = c[8]
         for n: uint256 in range(7):
@@ -205,16 +235,22 @@ def _cdf(x: int256) -> int256:
 # -- Black-76 ----------------------------------------------------------------------------
 
 
-@view
+@pure
 @internal
-def _call(forward: int256, strike: int256, moneyness: int256, srt: int256) -> int256:
-    """The call of black76.priced (the put is call − (F − K)): rounded to nearest, the
-    out-of-the-money side floored at 0."""
+def _d1(moneyness: int256, srt: int256) -> int256:
+    """black76.priced's d1 = (ln(F/K) + σ²T/2) / σ√T at 2**-64 (σ√T > 0)."""
+    return self._floor_div(moneyness * Q_ONE + ((srt * srt) >> 1), srt)
+
+
+@pure
+@internal
+def _call(forward: int256, strike: int256, srt: int256, d1: int256, phi1: int256, phi2: int256) -> int256:
+    """The call of black76.priced (the put is call − (F − K)) from Φ(d1) and
+    Φ(d1 − σ√T): rounded to nearest, the out-of-the-money side floored at 0."""
     parity: int256 = forward - strike
     if srt == 0:
         return max(parity, 0)
-    d1: int256 = self._floor_div(moneyness * Q_ONE + ((srt * srt) >> 1), srt)
-    call: int256 = (forward * self._cdf(d1) - strike * self._cdf(d1 - srt) + HALF_Q) >> 64
+    call: int256 = (forward * phi1 - strike * phi2 + HALF_Q) >> 64
     if strike >= forward:
         return max(call, 0)
     return max(call, parity)
@@ -236,27 +272,49 @@ def _spot_ppm(lane: uint256) -> int256:
 @external
 def mark_and_vector(forward: int256, strike: int256, vol: int256, seconds: int256, is_call: bool) -> (int256, int256[LANES]):
     """portfolio_margin.mark_and_vector: (mark, per-unit P&L in each scenario); `vol`
-    at 1e18, `seconds` to expiry."""
+    at 1e18, `seconds` to expiry. Lane 23 of the work arrays is the mark itself; the
+    table's rows for every Φ are fetched at once."""
     assert forward > 0 and strike > 0, "Black76: forward and strike must be positive"
     assert vol >= 0 and seconds >= 0, "Black76: volatility and time must not be negative"
     moneyness: int256 = self._ln_ratio_q(forward, strike)
     root: int256 = convert(isqrt((convert(seconds, uint256) << 128) // YEAR), int256)
-    call: int256 = self._call(forward, strike, moneyness, vol * root // ONE)
-    mark: int256 = call
-    if not is_call:
-        mark = call - (forward - strike)
     srt_by_move: int256[3] = empty(int256[3])
     for v: uint256 in range(3):
         srt_by_move[v] = vol * (PPM + (convert(v, int256) - 1) * 300_000) // PPM * root // ONE
+    moved: int256[LANES + 1] = empty(int256[LANES + 1])
+    srts: int256[LANES + 1] = empty(int256[LANES + 1])
+    points: int256[POINTS] = empty(int256[POINTS])
+    wanted: bool[POINTS] = empty(bool[POINTS])
+    for lane: uint256 in range(LANES + 1):
+        if lane == LANES:
+            moved[lane] = forward
+            srts[lane] = vol * root // ONE
+            if srts[lane] != 0:
+                points[2 * lane] = self._d1(moneyness, srts[lane])
+        else:
+            spot: int256 = self._spot_ppm(lane)
+            srts[lane] = srt_by_move[1]
+            if lane < 21:
+                srts[lane] = srt_by_move[lane // 7]
+            moved[lane] = forward * (PPM + spot) // PPM
+            if srts[lane] != 0:
+                points[2 * lane] = self._d1(moneyness + self._log_shift(spot), srts[lane])
+        points[2 * lane + 1] = points[2 * lane] - srts[lane]
+        wanted[2 * lane] = srts[lane] != 0
+        wanted[2 * lane + 1] = srts[lane] != 0
+    rows: int256[9][POINTS] = self._rows(points, wanted)
+    values: int256[LANES + 1] = empty(int256[LANES + 1])
+    for lane: uint256 in range(LANES + 1):
+        d1: int256 = points[2 * lane]
+        d2: int256 = points[2 * lane + 1]
+        value: int256 = self._call(
+            moved[lane], strike, srts[lane], d1, self._cdf(d1, rows[2 * lane]), self._cdf(d2, rows[2 * lane + 1])
+        )
+        if not is_call:
+            value -= moved[lane] - strike
+        values[lane] = value
+    mark: int256 = values[LANES]
     out: int256[LANES] = empty(int256[LANES])
     for lane: uint256 in range(LANES):
-        spot: int256 = self._spot_ppm(lane)
-        srt: int256 = srt_by_move[1]
-        if lane < 21:
-            srt = srt_by_move[lane // 7]
-        moved: int256 = forward * (PPM + spot) // PPM
-        value: int256 = self._call(moved, strike, moneyness + self._log_shift(spot), srt)
-        if not is_call:
-            value -= moved - strike
-        out[lane] = value - mark
+        out[lane] = values[lane] - mark
     return mark, out
