@@ -11,7 +11,13 @@ import pytest
 
 from rollbook.chain.blocks import Mode, output_version
 from rollbook.l1.compile import source_path
-from rollbook.l1.onestep import FAMILY_CONTRACTS, FAMILY_SLOTS, family_args
+from rollbook.l1.onestep import (
+    FAMILY_CONTRACTS,
+    FAMILY_HELPERS,
+    FAMILY_SLOTS,
+    family_args,
+    helper_args,
+)
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -31,10 +37,14 @@ def load(name: str, *args: Any, **kwargs: Any) -> Any:
 
 
 def deploy_executor(version: int, domain_separator: bytes) -> Any:
-    """The one-step executor with every step family deployed so far."""
+    """The one-step executor with every step family deployed so far (and the
+    contracts they call)."""
+    helpers: dict[str, Any] = {}
+    for name in FAMILY_HELPERS:
+        helpers[name] = load(name, *helper_args(name, helpers)).address
     families = [ZERO_ADDRESS] * FAMILY_SLOTS
     for index, name in FAMILY_CONTRACTS.items():
-        families[index] = load(name, *family_args(name, domain_separator)).address
+        families[index] = load(name, *family_args(name, domain_separator, helpers)).address
     return load("StepExecutor", version, families)
 
 

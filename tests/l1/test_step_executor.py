@@ -15,7 +15,7 @@ import pytest
 
 from rollbook.chain.blocks import Mode, output_version
 from rollbook.chain.derive import build_block, derive
-from rollbook.chain.trace import SPAN, BlockTrace, trace_block
+from rollbook.chain.trace import SPAN, BlockTrace, error_word, trace_block
 from rollbook.exchange.steps import FAMILIES
 from rollbook.exchange.stf import BlockTx
 from rollbook.exchange.txs import Deposit, Origin
@@ -77,11 +77,13 @@ def family(index: int) -> set[str]:
 def test_every_vector_runs_the_same_on_the_executor() -> None:
     """Each STF vector's tx, in a block of its own: every step the executor runs gives
     the STF's checkpoint; the steps it refuses as "not executable yet" are the families
-    and cases still to come, never the framing, deposits or the owners' actions.
-    Together the vectors exercise every accounts step and the margin check of a
-    withdrawal or transfer and an account's settlement (deposits come from the derived
-    chains above)."""
+    and cases still to come, never the framing, deposits, the owners' actions or the
+    oracle's. Together the vectors exercise every accounts and oracle step, the margin
+    check of a withdrawal or transfer, an account's settlement, two governance changes
+    (deposits come from the derived chains above), and every way the oracle refuses a
+    report."""
     executed: set[str] = set()
+    refused: set[tuple[str, bytes]] = set()
     for name in sorted(SCENARIOS):
         trace, separator = scenario_trace(name)
         ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator)
@@ -90,10 +92,29 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
         # (a tx of a family still to come cannot even load: its first step is the
         # family's to name)
         assert not set(pending) & (family(0) - {"tx.load"} | family(1) | family(2)), name
+        assert not set(pending) & family(6), name
         executed.update(done)
+        refused |= {
+            (s.name, s.post.context.error)
+            for s in trace.steps
+            if s.name in family(6) and s.post.context is not None and s.post.context.failed
+        }
     margin = {"margin.begin", "margin.settle_accumulate", "margin.compare"}
     margin |= {"settle.begin", "settle.position", "expiry.cover", "gov.risk", "gov.oracle"}
     assert family(2) | margin <= executed, sorted(family(2) | margin - executed)
+    assert family(6) <= executed, sorted(family(6) - executed)
+    oracle_error, bad_signature = error_word("OracleError"), error_word("BadSignature")
+    unknown = error_word("UnknownInstrument")
+    assert refused == {
+        ("oracle.verify", oracle_error),
+        ("oracle.verify", bad_signature),
+        ("oracle.index", oracle_error),
+        ("oracle.mark", oracle_error),
+        ("oracle.mark", unknown),
+        ("oracle.funding", oracle_error),
+        ("oracle.option", unknown),
+        ("oracle.option", oracle_error),
+    }
 
 
 def executor(rollup: Rollup) -> Any:

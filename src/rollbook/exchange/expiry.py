@@ -63,20 +63,24 @@ def is_expired(instrument: Instrument, now: int) -> bool:
     return instrument.kind is not InstrumentKind.PERPETUAL and now >= instrument.expiry
 
 
-def record_index(state: State, asset: int, timestamp: int, price: int) -> None:
+def record_index(
+    state: State, asset: int, timestamp: int, price: int, carry: tuple[int, ...] = ()
+) -> None:
     """Offer an oracle report's index to the asset's expiry queue (docstring, 1–2).
 
     Settles every pending expiry at or before ``timestamp`` (one step each), then
-    counts the report as a sample of the next expiry if it is one.
+    counts the report as a sample of the next expiry if it is one. Every step carries
+    ``carry`` (the oracle step's cursor into its report, so that the step after the
+    queue's is known).
     """
     key = expiries_key(asset)
-    state.step("expiry.queue", key)
+    state.step("expiry.queue", key, carry=carry)
     queue = cast(ExpiryQueue | None, state.get(key))
     if queue is None:
         return
     while queue.pending and queue.pending[0] <= timestamp:
         expiry = queue.pending[0]
-        state.step("expiry.fix", key, settlement_key(asset, expiry))
+        state.step("expiry.fix", key, settlement_key(asset, expiry), carry=carry)
         if queue.sample_count:
             fixed = Settlement(average(queue.sample_sum, queue.sample_count), queue.sample_count)
         else:
@@ -87,7 +91,7 @@ def record_index(state: State, asset: int, timestamp: int, price: int) -> None:
         queue = queue._replace(
             sample_sum=queue.sample_sum + price, sample_count=queue.sample_count + 1
         )
-    state.step("expiry.queue", key)
+    state.step("expiry.queue", key, carry=carry)
     state.put(key, queue)
 
 

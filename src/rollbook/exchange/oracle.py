@@ -98,7 +98,16 @@ def update_mark(instrument: Instrument, mark: int, index: int, timestamp: int) -
 
 
 def apply_oracle_update(state: State, env: TxEnv, tx: OracleUpdate) -> None:
-    """Verify a report's quorum and freshness, then store prices and marks."""
+    """Verify a report's quorum and freshness, then store prices and marks.
+
+    Steps (docs/design/fraud-proofs.md section 2): ``oracle.verify``, then one step
+    per entry of the report, each carrying its *cursor*: the entry's place in the
+    report, index prices first, then marks, then vols. An index takes ``oracle.index``
+    (and the expiry queue's steps, which carry the same cursor); a mark takes
+    ``oracle.mark`` and ``oracle.funding``; a vol takes two ``oracle.option`` steps
+    (carried phase 0, then 1). Every step re-reads what it uses (the oracle's guards
+    too), so that the one-step executor can run it alone from its context.
+    """
     state.step("oracle.verify", ORACLE_KEY)
     config = state.oracle()
     if tx.timestamp <= config.last_timestamp:
@@ -126,20 +135,30 @@ def apply_oracle_update(state: State, env: TxEnv, tx: OracleUpdate) -> None:
     if len(seen) < config.threshold:
         raise BadSignature(f"report has {len(seen)} oracle signatures, needs {config.threshold}")
     state.put(ORACLE_KEY, config._replace(last_timestamp=tx.timestamp))
+    cursor = 0
     for asset, price in tx.index_prices:
-        state.step("oracle.index", price_key(asset), ORACLE_KEY)
+        state.step("oracle.index", price_key(asset), ORACLE_KEY, carry=(cursor,))
+        max_move_ppm = state.oracle().max_move_ppm
         old = state.price(asset)
         if old is not None:
-            check_move(f"index of asset {asset}", old.price, price, config.max_move_ppm)
+            check_move(f"index of asset {asset}", old.price, price, max_move_ppm)
         state.put(price_key(asset), AssetPrice(price, tx.timestamp))
-        record_index(state, asset, tx.timestamp, price)
+        record_index(state, asset, tx.timestamp, price, carry=(cursor,))
+        cursor += 1
     for instrument_id, mark in tx.marks:
-        state.step("oracle.mark", instrument_key(instrument_id), ORACLE_KEY)
+        state.step("oracle.mark", instrument_key(instrument_id), ORACLE_KEY, carry=(cursor,))
         instrument = state.instrument(instrument_id)
         if instrument.kind is not InstrumentKind.PERPETUAL:
             raise UnknownInstrument(f"{instrument.symbol} takes no oracle mark")
-        check_move(f"mark of {instrument.symbol}", instrument.mark, mark, config.max_move_ppm)
-        state.step("oracle.funding", instrument_key(instrument_id), price_key(instrument.asset))
+        max_move_ppm = state.oracle().max_move_ppm
+        check_move(f"mark of {instrument.symbol}", instrument.mark, mark, max_move_ppm)
+        state.step(
+            "oracle.funding",
+            instrument_key(instrument_id),
+            price_key(instrument.asset),
+            carry=(cursor,),
+        )
+        instrument = state.instrument(instrument_id)
         index = state.price(instrument.asset)
         if index is None:
             raise OracleError(f"{instrument.symbol} has no index price for its asset yet")
@@ -148,32 +167,43 @@ def apply_oracle_update(state: State, env: TxEnv, tx: OracleUpdate) -> None:
             instrument_key(instrument_id),
             updated._replace(mark_index=index.price, vector=perp_vector(mark, mark)),
         )
+        cursor += 1
     for instrument_id, vol_ppm in tx.vols:
-        price_option(state, instrument_id, vol_ppm, tx.timestamp, config.max_move_ppm)
+        price_option(state, instrument_id, vol_ppm, tx.timestamp, cursor)
+        cursor += 1
 
 
 def price_option(
-    state: State, instrument_id: int, vol_ppm: int, timestamp: int, max_move_ppm: int
+    state: State, instrument_id: int, vol_ppm: int, timestamp: int, cursor: int = 0
 ) -> None:
     """Mark one option from its implied vol and the asset's index in this report.
+
+    Two steps, both carrying ``cursor`` (the vol's place in the report) and a phase:
+    the instrument's checks (0), then the index, the vol's move and the pricing (1).
 
     Raises:
         UnknownInstrument: not an option, or expired.
         OracleError: the report carries no index for the option's asset, or the vol
-            moves more than ``max_move_ppm``.
+            moves more than the oracle's ``max_move_ppm``.
     """
-    state.step("oracle.option", instrument_key(instrument_id), ORACLE_KEY)
+    state.step("oracle.option", instrument_key(instrument_id), ORACLE_KEY, carry=(cursor, 0))
     instrument = state.instrument(instrument_id)
     if not instrument.kind.is_option:
         raise UnknownInstrument(f"{instrument.symbol} takes a mark, not a volatility")
     if timestamp >= instrument.expiry:
         raise UnknownInstrument(f"{instrument.symbol} has expired; it takes no volatility")
     state.step(
-        "oracle.option", instrument_key(instrument_id), price_key(instrument.asset), ORACLE_KEY
+        "oracle.option",
+        instrument_key(instrument_id),
+        price_key(instrument.asset),
+        ORACLE_KEY,
+        carry=(cursor, 1),
     )
+    instrument = state.instrument(instrument_id)
     index = state.price(instrument.asset)
     if index is None or index.timestamp != timestamp:
         raise OracleError(f"{instrument.symbol}: the report carries no index for its asset")
+    max_move_ppm = state.oracle().max_move_ppm
     check_move(f"volatility of {instrument.symbol}", instrument.mark_vol, vol_ppm, max_move_ppm)
     mark, vector = mark_and_vector(
         index.price,

@@ -9,6 +9,8 @@ anyone can check a deployed contract against the source in this repository.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -24,6 +26,11 @@ NAMES = (
     "MarginSteps",
     "ExpirySteps",
     "GovernanceSteps",
+    "OracleSteps",
+    "NormalTable0",
+    "NormalTable1",
+    "NormalTable2",
+    "Black76",
     "StepExecutor",
     "DisputeGame",
     "OutputOracle",
@@ -49,16 +56,45 @@ def source_path(name: str) -> Path:
     return path
 
 
+def cache_dir() -> Path:
+    """Where compiled contracts are kept between processes (``~/.cache/rollbook``):
+    an artefact keyed by the content it was made from, never needed for correctness."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rollbook" / "vyper"
+
+
+def _cache_key(name: str) -> str:
+    """The compiler's version and every contract source (a contract imports modules
+    from the same folder), hashed: any change compiles afresh."""
+    digest = hashlib.sha256(vyper.__version__.encode() + name.encode())
+    for path in sorted(CONTRACTS.glob("*.vy")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 @cache
 def compiled(name: str) -> Compiled:
-    """Compile contract ``name`` (cached per process)."""
+    """Compile contract ``name`` (cached per process, and on disk by content hash: the
+    system's contracts take ~40 s to compile, and every process that deploys them —
+    `node init`, the devnet, a test's subprocess — would pay it)."""
     path = source_path(name)
     source = path.read_text()
-    out = vyper.compile_code(
-        source,
-        contract_path=str(path),
-        output_formats=["abi", "bytecode", "bytecode_runtime"],
-    )
+    stored = cache_dir() / f"{name}-{_cache_key(name)}.json"
+    try:
+        out = json.loads(stored.read_text())
+    except (OSError, ValueError):
+        out = vyper.compile_code(
+            source,
+            contract_path=str(path),
+            output_formats=["abi", "bytecode", "bytecode_runtime"],
+        )
+        try:
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            partial = stored.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(out))
+            partial.replace(stored)
+        except OSError:
+            pass  # no cache: compile each time
     return Compiled(
         name,
         out["abi"],

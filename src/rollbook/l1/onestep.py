@@ -9,6 +9,7 @@ pre-root, and a proof per written leaf against the running root.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from eth_abi import abi
@@ -26,6 +27,7 @@ FAMILY_CONTRACTS: dict[int, str] = {
     1: "DepositSteps",
     2: "AccountSteps",
     3: "MarginSteps",
+    6: "OracleSteps",
     7: "ExpirySteps",
     8: "GovernanceSteps",
 }
@@ -34,10 +36,27 @@ FAMILIES``); the executor takes their addresses in a 16-slot array."""
 FAMILY_SLOTS = 16
 
 
-def family_args(name: str, domain_separator: bytes) -> list[Any]:
-    """A family contract's constructor arguments (the deployment's EIP-712 domain
-    for those that check owners' signatures)."""
-    return [domain_separator] if name == "AccountSteps" else []
+NORMAL_TABLES = ("NormalTable0", "NormalTable1", "NormalTable2")
+FAMILY_HELPERS: tuple[str, ...] = (*NORMAL_TABLES, "Black76")
+"""Contracts the families call, in deployment order: the normal CDF's table
+(:mod:`rollbook.l1.normal_table`) and the Black-76 pricer that ``OracleSteps`` calls
+for an option's mark (its code and the table's are more than one contract may hold)."""
+
+
+def helper_args(name: str, addresses: Mapping[str, Any]) -> list[Any]:
+    """A helper's constructor arguments, given the deployment's ``addresses`` by name."""
+    return [[addresses[t] for t in NORMAL_TABLES]] if name == "Black76" else []
+
+
+def family_args(name: str, domain_separator: bytes, addresses: Mapping[str, Any]) -> list[Any]:
+    """A family contract's constructor arguments: the deployment's EIP-712 domain for
+    those that check owners' or the oracle's signatures, and the pricer's address (in
+    ``addresses``, by name) for the oracle's."""
+    if name == "AccountSteps":
+        return [domain_separator]
+    if name == "OracleSteps":
+        return [domain_separator, addresses["Black76"]]
+    return []
 
 
 WITNESS_ABI = (

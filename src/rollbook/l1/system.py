@@ -1,7 +1,8 @@
 """The deployed system: its contracts, the deployment record, and derivation's view.
 
 :func:`deploy` deploys Collateral (devnets), the step families, StepExecutor,
-DisputeGame, OutputOracle, BatchInbox, Portal and Timelock and
+DisputeGame, OutputOracle, BatchInbox, Portal and Timelock (and the contracts the
+families call: the normal CDF's table and the Black-76 pricer) and
 returns a :class:`Deployment` — addresses, runtime code hashes, constructor arguments
 and source checksums — that ``rollbook l1 deploy`` writes as JSON.
 
@@ -24,7 +25,13 @@ from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Governance, L1Inpu
 from rollbook.crypto.keccak import keccak256
 from rollbook.l1.client import FORK, L1Client, L1Error, raw_address
 from rollbook.l1.compile import compiled
-from rollbook.l1.onestep import FAMILY_CONTRACTS, FAMILY_SLOTS, family_args
+from rollbook.l1.onestep import (
+    FAMILY_CONTRACTS,
+    FAMILY_HELPERS,
+    FAMILY_SLOTS,
+    family_args,
+    helper_args,
+)
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -112,7 +119,10 @@ def deploy(
     executor, the executor its families); ``dispute`` sets its parameters. The game
     takes its anchor — the genesis output root, which cites the deployment's L1 block —
     from :func:`anchor_game` once the L2 genesis is built on it; until then no game
-    can be opened.
+    can be opened. The contracts the families call (``FAMILY_HELPERS``: the normal
+    CDF's table and the Black-76 pricer, 60 KB of code) follow in the Portal's block,
+    also at computed addresses (a family calls them only when it executes a step), so
+    that neither block nears the gas limit.
     """
     if dispute is None:
         dispute = DisputeParams()
@@ -126,14 +136,15 @@ def deploy(
     batcher = client.address_of(roles.batcher)
     names = ([] if collateral is not None else ["Collateral"]) + list(FAMILY_CONTRACTS.values())
     names += ["StepExecutor", "DisputeGame", "OutputOracle", "BatchInbox", "Timelock"]
-    ahead = {name: client.next_address(roles.deployer, i) for i, name in enumerate(names)}
+    later = list(FAMILY_HELPERS)
+    ahead = {name: client.next_address(roles.deployer, i) for i, name in enumerate(names + later)}
     families = [ZERO_ADDRESS] * FAMILY_SLOTS
     for index, family in FAMILY_CONTRACTS.items():
         families[index] = ahead[family]
     args: dict[str, list[Any]] = {
         "Collateral": ["USD Coin (rollbook devnet)", "USDC"],
         **{
-            family: family_args(family, dispute.domain_separator)
+            family: family_args(family, dispute.domain_separator, ahead)
             for family in FAMILY_CONTRACTS.values()
         },
         "StepExecutor": [output_version, families],
@@ -148,6 +159,7 @@ def deploy(
         "BatchInbox": [batcher],
         "Timelock": [deployer, governance_delay],
     }
+    helpers = {name: helper_args(name, ahead) for name in later}
     args = {name: args[name] for name in names}
     client.open_block(timestamp)
     hashes = {name: client.deploy(name, roles.deployer, *a) for name, a in args.items()}
@@ -164,11 +176,14 @@ def deploy(
         freeze_delay,
         claim_period,
     ]
-    if any(addresses[n] != ahead[n] for n in names):
-        raise L1Error("a contract did not land at its computed address")
     client.open_block(timestamp + 1)
+    hashes = {name: client.deploy(name, roles.deployer, *a) for name, a in helpers.items()}
     portal_hash = client.deploy("Portal", roles.deployer, *args["Portal"])
     client.seal_block()
+    addresses |= {name: client.receipt(h)["contractAddress"] for name, h in hashes.items()}
+    if any(addresses[n] != ahead[n] for n in names + later):
+        raise L1Error("a contract did not land at its computed address")
+    args |= helpers
     addresses["Portal"] = client.receipt(portal_hash)["contractAddress"]
     deployment = Deployment(
         chain_id=client.chain_id,

@@ -29,6 +29,7 @@ from rollbook.chain.trace import BlockTrace, trace_block
 from rollbook.codec.txcodec import encode_standalone
 from rollbook.commitment.witness import StepWitness, witness_tx
 from rollbook.crypto.keccak import keccak256
+from rollbook.crypto.secp256k1 import sign_digest
 from rollbook.exchange.leaves import Leaf, account_key
 from rollbook.exchange.state import State, leaf_path
 from rollbook.exchange.stf import BlockTx
@@ -38,6 +39,7 @@ from rollbook.exchange.txs import (
     ForcedClose,
     Liquidate,
     NonceFloor,
+    OracleUpdate,
     Origin,
     RevokeKey,
     SetInstrumentParams,
@@ -48,9 +50,10 @@ from rollbook.exchange.txs import (
     Transfer,
     Tx,
     Withdraw,
+    oracle_report_digest,
 )
 from rollbook.exchange.types import OrderFlags, Side
-from rollbook.sim.world import GENESIS_TIME, World, base, option_chain, usd
+from rollbook.sim.world import GENESIS_TIME, World, base, key_from_label, option_chain, usd
 
 DEFAULT_OUT = Path(__file__).resolve().parents[3] / "tests" / "vectors" / "stf"
 
@@ -141,6 +144,121 @@ def _expire(w: World) -> None:
         assert w.l2(_option_report(w, 3040 + minute)).ok
     w.now = OPTION_EXPIRY + 2
     assert w.set_prices(usd(3050)).ok
+
+
+def _signed_by(w: World, report: OracleUpdate, keys: tuple[bytes, ...]) -> OracleUpdate:
+    """``report`` signed by ``keys`` instead of its own signers."""
+    digest = oracle_report_digest(
+        w.separator, report.timestamp, report.index_prices, report.marks, report.vols
+    )
+    signatures = tuple(sign_digest(k, digest) for k in keys)
+    return OracleUpdate(
+        report.timestamp, report.index_prices, report.marks, signatures, report.vols
+    )
+
+
+def oracle_refusals() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]:
+    """Reports the STF refuses, one rule each: the report's time, its signers, a move
+    too far, an entry for the wrong kind of instrument, a vol without its index."""
+
+    def report(w: World, index: int = 3000, mark: int = 3000) -> OracleUpdate:
+        w.advance(5)
+        return w.oracle_update({1: usd(index)}, {1: usd(mark)})
+
+    def oracle_stale(w: World) -> tuple[Tx, Origin, bytes | None]:
+        tx = report(w)
+        w.advance(61)  # the staleness bound is 60 s
+        return tx, Origin.L2, None
+
+    def oracle_from_the_future(w: World) -> tuple[Tx, Origin, bytes | None]:
+        tx = report(w)
+        w.advance(-3)
+        return tx, Origin.L2, None
+
+    def oracle_not_after_last(w: World) -> tuple[Tx, Origin, bytes | None]:
+        tx = report(w)
+        w.advance(5)
+        assert w.set_prices(usd(3000)).ok
+        return tx, Origin.L2, None
+
+    def oracle_foreign_signer(w: World) -> tuple[Tx, Origin, bytes | None]:
+        keys = (w.oracle_keys[0], key_from_label("not-an-oracle"))
+        return _signed_by(w, report(w), keys), Origin.L2, None
+
+    def oracle_signer_twice(w: World) -> tuple[Tx, Origin, bytes | None]:
+        keys = (w.oracle_keys[1], w.oracle_keys[1])
+        return _signed_by(w, report(w), keys), Origin.L2, None
+
+    def oracle_under_signed(w: World) -> tuple[Tx, Origin, bytes | None]:
+        w.advance(5)
+        return w.oracle_update({1: usd(3000)}, {1: usd(3000)}, signers=1), Origin.L2, None
+
+    def oracle_index_too_far(w: World) -> tuple[Tx, Origin, bytes | None]:
+        return report(w, index=3301, mark=3000), Origin.L2, None
+
+    def oracle_mark_too_far(w: World) -> tuple[Tx, Origin, bytes | None]:
+        return report(w, index=3000, mark=2699), Origin.L2, None
+
+    def oracle_mark_unknown(w: World) -> tuple[Tx, Origin, bytes | None]:
+        w.advance(5)
+        return w.oracle_update({1: usd(3000)}, {1: usd(3000), 9: usd(3000)}), Origin.L2, None
+
+    def oracle_mark_for_an_option(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _options(w)
+        w.advance(5)
+        return w.oracle_update({1: usd(3000)}, {CALL: usd(120)}), Origin.L2, None
+
+    def oracle_mark_without_index(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A new perpetual (no mark yet) on an asset the oracle never priced."""
+        assert w.list_perp(2, "BTC_USDC-PERPETUAL", 2).ok
+        w.advance(5)
+        return w.oracle_update({1: usd(3000)}, {2: usd(90_000)}), Origin.L2, None
+
+    def oracle_funding_clamped(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """An hour of marks 6.7 % under the index: the rate is clamped to the cap."""
+        _open(w)
+        w.advance(30)
+        assert w.set_prices(usd(3000), usd(2800)).ok
+        w.advance(3600)
+        return report(w, index=3000, mark=2800), Origin.L2, None
+
+    def option_vol_for_a_perp(w: World) -> tuple[Tx, Origin, bytes | None]:
+        w.advance(5)
+        return w.oracle_update({1: usd(3000)}, {}, vols={1: 800_000}), Origin.L2, None
+
+    def option_vol_too_far(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _options(w)
+        w.advance(5)
+        return w.oracle_update({1: usd(3000)}, {}, vols={CALL: 900_000}), Origin.L2, None
+
+    def option_vol_without_index(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _options(w)
+        w.advance(5)
+        return w.oracle_update({2: usd(1)}, {}, vols={CALL: 800_000}), Origin.L2, None
+
+    def option_vol_after_expiry(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _options(w, OPTION_EXPIRY - 30)
+        w.now = OPTION_EXPIRY + 2
+        return _option_report(w, 3000), Origin.L2, None
+
+    return {
+        "oracle_stale": oracle_stale,
+        "oracle_from_the_future": oracle_from_the_future,
+        "oracle_not_after_last": oracle_not_after_last,
+        "oracle_foreign_signer": oracle_foreign_signer,
+        "oracle_signer_twice": oracle_signer_twice,
+        "oracle_under_signed": oracle_under_signed,
+        "oracle_index_too_far": oracle_index_too_far,
+        "oracle_mark_too_far": oracle_mark_too_far,
+        "oracle_mark_unknown": oracle_mark_unknown,
+        "oracle_mark_for_an_option": oracle_mark_for_an_option,
+        "oracle_mark_without_index": oracle_mark_without_index,
+        "oracle_funding_clamped": oracle_funding_clamped,
+        "option_vol_for_a_perp": option_vol_for_a_perp,
+        "option_vol_too_far": option_vol_too_far,
+        "option_vol_without_index": option_vol_without_index,
+        "option_vol_after_expiry": option_vol_after_expiry,
+    }
 
 
 def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]:
@@ -371,6 +489,7 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         "gov_risk_params": gov_risk_params,
         "gov_oracle_rotation": gov_oracle_rotation,
         "gov_oracle_refused": gov_oracle_refused,
+        **oracle_refusals(),
     }
 
 
