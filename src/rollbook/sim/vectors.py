@@ -418,6 +418,17 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         """A threshold above the set's size: refused, nothing changes."""
         return SetOracle((bytes([0xA1]) * 20,), 2, 90, 50_000), Origin.L1, None
 
+    def gov_params_change(w: World) -> tuple[Tx, Origin, bytes | None]:
+        return (
+            SetInstrumentParams(1, 80_000, 40_000, 100, 600, 5_000, 2_000, 10**14, False),
+            (Origin.L1),
+            None,
+        )
+
+    def gov_params_refused(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Maintenance above initial margin: refused, nothing changes."""
+        return SetInstrumentParams(1, 40_000, 80_000, 0, 0, 0, 0, 10**15, True), Origin.L1, None
+
     def governance_from_l2(w: World) -> tuple[Tx, Origin, bytes | None]:
         return SetInstrumentParams(1, 60_000, 30_000, 0, 0, 0, 0, 10**15, True), Origin.L2, None
 
@@ -489,6 +500,8 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         "gov_risk_params": gov_risk_params,
         "gov_oracle_rotation": gov_oracle_rotation,
         "gov_oracle_refused": gov_oracle_refused,
+        "gov_params_change": gov_params_change,
+        "gov_params_refused": gov_params_refused,
         **oracle_refusals(),
     }
 

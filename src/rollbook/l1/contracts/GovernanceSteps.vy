@@ -6,8 +6,9 @@
         txs from the L1 timelock only. So far `gov.risk` (`set_risk_params`: the
         position bound, the order lifetime, the liquidation band and the backstop
         threshold) and `gov.oracle` (`set_oracle`: the oracle set, k of n, and its
-        guards). Not yet: listings (`gov.list`, `gov.list_option`, `gov.expiry`) and
-        instrument parameters (`gov.params`).
+        guards) and `gov.params` (`set_instrument_params`: an instrument's risk and
+        fee parameters, or its delisting). Not yet: listings (`gov.list`,
+        `gov.list_option`, `gov.expiry`).
 @dev    A governance item is its kind, then `encode_value` of its fields (a tagged
         tuple: 0x05, u32 count; an int is 0x02 and 32 bytes; an address 0x03, u32 20
         and 20 bytes).
@@ -15,13 +16,19 @@
 
 import steps
 
+GOV_PARAMS: constant(uint256) = 259
 GOV_ORACLE: constant(uint256) = 260
 GOV_RISK: constant(uint256) = 261
+K_SET_INSTRUMENT_PARAMS: constant(uint8) = 14
 K_SET_ORACLE: constant(uint8) = 15
 K_SET_RISK_PARAMS: constant(uint8) = 16
 FIELDS_AT: constant(uint256) = 27  # the first field's tag, after the tuple's header
 MAX_SIGNERS: constant(uint256) = 32
 PPM: constant(int256) = 10**6
+MAX_FEE_PPM: constant(int256) = 100000
+I64_MAX: constant(int256) = 2**63 - 1
+CODE_UNKNOWN_INSTRUMENT: constant(uint256) = 10013
+E_UNKNOWN_INSTRUMENT: constant(bytes32) = 0x556e6b6e6f776e496e737472756d656e74000000000000000000000000000000  # "UnknownInstrument"
 E_MALFORMED: constant(bytes32) = 0x4d616c666f726d65645478000000000000000000000000000000000000000000  # "MalformedTx"
 
 
@@ -30,14 +37,16 @@ E_MALFORMED: constant(bytes32) = 0x4d616c666f726d6564547800000000000000000000000
 def begin(ctx: steps.Context, item: Bytes[steps.MAX_ITEM]) -> steps.Context:
     """Governance comes from L1 only (`require_l1`, before any step)."""
     kind: uint8 = convert(slice(item, steps.KIND_AT, 1), uint8)
-    if kind != K_SET_ORACLE and kind != K_SET_RISK_PARAMS:
-        raise "GovernanceSteps: listings and instrument parameters are not executable yet"
+    if kind != K_SET_ORACLE and kind != K_SET_RISK_PARAMS and kind != K_SET_INSTRUMENT_PARAMS:
+        raise "GovernanceSteps: listings are not executable yet"
     if convert(slice(item, 0, 1), uint8) != steps.ORIGIN_L1:
         return steps.refuse(ctx, steps.CODE_UNAUTHORIZED, steps.E_WRONG_ORIGIN)
     out: steps.Context = ctx
     out.pc = GOV_RISK
     if kind == K_SET_ORACLE:
         out.pc = GOV_ORACLE
+    elif kind == K_SET_INSTRUMENT_PARAMS:
+        out.pc = GOV_PARAMS
     return out
 
 
@@ -118,6 +127,45 @@ def _oracle(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[st
 
 
 @pure
+@internal
+def _params(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+    """`check_risk_fields`, then the new values (fields 1-7 and `active`)."""
+    nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
+    f: int256[8] = empty(int256[8])
+    for i: uint256 in range(8):
+        f[i] = self._field(item, FIELDS_AT + 33 * i)
+    active: uint256 = convert(slice(item, FIELDS_AT + 33 * 8 + 1, 1), uint256)
+    ipath: bytes32 = steps.int_key(b"inst", convert(f[0], uint256))
+    inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, ipath)
+    if len(inst) == 0:
+        return nothing, steps.fail(ctx, CODE_UNKNOWN_INSTRUMENT, E_UNKNOWN_INSTRUMENT)
+    glob: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, steps.globals_path())
+    assert len(glob) > 0, "GovernanceSteps: the globals leaf is missing"
+    max_liq_fee: int256 = steps.int_at(glob, steps.field_at(10))
+    at: steps.InstrumentAt = steps.instrument_at(inst)
+    floor_: int256 = steps.int_at(inst, at.im_floor_ppm)
+    im: int256 = f[1]
+    mm: int256 = f[2]
+    ok: bool = 0 < mm and mm < im and im <= PPM
+    if floor_ != 0:
+        ok = ok and mm < floor_ and floor_ <= im
+    ok = ok and 0 <= f[3] and f[3] <= MAX_FEE_PPM and 0 <= f[4] and f[4] <= MAX_FEE_PPM
+    ok = ok and 0 <= f[5] and f[5] <= max_liq_fee and 0 <= f[6] and f[6] <= PPM
+    ok = ok and 0 < f[7] and f[7] <= I64_MAX
+    if not ok:
+        return nothing, steps.fail(ctx, steps.CODE_INVALID, E_MALFORMED)
+    new: Bytes[steps.MAX_LEAF] = steps.with_int(inst, at.im_ppm, im)
+    new = steps.with_int(new, at.mm_ppm, mm)
+    new = steps.with_int(new, at.maker_fee_ppm, f[3])
+    new = steps.with_int(new, at.taker_fee_ppm, f[4])
+    new = steps.with_int(new, at.liq_fee_ppm, f[5])
+    new = steps.with_int(new, at.funding_cap_ppm, f[6])
+    new = steps.with_int(new, at.max_open_interest, f[7])
+    new = steps.fit(concat(slice(new, 0, at.active + 1), convert(convert(active, uint8), bytes1), slice(new, at.active + 2, len(new) - at.active - 2)))
+    return [steps.change(ipath, inst, new)], steps.next1(ctx, steps.TX_END, 0)
+
+
+@pure
 @external
 def rule(
     ctx: steps.Context,
@@ -129,4 +177,6 @@ def rule(
         return self._risk(ctx, item, leaves)
     if ctx.pc == GOV_ORACLE:
         return self._oracle(ctx, item, leaves)
+    if ctx.pc == GOV_PARAMS:
+        return self._params(ctx, item, leaves)
     raise "GovernanceSteps: this governance step is not executable yet"
