@@ -56,6 +56,11 @@ from rollbook.node.verifier import Verifier
 from rollbook.sdk import Client, RpcError, TradingKey, bridge
 
 CHALLENGE_WINDOW = 60
+DISPUTE_CLOCK = 7_200
+"""Each side's chess clock, in devnet seconds: at ×10 a side has 12 minutes of wall
+time for its ~22 moves, each of which waits for the challenger's derivation and
+tracing on a busy two-core machine (a 300-second clock lost an honest challenger a
+game on time under load)."""
 CHAIN_ID = 901
 
 
@@ -86,6 +91,7 @@ async def run(args: argparse.Namespace) -> int:
         challenge_window=CHALLENGE_WINDOW,
         first_deposit_id=glob.next_deposit_id,
         domain_separator=world.separator,
+        dispute_clock=DISPUTE_CLOCK,
     )
     try:
         return await _run(d, devnet, state, cfg, l1)
