@@ -120,8 +120,10 @@ class TradingKey:
 class Client:
     """An async client of one node (HTTP for calls, one WebSocket for subscriptions)."""
 
-    def __init__(self, url: str, verify_receipts: bool = True) -> None:
+    def __init__(self, url: str, verify_receipts: bool = True, timeout: float = 60.0) -> None:
         self.url = url.rstrip("/")
+        self.timeout = timeout
+        """Seconds a call waits for its reply before it raises ``TimeoutError``."""
         self.session: aiohttp.ClientSession | None = None
         self.ids = itertools.count(1)
         self.verify = verify_receipts
@@ -170,7 +172,8 @@ class Client:
             return await self.ws_call(method, **params)
         assert self.session is not None, "open() the client first"
         body = {"jsonrpc": "2.0", "id": next(self.ids), "method": method, "params": params}
-        async with self.session.post(f"{self.url}/api/v2", json=body) as response:
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        async with self.session.post(f"{self.url}/api/v2", json=body, timeout=timeout) as response:
             reply = await response.json(content_type=None)
         return _result(reply)
 
@@ -182,7 +185,14 @@ class Client:
         await ws.send_str(
             json.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
         )
-        return _result(await future)
+        try:
+            reply = await asyncio.wait_for(future, self.timeout)
+        except TimeoutError:
+            self._waiting.pop(rid, None)
+            raise TimeoutError(
+                f"{method}: no reply from the node in {self.timeout:.0f} s"
+            ) from None
+        return _result(reply)
 
     async def connect(self) -> None:
         """Send calls over a WebSocket from now on (lower latency than HTTP)."""
@@ -196,6 +206,16 @@ class Client:
         return self._ws
 
     async def _read(self) -> None:
+        """Dispatch replies and notifications; when the socket ends (or reading fails),
+        every call still waiting fails rather than hangs."""
+        try:
+            await self._dispatch()
+        finally:
+            for future in self._waiting.values():
+                if not future.done():
+                    future.set_exception(ConnectionError("the node closed the WebSocket"))
+
+    async def _dispatch(self) -> None:
         assert self._ws is not None
         async for message in self._ws:
             if message.type is not aiohttp.WSMsgType.TEXT:
@@ -220,9 +240,6 @@ class Client:
                 future = self._waiting.pop(data["id"], None)
                 if future is not None and not future.done():
                     future.set_result(data)
-        for future in self._waiting.values():
-            if not future.done():
-                future.set_exception(ConnectionError("the node closed the WebSocket"))
 
     async def subscribe(self, *channels: str) -> AsyncIterator[tuple[str, Any]]:
         """Yield ``(channel, data)`` for every notification on ``channels``."""
