@@ -54,21 +54,41 @@ def output_root(mode: Mode, state_root: bytes, withdrawals_root: bytes, block_ha
     return keccak256(uint(output_version(mode), 32) + state_root + withdrawals_root + block_hash)
 
 
-def encode_inputs(
-    number: int,
-    parent_hash: bytes,
-    timestamp: int,
-    l1_origin: int,
-    l1_origin_hash: bytes,
-    tx_root: bytes,
-) -> bytes:
-    """The first part of a header: what a block is built from (#7's block inputs)."""
-    return (
-        b"".join(
-            (uint(number, 8), parent_hash, uint(timestamp, 8), uint(l1_origin, 8), l1_origin_hash)
+BLOCK_TAG = b"rollbook.block"
+
+
+@dataclass(frozen=True, slots=True)
+class BlockInputs:
+    """What a block is built from, before execution: its header without the roots
+    (#7's dispute game takes a block's inputs from the header the defender opens)."""
+
+    number: int
+    parent_hash: bytes
+    timestamp: int
+    l1_origin: int
+    l1_origin_hash: bytes
+    tx_root: bytes
+
+    def encode(self) -> bytes:
+        head = (uint(self.number, 8), self.parent_hash, uint(self.timestamp, 8))
+        origin = (uint(self.l1_origin, 8), self.l1_origin_hash, self.tx_root)
+        return b"".join(head + origin)
+
+    def hash(self) -> bytes:
+        return keccak256(BLOCK_TAG + self.encode())
+
+    def header(self, receipts_root: bytes, state_root: bytes, withdrawals_root: bytes) -> Header:
+        return Header(
+            self.number,
+            self.parent_hash,
+            self.timestamp,
+            self.l1_origin,
+            self.l1_origin_hash,
+            self.tx_root,
+            receipts_root,
+            state_root,
+            withdrawals_root,
         )
-        + tx_root
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +105,8 @@ class Header:
     state_root: bytes
     withdrawals_root: bytes
 
-    def encode(self) -> bytes:
-        inputs = encode_inputs(
+    def inputs(self) -> BlockInputs:
+        return BlockInputs(
             self.number,
             self.parent_hash,
             self.timestamp,
@@ -94,7 +114,10 @@ class Header:
             self.l1_origin_hash,
             self.tx_root,
         )
-        return inputs + self.receipts_root + self.state_root + self.withdrawals_root
+
+    def encode(self) -> bytes:
+        roots = self.receipts_root + self.state_root + self.withdrawals_root
+        return self.inputs().encode() + roots
 
     def hash(self) -> bytes:
         return keccak256(self.encode())

@@ -39,10 +39,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from rollbook.chain.blocks import (
+    BlockInputs,
     Header,
     L2Block,
     Mode,
-    encode_inputs,
     output_root,
     receipt_item,
     tx_item,
@@ -79,7 +79,6 @@ ZERO = bytes(32)
 
 STEP_TAG = b"rollbook.step"
 CONTEXT_TAG = b"rollbook.context"
-BLOCK_TAG = b"rollbook.block"
 
 
 def _word(value: int) -> bytes:
@@ -92,55 +91,6 @@ def error_word(name: str) -> bytes:
     if len(raw) > 32:
         raise InvariantError(f"error name {name!r} is longer than 32 bytes")
     return raw + bytes(32 - len(raw))
-
-
-@dataclass(frozen=True, slots=True)
-class BlockInputs:
-    """What a block is built from, before execution: the header without its roots."""
-
-    number: int
-    parent_hash: bytes
-    timestamp: int
-    l1_origin: int
-    l1_origin_hash: bytes
-    tx_root: bytes
-
-    @classmethod
-    def of(cls, header: Header) -> BlockInputs:
-        return cls(
-            header.number,
-            header.parent_hash,
-            header.timestamp,
-            header.l1_origin,
-            header.l1_origin_hash,
-            header.tx_root,
-        )
-
-    def encode(self) -> bytes:
-        return encode_inputs(
-            self.number,
-            self.parent_hash,
-            self.timestamp,
-            self.l1_origin,
-            self.l1_origin_hash,
-            self.tx_root,
-        )
-
-    def hash(self) -> bytes:
-        return keccak256(BLOCK_TAG + self.encode())
-
-    def header(self, receipts_root: bytes, state_root: bytes, withdrawals_root: bytes) -> Header:
-        return Header(
-            self.number,
-            self.parent_hash,
-            self.timestamp,
-            self.l1_origin,
-            self.l1_origin_hash,
-            self.tx_root,
-            receipts_root,
-            state_root,
-            withdrawals_root,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +218,7 @@ def trace_block(
 ) -> BlockTrace:
     """Apply ``block`` to ``state`` (the parent's post-state) step by step and return
     its trace. Raises :class:`InvariantError` if the result is not ``block``."""
-    inputs = BlockInputs.of(block.header)
+    inputs = block.header.inputs()
     trace = BlockTrace(inputs)
     steps = trace.steps
     parent_point = Point(state.root(), state.withdrawals_root(), header=parent, mode=mode)
