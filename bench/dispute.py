@@ -1,8 +1,9 @@
 """Benchmark: the dispute game's cost (``rollbook bench dispute``).
 
 On the embedded EVM with the deployed system (StepExecutor, its step families,
-DisputeGame, OutputOracle): chains of deposit blocks (new owners, known owners, a
-refused deposit per block) whose output roots are disputed.
+DisputeGame, OutputOracle): chains of blocks of L1 inputs (per block, deposits to a
+new owner and a known one and a refused forced withdrawal, all through the Portal, so
+the executor loads them from the input queue) whose output roots are disputed.
 
 - **One-step gas per step type**: every step of the block traces is executed by the
   executor as a call (the gas ``prove`` spends in it); the maximum per step type.
@@ -22,15 +23,17 @@ from collections.abc import Callable
 from typing import Any
 
 from rollbook.chain.blocks import L2Block, Mode, output_version
-from rollbook.chain.derive import ChainConfig, build_block
+from rollbook.chain.derive import ChainConfig
 from rollbook.chain.sequencer import BlockBuilder
 from rollbook.chain.trace import SPAN, LyingTrace, trace_output
+from rollbook.codec.txcodec import encode_standalone
+from rollbook.crypto.keccak import keccak256
+from rollbook.crypto.secp256k1 import private_key_address
 from rollbook.exchange.steps import FAMILIES
-from rollbook.exchange.stf import BlockTx
-from rollbook.exchange.txs import Deposit, Origin
+from rollbook.exchange.txs import Origin, Withdraw
 from rollbook.l1.client import FORK
 from rollbook.l1.driver import EvmL1
-from rollbook.l1.onestep import FAMILY_CONTRACTS, witness_at
+from rollbook.l1.onestep import FAMILY_CONTRACTS, FAMILY_SLOTS, witness_at
 from rollbook.node.disputer import CHALLENGER, Disputer
 from rollbook.node.service import Genesis
 from rollbook.sim.vectors import scenario_trace, scenarios
@@ -42,7 +45,9 @@ L1_BLOCK = 12
 
 
 class Setup:
-    """A genesis world, the system on an embedded EVM, and a chain of deposit blocks."""
+    """A genesis world, the system on an embedded EVM, and a chain of blocks built from
+    what the Portal recorded: per block, a deposit that opens an account, one to a
+    known owner and a forced withdrawal its sender may not make (refused)."""
 
     def __init__(self, blocks: int, arity: int) -> None:
         world = World(now=GENESIS_TIME)
@@ -50,7 +55,8 @@ class Setup:
         self.people = [world.add_trader(f"t{i}", 100_000) for i in range(3)]
         world.set_prices(usd(3000))
         self.world = world
-        self.cfg = ChainConfig(chain_id=901, domain_separator=world.separator)
+        # Origins need no confirmation depth here: the blocks are built, not raced.
+        self.cfg = ChainConfig(chain_id=901, domain_separator=world.separator, confirmation_depth=0)
         glob = world.state.globals()
         self.l1 = EvmL1.embedded(
             world.now,
@@ -66,22 +72,23 @@ class Setup:
         self.genesis_state = world.state.copy()
         builder = BlockBuilder(self.cfg, world.state.copy(), self.l1.genesis_ref)
         self.l1.anchor(builder.blocks[0])
-        self.chain: list[L2Block] = [builder.blocks[0]]
-        state = world.state.copy()
-        next_id = glob.next_deposit_id
-        owners = [p.owner for p in self.people] + [bytes([9 + n]) * 20 for n in range(blocks)]
-        for n in range(1, blocks + 1):
-            txs = [
-                BlockTx(Deposit(next_id, owners[n % len(owners)], 1_000 * n), Origin.L1),
-                BlockTx(Deposit(next_id + 9, owners[0], 5), Origin.L1),  # refused
-                BlockTx(Deposit(next_id + 1, owners[2 + n], 10 * n), Origin.L1),
-            ]
-            next_id += 2
-            parent = self.chain[-1].header
-            origin = self.l1.genesis_ref
-            block = build_block(state, parent, origin, parent.timestamp + 2, txs, [], self.cfg)
-            self.chain.append(block)
-        self.now = world.now
+        newcomers = [keccak256(b"rollbook.bench.owner" + bytes([n])) for n in range(blocks)]
+        keys = {p.owner: p.owner_key for p in self.people}
+        keys |= {private_key_address(k): k for k in newcomers}
+        self.l1.add_owners(keys)
+        refused = Withdraw(0, 1, 0)  # the insurance fund's: no trader may force it
+        self.now = self.l1.tip.timestamp
+        for n in range(blocks):
+            self.l1.deposit(private_key_address(newcomers[n]), 1_000 * (n + 1))
+            self.l1.deposit(self.people[n % len(self.people)].owner, 10 * (n + 1))
+            self.l1.force(self.people[0].owner, encode_standalone(refused, world.separator))
+            self.mine()
+        for l1_block in self.l1.blocks:
+            builder.observe(l1_block)
+        for l1_block in self.l1.blocks[-blocks:]:
+            builder.open_block(l1_block.timestamp)
+            builder.seal([], [])
+        self.chain: list[L2Block] = builder.blocks
         self.hashes: list[bytes] = []
 
     def submit(self, send: Callable[[], bytes]) -> None:
@@ -92,24 +99,34 @@ class Setup:
         return tx_hash
 
     def mine(self) -> None:
-        self.now += L1_BLOCK
+        self.now = self.l1.tip.timestamp + L1_BLOCK
         self.l1.mine(self.now)
 
 
 def one_step_gas(setup: Setup) -> dict[str, int]:
     """The executor's gas for every step it covers, maximum per type: the steps of the
-    chain's deposit blocks and of every STF vector's tx in a block of its own."""
-    l1 = setup.l1
-    executor = l1.system.executor
-    out: dict[str, int] = {}
+    chain's blocks and of every STF vector's tx in a block of its own (a vector's L1 tx
+    is loaded by an executor of its own, whose input queue holds it)."""
+    executor = setup.l1.system.executor
     traces = trace_output(
         setup.genesis_state, setup.chain, 0, len(setup.chain) - 1, setup.cfg.domain_separator
     ).blocks
-    traces += [scenario_trace(name)[0] for name in sorted(scenarios())]
-    for trace in traces:
+    runs = [(executor, trace) for trace in traces]
+    names = sorted(scenarios())
+    from_l1 = [n for n in names if scenario_trace(n)[0].steps[1].item[:1] == bytes([Origin.L1])]
+    l1_block, executors = scenario_executors(setup, from_l1)
+    # (the others at L1 block 1, before any of the system's queue entries)
+    runs += [
+        (executors[n], scenario_trace(n, l1_block)[0])
+        if n in executors
+        else (executor, scenario_trace(n)[0])
+        for n in names
+    ]
+    out: dict[str, int] = {}
+    for ex, trace in runs:
         inputs = trace.inputs.hash()
         for offset, step in enumerate(trace.steps):
-            call = executor.functions.execute(
+            call = ex.functions.execute(
                 step.pre.checkpoint, offset, inputs, witness_at(trace, offset)
             )
             try:
@@ -122,11 +139,42 @@ def one_step_gas(setup: Setup) -> dict[str, int]:
             gas = int(call.estimate_gas()) - 21_000
             out[step.name] = max(out.get(step.name, 0), gas)
         end = len(trace.steps)
-        call = executor.functions.execute(
+        call = ex.functions.execute(
             trace.steps[-1].post.checkpoint, end, inputs, witness_at(trace, end)
         )
         out["no-op"] = max(out.get("no-op", 0), int(call.estimate_gas()) - 21_000)
     return out
+
+
+def scenario_executors(setup: Setup, names: list[str]) -> tuple[int, dict[str, Any]]:
+    """For each vector named, an executor (with the system's families) whose input
+    queue holds the vector's L1 tx, pushed in one L1 block; returns that block's
+    number and the executors (deployed one per L1 block after it)."""
+    l1 = setup.l1
+    client, key = l1.client, l1.roles.deployer
+    system = l1.system
+    me = client.address_of(key)
+    queues = [client.next_address(key, i) for i in range(len(names))]
+    for _ in names:
+        l1.queued.append(lambda: client.deploy("InputQueue", key))
+    setup.mine()
+    for name, address in zip(names, queues, strict=True):
+        queue = client.contract("InputQueue", address)
+        item = scenario_trace(name)[0].steps[1].item
+        l1.queued.append(lambda q=queue: client.call_tx(key, q, "bind", me, me))
+        l1.queued.append(lambda q=queue, i=item: client.call_tx(key, q, "push", keccak256(i)))
+    setup.mine()
+    l1_block = l1.tip.number
+    families = [client.read(system.executor, "families", i) for i in range(FAMILY_SLOTS)]
+    version = client.read(system.executor, "version")
+    executors = [client.next_address(key, i) for i in range(len(names))]
+    for address in queues:  # one per L1 block: each is most of a block's gas
+        l1.queued.append(lambda a=address: client.deploy("StepExecutor", key, version, families, a))
+        setup.mine()
+    return l1_block, {
+        name: client.contract("StepExecutor", address)
+        for name, address in zip(names, executors, strict=True)
+    }
 
 
 def full_game(blocks: int, arity: int) -> dict[str, Any]:

@@ -85,19 +85,23 @@ def test_a_referenced_taker_on_the_makers_side_makes_the_batch_undecodable() -> 
 
 
 @pytest.mark.parametrize("amount", [0, 1 << 64])
-def test_a_deposit_the_stf_cannot_take_is_dropped_not_fatal(amount: int) -> None:
+def test_a_deposit_the_stf_cannot_take_is_refused_not_fatal(amount: int) -> None:
     """Was: a deposit event of 0 or ≥ 2**64 (ERC-20 amounts are uint256) raised out of
     ``l1_tx`` and halted the sequencer and every verifier at that L1 block. Now it is
-    dropped with a note (the portal refuses such deposits, #5; the escape hatch
-    refunds one that slips through), and the chain goes on."""
+    refused in its place with a note, never credited (the portal refuses such
+    deposits, #5; the escape hatch refunds one that slips through), and the chain goes
+    on. (It keeps its place because a block's L1 txs are the input queue's entries,
+    one for one: #7.)"""
     rollup = Rollup(seed=12)
     mine_empty(rollup, 1)
     deposit_id = rollup.world.state.globals().next_deposit_id
     rollup.l1.queued_inputs.append(L1Deposit(deposit_id, rollup.people[0].owner, amount))
     mine_empty(rollup, rollup.cfg.inclusion_window // L1_BLOCK_TIME + rollup.cfg.confirmation_depth)
     deriver = derive_all(rollup)
-    assert any("dropped" in n for n in deriver.notes)
-    assert len(deriver.blocks) == 2  # the forced block that carried (and dropped) it
+    assert any("is refused" in n for n in deriver.notes)
+    assert len(deriver.blocks) == 2  # the forced block that carried (and refused) it
+    (receipt,) = deriver.blocks[1].receipts
+    assert (receipt.ok, receipt.error) == (False, "MalformedTx")
     assert deriver.state.globals().next_deposit_id == deposit_id
 
 

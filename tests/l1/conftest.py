@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
@@ -10,6 +10,10 @@ import boa
 import pytest
 
 from rollbook.chain.blocks import Mode, output_version
+from rollbook.chain.trace import BlockTrace, TraceStep
+from rollbook.crypto.keccak import keccak256
+from rollbook.exchange.steps import TX_LOAD
+from rollbook.exchange.txs import Origin
 from rollbook.l1.compile import source_path
 from rollbook.l1.onestep import (
     FAMILY_CONTRACTS,
@@ -22,6 +26,8 @@ from rollbook.l1.onestep import (
 ZERO_ADDRESS = "0x" + "00" * 20
 
 WINDOW = 100  # seconds: the devnet's challenge window
+FORCED_WITHDRAW = b"\x41" + bytes(4) + (1).to_bytes(8, "big") + bytes(4)
+"""A forced tx the Portal takes: an unsigned Withdraw(account 0, amount 1, nonce 0)."""
 FREEZE_DELAY = 600  # seconds after a forced tx is posted before it can freeze the system
 CLAIM_PERIOD = 300  # seconds for escape claims after a freeze
 
@@ -36,16 +42,47 @@ def load(name: str, *args: Any, **kwargs: Any) -> Any:
     return deployer_of(name).deploy(*args, **kwargs)
 
 
-def deploy_executor(version: int, domain_separator: bytes) -> Any:
+def input_queue(entries: Sequence[tuple[bytes, int]] = ()) -> Any:
+    """An ``InputQueue`` whose pushers are the test's account, holding ``entries``
+    (block tx item, L1 block number) in order: the L1 inputs of a chain the tests
+    derived from a simulated L1."""
+    queue = load("InputQueue")
+    queue.bind(boa.env.eoa, boa.env.eoa)
+    number = boa.env.evm.patch.block_number
+    for item, l1_block in entries:
+        boa.env.evm.patch.block_number = l1_block
+        queue.push(keccak256(item))
+    boa.env.evm.patch.block_number = number
+    return queue
+
+
+def is_l1_load(step: TraceStep) -> bool:
+    """A ``tx.load`` of an L1 tx (from the input queue)."""
+    return step.name == TX_LOAD and step.item[:1] == bytes([Origin.L1])
+
+
+def l1_loads(traces: Sequence[BlockTrace]) -> list[tuple[bytes, int]]:
+    """Every L1 tx a chain traced from its first block loads, in order, each from the
+    L1 block of its block's origin: the chain's input queue."""
+    return [(s.item, t.inputs.l1_origin) for t in traces for s in t.steps if is_l1_load(s)]
+
+
+def queue_for(traces: Sequence[BlockTrace]) -> Any:
+    return input_queue(l1_loads(traces))
+
+
+def deploy_executor(version: int, domain_separator: bytes, queue: Any = None) -> Any:
     """The one-step executor with every step family deployed so far (and the
-    contracts they call)."""
+    contracts they call), loading L1 txs from ``queue`` (default: an empty one)."""
     helpers: dict[str, Any] = {}
     for name in FAMILY_HELPERS:
         helpers[name] = load(name, *helper_args(name, helpers)).address
     families = [ZERO_ADDRESS] * FAMILY_SLOTS
     for index, name in FAMILY_CONTRACTS.items():
         families[index] = load(name, *family_args(name, domain_separator, helpers)).address
-    return load("StepExecutor", version, families)
+    if queue is None:
+        queue = input_queue()
+    return load("StepExecutor", version, families, queue.address)
 
 
 def events(contract: Any, name: str) -> list[Any]:
@@ -78,12 +115,27 @@ def oracle(deployer: Any) -> Any:
     return load("OutputOracle", deployer, 0, WINDOW, deployer)
 
 
+def load_portal(*args: Any) -> Any:
+    """A Portal (constructor ``args`` but its queue) with its own ``InputQueue``, whose
+    other pusher (the Timelock's place) is the test's account."""
+    queue = load("InputQueue")
+    portal = load("Portal", *args, queue.address)
+    queue.bind(portal.address, boa.env.eoa)
+    return portal
+
+
+def load_timelock(governor: Any, delay: int) -> Any:
+    """A Timelock with its own ``InputQueue`` (the Portal's place: the test's account)."""
+    queue = load("InputQueue")
+    timelock = load("Timelock", governor, delay, queue.address)
+    queue.bind(boa.env.eoa, timelock.address)
+    return timelock
+
+
 @pytest.fixture
 def portal(usdc: Any, oracle: Any) -> Any:
     version = output_version(Mode.OPTIMISTIC)
-    return load(
-        "Portal", usdc.address, oracle.address, version, 10**15, 0, FREEZE_DELAY, CLAIM_PERIOD
-    )
+    return load_portal(usdc.address, oracle.address, version, 10**15, 0, FREEZE_DELAY, CLAIM_PERIOD)
 
 
 @pytest.fixture

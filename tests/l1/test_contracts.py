@@ -16,7 +16,7 @@ from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.stf import apply_tx
 from rollbook.exchange.txs import Withdraw
 from tests.chain.helpers import Rollup
-from tests.l1.conftest import WINDOW, address, events
+from tests.l1.conftest import FORCED_WITHDRAW, WINDOW, address, events
 
 
 def stranger() -> Any:
@@ -52,13 +52,13 @@ def test_collateral_is_a_six_decimal_erc20(usdc: Any) -> None:
 @given(st.lists(st.integers(1, 10**12), min_size=1, max_size=6))
 def test_deposits_escrow_and_number_in_order(amounts: list[int]) -> None:
     from rollbook.chain.blocks import Mode, output_version
-    from tests.l1.conftest import load
+    from tests.l1.conftest import load, load_portal
 
     with boa.env.anchor():
         usdc = load("Collateral", "USD Coin", "USDC")
         oracle = load("OutputOracle", boa.env.eoa, 0, WINDOW, boa.env.eoa)
         version = output_version(Mode.OPTIMISTIC)
-        portal = load("Portal", usdc.address, oracle.address, version, 0, 7, 600, 300)
+        portal = load_portal(usdc.address, oracle.address, version, 0, 7, 600, 300)
         user = boa.env.generate_address()
         fund(usdc, user, sum(amounts), portal.address)
         recipient = boa.env.generate_address()
@@ -278,9 +278,9 @@ def test_wrong_withdrawal_claims_revert(usdc: Any, oracle: Any, portal: Any) -> 
 
 
 def test_governance_waits_its_delay_and_runs_once() -> None:
-    from tests.l1.conftest import load
+    from tests.l1.conftest import load_timelock
 
-    timelock = load("Timelock", boa.env.eoa, 600)
+    timelock = load_timelock(boa.env.eoa, 600)
     data = b"\x10" + b"governance tx bytes"
     now = boa.env.evm.patch.timestamp
     with boa.reverts("Timelock: eta is before the delay"):
@@ -304,9 +304,9 @@ def test_governance_waits_its_delay_and_runs_once() -> None:
 
 
 def test_a_cancelled_governance_tx_never_runs() -> None:
-    from tests.l1.conftest import load
+    from tests.l1.conftest import load_timelock
 
-    timelock = load("Timelock", boa.env.eoa, 60)
+    timelock = load_timelock(boa.env.eoa, 60)
     data = b"\x0f" + bytes(10)
     proposal = timelock.schedule(data, boa.env.evm.patch.timestamp + 60)
     with boa.env.prank(stranger()), boa.reverts("Timelock: only the governor cancels"):
@@ -324,7 +324,7 @@ def post_forced(portal: Any) -> int:
     user = boa.env.generate_address()
     boa.env.set_balance(user, 10**18)
     with boa.env.prank(user):
-        portal.force(b"\x41" + bytes(16), value=10**15)
+        portal.force(FORCED_WITHDRAW, value=10**15)
     return int(portal.next_forced_id()) - 1
 
 
@@ -434,10 +434,10 @@ def transfer(to: address, amount: uint256):
 
 def portal_for(token: Any, oracle: Any) -> Any:
     from rollbook.chain.blocks import Mode, output_version
-    from tests.l1.conftest import load
+    from tests.l1.conftest import load_portal
 
-    return load(
-        "Portal", token.address, oracle.address, output_version(Mode.OPTIMISTIC), 0, 0, 600, 300
+    return load_portal(
+        token.address, oracle.address, output_version(Mode.OPTIMISTIC), 0, 0, 600, 300
     )
 
 
@@ -464,11 +464,10 @@ def test_a_token_whose_transfers_return_nothing_still_works(oracle: Any) -> None
 
 def test_the_freeze_delay_must_exceed_the_challenge_window(usdc: Any, oracle: Any) -> None:
     from rollbook.chain.blocks import Mode, output_version
-    from tests.l1.conftest import load
+    from tests.l1.conftest import load_portal
 
     with boa.reverts("Portal: the freeze delay must exceed the challenge window"):
-        load(
-            "Portal",
+        load_portal(
             usdc.address,
             oracle.address,
             output_version(Mode.OPTIMISTIC),
@@ -480,9 +479,9 @@ def test_the_freeze_delay_must_exceed_the_challenge_window(usdc: Any, oracle: An
 
 
 def test_governance_runs_in_the_order_scheduled() -> None:
-    from tests.l1.conftest import load
+    from tests.l1.conftest import load_timelock
 
-    timelock = load("Timelock", boa.env.eoa, 60)
+    timelock = load_timelock(boa.env.eoa, 60)
     now = boa.env.evm.patch.timestamp
     first = timelock.schedule(b"\x0c listing", now + 60)
     second = timelock.schedule(b"\x0e params", now + 60)

@@ -19,6 +19,7 @@ from rollbook.chain.blocks import (
 from rollbook.l1.client import L1Error, checksum
 from rollbook.l1.driver import EvmL1
 from rollbook.sim.world import GENESIS_TIME, World
+from tests.l1.conftest import FORCED_WITHDRAW
 
 START = GENESIS_TIME
 
@@ -81,7 +82,7 @@ def test_named_refusals_and_main_paths(l1: EvmL1) -> None:
         l1,
         clock,
         lambda: l1.queued.append(
-            lambda: client.call_tx(key, portal, "force", b"\x41" + bytes(16), value=1)
+            lambda: client.call_tx(key, portal, "force", FORCED_WITHDRAW, value=1)
         ),
         "Portal: the forced-tx fee is not paid",
     )
@@ -157,7 +158,7 @@ def test_named_refusals_and_main_paths(l1: EvmL1) -> None:
     assert after - before == 2_000_000
     refused(l1, clock, lambda: l1.withdraw(claim, 0), "Portal: withdrawal already paid")
     # A freeze only once a forced tx is overdue and unserved.
-    l1.force(alice.owner, b"\x41" + bytes(16))
+    l1.force(alice.owner, FORCED_WITHDRAW)
     clock.tick()
     forced_id = client.read(portal, "next_forced_id") - 1
     refused(

@@ -15,6 +15,7 @@ import pytest
 
 from rollbook.chain.blocks import L2Block, output_root, output_version
 from rollbook.chain.derive import build_block
+from rollbook.chain.l1 import L1Ref
 from rollbook.chain.trace import SPAN, LyingTrace, OutputTrace, trace_output
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.stf import BlockTx
@@ -22,7 +23,7 @@ from rollbook.exchange.txs import Deposit, Origin
 from rollbook.l1.compile import compiled, source_path
 from rollbook.l1.onestep import witness_tail
 from tests.chain.helpers import Rollup
-from tests.l1.conftest import deploy_executor, load
+from tests.l1.conftest import deploy_executor, load, queue_for
 
 BOND = 10**17
 CLOCK = 1_000
@@ -67,17 +68,16 @@ def chain() -> Chain:
         ]
         next_id += 2
         parent = blocks[-1].header
-        blocks.append(
-            build_block(
-                state, parent, rollup.l1.genesis_ref, parent.timestamp + 2, txs, [], rollup.cfg
-            )
-        )
+        genesis = rollup.l1.genesis_ref
+        origin = L1Ref(genesis.number + n, bytes([n]) * 32, genesis.timestamp + 12 * n)
+        blocks.append(build_block(state, parent, origin, parent.timestamp + 2, txs, [], rollup.cfg))
     return Chain(rollup, blocks)
 
 
 def deploy(chain: Chain, proposer: str) -> tuple[Any, Any]:
     version = output_version(chain.rollup.cfg.mode)
-    executor = deploy_executor(version, chain.rollup.world.separator)
+    queue = queue_for(chain.trace(0, len(chain.blocks) - 1).blocks)
+    executor = deploy_executor(version, chain.rollup.world.separator, queue)
     game = load("DisputeGame", executor.address, version, 2, CLOCK, BOND)
     oracle = load("OutputOracle", proposer, 0, WINDOW, game.address)
     game.bind(oracle.address, chain.output(0))

@@ -24,7 +24,7 @@ from rollbook.exchange.txs import Fill
 from rollbook.exchange.types import Side
 from rollbook.l1 import escape
 from rollbook.sim.world import World, base, option_chain, usd
-from tests.l1.conftest import load
+from tests.l1.conftest import FORCED_WITHDRAW, load, load_portal
 
 EXPIRY_DAYS = 30
 
@@ -83,8 +83,7 @@ def contracts(forced_fee: int = 0, first_deposit_id: int = 0) -> tuple[Any, Any,
 
     usdc = load("Collateral", "USD Coin", "USDC")
     oracle = load("OutputOracle", boa.env.eoa, 0, 100, boa.env.eoa)
-    portal = load(
-        "Portal",
+    portal = load_portal(
         usdc.address,
         oracle.address,
         output_version(Mode.OPTIMISTIC),
@@ -235,7 +234,7 @@ def test_the_operator_stops_users_escape_with_what_they_are_owed(shortfall: int)
         boa.env.set_balance(late, 10**18)
         boa.env.time_travel(blocks=2)
         with boa.env.prank(late):
-            portal.force(b"\x41" + bytes(16), value=10**15)
+            portal.force(FORCED_WITHDRAW, value=10**15)
         boa.env.time_travel(seconds=600)
         with boa.env.prank(late):
             portal.freeze(0)
@@ -303,7 +302,7 @@ def test_a_claim_counts_each_position_once_and_all_of_them() -> None:
         boa.env.time_travel(seconds=100)
         boa.env.time_travel(blocks=2)
         boa.env.set_balance(boa.env.eoa, 10**18)
-        portal.force(b"\x41" + bytes(16), value=10**15)
+        portal.force(FORCED_WITHDRAW, value=10**15)
         boa.env.time_travel(seconds=600)
         portal.freeze(0)
         raw, siblings = proven(state, GLOBALS_KEY)

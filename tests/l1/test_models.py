@@ -10,7 +10,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from tests.l1.conftest import load
+from tests.l1.conftest import load, load_timelock
 
 WINDOW = 100
 
@@ -126,7 +126,7 @@ class TimelockModel(RuleBasedStateMachine):
     def deploy(self) -> None:
         self.anchor = boa.env.anchor()
         self.anchor.__enter__()
-        self.timelock: Any = load("Timelock", boa.env.eoa, self.DELAY)
+        self.timelock: Any = load_timelock(boa.env.eoa, self.DELAY)
         self.proposals: list[tuple[bytes, int, str]] = []  # (data, eta, state)
         self.now = boa.env.evm.patch.timestamp
 
@@ -134,9 +134,18 @@ class TimelockModel(RuleBasedStateMachine):
         if hasattr(self, "anchor"):
             self.anchor.__exit__(None, None, None)
 
-    @rule(extra=st.sampled_from([0, 1, 15]), data=st.binary(min_size=1, max_size=40))
-    def schedule(self, extra: int, data: bytes) -> None:
+    @rule(
+        extra=st.sampled_from([0, 1, 15]),
+        kind=st.integers(0, 255),
+        body=st.binary(max_size=40),
+    )
+    def schedule(self, extra: int, kind: int, body: bytes) -> None:
         eta = self.now + self.DELAY + extra
+        data = bytes([kind]) + body
+        if not 12 <= kind <= 16:  # only the governance kinds (rollbook.codec.txcodec)
+            with boa.reverts("Timelock: not a governance tx kind"):
+                self.timelock.schedule(data, eta)
+            return
         assert self.timelock.schedule(data, eta) == len(self.proposals)
         self.proposals.append((data, eta, "pending"))
 

@@ -7,7 +7,6 @@ a consensus bug."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import pairwise
 from typing import Any
 
 import boa
@@ -15,14 +14,15 @@ import pytest
 
 from rollbook.chain.blocks import Mode, output_version
 from rollbook.chain.derive import build_block, derive
-from rollbook.chain.trace import SPAN, BlockTrace, error_word, trace_block
+from rollbook.chain.l1 import L1Ref
+from rollbook.chain.trace import SPAN, BlockTrace, error_word, trace_block, trace_output
 from rollbook.exchange.steps import FAMILIES
 from rollbook.exchange.stf import BlockTx
 from rollbook.exchange.txs import Deposit, Origin
 from rollbook.l1.onestep import witness_at
 from rollbook.sim.vectors import scenario_trace, scenarios
 from tests.chain.helpers import Rollup, run
-from tests.l1.conftest import deploy_executor
+from tests.l1.conftest import deploy_executor, input_queue, is_l1_load, l1_loads, queue_for
 
 NOT_YET = "not executable yet"
 SCENARIOS = scenarios()
@@ -43,11 +43,7 @@ def chain() -> tuple[Rollup, list[Any]]:
 
 
 def traces(rollup: Rollup, blocks: list[Any]) -> list[BlockTrace]:
-    state = rollup.genesis.copy()
-    return [
-        trace_block(state, parent.header, block, rollup.world.separator)
-        for parent, block in pairwise(blocks)
-    ]
+    return trace_output(rollup.genesis, blocks, 0, len(blocks) - 1, rollup.world.separator).blocks
 
 
 def replay(executor: Any, trace: BlockTrace) -> tuple[list[str], list[str]]:
@@ -86,7 +82,7 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
     refused: set[tuple[str, bytes]] = set()
     for name in sorted(SCENARIOS):
         trace, separator = scenario_trace(name)
-        ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator)
+        ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator, queue_for([trace]))
         done, pending = replay(ex, trace)
         assert {"block.begin", "tx.load", "tx.end", "block.seal"} <= set(done), name
         # (a tx of a family still to come cannot even load: its first step is the
@@ -118,15 +114,18 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
     }
 
 
-def executor(rollup: Rollup) -> Any:
-    return deploy_executor(output_version(rollup.cfg.mode), rollup.world.separator)
+def executor(rollup: Rollup, traced: list[BlockTrace]) -> Any:
+    """The executor, with the input queue of the traced chain's L1 txs."""
+    queue = queue_for(traced)
+    return deploy_executor(output_version(rollup.cfg.mode), rollup.world.separator, queue)
 
 
 def test_framing_and_deposits_match_the_stf(chain: tuple[Rollup, list[Any]]) -> None:
     rollup, blocks = chain
-    ex = executor(rollup)
+    traced = traces(rollup, blocks)
+    ex = executor(rollup, traced)
     done: list[str] = []
-    for trace in traces(rollup, blocks):
+    for trace in traced:
         ran, _ = replay(ex, trace)
         done += ran
         # Past the seal the output root stays, up to the end of the block's span.
@@ -150,10 +149,12 @@ def test_refused_deposits_match_the_stf(chain: tuple[Rollup, list[Any]]) -> None
         BlockTx(Deposit(glob.next_deposit_id, b"\x77" * 20, 1_000), Origin.L1),  # opens
         BlockTx(Deposit(glob.next_deposit_id + 1, known, 2_000), Origin.L1),  # credits
     ]
+    genesis = rollup.l1.genesis_ref
+    origin = L1Ref(genesis.number + 1, b"\x01" * 32, genesis.timestamp + 12)
     block = build_block(
         state,
         parent.header,
-        rollup.l1.genesis_ref,
+        origin,
         parent.header.timestamp + 2,
         txs,
         [
@@ -163,7 +164,7 @@ def test_refused_deposits_match_the_stf(chain: tuple[Rollup, list[Any]]) -> None
     )
     assert [r.ok for r in block.receipts] == [False, True, True, False]
     trace = trace_block(pre, parent.header, block, rollup.world.separator)
-    done, pending = replay(executor(rollup), trace)
+    done, pending = replay(executor(rollup, [trace]), trace)
     assert not pending
     assert done.count("deposit") == 3 and "deposit.open" in done and "deposit.credit" in done
 
@@ -172,8 +173,9 @@ def test_a_witness_that_does_not_prove_its_part_reverts(
     chain: tuple[Rollup, list[Any]],
 ) -> None:
     rollup, blocks = chain
-    ex = executor(rollup)
-    trace = next(t for t in traces(rollup, blocks) if any(s.name == "deposit" for s in t.steps))
+    traced = traces(rollup, blocks)
+    ex = executor(rollup, traced)
+    trace = next(t for t in traced if any(s.name == "deposit" for s in t.steps))
     offset = next(i for i, s in enumerate(trace.steps) if s.name == "deposit.totals")
     step = trace.steps[offset]
     good = witness_at(trace, offset)
@@ -192,9 +194,53 @@ def test_a_witness_that_does_not_prove_its_part_reverts(
     ctx = trace.steps[offset].pre.context
     assert ctx is not None
     moved = list(good[0])
-    moved[6] = ctx.step + 1
+    moved[8] = ctx.step + 1
     with pytest.raises(boa.BoaError, match="does not open"):
         ex.execute(step.pre.checkpoint, offset, trace.inputs.hash(), (tuple(moved), *good[1:]))
     # The block.begin step refuses inputs that are not the block's.
     with pytest.raises(boa.BoaError, match="not the block's"):
         ex.execute(trace.steps[0].pre.checkpoint, 0, b"\x01" * 32, witness_at(trace, 0))
+
+
+def test_a_block_can_neither_invent_nor_skip_an_l1_input(
+    chain: tuple[Rollup, list[Any]],
+) -> None:
+    """A block's L1 txs are the input queue's entries up to its origin, in order: an
+    L1 tx that is not the queue's next entry cannot be loaded, a block cannot go on to
+    its sequenced txs or its seal while an entry is due, and its first L1 input is
+    the first one its parent did not take."""
+    rollup, blocks = chain
+    traced = traces(rollup, blocks)
+    version, separator = output_version(rollup.cfg.mode), rollup.world.separator
+    honest = executor(rollup, traced)
+    trace = next(t for t in traced if any(is_l1_load(s) for s in t.steps))
+    offset = next(i for i, s in enumerate(trace.steps) if is_l1_load(s))
+    step = trace.steps[offset]
+    args = (step.pre.checkpoint, offset, trace.inputs.hash(), witness_at(trace, offset))
+    assert honest.execute(*args) == step.post.checkpoint
+    # Invented: no such entry in the queue.
+    with pytest.raises(boa.BoaError, match="neither the tx nor the end"):
+        deploy_executor(version, separator).execute(*args)
+    # Skipped: the queue holds an input due before this one, which the block left out.
+    entries = l1_loads(traced)
+    index = trace.first_input + sum(is_l1_load(s) for s in trace.steps[:offset])
+    extra = (b"\x01" + bytes(20) + b"\x0b" + bytes(36), entries[index][1])
+    skipped = deploy_executor(version, separator, input_queue([*entries[:index], extra]))
+    with pytest.raises(boa.BoaError, match="not the L1 input queue's next entry"):
+        skipped.execute(*args)
+    # ...and nor can the block's last load end it while the entry is due.
+    last = trace.steps[-2]
+    end = (last.pre.checkpoint, len(trace.steps) - 2, trace.inputs.hash())
+    later = [*entries[: trace.first_input + sum(map(is_l1_load, trace.steps))], extra]
+    with pytest.raises(boa.BoaError, match="not the L1 input queue's next entry"):
+        deploy_executor(version, separator, input_queue(later)).execute(
+            *end, witness_at(trace, len(trace.steps) - 2)
+        )
+    # The first L1 input of a block is the parent's next: not one more, not one less.
+    begin = witness_at(trace, 0)
+    for first in (trace.first_input - 1, trace.first_input + 1):
+        if first < 0:
+            continue
+        moved = (*begin[:11], first.to_bytes(32, "big"))
+        with pytest.raises(boa.BoaError, match="L1 input"):
+            honest.execute(trace.steps[0].pre.checkpoint, 0, trace.inputs.hash(), moved)

@@ -17,7 +17,11 @@ to each L1 block ``B`` (number ``n``, time ``T``):
    starts with every queued input from L1 blocks ``(o, o']``, in L1 order: deposits
    as ``Deposit`` txs, forced and governance txs decoded from their bytes (a forced tx
    must be one of the owner actions, a governance tx one of the governance kinds;
-   anything else is dropped with a note). Then come the batch's own txs.
+   anything else keeps its place as an :class:`~rollbook.exchange.txs.Unreadable`
+   tx, which the STF refuses, with a note). Then come the batch's own txs. The L1
+   inputs are the ``InputQueue`` contract's entries, one tx each, in its order; a
+   block's tx root covers only its sequenced txs (the one-step executor loads the
+   L1 txs from the queue itself: docs/design/fraud-proofs.md section 2).
 4. **Forced inclusion.** After ``B``'s batches, if a queued input has waited its
    window (``L1 time + inclusion_window ≤ T``) and its L1 block is at depth ≥ ``k``,
    derivation itself appends a block with no sequenced txs, origin ``n − k`` and
@@ -54,6 +58,7 @@ from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Input, L1Ref
 from rollbook.codec.batch import Batch, decode_batch
 from rollbook.codec.errors import DecodeError
 from rollbook.codec.txcodec import decode_standalone, encode_standalone
+from rollbook.codec.wire import uint
 from rollbook.exchange.env import SignatureCache
 from rollbook.exchange.errors import ExchangeError
 from rollbook.exchange.state import State
@@ -73,6 +78,7 @@ from rollbook.exchange.txs import (
     SetRiskParams,
     Transfer,
     Tx,
+    Unreadable,
     Withdraw,
 )
 
@@ -123,29 +129,29 @@ class Pending:
     item: L1Input
 
 
-def l1_tx(item: L1Input, cfg: ChainConfig) -> BlockTx | None:
-    """An L1 input as a block tx, or None if its bytes are not an allowed tx."""
+def l1_tx(item: L1Input, cfg: ChainConfig) -> BlockTx:
+    """An L1 input as a block tx: the tx its bytes encode if its source may send it,
+    else :class:`Unreadable` (refused by the STF in its place: the block's L1 txs are
+    the input queue's entries, one for one)."""
     if isinstance(item, L1Deposit):
-        # The portal refuses such deposits (#5); if one reaches L2 anyway it is dropped
+        # The portal refuses such deposits (#5); if one reaches L2 anyway it is refused
         # (never credited) and the escape hatch refunds it, rather than halting L2.
         try:
             return BlockTx(Deposit(item.deposit_id, item.owner, item.amount), Origin.L1)
         except ExchangeError:
-            return None
+            low = (1 << 64) - 1  # the portal's bounds; masked only so this cannot raise
+            raw = b"\x0b" + uint(item.deposit_id & low, 8) + item.owner + uint(item.amount & low, 8)
+            return BlockTx(Unreadable(raw), Origin.L1)
+    sender = item.sender if isinstance(item, L1Forced) else None
+    allowed = FORCED_KINDS if isinstance(item, L1Forced) else GOVERNANCE_KINDS
     try:
-        tx = decode_standalone(item.data, cfg.domain_separator)
+        tx: Tx = decode_standalone(item.data, cfg.domain_separator)
     except DecodeError:
-        return None
+        return BlockTx(Unreadable(item.data), Origin.L1, sender)
     # The codec is canonical; this keeps a block's tx root computable whatever L1 holds.
-    if encode_standalone(tx, cfg.domain_separator) != item.data:
-        return None
-    if isinstance(item, L1Forced):
-        if not isinstance(tx, FORCED_KINDS):
-            return None
-        return BlockTx(tx, Origin.L1, item.sender)
-    if not isinstance(tx, GOVERNANCE_KINDS):
-        return None
-    return BlockTx(tx, Origin.L1)
+    if encode_standalone(tx, cfg.domain_separator) != item.data or not isinstance(tx, allowed):
+        return BlockTx(Unreadable(item.data), Origin.L1, sender)
+    return BlockTx(tx, Origin.L1, sender)
 
 
 def build_block(
@@ -183,7 +189,7 @@ def seal_block(
         timestamp,
         origin.number,
         origin.hash,
-        tx_root(tuple(txs), cfg.domain_separator),
+        tx_root(tuple(txs[len(txs) - sequenced :]), cfg.domain_separator),
         receipts_root(tuple(receipts)),
         state.root(),
         state.withdrawals_root(),
@@ -194,18 +200,18 @@ def seal_block(
 def take_due(
     pending: Sequence[Pending], origin: int, cfg: ChainConfig
 ) -> tuple[list[BlockTx], list[Pending], list[str]]:
-    """Rule 3: split ``pending`` into the block txs from L1 blocks up to ``origin``, the
-    inputs still waiting, and notes on inputs dropped as no allowed tx."""
+    """Rule 3: split ``pending`` into the block txs from L1 blocks up to ``origin`` and
+    the inputs still waiting, with notes on inputs that are no allowed tx (refused in
+    their place)."""
     txs: list[BlockTx] = []
     notes: list[str] = []
     for p in pending:
         if p.l1_number > origin:
             continue
         tx = l1_tx(p.item, cfg)
-        if tx is None:
-            notes.append(f"L1 block {p.l1_number}: dropped an input that is no allowed tx")
-        else:
-            txs.append(tx)
+        if isinstance(tx.tx, Unreadable):
+            notes.append(f"L1 block {p.l1_number}: an input that is no allowed tx is refused")
+        txs.append(tx)
     return txs, [p for p in pending if p.l1_number > origin], notes
 
 

@@ -10,25 +10,30 @@ A checkpoint inside a block is::
 
     keccak("rollbook.step" | state_root | withdrawals_root | keccak("rollbook.context" | context))
 
-where the context (:class:`StepContext`, 20 words of 32 bytes) says what runs next:
+where the context (:class:`StepContext`, 30 words of 32 bytes) says what runs next:
 the block (a hash of its inputs, :class:`BlockInputs`), its timestamp, the tx index,
-the receipts so far (the hash of their Merkle frontier,
-:func:`~rollbook.codec.txroot.frontier_push`), the tx's hash, the step to run (``pc``), the
+the L1 input queue's next entry and the next sequenced tx's index, the receipts so
+far (the hash of their Merkle frontier, :func:`~rollbook.codec.txroot.frontier_push`),
+the tx's hash, the step to run (``pc``), the
 steps done in the tx, the tx's pre-state roots, the failure and its receipt fields,
-and the values carried between steps (``carry``, eight signed words).
+and the values carried between steps (``carry``, sixteen signed words).
 
 The trace of block ``j`` of a disputed range occupies positions
 ``[j·SPAN, (j+1)·SPAN]``; position ``j·SPAN`` holds the parent's output root and
 ``(j+1)·SPAN`` the block's. The steps, in order:
 
 - ``block.begin``: from the parent's output root (opened by its preimage) to the first
-  context of the block;
-- for each tx ``t``: ``tx.load`` (the tx item, proven by its path to the block's tx
-  root, becomes the tx's context; the first STF step of its type is next), the STF's
+  context of the block, whose next L1 input is the first queue entry from an L1 block
+  after the parent's origin;
+- for each tx ``t``: ``tx.load`` (an L1 tx is the input queue's next entry, while one
+  from an L1 block up to the block's origin is left; a sequenced tx is proven by its
+  path to the block's tx root, which holds only those; the item becomes the tx's
+  context and the first STF step of its type is next), the STF's
   own steps (each with a :class:`~rollbook.commitment.witness.StepWitness`), and
   ``tx.end`` (a failed tx's roots go back to its pre-state; its receipt joins the
   frontier);
-- ``tx.load`` at index ``count``: the tx root has no item there, so the seal is next;
+- ``tx.load`` past the last tx: no queue entry is due and the tx root has no item
+  at the next index, so the seal is next;
 - ``block.seal``: the header from the inputs, the receipts root from the frontier,
   and the roots, hashed into the output root;
 - no-ops up to the end of the span: the output root stays.
@@ -68,6 +73,7 @@ from rollbook.exchange.steps import (
     step_id,
 )
 from rollbook.exchange.stf import Block, Receipt, apply_block
+from rollbook.exchange.txs import Origin
 
 SPAN_BITS = 20
 SPAN = 1 << SPAN_BITS
@@ -100,6 +106,10 @@ class StepContext:
     block: bytes
     timestamp: int
     tx_index: int = 0
+    next_input: int = 0
+    """The L1 input queue's entry the block takes next (``InputQueue.vy``)."""
+    next_sequenced: int = 0
+    """The index under the block's tx root of the next sequenced tx."""
     receipts: bytes = ZERO
     tx_hash: bytes = ZERO
     pc: int = STEP_IDS[TX_LOAD]
@@ -119,6 +129,8 @@ class StepContext:
             self.block,
             _word(self.timestamp),
             _word(self.tx_index),
+            _word(self.next_input),
+            _word(self.next_sequenced),
             self.receipts,
             self.tx_hash,
             _word(self.pc),
@@ -190,6 +202,9 @@ class BlockTrace:
     """A block's steps; ``points[k]`` is the state before step ``k``."""
 
     inputs: BlockInputs
+    first_input: int = 0
+    """The L1 input queue's entry the block's first L1 tx is (the witness of
+    ``block.begin`` names it; the executor checks it against the queue)."""
     steps: list[TraceStep] = field(default_factory=list)
 
     @property
@@ -215,11 +230,14 @@ def trace_block(
     block: L2Block,
     domain_separator: bytes,
     mode: Mode = Mode.OPTIMISTIC,
+    first_input: int = 0,
 ) -> BlockTrace:
     """Apply ``block`` to ``state`` (the parent's post-state) step by step and return
-    its trace. Raises :class:`InvariantError` if the result is not ``block``."""
+    its trace; ``first_input`` is the input queue's entry of the block's first L1 tx
+    (the number of L1 txs in the blocks before it). Raises :class:`InvariantError` if
+    the result is not ``block``."""
     inputs = block.header.inputs()
-    trace = BlockTrace(inputs)
+    trace = BlockTrace(inputs, first_input)
     steps = trace.steps
     parent_point = Point(state.root(), state.withdrawals_root(), header=parent, mode=mode)
     if parent_point.checkpoint != output_root(
@@ -227,16 +245,29 @@ def trace_block(
     ):
         raise InvariantError("the state is not the parent's post-state")
     frontier = EMPTY_FRONTIER
-    boundary = StepContext(inputs.hash(), inputs.timestamp, receipts=frontier_hash(frontier))
+    boundary = StepContext(
+        inputs.hash(),
+        inputs.timestamp,
+        next_input=first_input,
+        receipts=frontier_hash(frontier),
+    )
     point = Point(state.root(), state.withdrawals_root(), boundary)
     steps.append(TraceStep(BLOCK_BEGIN, parent_point, point))
     items = [tx_item(t, domain_separator) for t in block.txs]
+    # The tx root holds the sequenced txs; the L1 txs come from the input queue.
+    sequenced = [item for item, t in zip(items, block.txs, strict=True) if t.origin is Origin.L2]
     receipts: list[Receipt] = []
     for index, (item, block_tx) in enumerate(zip(items, block.txs, strict=True)):
         env = TxEnv(inputs.timestamp, domain_separator, block_tx.origin, block_tx.l1_sender)
         pre_root, pre_wd = point.state_root, point.withdrawals_root
+        if block_tx.origin is Origin.L1:
+            path: tuple[bytes, ...] = ()
+            loaded = replace(boundary, next_input=boundary.next_input + 1)
+        else:
+            path = tuple(merkle_path(sequenced, boundary.next_sequenced))
+            loaded = replace(boundary, next_sequenced=boundary.next_sequenced + 1)
         tx_context = replace(
-            boundary,
+            loaded,
             tx_index=index,
             tx_hash=keccak256(item),
             tx_pre_root=pre_root,
@@ -252,7 +283,6 @@ def trace_block(
         if not receipt.ok:
             end = replace(end, failed=True, code=receipt.code, error=error_word(receipt.error))
         contexts.append(end)
-        path = tuple(merkle_path(items, index))
         steps.append(
             TraceStep(TX_LOAD, point, Point(pre_root, pre_wd, contexts[0]), item=item, path=path)
         )
@@ -265,7 +295,7 @@ def trace_block(
         last = steps[-1].post
         receipt_bytes = receipt_item(receipt)
         before, frontier = frontier, frontier_push(frontier, index, receipt_bytes)
-        boundary = replace(boundary, tx_index=index + 1, receipts=frontier_hash(frontier))
+        boundary = replace(loaded, tx_index=index + 1, receipts=frontier_hash(frontier))
         if receipt.ok:
             point = Point(last.state_root, last.withdrawals_root, boundary)
         else:
@@ -273,7 +303,7 @@ def trace_block(
         steps.append(TraceStep(TX_END, last, point, frontier=before, receipt=receipt_bytes))
     if point.state_root != state.root() or point.withdrawals_root != state.withdrawals_root():
         raise InvariantError("the trace's roots are not the state's")
-    end_item, end_path = end_proof(items)
+    end_item, end_path = end_proof(sequenced)
     sealing = Point(point.state_root, point.withdrawals_root, replace(boundary, pc=step_id(SEAL)))
     steps.append(TraceStep(TX_LOAD, point, sealing, item=end_item, path=end_path))
     header = inputs.header(
@@ -345,11 +375,18 @@ def trace_output(
     for block in blocks[1 : first + 1]:
         h = block.header
         apply_block(state, Block(h.number, h.timestamp, block.txs), domain_separator)
-    traces = [
-        trace_block(state, parent.header, block, domain_separator, mode)
-        for parent, block in zip(blocks[first:last], blocks[first + 1 : last + 1], strict=True)
-    ]
+    traces = []
+    next_input = sum(l1_tx_count(block) for block in blocks[: first + 1])
+    for parent, block in zip(blocks[first:last], blocks[first + 1 : last + 1], strict=True):
+        traces.append(trace_block(state, parent.header, block, domain_separator, mode, next_input))
+        next_input += l1_tx_count(block)
     return OutputTrace(traces)
+
+
+def l1_tx_count(block: L2Block) -> int:
+    """How many L1 txs the block holds: derivation takes every input queue entry, one
+    tx each, in order, so the blocks before one sum to its first L1 tx's entry."""
+    return sum(1 for t in block.txs if t.origin is Origin.L1)
 
 
 def forge_header(header: bytes, position: int, salt: bytes = b"rollbook.fault") -> bytes:

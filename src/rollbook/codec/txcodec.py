@@ -67,6 +67,7 @@ from rollbook.exchange.txs import (
     SettleAccount,
     Transfer,
     Tx,
+    Unreadable,
     Withdraw,
 )
 from rollbook.exchange.types import OrderFlags, Side
@@ -646,7 +647,10 @@ def decode_tx(reader: Reader, ctx: TxContext) -> Tx:
 
 
 def encode_standalone(tx: Tx, domain_separator: bytes) -> bytes:
-    """The context-free encoding of one tx (block tx roots, forced txs from L1)."""
+    """The context-free encoding of one tx (block tx roots, forced txs from L1); an
+    unreadable L1 input is its own bytes."""
+    if isinstance(tx, Unreadable):
+        return tx.data
     return encode_tx(tx, TxContext.standalone(domain_separator))
 
 

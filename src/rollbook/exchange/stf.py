@@ -25,7 +25,7 @@ from rollbook.exchange.accounts import (
     withdraw,
 )
 from rollbook.exchange.env import SignatureCache, TxEnv
-from rollbook.exchange.errors import ExchangeError, WrongOrigin
+from rollbook.exchange.errors import ExchangeError, MalformedTx, WrongOrigin
 from rollbook.exchange.fast import Fallback, settle_fill_fast
 from rollbook.exchange.governance import (
     list_instrument,
@@ -59,12 +59,19 @@ from rollbook.exchange.txs import (
     SettleAccount,
     Transfer,
     Tx,
+    Unreadable,
     Withdraw,
 )
 
 STF_VERSION = 1
 
 Handler = Callable[[State, TxEnv, Any], None]
+
+
+def refuse_unreadable(state: State, env: TxEnv, tx: Unreadable) -> None:
+    """An L1 input that is no allowed tx keeps its place in the block and is refused."""
+    raise MalformedTx(f"the L1 input ({len(tx.data)} bytes) is no tx its source may send")
+
 
 HANDLERS: dict[type, Handler] = {
     Deposit: credit_deposit,
@@ -85,6 +92,7 @@ HANDLERS: dict[type, Handler] = {
     SetInstrumentParams: set_instrument_params,
     SetOracle: set_oracle,
     SetRiskParams: set_risk_params,
+    Unreadable: refuse_unreadable,
 }
 
 # Txs that may come from L1 (derivation); every other type from L1 is refused.
@@ -102,6 +110,7 @@ FROM_L1 = (
     SetInstrumentParams,
     SetOracle,
     SetRiskParams,
+    Unreadable,
 )
 
 

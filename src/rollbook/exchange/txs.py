@@ -491,6 +491,18 @@ class SetRiskParams:
         _check_ints(self, ())
 
 
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """An L1 input that is no tx its source may send (bytes that do not decode, or a
+    kind the source may not send). It keeps its place in its block, in the L1 input
+    queue's order, and the STF refuses it: a block's L1 txs are exactly the queue's
+    entries, which the one-step executor (#7) loads from L1 (docs/design/
+    fraud-proofs.md section 2). The Portal refuses such forced txs and the Timelock
+    such kinds, so on a real L1 only a governance tx that does not decode gets here."""
+
+    data: bytes
+
+
 Tx = (
     Deposit
     | Withdraw
@@ -510,6 +522,7 @@ Tx = (
     | SetInstrumentParams
     | SetOracle
     | SetRiskParams
+    | Unreadable
 )
 OwnerTx = Withdraw | Transfer | RegisterKey | RevokeKey | SetMarginMode
 

@@ -31,6 +31,7 @@ NAMES = (
     "NormalTable1",
     "NormalTable2",
     "Black76",
+    "InputQueue",
     "StepExecutor",
     "DisputeGame",
     "OutputOracle",

@@ -60,7 +60,7 @@ def family_args(name: str, domain_separator: bytes, addresses: Mapping[str, Any]
 
 
 WITNESS_ABI = (
-    "((bytes32,uint256,uint256,bytes32,bytes32,uint256,uint256,bytes32,bytes32,uint256,"
+    "((bytes32,uint256,uint256,uint256,uint256,bytes32,bytes32,uint256,uint256,bytes32,bytes32,uint256,"
     "uint256,bytes32,int256[16]),bytes32,bytes32,bytes,bytes,bytes,bytes32[],bytes32[20],"
     "(bytes32,bytes,(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32))[],"
     "(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32)[],"
@@ -92,12 +92,14 @@ def proof_struct(proof: Proof) -> tuple[Any, ...]:
 
 def context_struct(ctx: StepContext | None) -> tuple[Any, ...]:
     if ctx is None:
-        return (ZERO, 0, 0, ZERO, ZERO, 0, 0, ZERO, ZERO, 0, 0, ZERO, [0] * CARRY_WORDS)
+        return (ZERO, 0, 0, 0, 0, ZERO, ZERO, 0, 0, ZERO, ZERO, 0, 0, ZERO, [0] * CARRY_WORDS)
     carry = list(ctx.carry) + [0] * (CARRY_WORDS - len(ctx.carry))
     return (
         ctx.block,
         ctx.timestamp,
         ctx.tx_index,
+        ctx.next_input,
+        ctx.next_sequenced,
         ctx.receipts,
         ctx.tx_hash,
         ctx.pc,
@@ -119,9 +121,13 @@ def witness_at(trace: BlockTrace, offset: int) -> tuple[Any, ...]:
         assert final.header is not None
         return _witness(header=final.header.encode())
     pre = step.pre
-    if offset == 0:
+    if offset == 0:  # the block's first L1 input, which the executor checks
         assert pre.header is not None
-        return _witness(header=pre.header.encode(), inputs=trace.inputs.encode())
+        return _witness(
+            header=pre.header.encode(),
+            inputs=trace.inputs.encode(),
+            aux=trace.first_input.to_bytes(32, "big"),
+        )
     base: dict[str, Any] = {
         "context": pre.context,
         "state_root": pre.state_root,

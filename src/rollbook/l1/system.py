@@ -135,7 +135,7 @@ def deploy(
     proposer = client.address_of(roles.proposer)
     batcher = client.address_of(roles.batcher)
     names = ([] if collateral is not None else ["Collateral"]) + list(FAMILY_CONTRACTS.values())
-    names += ["StepExecutor", "DisputeGame", "OutputOracle", "BatchInbox", "Timelock"]
+    names += ["InputQueue", "StepExecutor", "DisputeGame", "OutputOracle", "BatchInbox", "Timelock"]
     later = list(FAMILY_HELPERS)
     ahead = {name: client.next_address(roles.deployer, i) for i, name in enumerate(names + later)}
     families = [ZERO_ADDRESS] * FAMILY_SLOTS
@@ -147,7 +147,8 @@ def deploy(
             family: family_args(family, dispute.domain_separator, ahead)
             for family in FAMILY_CONTRACTS.values()
         },
-        "StepExecutor": [output_version, families],
+        "InputQueue": [],
+        "StepExecutor": [output_version, families, ahead["InputQueue"]],
         "DisputeGame": [
             ahead["StepExecutor"],
             output_version,
@@ -157,7 +158,7 @@ def deploy(
         ],
         "OutputOracle": [proposer, required_bond, challenge_window, ahead["DisputeGame"]],
         "BatchInbox": [batcher],
-        "Timelock": [deployer, governance_delay],
+        "Timelock": [deployer, governance_delay, ahead["InputQueue"]],
     }
     helpers = {name: helper_args(name, ahead) for name in later}
     args = {name: args[name] for name in names}
@@ -175,11 +176,17 @@ def deploy(
         first_deposit_id,
         freeze_delay,
         claim_period,
+        addresses["InputQueue"],
     ]
+    portal_address = client.next_address(roles.deployer, len(helpers))
     client.open_block(timestamp + 1)
     hashes = {name: client.deploy(name, roles.deployer, *a) for name, a in helpers.items()}
     portal_hash = client.deploy("Portal", roles.deployer, *args["Portal"])
+    queue = client.contract("InputQueue", addresses["InputQueue"])
+    bind_hash = client.call_tx(roles.deployer, queue, "bind", portal_address, addresses["Timelock"])
     client.seal_block()
+    if not client.receipt(bind_hash)["status"]:
+        raise L1Error("the input queue did not accept its pushers")
     addresses |= {name: client.receipt(h)["contractAddress"] for name, h in hashes.items()}
     if any(addresses[n] != ahead[n] for n in names + later):
         raise L1Error("a contract did not land at its computed address")
@@ -259,7 +266,9 @@ def read_block(system: System, number: int) -> L1Block:
         raise L1Error(f"L1 block {number} changed while it was read (a reorg): read it again")
     inputs: list[L1Input] = []
     batches: list[bytes] = []
-    for log in sorted(logs, key=lambda entry: entry["logIndex"]):
+    # In execution order, which is the input queue's: (tx, log) — some nodes number
+    # logs per tx, not per block.
+    for log in sorted(logs, key=lambda entry: (entry["transactionIndex"], entry["logIndex"])):
         event = topics.get(bytes(log["topics"][0]))
         if event is None:
             continue

@@ -116,7 +116,18 @@ async def _run(d: Devnet, devnet: Any, state: Any, cfg: ChainConfig, l1: EvmL1) 
         data = Path(tmp) / "node"
         Node.init(data, genesis, secrets.token_bytes(32))
         lies: dict[bytes, Any] = {}
-        port = FaultyPort(l1, lies=lies) if args.fault else DevnetPort(l1)
+        port = (
+            # (a deposit is credited early: its lie starts with the first root)
+            FaultyPort(
+                l1,
+                genesis=genesis,
+                fault=args.fault,
+                at=3 if args.fault == "invalid-root" else 1,
+                lies=lies,
+            )
+            if args.fault
+            else DevnetPort(l1)
+        )
         node = Node.open(data, block_ms=250, l1=port, clock=d.clock)
         if isinstance(port, FaultyPort):
             port.blocks = lambda: node.core.builder.blocks
@@ -410,7 +421,7 @@ def main(argv: list[str]) -> int:
         "--fault",
         choices=FAULTS,
         default="",
-        help="make the proposer lie (its third root) so a dispute game can be watched",
+        help="make the proposer lie (from its third root) so a dispute game can be watched",
     )
     parser.add_argument("--summary", default="", help="write the JSON summary to this file")
     args = parser.parse_args(argv)

@@ -69,7 +69,8 @@ class Disputer:
     moves: list[Move] = field(default_factory=list)
     _traces: dict[int, tuple[OutputTrace, Trace]] = field(default_factory=dict)
     _sent: dict[int, tuple[Any, ...]] = field(default_factory=dict)
-    _opened: set[int] = field(default_factory=set)
+    _opened: set[tuple[int, bytes]] = field(default_factory=set)
+    _checked: int = 0
 
     @property
     def address(self) -> str:
@@ -94,29 +95,36 @@ class Disputer:
     # -- opening -------------------------------------------------------------------------
 
     def challenge(self, output_index: int) -> None:
-        """Open a game against output ``output_index`` (once)."""
-        if output_index in self._opened:
+        """Open a game against output ``output_index`` (once per root it holds)."""
+        root = bytes(self.system.client.read(self.system.oracle, "outputs", output_index)[0])
+        if (output_index, root) in self._opened:
             return
-        self._opened.add(output_index)
+        self._opened.add((output_index, root))
         bond = int(self._read("bond"))
         self._send("open", output_index, value=bond)
         self.moves.append(Move(-1, "open", f"output {output_index}"))
 
-    def check_outputs(self, first: int = 0) -> list[int]:
-        """Dispute every output from ``first`` on whose root differs from the derived
-        one; returns the indices disputed now."""
+    def check_outputs(self) -> list[int]:
+        """Dispute every output whose root differs from the derived one; returns the
+        indices disputed now. Outputs are checked once each, in order, as far as the
+        chain is derived (a cursor, as the verifier keeps; a removed output's index
+        is checked again when a new root takes it)."""
         client, oracle = self.system.client, self.system.oracle
         blocks = self.chain()
         disputed = []
         mode = self.genesis.cfg.mode
-        for index in range(first, int(client.read(oracle, "count"))):
+        count = int(client.read(oracle, "count"))
+        self._checked = min(self._checked, count)
+        while self._checked < count:
+            index = self._checked
             root, l2_block, _, _ = client.read(oracle, "outputs", index)
-            if l2_block >= len(blocks) or client.read(oracle, "is_final", index):
-                continue
+            if l2_block >= len(blocks):
+                break  # not derived that far yet (outputs come in block order)
             if bytes(root) != block_output(blocks[l2_block], mode):
-                if index not in self._opened:
+                if not client.read(oracle, "is_final", index):
                     self.challenge(index)
                     disputed.append(index)
+            self._checked += 1
         return disputed
 
     # -- playing -------------------------------------------------------------------------

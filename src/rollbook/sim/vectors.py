@@ -506,15 +506,17 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
     }
 
 
-def scenario_trace(name: str) -> tuple[BlockTrace, bytes]:
+def scenario_trace(name: str, l1_block: int = 1) -> tuple[BlockTrace, bytes]:
     """Scenario ``name``'s tx in a block of its own on the vectors' pre-state, traced
     step by step (:mod:`rollbook.chain.trace`); returns the trace and the domain
-    separator. The one-step executor is tested and measured on these."""
+    separator. The block's L1 origin is ``l1_block`` and its parent's the one before,
+    so an L1 tx is the input queue's first entry, from L1 block ``l1_block``. The
+    one-step executor is tested and measured on these."""
     world = _base_world()
     tx, origin, sender = scenarios()[name](world)
     cfg = ChainConfig(chain_id=901, domain_separator=world.separator)
-    ref = L1Ref(0, bytes(32), world.now - 60)
-    parent = genesis_block(world.state, ref)
+    parent = genesis_block(world.state, L1Ref(l1_block - 1, bytes(32), world.now - 72))
+    ref = L1Ref(l1_block, bytes(32), world.now - 60)
     pre = world.state.copy()
     item = BlockTx(tx, origin, sender)
     l1_txs, sequenced = ([item], []) if origin is Origin.L1 else ([], [tx])

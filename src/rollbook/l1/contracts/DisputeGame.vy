@@ -62,7 +62,7 @@ INPUTS_BYTES: constant(uint256) = 120
 BLOCK_TAG: constant(Bytes[14]) = b"rollbook.block"
 # StepExecutor.execute(bytes32,uint256,bytes32,Witness): checked against the executor's
 # ABI in tests/l1/test_dispute_game.py.
-EXECUTE: constant(bytes4) = 0x5a469036
+EXECUTE: constant(bytes4) = 0x55344c98
 
 event Disputed:
     game: indexed(uint256)

@@ -4,7 +4,10 @@
 @title Portal
 @notice The bridge's L1 side. Deposits escrow collateral and get sequential ids
         (derivation credits them at confirmation depth, #4). Forced txs are posted
-        here with a fee; derivation includes each one when its window expires.
+        here with a fee; derivation includes each one when its window expires. Both
+        join the `InputQueue` as block tx items, so the one-step executor (#7) loads
+        them from L1; a forced tx that is not one canonical owner action or forced
+        close is refused here, so every queued one is a tx derivation takes.
         Withdrawals are proven against a *final* output root and paid once.
 @dev    A withdrawal leaf sits in the withdrawals tree (a compact sparse Merkle tree,
         docs/design/batch.md section 4) at path keccak(encode_key(("wd", id))) with
@@ -13,6 +16,9 @@
 """
 
 from ethereum.ercs import IERC20
+
+interface IInputQueue:
+    def push(item_hash: bytes32) -> uint256: nonpayable
 
 interface IOutputOracle:
     def final_root(index: uint256) -> bytes32: view
@@ -32,6 +38,11 @@ struct ForcedTx:
     posted_at: uint256
 
 MAX_FORCED_BYTES: constant(uint256) = 512
+SECP256K1_HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
+UNSIGNED_BIT: constant(uint8) = 64
+BASE_MASK: constant(uint8) = 191  # the kind without UNSIGNED_BIT
+K_DEPOSIT: constant(bytes1) = 0x0b
+K_FORCED_CLOSE: constant(uint8) = 17
 MAX_DEPTH: constant(uint256) = 256
 U64_LIMIT: constant(uint256) = 2**64
 
@@ -68,6 +79,7 @@ event WithdrawalPaid:
 
 collateral: public(IERC20)
 oracle: public(IOutputOracle)
+queue: public(IInputQueue)
 output_version: public(uint256)
 forced_fee: public(uint256)
 next_deposit_id: public(uint256)
@@ -119,8 +131,10 @@ def __init__(
     first_deposit_id: uint256,
     freeze_delay: uint256,
     claim_period: uint256,
+    queue: IInputQueue,
 ):
     self.collateral = collateral
+    self.queue = queue
     self.oracle = oracle
     self.output_version = output_version
     self.forced_fee = forced_fee
@@ -147,6 +161,12 @@ def deposit(amount: uint256, recipient: address):
     deposit_id: uint256 = self.next_deposit_id
     self.next_deposit_id = deposit_id + 1
     self.deposits[deposit_id] = DepositRecord(depositor=msg.sender, amount=amount)
+    # The block tx item derivation makes of it: origin L1, no sender, Deposit(id, owner, amount).
+    item: Bytes[58] = concat(
+        b"\x01", empty(bytes20), K_DEPOSIT,
+        convert(convert(deposit_id, uint64), bytes8), convert(recipient, bytes20), convert(convert(amount, uint64), bytes8),
+    )
+    extcall self.queue.push(keccak256(item))
     log Deposited(deposit_id=deposit_id, recipient=recipient, amount=amount)
 
 
@@ -156,12 +176,62 @@ def force(data: Bytes[MAX_FORCED_BYTES]):
     """Post a forced tx (the standalone codec encoding of an owner action) with its fee."""
     assert not self.frozen, "Portal: the system is frozen"
     assert msg.value >= self.forced_fee, "Portal: the forced-tx fee is not paid"
-    assert len(data) > 0, "Portal: empty forced tx"
+    self._check_forced(data)
     self.fees_collected += msg.value
     forced_id: uint256 = self.next_forced_id
     self.next_forced_id = forced_id + 1
     self.forced[forced_id] = ForcedTx(l1_block=block.number, posted_at=block.timestamp)
+    extcall self.queue.push(keccak256(concat(b"\x01", convert(msg.sender, bytes20), data)))
     log Forced(forced_id=forced_id, sender=msg.sender, data=data)
+
+
+@pure
+@internal
+def _check_forced(data: Bytes[MAX_FORCED_BYTES]):
+    """Refuse what derivation could not take as a forced tx: anything but one owner
+    action or forced close in its canonical standalone encoding
+    (rollbook.codec.txcodec, the `FORCED_KINDS` of rollbook.chain.derive). So every
+    forced tx in the queue is a block tx (tests/l1/test_forced_codec.py checks this
+    against the codec)."""
+    assert len(data) > 0, "Portal: empty forced tx"
+    kind: uint8 = convert(slice(data, 0, 1), uint8)
+    body: uint256 = 0
+    signed: bool = False
+    if kind == K_FORCED_CLOSE:
+        body = 6  # account u32, instrument u16
+    else:
+        base: uint8 = kind & BASE_MASK
+        signed = kind & UNSIGNED_BIT == 0
+        if base == 1:
+            body = 16  # Withdraw: account u32, amount u64, nonce u32
+        elif base == 2:
+            body = 20  # Transfer: sender u32, recipient u32, amount u64, nonce u32
+        elif base == 3:
+            body = 29  # RegisterKey: account u32, key index u8, key 20, nonce u32
+        elif base == 4:
+            body = 9  # RevokeKey: account u32, key index u8, nonce u32
+        elif base == 5:
+            body = 8  # NonceFloor: account u32, floor u32
+        elif base == 6:
+            body = 9  # SetMarginMode: account u32, portfolio u8, nonce u32
+        else:
+            raise "Portal: a forced tx is an owner action or a forced close"
+        if base == 1:
+            assert convert(slice(data, 5, 8), uint256) > 0, "Portal: the amount must be positive"
+        elif base == 2:
+            assert slice(data, 1, 4) != slice(data, 5, 4), "Portal: a transfer needs two different accounts"
+            assert convert(slice(data, 9, 8), uint256) > 0, "Portal: the amount must be positive"
+        elif base == 3:
+            assert convert(slice(data, 6, 20), bytes20) != empty(bytes20), "Portal: the zero address cannot be a trading key"
+        elif base == 6:
+            assert convert(slice(data, 5, 1), uint256) <= 1, "Portal: portfolio must be 0 or 1"
+    size: uint256 = 1 + body
+    if signed:
+        size += 64
+    assert len(data) == size, "Portal: the forced tx's length does not match its kind"
+    if signed:
+        # EIP-2098: r, then yParity·2^255 + s; only a low s has this form.
+        assert convert(slice(data, 1 + body + 32, 32), uint256) & (2**255 - 1) <= SECP256K1_HALF_N, "Portal: the signature's s is in the high half"
 
 
 @external

@@ -11,7 +11,10 @@
 @dev    A block's trace occupies positions [0, SPAN] of its span: offset 0 is the
         parent's output root (`block.begin` opens it), then `tx.load`, the STF's own
         steps and `tx.end` per tx, `tx.load` past the last tx, `block.seal` (the
-        block's output root) and no-ops. The witness names nothing it is trusted
+        block's output root) and no-ops. A block's L1 txs are not in its tx root:
+        `tx.load` takes them from the `InputQueue` (every entry from an L1 block up to
+        the block's origin that the parent did not take, in order), so no witness
+        can invent or skip a deposit, a forced tx or a governance change. The witness names nothing it is trusted
         for: the executor computes every leaf path from the keys its rule needs,
         checks every leaf it reads against the pre-root, and computes every value it
         writes. A witness that does not prove its part reverts; a tx the STF refuses
@@ -26,6 +29,10 @@
 
 import smt
 import steps
+
+interface InputQueue:
+    def entries(index: uint256) -> (bytes32, uint256): view
+    def due(index: uint256, origin: uint256) -> bool: view
 
 interface Family:
     def begin(ctx: steps.Context, item: Bytes[steps.MAX_ITEM]) -> steps.Context: view
@@ -78,12 +85,14 @@ struct Witness:
 
 version: public(uint256)
 families: public(address[FAMILIES])
+queue: public(InputQueue)
 
 
 @deploy
-def __init__(version: uint256, families: address[FAMILIES]):
+def __init__(version: uint256, families: address[FAMILIES], queue: InputQueue):
     self.version = version
     self.families = families
+    self.queue = queue
 
 
 # -- hashing -------------------------------------------------------------------------
@@ -244,9 +253,10 @@ def _sorted(changes: DynArray[steps.Change, steps.MAX_WRITES]) -> DynArray[steps
 
 @pure
 @internal
-def _boundary(blk: bytes32, timestamp: uint256, tx_index: uint256, receipts: bytes32, pc: uint256) -> steps.Context:
+def _boundary(blk: bytes32, timestamp: uint256, tx_index: uint256, next_input: uint256, next_sequenced: uint256, receipts: bytes32, pc: uint256) -> steps.Context:
     return steps.Context(
-        block=blk, timestamp=timestamp, tx_index=tx_index, receipts=receipts,
+        block=blk, timestamp=timestamp, tx_index=tx_index, next_input=next_input,
+        next_sequenced=next_sequenced, receipts=receipts,
         tx_hash=empty(bytes32), pc=pc, step=0, tx_pre_root=empty(bytes32),
         tx_pre_withdrawals=empty(bytes32), failed=0, code=0, error=empty(bytes32),
         carry=empty(int256[steps.CARRY]),
@@ -277,8 +287,10 @@ def _receipt(ctx: steps.Context) -> Bytes[48]:
 
 @view
 @internal
-def _begin(pre: bytes32, block_inputs: bytes32, header: Bytes[HEADER_BYTES], inputs: Bytes[INPUTS_BYTES]) -> bytes32:
-    """From the parent's output root to the block's first context."""
+def _begin(pre: bytes32, block_inputs: bytes32, header: Bytes[HEADER_BYTES], inputs: Bytes[INPUTS_BYTES], aux: Bytes[steps.MAX_AUX]) -> bytes32:
+    """From the parent's output root to the block's first context. `aux` names the
+    block's first L1 input: the first queue entry from an L1 block after the
+    parent's origin (the parent took every one up to it)."""
     assert len(header) == HEADER_BYTES, "StepExecutor: the parent header is missing"
     parent_hash: bytes32 = keccak256(header)
     root: bytes32 = extract32(header, 152)
@@ -289,8 +301,14 @@ def _begin(pre: bytes32, block_inputs: bytes32, header: Bytes[HEADER_BYTES], inp
     number: uint256 = convert(slice(inputs, 0, 8), uint256)
     assert number == convert(slice(header, 0, 8), uint256) + 1, "StepExecutor: the block number does not follow the parent's"
     timestamp: uint256 = convert(slice(inputs, 40, 8), uint256)
+    parent_origin: uint256 = convert(slice(header, 48, 8), uint256)
+    assert convert(slice(inputs, 48, 8), uint256) >= parent_origin, "StepExecutor: the block's L1 origin goes back"
+    assert len(aux) == 32, "StepExecutor: begin needs the block's first L1 input"
+    first: uint256 = convert(slice(aux, 0, 32), uint256)
+    assert not staticcall self.queue.due(first, parent_origin), "StepExecutor: the parent left an L1 input behind"
+    assert first == 0 or staticcall self.queue.due(first - 1, parent_origin), "StepExecutor: the first L1 input is not the parent's next"
     receipts: bytes32 = keccak256(abi_encode(empty(bytes32[FRONTIER_DEPTH])))
-    return self._checkpoint(root, wroot, self._boundary(block_inputs, timestamp, 0, receipts, steps.TX_LOAD))
+    return self._checkpoint(root, wroot, self._boundary(block_inputs, timestamp, 0, first, 0, receipts, steps.TX_LOAD))
 
 
 @view
@@ -317,7 +335,7 @@ def _end(ctx: steps.Context, root: bytes32, wroot: bytes32, frontier: bytes32[FR
     frontier."""
     assert keccak256(abi_encode(frontier)) == ctx.receipts, "StepExecutor: the frontier is not the context's"
     after: bytes32[FRONTIER_DEPTH] = self._push(frontier, ctx.tx_index, self._receipt(ctx))
-    out: steps.Context = self._boundary(ctx.block, ctx.timestamp, ctx.tx_index + 1, keccak256(abi_encode(after)), steps.TX_LOAD)
+    out: steps.Context = self._boundary(ctx.block, ctx.timestamp, ctx.tx_index + 1, ctx.next_input, ctx.next_sequenced, keccak256(abi_encode(after)), steps.TX_LOAD)
     if ctx.failed == 1:
         return ctx.tx_pre_root, ctx.tx_pre_withdrawals, out
     return root, wroot, out
@@ -381,15 +399,26 @@ def _family(index: uint256) -> Family:
 @view
 @internal
 def _load(ctx: steps.Context, root: bytes32, wroot: bytes32, inputs: Bytes[INPUTS_BYTES], item: Bytes[steps.MAX_ITEM], path: DynArray[bytes32, FRONTIER_DEPTH]) -> steps.Context:
-    """`tx.load`: the tx at `tx_index` under the block's tx root, or the end of them."""
+    """`tx.load`: while an L1 input up to the block's origin is left in the queue, the
+    next one (the item must be the entry's); then the sequenced tx at the next index
+    under the block's tx root, or the end of them."""
     self._check_inputs(ctx, inputs)
-    tx_root: bytes32 = extract32(inputs, 88)
-    if not self._has_item(tx_root, item, ctx.tx_index, path):
-        assert self._is_end(tx_root, ctx.tx_index, item, path), "StepExecutor: neither the tx nor the end of the txs is proven"
-        out: steps.Context = ctx
-        out.pc = steps.SEAL
-        return out
     out: steps.Context = ctx
+    origin: uint256 = convert(slice(inputs, 48, 8), uint256)
+    if staticcall self.queue.due(ctx.next_input, origin):
+        entry_hash: bytes32 = empty(bytes32)
+        entry_block: uint256 = 0
+        entry_hash, entry_block = staticcall self.queue.entries(ctx.next_input)
+        assert keccak256(item) == entry_hash, "StepExecutor: the item is not the L1 input queue's next entry"
+        out.next_input = ctx.next_input + 1
+    else:
+        tx_root: bytes32 = extract32(inputs, 88)
+        if not self._has_item(tx_root, item, ctx.next_sequenced, path):
+            assert self._is_end(tx_root, ctx.next_sequenced, item, path), "StepExecutor: neither the tx nor the end of the txs is proven"
+            out.pc = steps.SEAL
+            return out
+        assert convert(slice(item, 0, 1), uint8) != steps.ORIGIN_L1, "StepExecutor: a sequenced tx does not come from L1"
+        out.next_sequenced = ctx.next_sequenced + 1
     out.tx_hash = keccak256(item)
     out.tx_pre_root = root
     out.tx_pre_withdrawals = wroot
@@ -410,7 +439,7 @@ def execute(pre: bytes32, offset: uint256, block_inputs: bytes32, w: Witness) ->
     on a witness that does not prove its part."""
     assert offset < SPAN, "StepExecutor: the offset is outside a block's span"
     if offset == 0:
-        return self._begin(pre, block_inputs, w.header, w.inputs)
+        return self._begin(pre, block_inputs, w.header, w.inputs, w.aux)
     if len(w.header) > 0:
         return self._noop(pre, w.header)
     ctx: steps.Context = w.context

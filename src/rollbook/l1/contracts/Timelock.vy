@@ -4,7 +4,8 @@
 @title Timelock
 @notice Governance for the L2: listings, parameters and the oracle set. The governance
         key schedules a governance tx (its standalone codec encoding, #4); after the
-        delay anyone executes it, and derivation applies it at confirmation depth.
+        delay anyone executes it, which appends it to the `InputQueue`, and derivation
+        applies it at confirmation depth.
         The delay is at least the exit window, so users who disagree can leave first.
 @dev    The timelock only emits L2 governance txs. It has no power over the Portal:
         no key can disable forced txs, withdrawals of free collateral or the escape
@@ -12,6 +13,11 @@
 """
 
 MAX_GOV_BYTES: constant(uint256) = 4096
+FIRST_GOVERNANCE_KIND: constant(uint8) = 12  # ListInstrument (rollbook.codec.txcodec)
+LAST_GOVERNANCE_KIND: constant(uint8) = 16  # SetRiskParams
+
+interface IInputQueue:
+    def push(item_hash: bytes32) -> uint256: nonpayable
 
 struct Scheduled:
     data_hash: bytes32
@@ -37,12 +43,14 @@ count: public(uint256)
 # The oldest proposal neither executed nor cancelled: proposals run in order, so a
 # listing scheduled first cannot be overtaken by the parameter change that needs it.
 cursor: public(uint256)
+queue: public(IInputQueue)
 
 
 @deploy
-def __init__(governor: address, delay: uint256):
+def __init__(governor: address, delay: uint256, queue: IInputQueue):
     self.governor = governor
     self.delay = delay
+    self.queue = queue
 
 
 @external
@@ -51,6 +59,8 @@ def schedule(data: Bytes[MAX_GOV_BYTES], eta: uint256) -> uint256:
     assert msg.sender == self.governor, "Timelock: only the governor schedules"
     assert eta >= block.timestamp + self.delay, "Timelock: eta is before the delay"
     assert len(data) > 0, "Timelock: empty governance tx"
+    kind: uint8 = convert(slice(data, 0, 1), uint8)
+    assert kind >= FIRST_GOVERNANCE_KIND and kind <= LAST_GOVERNANCE_KIND, "Timelock: not a governance tx kind"
     proposal_id: uint256 = self.count
     self.proposals[proposal_id] = Scheduled(data_hash=keccak256(data), eta=eta, done=False)
     self.count = proposal_id + 1
@@ -79,6 +89,8 @@ def execute(proposal_id: uint256, data: Bytes[MAX_GOV_BYTES]):
     assert keccak256(data) == proposal.data_hash, "Timelock: data differs from the scheduled"
     self.proposals[proposal_id].done = True
     self._advance()
+    # The block tx item derivation makes of it: origin L1, no sender, the encoding.
+    extcall self.queue.push(keccak256(concat(b"\x01", empty(bytes20), data)))
     log GovernanceExecuted(proposal_id=proposal_id, data=data)
 
 

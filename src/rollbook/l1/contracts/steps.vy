@@ -48,6 +48,8 @@ struct Context:
     block: bytes32
     timestamp: uint256
     tx_index: uint256
+    next_input: uint256  # the L1 input queue's entry the block takes next
+    next_sequenced: uint256  # the index under the tx root of the next sequenced tx
     receipts: bytes32
     tx_hash: bytes32
     pc: uint256
