@@ -17,7 +17,7 @@ import argparse
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import fields, is_dataclass
+from dataclasses import fields, is_dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from rollbook.exchange.txs import (
     Fill,
     ForcedClose,
     Liquidate,
+    ListInstrument,
     NonceFloor,
     OracleUpdate,
     Origin,
@@ -53,7 +54,15 @@ from rollbook.exchange.txs import (
     oracle_report_digest,
 )
 from rollbook.exchange.types import OrderFlags, Side
-from rollbook.sim.world import GENESIS_TIME, World, base, key_from_label, option_chain, usd
+from rollbook.sim.world import (
+    GENESIS_TIME,
+    World,
+    base,
+    key_from_label,
+    option_chain,
+    perp_spec,
+    usd,
+)
 
 DEFAULT_OUT = Path(__file__).resolve().parents[3] / "tests" / "vectors" / "stf"
 
@@ -258,6 +267,112 @@ def oracle_refusals() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | N
         "option_vol_too_far": option_vol_too_far,
         "option_vol_without_index": option_vol_without_index,
         "option_vol_after_expiry": option_vol_after_expiry,
+    }
+
+
+def expiry_and_listing_scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]:
+    """Listings (accepted and refused at each of their steps), the expiry queue
+    (a sample, several expiries fixed by one report), and options expiring inside a
+    margin check or an account's settlement, fixed or not yet."""
+
+    def gov_list_perp(w: World) -> tuple[Tx, Origin, bytes | None]:
+        spec = perp_spec(2, "BTC_USDC-PERPETUAL", asset=2, tick=100_000, lot=1_000)
+        return ListInstrument(spec), Origin.L1, None
+
+    def gov_list_refused(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Instrument 1 is listed already: refused, nothing changes."""
+        return ListInstrument(perp_spec(1, "ETH_USDC-PERP2")), Origin.L1, None
+
+    def option_list_refused_time(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """An expiry not at 08:00 UTC: refused before the first step."""
+        return option_chain(CALL, OPTION_EXPIRY + 3600, (3000,)), Origin.L1, None
+
+    def option_list_refused_risk(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """An option listing without an initial-margin floor: refused at its first
+        step."""
+        chain = option_chain(CALL, OPTION_EXPIRY, (3000,))
+        return replace(chain, im_floor_ppm=0), Origin.L1, None
+
+    def option_list_refused_listed(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """The chain's second id is instrument 1's: refused at its listing, after the
+        expiry joined the queue (the whole tx reverts)."""
+        return option_chain(0, OPTION_EXPIRY, (3000,)), Origin.L1, None
+
+    def option_list_second_expiry(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """An earlier expiry joins a queue that holds one already (sorted in)."""
+        assert w.l1(option_chain(CALL, OPTION_EXPIRY + 86_400, (3000,))).ok
+        return option_chain(20, OPTION_EXPIRY, (3000,)), Origin.L1, None
+
+    def option_expiry_sample(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A report on the minute in the last 30 minutes: a settlement sample."""
+        _options(w, OPTION_EXPIRY - 400)
+        w.now = OPTION_EXPIRY - 300
+        return _option_report(w, 3045), Origin.L2, None
+
+    def option_expiry_fix_several(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """One report after two expiries fixes both (the first from its samples, the
+        second from this index), and the queue moves to the third."""
+        _options(w, OPTION_EXPIRY - 400)
+        for day in (1, 2):
+            assert w.l1(option_chain(20 + 2 * day, OPTION_EXPIRY + day * 86_400, (3000,))).ok
+        w.now = OPTION_EXPIRY - 60
+        assert w.l2(_option_report(w, 3010)).ok
+        w.now = OPTION_EXPIRY + 86_400 + 5
+        return w.oracle_update({1: usd(3020)}, {1: usd(3020)}), Origin.L2, None
+
+    def withdraw_after_expiry(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A withdrawal's margin check pays out an expired, fixed call first."""
+        _options(w, OPTION_EXPIRY - 400)
+        _sell_call(w)
+        _expire(w)
+        b = w.traders["bob"]
+        nonce = w.state.account(b.index).tx_nonce
+        tx = w.owner_signed(Withdraw, b, account=b.index, amount=usd(10), nonce=nonce)
+        return tx, Origin.L2, None
+
+    def _unfixed(w: World) -> None:
+        _options(w, OPTION_EXPIRY - 400)
+        _sell_call(w)
+        w.now = OPTION_EXPIRY - 30
+        assert w.l2(_option_report(w, 3010)).ok
+
+    def withdraw_before_fix(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Expired but not fixed yet: the call is valued at its last mark."""
+        _unfixed(w)
+        w.now = OPTION_EXPIRY + 5
+        b = w.traders["bob"]
+        nonce = w.state.account(b.index).tx_nonce
+        tx = w.owner_signed(Withdraw, b, account=b.index, amount=usd(10), nonce=nonce)
+        return tx, Origin.L2, None
+
+    def withdraw_before_fix_stale(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Expired, not fixed, and its last mark is stale: refused."""
+        _unfixed(w)
+        w.now = OPTION_EXPIRY + 120
+        b = w.traders["bob"]
+        nonce = w.state.account(b.index).tx_nonce
+        tx = w.owner_signed(Withdraw, b, account=b.index, amount=usd(10), nonce=nonce)
+        return tx, Origin.L2, None
+
+    def settle_before_fix(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """An account's settlement passes over an expired option not fixed yet."""
+        _unfixed(w)
+        w.now = OPTION_EXPIRY + 5
+        return SettleAccount(w.traders["alice"].index), Origin.L2, None
+
+    return {
+        "gov_list_perp": gov_list_perp,
+        "gov_list_refused": gov_list_refused,
+        "option_list_refused_time": option_list_refused_time,
+        "option_list_refused_risk": option_list_refused_risk,
+        "option_list_refused_listed": option_list_refused_listed,
+        "option_list_second_expiry": option_list_second_expiry,
+        "option_expiry_sample": option_expiry_sample,
+        "option_expiry_fix_several": option_expiry_fix_several,
+        "withdraw_after_expiry": withdraw_after_expiry,
+        "withdraw_before_fix": withdraw_before_fix,
+        "withdraw_before_fix_stale": withdraw_before_fix_stale,
+        "settle_before_fix": settle_before_fix,
     }
 
 
@@ -503,6 +618,7 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         "gov_params_change": gov_params_change,
         "gov_params_refused": gov_params_refused,
         **oracle_refusals(),
+        **expiry_and_listing_scenarios(),
     }
 
 

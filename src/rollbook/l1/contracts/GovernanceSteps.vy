@@ -294,7 +294,7 @@ def _list(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[step
         return nothing, steps.fail(ctx, steps.CODE_INVALID, E_MALFORMED)
     # The leaf: its tag, the item's fields from the id to the max OI, no expiry,
     # strike or floor, then fresh indices.
-    fields: Bytes[steps.MAX_LEAF] = steps.fit(slice(item, LISTING_AT, kind_at + 33 * 12 - LISTING_AT))
+    fields: Bytes[steps.MAX_LEAF] = steps.fit(slice(item, LISTING_AT, kind_at + 33 * 11 - LISTING_AT))
     listing: Bytes[steps.MAX_LEAF] = steps.fit(concat(b"\x04", fields, self._zeros(3), self._indices()))
     return [steps.change(ipath, b"", listing)], steps.next1(ctx, steps.TX_END, 0)
 
