@@ -77,13 +77,15 @@ def family(index: int) -> set[str]:
 def test_every_vector_runs_the_same_on_the_executor() -> None:
     """Each STF vector's tx, in a block of its own: every step the executor runs gives
     the STF's checkpoint; the steps it refuses as "not executable yet" are the families
-    and cases still to come, never the framing, deposits, the owners' actions or the
-    oracle's. Together the vectors exercise every accounts and oracle step, the margin
-    check of a withdrawal or transfer, an account's settlement, three governance changes
-    (deposits come from the derived chains above), and every way the oracle refuses a
-    report."""
+    and cases still to come, never the framing, deposits, the owners' actions, the
+    oracle's, expiry's or governance's. Together the vectors exercise every accounts,
+    oracle, expiry and governance step, the margin check of a withdrawal or transfer
+    (with an option expiring inside it, fixed or not), an account's settlement
+    (deposits come from the derived chains above), every way the oracle refuses a
+    report, and the listings' and expiry's refusals."""
     executed: set[str] = set()
     refused: set[tuple[str, bytes]] = set()
+    others: set[tuple[str, bytes]] = set()
     for name in sorted(SCENARIOS):
         trace, separator = scenario_trace(name)
         ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator)
@@ -93,17 +95,37 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
         # family's to name)
         assert not set(pending) & (family(0) - {"tx.load"} | family(1) | family(2)), name
         assert not set(pending) & family(6), name
+        assert not set(pending) & (family(7) | family(8)), name
         executed.update(done)
         refused |= {
             (s.name, s.post.context.error)
             for s in trace.steps
             if s.name in family(6) and s.post.context is not None and s.post.context.failed
         }
-    margin = {"margin.begin", "margin.settle_accumulate", "margin.compare"}
-    margin |= {"settle.begin", "settle.position", "expiry.cover"}
-    margin |= {"gov.risk", "gov.oracle", "gov.params"}
+        others |= {
+            (s.name, s.post.context.error)
+            for s in trace.steps
+            if s.name in family(3) | family(7) | family(8) | {"tx.load"}
+            and s.post.context is not None
+            and s.post.context.failed
+        }
+    margin = {"margin.begin", "margin.settle_accumulate", "margin.accumulate", "margin.compare"}
+    margin |= {"settle.begin", "settle.position"}
     assert family(2) | margin <= executed, sorted(family(2) | margin - executed)
-    assert family(6) <= executed, sorted(family(6) - executed)
+    assert family(6) | family(7) | family(8) <= executed, sorted(
+        family(6) | family(7) | family(8) - executed
+    )
+    malformed = error_word("MalformedTx")
+    assert {
+        ("tx.load", malformed),  # an option expiry not at 08:00 UTC
+        ("gov.list", malformed),
+        ("gov.expiry", malformed),
+        ("gov.list_option", malformed),
+        ("gov.oracle", malformed),
+        ("gov.params", malformed),
+        ("margin.accumulate", error_word("OracleError")),  # expired, not fixed, stale
+        ("margin.compare", error_word("NotEnoughFunds")),
+    } <= others, sorted(others)
     oracle_error, bad_signature = error_word("OracleError"), error_word("BadSignature")
     unknown = error_word("UnknownInstrument")
     assert refused == {
