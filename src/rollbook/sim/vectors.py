@@ -360,7 +360,24 @@ def expiry_and_listing_scenarios() -> dict[str, Callable[[World], tuple[Tx, Orig
         w.now = OPTION_EXPIRY + 5
         return SettleAccount(w.traders["alice"].index), Origin.L2, None
 
+    def settle_sweeps_dust(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """The last holder of an expired call settles (the long was paid): the pool's
+        rounding dust goes to the insurance fund."""
+        _options(w, OPTION_EXPIRY - 400)
+        a, b = w.traders["alice"], w.traders["bob"]
+        size = 101_000_000  # 1.01: the payoff is not a whole number of quote units
+        m = w.order(a, Side.SELL, usd(120), size, CALL, OrderFlags.POST_ONLY)
+        assert w.l2(Fill(m, w.order(b, Side.BUY, usd(120), size, CALL), size)).ok
+        for minute, index in ((3, 3041), (2, 3042), (1, 3044)):
+            w.now = OPTION_EXPIRY - 60 * minute
+            assert w.l2(_option_report(w, index)).ok
+        w.now = OPTION_EXPIRY + 2
+        assert w.set_prices(usd(3050)).ok
+        assert w.l2(SettleAccount(b.index)).ok
+        return SettleAccount(a.index), Origin.L2, None
+
     return {
+        "settle_sweeps_dust": settle_sweeps_dust,
         "gov_list_perp": gov_list_perp,
         "gov_list_refused": gov_list_refused,
         "option_list_refused_time": option_list_refused_time,

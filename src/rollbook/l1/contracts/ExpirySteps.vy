@@ -257,18 +257,22 @@ def _settle(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[st
         payoff = max(price - strike, 0)
     # Toward −∞: a long's credit down, a short's debit up; the pool keeps the rest.
     credit: int256 = steps.floor_div(size * payoff, SIZE_ONE)
-    balance: int256 = steps.int_at(account, steps.ACCOUNT_BALANCE_AT)
-    changes.append(steps.change(apath, account, self._without(steps.with_int(account, steps.ACCOUNT_BALANCE_AT, balance + credit), cursor)))
+    balance: int256 = steps.int_at(account, steps.ACCOUNT_BALANCE_AT) + credit
     changes.append(steps.change(ppath, position, b""))
     open_interest: int256 = steps.int_at(inst, at.open_interest) - max(size, 0)
     pool: int256 = steps.int_at(inst, at.pool) - credit
     if open_interest == 0 and pool > 0:
-        # No long left to pay: what the pool holds is the fund's.
-        fpath: bytes32 = steps.int_key(b"acct", 0)
-        fund: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, fpath)
-        assert len(fund) > 0, "ExpirySteps: the insurance fund is missing"
-        changes.append(steps.change(fpath, fund, steps.with_int(fund, steps.ACCOUNT_BALANCE_AT, steps.int_at(fund, steps.ACCOUNT_BALANCE_AT) + pool)))
+        # No long left to pay: what the pool holds is the fund's (one write if the
+        # fund is the account settled: it may hold positions it took over).
+        if index == 0:
+            balance += pool
+        else:
+            fpath: bytes32 = steps.int_key(b"acct", 0)
+            fund: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, fpath)
+            assert len(fund) > 0, "ExpirySteps: the insurance fund is missing"
+            changes.append(steps.change(fpath, fund, steps.with_int(fund, steps.ACCOUNT_BALANCE_AT, steps.int_at(fund, steps.ACCOUNT_BALANCE_AT) + pool)))
         pool = 0
+    changes.append(steps.change(apath, account, self._without(steps.with_int(account, steps.ACCOUNT_BALANCE_AT, balance), cursor)))
     new: Bytes[steps.MAX_LEAF] = steps.with_int(inst, at.open_interest, open_interest)
     changes = self._changed(changes, ipath, inst, steps.with_int(new, at.pool, pool))
     if in_settlement:

@@ -3,12 +3,22 @@
 """
 @title GovernanceSteps
 @notice The governance family of the one-step executor (`rollbook.exchange.governance`):
-        txs from the L1 timelock only. So far `gov.risk` (`set_risk_params`: the
-        position bound, the order lifetime, the liquidation band and the backstop
-        threshold) and `gov.oracle` (`set_oracle`: the oracle set, k of n, and its
-        guards) and `gov.params` (`set_instrument_params`: an instrument's risk and
-        fee parameters, or its delisting). Not yet: listings (`gov.list`,
-        `gov.list_option`, `gov.expiry`).
+        txs from the L1 timelock only, every step: `gov.risk` (`set_risk_params`:
+        the position bound, the order lifetime, the liquidation band and the backstop
+        threshold), `gov.oracle` (`set_oracle`: the oracle set, k of n, and its
+        guards), `gov.params` (`set_instrument_params`: an instrument's risk and fee
+        parameters, or its delisting), and the listings: `gov.list`
+        (`list_instrument`: a perpetual, its id free, its symbol 1-64 characters,
+        `check_grid` and `check_risk_fields`; the leaf is the listing's first 13
+        fields with fresh indices), and an option chain (`list_option_chain`): its
+        load checks the expiry (08:00 UTC, more than 30 minutes and at most two years
+        ahead) and the grid, `gov.expiry` the floor, the risk fields and whole-dollar
+        strikes and sorts the expiry into the asset's queue (at most 16 live; the
+        samples' sum stays), then one `gov.list_option` per option, carrying its place
+        j = 2k + (put) in the chain: the id `first_id + j` free, Deribit's name
+        (`options.option_symbol`, the date by Howard Hinnant's `civil_from_days`) and
+        the leaf. Sources: Deribit's instrument naming and 08:00 UTC expiries;
+        docs/design/consensus.md section 13.
 @dev    A governance item is its kind, then `encode_value` of its fields (a tagged
         tuple: 0x05, u32 count; an int is 0x02 and 32 bytes; an address 0x03, u32 20
         and 20 bytes).

@@ -11,8 +11,16 @@
         `rollbook.exchange.option_margin`; a perpetual's fractions) to the carried
         sums; `margin.compare` checks equity ≥ IM and returns to the step the caller
         named. Carried: (account, return step, cursor, Σ value, Σ IM, Σ MM).
-        Not yet: portfolio mode, options at expiry, the risk-reducing rule of trades
-        (a check with no return step), account settlement.
+        An expired option (`settle_and_price`, `rollbook.exchange.expiry.is_expired`):
+        `margin.settle_accumulate` settles its funding and loss and hands the carried
+        words to `expiry.settle` (`ExpirySteps.vy`), which pays it out and goes on to
+        the next position or the compare, or, while the expiry's price is not fixed,
+        to `margin.accumulate`: the mark's freshness and the position's value, IM and
+        MM, as for any position. Account settlement (`settle.begin`,
+        `settle.position`, `rollbook.exchange.accounts.settle_account`) hands an
+        expired option to `expiry.settle` the same way, with its cursor.
+        Not yet: portfolio mode, the risk-reducing rule of trades (a check with no
+        return step).
 """
 
 import steps

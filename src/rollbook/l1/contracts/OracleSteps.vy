@@ -21,7 +21,8 @@
 @dev    Items: origin u8 | L1 sender 20 | kind 0x0a | timestamp u64 | counts of index
         prices, marks and vols (u16 each) | (u16 asset, u64 price)* | (u16, u64)* |
         (u16, u32 vol ppm)* | u8 signature count | EIP-2098 signatures (64 bytes)
-        (rollbook.codec.txcodec.encode_oracle).
+        (rollbook.codec.txcodec.encode_oracle), read by the `report.vy` module,
+        which `ExpirySteps.vy` shares for the queue's steps.
 """
 
 import steps
