@@ -30,7 +30,7 @@ from rollbook.codec.txcodec import encode_standalone
 from rollbook.commitment.witness import StepWitness, witness_tx
 from rollbook.crypto.keccak import keccak256
 from rollbook.crypto.secp256k1 import sign_digest
-from rollbook.exchange.leaves import Leaf, account_key
+from rollbook.exchange.leaves import INSURANCE_FUND, Leaf, account_key, position_key
 from rollbook.exchange.state import State, leaf_path
 from rollbook.exchange.stf import BlockTx
 from rollbook.exchange.txs import (
@@ -376,8 +376,24 @@ def expiry_and_listing_scenarios() -> dict[str, Callable[[World], tuple[Tx, Orig
         assert w.l2(SettleAccount(b.index)).ok
         return SettleAccount(a.index), Origin.L2, None
 
+    def settle_fund_sweeps_dust(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """As above with the insurance fund holding the short (as after a backstop):
+        the dust it sweeps is its own."""
+        tx, origin, sender = settle_sweeps_dust(w)
+        a = w.traders["alice"]
+        assert isinstance(tx, SettleAccount)
+        position = w.state.position(a.index, CALL)
+        alice = w.state.account(a.index)
+        fund = w.state.account(INSURANCE_FUND)
+        w.state.delete(position_key(a.index, CALL))
+        w.state.put(position_key(INSURANCE_FUND, CALL), position)
+        w.state.put(account_key(a.index), alice._replace(instruments=()))
+        w.state.put(account_key(INSURANCE_FUND), fund._replace(instruments=(CALL,)))
+        return SettleAccount(INSURANCE_FUND), origin, sender
+
     return {
         "settle_sweeps_dust": settle_sweeps_dust,
+        "settle_fund_sweeps_dust": settle_fund_sweeps_dust,
         "gov_list_perp": gov_list_perp,
         "gov_list_refused": gov_list_refused,
         "option_list_refused_time": option_list_refused_time,
