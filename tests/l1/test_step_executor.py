@@ -18,9 +18,10 @@ from rollbook.chain.derive import build_block, derive
 from rollbook.chain.trace import SPAN, BlockTrace, error_word, trace_block
 from rollbook.exchange.steps import FAMILIES
 from rollbook.exchange.stf import BlockTx
-from rollbook.exchange.txs import Deposit, Origin
+from rollbook.exchange.txs import Deposit, ListOptionChain, Origin
 from rollbook.l1.onestep import witness_at
-from rollbook.sim.vectors import scenario_trace, scenarios
+from rollbook.sim.vectors import _base_world, scenario_trace, scenarios, world_trace
+from rollbook.sim.world import GENESIS_TIME, option_chain
 from tests.chain.helpers import Rollup, run
 from tests.l1.conftest import deploy_executor
 
@@ -220,3 +221,66 @@ def test_a_witness_that_does_not_prove_its_part_reverts(
     # The block.begin step refuses inputs that are not the block's.
     with pytest.raises(boa.BoaError, match="not the block's"):
         ex.execute(trace.steps[0].pre.checkpoint, 0, b"\x01" * 32, witness_at(trace, 0))
+
+
+DAY = 86_400
+
+
+def _listing_trace(world: Any, chains: list[ListOptionChain]) -> BlockTrace:
+    """The last of ``chains`` traced in a block of its own, after the others."""
+    for chain in chains[:-1]:
+        assert world.l1(chain).ok
+    return world_trace(world, chains[-1], Origin.L1)
+
+
+@pytest.mark.parametrize(
+    ("date", "underlying", "strikes"),
+    [
+        ((2027, 2, 28), "BTC", (1, 9, 10, 99_999, 123_456)),  # before a leap day
+        ((2028, 2, 29), "SOL1", (7,)),  # a leap day: two-digit day, the year's rollover
+        ((2027, 12, 31), "E", tuple(range(1_000, 33_000, 1_000))),  # 32 strikes
+        ((2027, 1, 1), "ETH", (3000,)),  # Jan: civil_from_days's year adjustment
+        ((2027, 10, 9), "AVAX", (2**32,)),  # a strike beyond 32 bits
+    ],
+)
+def test_option_listings_match_the_stf(
+    date: tuple[int, int, int], underlying: str, strikes: tuple[int, ...]
+) -> None:
+    """Option chains on dates and names that exercise Deribit's naming (the symbol is
+    built on-chain, `options.option_symbol`), every option of a 32-strike chain."""
+    days = _days_from_civil(*date)
+    expiry = days * DAY + 8 * 3600
+    world = _base_world()
+    world.now = expiry - 100 * DAY
+    trace = _listing_trace(world, [option_chain(40, expiry, strikes, underlying=underlying)])
+    done, pending = replay(_vector_executor(), trace)
+    assert not pending
+    assert done.count("gov.list_option") == 2 * len(strikes)
+
+
+def test_a_seventeenth_expiry_is_refused_on_the_executor() -> None:
+    """`gov.expiry` refuses a 17th live expiry of an asset (and sorts every other in)."""
+    world = _base_world()
+    first = GENESIS_TIME + 8 * 3600 + DAY
+    chains = [option_chain(100 + 2 * k, first + k * DAY, (3000,)) for k in (3, 1, 0, 2)]
+    chains += [option_chain(100 + 2 * k, first + k * DAY, (3000,)) for k in range(4, 17)]
+    trace = _listing_trace(world, chains)
+    done, pending = replay(_vector_executor(), trace)
+    assert not pending and "gov.expiry" in done
+    step = next(s for s in trace.steps if s.name == "gov.expiry")
+    end = step.post.context
+    assert end is not None and end.failed and end.error == error_word("MalformedTx")
+
+
+def _vector_executor() -> Any:
+    return deploy_executor(output_version(Mode.OPTIMISTIC), _base_world().separator)
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 (Howard Hinnant's days_from_civil)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146_097 + doe - 719_468

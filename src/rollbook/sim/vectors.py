@@ -661,6 +661,12 @@ def scenario_trace(name: str) -> tuple[BlockTrace, bytes]:
     separator. The one-step executor is tested and measured on these."""
     world = _base_world()
     tx, origin, sender = scenarios()[name](world)
+    return world_trace(world, tx, origin, sender), world.separator
+
+
+def world_trace(world: World, tx: Tx, origin: Origin, sender: bytes | None = None) -> BlockTrace:
+    """``tx`` in a block of its own at ``world.now`` on the world's state, traced (the
+    world's state moves on to the block's post-state)."""
     cfg = ChainConfig(chain_id=901, domain_separator=world.separator)
     ref = L1Ref(0, bytes(32), world.now - 60)
     parent = genesis_block(world.state, ref)
@@ -668,7 +674,7 @@ def scenario_trace(name: str) -> tuple[BlockTrace, bytes]:
     item = BlockTx(tx, origin, sender)
     l1_txs, sequenced = ([item], []) if origin is Origin.L1 else ([], [tx])
     block = build_block(world.state, parent.header, ref, world.now, l1_txs, sequenced, cfg)
-    return trace_block(pre, parent.header, block, world.separator), world.separator
+    return trace_block(pre, parent.header, block, world.separator)
 
 
 def step_json(step: StepWitness) -> dict[str, Any]:
