@@ -355,8 +355,16 @@ def expiry_and_listing_scenarios() -> dict[str, Callable[[World], tuple[Tx, Orig
         return tx, Origin.L2, None
 
     def settle_before_fix(w: World) -> tuple[Tx, Origin, bytes | None]:
-        """An account's settlement passes over an expired option not fixed yet."""
-        _unfixed(w)
+        """An account's settlement pays its perpetual's funding and passes over an
+        expired option not fixed yet."""
+        _options(w, OPTION_EXPIRY - 4000)
+        _open(w)
+        _sell_call(w)
+        w.now = OPTION_EXPIRY - 3900  # a premium sampled in the hour before the last
+        vols = {i: 800_000 for i in range(CALL, CALL + 4)}
+        assert w.l2(w.oracle_update({1: usd(3000)}, {1: usd(3003)}, vols=vols)).ok
+        w.now = OPTION_EXPIRY - 30  # the next hour's first report applies its funding
+        assert w.l2(_option_report(w, 3010)).ok
         w.now = OPTION_EXPIRY + 5
         return SettleAccount(w.traders["alice"].index), Origin.L2, None
 
