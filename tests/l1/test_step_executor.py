@@ -18,9 +18,10 @@ from rollbook.chain.l1 import L1Ref
 from rollbook.chain.trace import SPAN, BlockTrace, error_word, trace_block, trace_output
 from rollbook.exchange.steps import FAMILIES
 from rollbook.exchange.stf import BlockTx
-from rollbook.exchange.txs import Deposit, Origin
+from rollbook.exchange.txs import Deposit, ListOptionChain, Origin
 from rollbook.l1.onestep import witness_at
-from rollbook.sim.vectors import scenario_trace, scenarios
+from rollbook.sim.vectors import _base_world, scenario_trace, scenarios, world_trace
+from rollbook.sim.world import GENESIS_TIME, option_chain
 from tests.chain.helpers import Rollup, run
 from tests.l1.conftest import deploy_executor, input_queue, is_l1_load, l1_loads, queue_for
 
@@ -73,13 +74,15 @@ def family(index: int) -> set[str]:
 def test_every_vector_runs_the_same_on_the_executor() -> None:
     """Each STF vector's tx, in a block of its own: every step the executor runs gives
     the STF's checkpoint; the steps it refuses as "not executable yet" are the families
-    and cases still to come, never the framing, deposits, the owners' actions or the
-    oracle's. Together the vectors exercise every accounts and oracle step, the margin
-    check of a withdrawal or transfer, an account's settlement, three governance changes
-    (deposits come from the derived chains above), and every way the oracle refuses a
-    report."""
+    and cases still to come, never the framing, deposits, the owners' actions, the
+    oracle's, expiry's or governance's. Together the vectors exercise every accounts,
+    oracle, expiry and governance step, the margin check of a withdrawal or transfer
+    (with an option expiring inside it, fixed or not), an account's settlement
+    (deposits come from the derived chains above), every way the oracle refuses a
+    report, and the listings' and expiry's refusals."""
     executed: set[str] = set()
     refused: set[tuple[str, bytes]] = set()
+    others: set[tuple[str, bytes]] = set()
     for name in sorted(SCENARIOS):
         trace, separator = scenario_trace(name)
         ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator, queue_for([trace]))
@@ -89,17 +92,37 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
         # family's to name)
         assert not set(pending) & (family(0) - {"tx.load"} | family(1) | family(2)), name
         assert not set(pending) & family(6), name
+        assert not set(pending) & (family(7) | family(8)), name
         executed.update(done)
         refused |= {
             (s.name, s.post.context.error)
             for s in trace.steps
             if s.name in family(6) and s.post.context is not None and s.post.context.failed
         }
-    margin = {"margin.begin", "margin.settle_accumulate", "margin.compare"}
-    margin |= {"settle.begin", "settle.position", "expiry.cover"}
-    margin |= {"gov.risk", "gov.oracle", "gov.params"}
+        others |= {
+            (s.name, s.post.context.error)
+            for s in trace.steps
+            if s.name in family(3) | family(7) | family(8) | {"tx.load"}
+            and s.post.context is not None
+            and s.post.context.failed
+        }
+    margin = {"margin.begin", "margin.settle_accumulate", "margin.accumulate", "margin.compare"}
+    margin |= {"settle.begin", "settle.position"}
     assert family(2) | margin <= executed, sorted(family(2) | margin - executed)
-    assert family(6) <= executed, sorted(family(6) - executed)
+    assert family(6) | family(7) | family(8) <= executed, sorted(
+        family(6) | family(7) | family(8) - executed
+    )
+    malformed = error_word("MalformedTx")
+    assert {
+        ("tx.load", malformed),  # an option expiry not at 08:00 UTC
+        ("gov.list", malformed),
+        ("gov.expiry", malformed),
+        ("gov.list_option", malformed),
+        ("gov.oracle", malformed),
+        ("gov.params", malformed),
+        ("margin.accumulate", error_word("OracleError")),  # expired, not fixed, stale
+        ("margin.compare", error_word("NotEnoughFunds")),
+    } <= others, sorted(others)
     oracle_error, bad_signature = error_word("OracleError"), error_word("BadSignature")
     unknown = error_word("UnknownInstrument")
     assert refused == {
@@ -244,3 +267,68 @@ def test_a_block_can_neither_invent_nor_skip_an_l1_input(
         moved = (*begin[:11], first.to_bytes(32, "big"))
         with pytest.raises(boa.BoaError, match="L1 input"):
             honest.execute(trace.steps[0].pre.checkpoint, 0, trace.inputs.hash(), moved)
+
+
+DAY = 86_400
+
+
+def _listing_trace(world: Any, chains: list[ListOptionChain]) -> BlockTrace:
+    """The last of ``chains`` traced in a block of its own, after the others."""
+    for chain in chains[:-1]:
+        assert world.l1(chain).ok
+    return world_trace(world, chains[-1], Origin.L1)
+
+
+@pytest.mark.parametrize(
+    ("date", "underlying", "strikes"),
+    [
+        ((2027, 2, 28), "BTC", (1, 9, 10, 99_999, 123_456)),  # before a leap day
+        ((2028, 2, 29), "SOL1", (7,)),  # a leap day: two-digit day, the year's rollover
+        ((2027, 12, 31), "E", tuple(range(1_000, 33_000, 1_000))),  # 32 strikes
+        ((2027, 1, 1), "ETH", (3000,)),  # Jan: civil_from_days's year adjustment
+        ((2027, 10, 9), "AVAX", (2**32,)),  # a strike beyond 32 bits
+    ],
+)
+def test_option_listings_match_the_stf(
+    date: tuple[int, int, int], underlying: str, strikes: tuple[int, ...]
+) -> None:
+    """Option chains on dates and names that exercise Deribit's naming (the symbol is
+    built on-chain, `options.option_symbol`), every option of a 32-strike chain."""
+    days = _days_from_civil(*date)
+    expiry = days * DAY + 8 * 3600
+    world = _base_world()
+    world.now = expiry - 100 * DAY
+    trace = _listing_trace(world, [option_chain(40, expiry, strikes, underlying=underlying)])
+    done, pending = replay(_vector_executor(trace), trace)
+    assert not pending
+    assert done.count("gov.list_option") == 2 * len(strikes)
+
+
+def test_a_seventeenth_expiry_is_refused_on_the_executor() -> None:
+    """`gov.expiry` refuses a 17th live expiry of an asset (and sorts every other in)."""
+    world = _base_world()
+    first = GENESIS_TIME + 8 * 3600 + DAY
+    chains = [option_chain(100 + 2 * k, first + k * DAY, (3000,)) for k in (3, 1, 0, 2)]
+    chains += [option_chain(100 + 2 * k, first + k * DAY, (3000,)) for k in range(4, 17)]
+    trace = _listing_trace(world, chains)
+    done, pending = replay(_vector_executor(trace), trace)
+    assert not pending and "gov.expiry" in done
+    step = next(s for s in trace.steps if s.name == "gov.expiry")
+    end = step.post.context
+    assert end is not None and end.failed and end.error == error_word("MalformedTx")
+
+
+def _vector_executor(trace: BlockTrace) -> Any:
+    """An executor for a trace of the vectors' world, with its L1 tx in the queue."""
+    separator = _base_world().separator
+    return deploy_executor(output_version(Mode.OPTIMISTIC), separator, queue_for([trace]))
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 (Howard Hinnant's days_from_civil)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146_097 + doe - 719_468

@@ -221,7 +221,7 @@ def settle_account(state: State, env: TxEnv, tx: SettleAccount) -> None:
             raise InvariantError("the settlement cursor lost its position")
         settle_position(state, tx.account, instrument_id)
         if is_expired(state.instrument(instrument_id), env.timestamp) and settle_expired(
-            state, tx.account, instrument_id
+            state, tx.account, instrument_id, (cursor,)
         ):
             continue
         cursor += 1

@@ -63,36 +63,39 @@ def is_expired(instrument: Instrument, now: int) -> bool:
     return instrument.kind is not InstrumentKind.PERPETUAL and now >= instrument.expiry
 
 
-def record_index(
-    state: State, asset: int, timestamp: int, price: int, carry: tuple[int, ...] = ()
-) -> None:
+def record_index(state: State, asset: int, timestamp: int, price: int, cursor: int = 0) -> None:
     """Offer an oracle report's index to the asset's expiry queue (docstring, 1–2).
 
-    Settles every pending expiry at or before ``timestamp`` (one step each), then
-    counts the report as a sample of the next expiry if it is one. Every step carries
-    ``carry`` (the oracle step's cursor into its report, so that the step after the
-    queue's is known).
+    Steps, each carrying ``cursor`` (the oracle step's place in its report, so that
+    the step after the queue's is known) and a phase: ``expiry.queue`` (phase 0)
+    reads the queue; one ``expiry.fix`` per pending expiry at or before ``timestamp``
+    fixes its price and writes the queue without it; ``expiry.queue`` (phase 1)
+    counts the report as a sample of the next expiry if it is one. Every step
+    re-reads the queue, so that the one-step executor can run it alone.
     """
     key = expiries_key(asset)
-    state.step("expiry.queue", key, carry=carry)
+    state.step("expiry.queue", key, carry=(cursor, 0))
     queue = cast(ExpiryQueue | None, state.get(key))
     if queue is None:
         return
     while queue.pending and queue.pending[0] <= timestamp:
         expiry = queue.pending[0]
-        state.step("expiry.fix", key, settlement_key(asset, expiry), carry=carry)
+        state.step("expiry.fix", key, settlement_key(asset, expiry), carry=(cursor,))
+        queue = cast(ExpiryQueue, state.get(key))
         if queue.sample_count:
             fixed = Settlement(average(queue.sample_sum, queue.sample_count), queue.sample_count)
         else:
             fixed = Settlement(price, 0)
         state.put(settlement_key(asset, expiry), fixed)
         queue = ExpiryQueue(queue.pending[1:])
+        state.put(key, queue)
+    state.step("expiry.queue", key, carry=(cursor, 1))
+    queue = cast(ExpiryQueue, state.get(key))
     if queue.pending and is_settlement_sample(timestamp, queue.pending[0]):
         queue = queue._replace(
             sample_sum=queue.sample_sum + price, sample_count=queue.sample_count + 1
         )
-    state.step("expiry.queue", key, carry=carry)
-    state.put(key, queue)
+        state.put(key, queue)
 
 
 def settlement(state: State, instrument: Instrument) -> Settlement | None:
@@ -100,13 +103,18 @@ def settlement(state: State, instrument: Instrument) -> Settlement | None:
     return cast(Settlement | None, state.get(settlement_key(instrument.asset, instrument.expiry)))
 
 
-def settle_expired(state: State, index: int, instrument_id: int) -> bool:
+def settle_expired(
+    state: State, index: int, instrument_id: int, carry: tuple[int, ...] = ()
+) -> bool:
     """Pay out the account's position in an expired option once its price is fixed.
 
     The caller has settled the position's lazy funding and loss. Returns whether the
     position is gone (``False``: the expiry's price is not fixed yet).
-    Reads and writes: the account, the position, the instrument, the settlement and
-    the insurance fund (for the pool's dust when the last position settles).
+    One step, ``expiry.settle``, carrying ``carry`` (the caller's: the margin check's
+    sums and cursor, or the account settlement's cursor, so that the step after it is
+    known). It reads the account, the position, the instrument and the settlement,
+    and writes them and the insurance fund (for the pool's dust when the last
+    position settles).
     """
     instrument = state.instrument(instrument_id)
     state.step(
@@ -116,16 +124,20 @@ def settle_expired(state: State, index: int, instrument_id: int) -> bool:
         instrument_key(instrument_id),
         settlement_key(instrument.asset, instrument.expiry),
         account_key(INSURANCE_FUND),
+        carry=carry,
     )
+    # Re-read in this step: the one-step executor runs it alone from its leaves.
+    account = state.account(index)
+    instrument = state.instrument(instrument_id)
+    position = state.position(index, instrument_id)
     fixed = settlement(state, instrument)
     if fixed is None:
         return False
-    size = state.position(index, instrument_id).size
+    size = position.size
     if size == 0:
         return True
     # Rounds toward −∞: a long's credit down, a short's debit up; the pool keeps the rest.
     credit = size * payoff(instrument.kind, instrument.strike, fixed.price) // SIZE_ONE
-    account = state.account(index)
     state.put(
         account_key(index),
         account._replace(

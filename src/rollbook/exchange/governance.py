@@ -167,7 +167,13 @@ def list_option_chain(state: State, env: TxEnv, tx: ListOptionChain) -> None:
     for k, strike in enumerate(tx.strikes):
         for offset, kind in ((0, InstrumentKind.CALL), (1, InstrumentKind.PUT)):
             instrument_id = tx.first_id + 2 * k + offset
-            state.step("gov.list_option", instrument_key(instrument_id), GLOBALS_KEY)
+            # Carried: the listing's place in the chain (the executor runs it alone).
+            state.step(
+                "gov.list_option",
+                instrument_key(instrument_id),
+                GLOBALS_KEY,
+                carry=(2 * k + offset,),
+            )
             _require(
                 state.get(instrument_key(instrument_id)) is None,
                 f"instrument id {instrument_id} already listed",

@@ -175,9 +175,15 @@ def settle_and_price(state: State, index: int, now: int, then: str = "") -> tupl
         instrument = state.instrument(instrument_id)
         settle_loaded(state, index, position, instrument)
         if is_expired(instrument, now):
-            if settle_expired(state, index, instrument_id):
+            if settle_expired(state, index, instrument_id, carry):
                 continue
+            # Not fixed yet: the position is valued as any other, in a step of its own
+            # that re-reads what it values.
             state.step("margin.accumulate", *declared, carry=carry)
+            if state.account(index).instruments[cursor] != instrument_id:
+                raise InvariantError("the margin cursor lost its position")
+            position = state.position(index, instrument_id)
+            instrument = state.instrument(instrument_id)
         require_fresh_mark(instrument, now, state.oracle().staleness)
         priced.append((instrument, position.size))
         if not portfolio:

@@ -143,7 +143,7 @@ def apply_oracle_update(state: State, env: TxEnv, tx: OracleUpdate) -> None:
         if old is not None:
             check_move(f"index of asset {asset}", old.price, price, max_move_ppm)
         state.put(price_key(asset), AssetPrice(price, tx.timestamp))
-        record_index(state, asset, tx.timestamp, price, carry=(cursor,))
+        record_index(state, asset, tx.timestamp, price, cursor)
         cursor += 1
     for instrument_id, mark in tx.marks:
         state.step("oracle.mark", instrument_key(instrument_id), ORACLE_KEY, carry=(cursor,))

@@ -237,10 +237,17 @@ class L1Client:
 
     def deploy(self, name: str, key: bytes, *args: Any, value: int = 0) -> bytes:
         """Send the deployment of contract ``name``; returns the tx hash."""
+        return self.send(key, {**self.deployment_tx(name, *args), "value": value})
+
+    def deployment_tx(self, name: str, *args: Any) -> dict[str, Any]:
+        """The data and gas of contract ``name``'s deployment (not sent)."""
         c = compiled(name)
         factory = self.w3.eth.contract(abi=c.abi, bytecode=c.bytecode)
         data = factory.constructor(*args).data_in_transaction
-        return self.send(key, {"data": data, "value": value, "gas": deploy_gas(data, c.runtime)})
+        return {"data": data, "gas": deploy_gas(data, c.runtime)}
+
+    def block_gas_limit(self) -> int:
+        return int(self.block("latest")["gasLimit"])
 
     def contract(self, name: str, address: str) -> Contract:
         checked = Web3.to_checksum_address(address)

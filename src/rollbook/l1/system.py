@@ -15,6 +15,7 @@ inbox recorded, read from the posting tx's calldata.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -108,21 +109,21 @@ def deploy(
     collateral: str | None = None,
     dispute: DisputeParams | None = None,
 ) -> System:
-    """Deploy the system in one L1 block mined at ``timestamp``.
+    """Deploy the system in the L1 blocks that end with one mined at ``timestamp + 1``
+    (as many as the contracts' gas needs, a second apart: :func:`_deploy_in_blocks`).
 
     ``freeze_delay`` defaults to the challenge window plus a day (the Portal requires
     it to exceed the window), ``governance_delay`` to the exit window (freeze delay +
     claim period). ``collateral`` is an existing ERC-20's address (6 decimals, like
     USDC); by default a devnet Collateral is deployed. The dispute game (#7) with its
-    one-step executor and step families is deployed in the same block, at addresses
+    one-step executor and step families is deployed with it, at addresses
     computed in advance (the oracle names the game as its remover, the game the
     executor, the executor its families); ``dispute`` sets its parameters. The game
     takes its anchor — the genesis output root, which cites the deployment's L1 block —
     from :func:`anchor_game` once the L2 genesis is built on it; until then no game
     can be opened. The contracts the families call (``FAMILY_HELPERS``: the normal
-    CDF's table and the Black-76 pricer, 60 KB of code) follow in the Portal's block,
-    also at computed addresses (a family calls them only when it executes a step), so
-    that neither block nears the gas limit.
+    CDF's table and the Black-76 pricer, 60 KB of code) follow, before the Portal,
+    also at computed addresses (a family calls them only when it executes a step).
     """
     if dispute is None:
         dispute = DisputeParams()
@@ -162,36 +163,33 @@ def deploy(
     }
     helpers = {name: helper_args(name, ahead) for name in later}
     args = {name: args[name] for name in names}
-    client.open_block(timestamp)
-    hashes = {name: client.deploy(name, roles.deployer, *a) for name, a in args.items()}
-    client.seal_block()
-    addresses = {name: client.receipt(h)["contractAddress"] for name, h in hashes.items()}
-    if collateral is not None:
-        addresses["Collateral"] = Web3.to_checksum_address(collateral)
+    collateral_address = (
+        Web3.to_checksum_address(collateral) if collateral is not None else ahead["Collateral"]
+    )
+    args |= helpers
     args["Portal"] = [
-        addresses["Collateral"],
-        addresses["OutputOracle"],
+        collateral_address,
+        ahead["OutputOracle"],
         output_version,
         forced_fee,
         first_deposit_id,
         freeze_delay,
         claim_period,
-        addresses["InputQueue"],
+        ahead["InputQueue"],
     ]
-    portal_address = client.next_address(roles.deployer, len(helpers))
-    client.open_block(timestamp + 1)
-    hashes = {name: client.deploy(name, roles.deployer, *a) for name, a in helpers.items()}
-    portal_hash = client.deploy("Portal", roles.deployer, *args["Portal"])
-    queue = client.contract("InputQueue", addresses["InputQueue"])
-    bind_hash = client.call_tx(roles.deployer, queue, "bind", portal_address, addresses["Timelock"])
-    client.seal_block()
-    if not client.receipt(bind_hash)["status"]:
+    # The queue names its pushers once the Portal exists: the last block's last tx.
+    portal = client.next_address(roles.deployer, len(names) + len(later))
+    queue = client.contract("InputQueue", ahead["InputQueue"])
+    pushers = (queue, "bind", portal, ahead["Timelock"])
+    hashes = _deploy_in_blocks(client, roles.deployer, args, timestamp + 1, then=[pushers])
+    addresses = {
+        name: client.receipt(h)["contractAddress"] for name, h in hashes.items() if name != "bind"
+    }
+    if not client.receipt(hashes["bind"])["status"]:
         raise L1Error("the input queue did not accept its pushers")
-    addresses |= {name: client.receipt(h)["contractAddress"] for name, h in hashes.items()}
     if any(addresses[n] != ahead[n] for n in names + later):
         raise L1Error("a contract did not land at its computed address")
-    args |= helpers
-    addresses["Portal"] = client.receipt(portal_hash)["contractAddress"]
+    addresses["Collateral"] = collateral_address
     deployment = Deployment(
         chain_id=client.chain_id,
         fork=FORK,
@@ -214,6 +212,45 @@ def deploy(
         },
     )
     return bind(client, deployment)
+
+
+BLOCK_GAS_SHARE = 0.9
+"""Of a block's gas limit, what the deployment's txs may ask for in one block (the
+limit drifts from block to block)."""
+
+
+def _deploy_in_blocks(
+    client: L1Client,
+    deployer: bytes,
+    args: dict[str, list[Any]],
+    last: int,
+    then: Sequence[tuple[Any, ...]] = (),
+) -> dict[str, bytes]:
+    """Send the deployments in ``args``' order (their addresses were computed from
+    it), as many to a block as its gas limit takes, the last block mined at ``last``
+    and each earlier one a second before, then the calls ``then`` (contract, function,
+    arguments) in the last block; returns the tx hashes by name (a call's by its
+    function's)."""
+    budget = int(client.block_gas_limit() * BLOCK_GAS_SHARE)
+    txs = {name: client.deployment_tx(name, *a) for name, a in args.items()}
+    blocks: list[list[str]] = [[]]
+    used = 0
+    for name, tx in txs.items():
+        if used + tx["gas"] > budget and blocks[-1]:
+            blocks.append([])
+            used = 0
+        blocks[-1].append(name)
+        used += tx["gas"]
+    hashes: dict[str, bytes] = {}
+    for k, names in enumerate(blocks):
+        client.open_block(last - (len(blocks) - 1 - k))
+        for name in names:
+            hashes[name] = client.send(deployer, txs[name])
+        if k == len(blocks) - 1:
+            for contract, fn, *call_args in then:
+                hashes[fn] = client.call_tx(deployer, contract, fn, *call_args)
+        client.seal_block()
+    return hashes
 
 
 def anchor_game(system: System, deployer: bytes, genesis_root: bytes) -> bytes:

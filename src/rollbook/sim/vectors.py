@@ -17,7 +17,7 @@ import argparse
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import fields, is_dataclass
+from dataclasses import fields, is_dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from rollbook.codec.txcodec import encode_standalone
 from rollbook.commitment.witness import StepWitness, witness_tx
 from rollbook.crypto.keccak import keccak256
 from rollbook.crypto.secp256k1 import sign_digest
-from rollbook.exchange.leaves import Leaf, account_key
+from rollbook.exchange.leaves import INSURANCE_FUND, Leaf, account_key, position_key
 from rollbook.exchange.state import State, leaf_path
 from rollbook.exchange.stf import BlockTx
 from rollbook.exchange.txs import (
@@ -38,6 +38,7 @@ from rollbook.exchange.txs import (
     Fill,
     ForcedClose,
     Liquidate,
+    ListInstrument,
     NonceFloor,
     OracleUpdate,
     Origin,
@@ -53,7 +54,15 @@ from rollbook.exchange.txs import (
     oracle_report_digest,
 )
 from rollbook.exchange.types import OrderFlags, Side
-from rollbook.sim.world import GENESIS_TIME, World, base, key_from_label, option_chain, usd
+from rollbook.sim.world import (
+    GENESIS_TIME,
+    World,
+    base,
+    key_from_label,
+    option_chain,
+    perp_spec,
+    usd,
+)
 
 DEFAULT_OUT = Path(__file__).resolve().parents[3] / "tests" / "vectors" / "stf"
 
@@ -258,6 +267,153 @@ def oracle_refusals() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | N
         "option_vol_too_far": option_vol_too_far,
         "option_vol_without_index": option_vol_without_index,
         "option_vol_after_expiry": option_vol_after_expiry,
+    }
+
+
+def expiry_and_listing_scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]:
+    """Listings (accepted and refused at each of their steps), the expiry queue
+    (a sample, several expiries fixed by one report), and options expiring inside a
+    margin check or an account's settlement, fixed or not yet."""
+
+    def gov_list_perp(w: World) -> tuple[Tx, Origin, bytes | None]:
+        spec = perp_spec(2, "BTC_USDC-PERPETUAL", asset=2, tick=100_000, lot=1_000)
+        return ListInstrument(spec), Origin.L1, None
+
+    def gov_list_refused(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Instrument 1 is listed already: refused, nothing changes."""
+        return ListInstrument(perp_spec(1, "ETH_USDC-PERP2")), Origin.L1, None
+
+    def option_list_refused_time(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """An expiry not at 08:00 UTC: refused before the first step."""
+        return option_chain(CALL, OPTION_EXPIRY + 3600, (3000,)), Origin.L1, None
+
+    def option_list_refused_risk(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """An option listing without an initial-margin floor: refused at its first
+        step."""
+        chain = option_chain(CALL, OPTION_EXPIRY, (3000,))
+        return replace(chain, im_floor_ppm=0), Origin.L1, None
+
+    def option_list_refused_listed(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """The chain's second id is instrument 1's: refused at its listing, after the
+        expiry joined the queue (the whole tx reverts)."""
+        return option_chain(0, OPTION_EXPIRY, (3000,)), Origin.L1, None
+
+    def option_list_second_expiry(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """An earlier expiry joins a queue that holds one already (sorted in)."""
+        assert w.l1(option_chain(CALL, OPTION_EXPIRY + 86_400, (3000,))).ok
+        return option_chain(20, OPTION_EXPIRY, (3000,)), Origin.L1, None
+
+    def option_expiry_sample(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A report on the minute in the last 30 minutes: a settlement sample."""
+        _options(w, OPTION_EXPIRY - 400)
+        w.now = OPTION_EXPIRY - 300
+        return _option_report(w, 3045), Origin.L2, None
+
+    def option_expiry_fix_several(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """One report after two expiries fixes both (the first from its samples, the
+        second from this index), and the queue moves to the third."""
+        _options(w, OPTION_EXPIRY - 400)
+        for day in (1, 2):
+            assert w.l1(option_chain(20 + 2 * day, OPTION_EXPIRY + day * 86_400, (3000,))).ok
+        w.now = OPTION_EXPIRY - 60
+        assert w.l2(_option_report(w, 3010)).ok
+        w.now = OPTION_EXPIRY + 86_400 + 5
+        return w.oracle_update({1: usd(3020)}, {1: usd(3020)}), Origin.L2, None
+
+    def withdraw_after_expiry(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A withdrawal's margin check pays out an expired, fixed call first."""
+        _options(w, OPTION_EXPIRY - 400)
+        _sell_call(w)
+        _expire(w)
+        b = w.traders["bob"]
+        nonce = w.state.account(b.index).tx_nonce
+        tx = w.owner_signed(Withdraw, b, account=b.index, amount=usd(10), nonce=nonce)
+        return tx, Origin.L2, None
+
+    def _unfixed(w: World) -> None:
+        _options(w, OPTION_EXPIRY - 400)
+        _sell_call(w)
+        w.now = OPTION_EXPIRY - 30
+        assert w.l2(_option_report(w, 3010)).ok
+
+    def withdraw_before_fix(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Expired but not fixed yet: the call is valued at its last mark."""
+        _unfixed(w)
+        w.now = OPTION_EXPIRY + 5
+        b = w.traders["bob"]
+        nonce = w.state.account(b.index).tx_nonce
+        tx = w.owner_signed(Withdraw, b, account=b.index, amount=usd(10), nonce=nonce)
+        return tx, Origin.L2, None
+
+    def withdraw_before_fix_stale(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Expired, not fixed, and its last mark is stale: refused."""
+        _unfixed(w)
+        w.now = OPTION_EXPIRY + 120
+        b = w.traders["bob"]
+        nonce = w.state.account(b.index).tx_nonce
+        tx = w.owner_signed(Withdraw, b, account=b.index, amount=usd(10), nonce=nonce)
+        return tx, Origin.L2, None
+
+    def settle_before_fix(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """An account's settlement pays its perpetual's funding and passes over an
+        expired option not fixed yet."""
+        _options(w, OPTION_EXPIRY - 4000)
+        _open(w)
+        _sell_call(w)
+        w.now = OPTION_EXPIRY - 3900  # a premium sampled in the hour before the last
+        vols = {i: 800_000 for i in range(CALL, CALL + 4)}
+        assert w.l2(w.oracle_update({1: usd(3000)}, {1: usd(3003)}, vols=vols)).ok
+        w.now = OPTION_EXPIRY - 30  # the next hour's first report applies its funding
+        assert w.l2(_option_report(w, 3010)).ok
+        w.now = OPTION_EXPIRY + 5
+        return SettleAccount(w.traders["alice"].index), Origin.L2, None
+
+    def settle_sweeps_dust(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """The last holder of an expired call settles (the long was paid): the pool's
+        rounding dust goes to the insurance fund."""
+        _options(w, OPTION_EXPIRY - 400)
+        a, b = w.traders["alice"], w.traders["bob"]
+        size = 101_000_000  # 1.01: the payoff is not a whole number of quote units
+        m = w.order(a, Side.SELL, usd(120), size, CALL, OrderFlags.POST_ONLY)
+        assert w.l2(Fill(m, w.order(b, Side.BUY, usd(120), size, CALL), size)).ok
+        for minute, index in ((3, 3041), (2, 3042), (1, 3044)):
+            w.now = OPTION_EXPIRY - 60 * minute
+            assert w.l2(_option_report(w, index)).ok
+        w.now = OPTION_EXPIRY + 2
+        assert w.set_prices(usd(3050)).ok
+        assert w.l2(SettleAccount(b.index)).ok
+        return SettleAccount(a.index), Origin.L2, None
+
+    def settle_fund_sweeps_dust(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """As above with the insurance fund holding the short (as after a backstop):
+        the dust it sweeps is its own."""
+        tx, origin, sender = settle_sweeps_dust(w)
+        a = w.traders["alice"]
+        assert isinstance(tx, SettleAccount)
+        position = w.state.position(a.index, CALL)
+        alice = w.state.account(a.index)
+        fund = w.state.account(INSURANCE_FUND)
+        w.state.delete(position_key(a.index, CALL))
+        w.state.put(position_key(INSURANCE_FUND, CALL), position)
+        w.state.put(account_key(a.index), alice._replace(instruments=()))
+        w.state.put(account_key(INSURANCE_FUND), fund._replace(instruments=(CALL,)))
+        return SettleAccount(INSURANCE_FUND), origin, sender
+
+    return {
+        "settle_sweeps_dust": settle_sweeps_dust,
+        "settle_fund_sweeps_dust": settle_fund_sweeps_dust,
+        "gov_list_perp": gov_list_perp,
+        "gov_list_refused": gov_list_refused,
+        "option_list_refused_time": option_list_refused_time,
+        "option_list_refused_risk": option_list_refused_risk,
+        "option_list_refused_listed": option_list_refused_listed,
+        "option_list_second_expiry": option_list_second_expiry,
+        "option_expiry_sample": option_expiry_sample,
+        "option_expiry_fix_several": option_expiry_fix_several,
+        "withdraw_after_expiry": withdraw_after_expiry,
+        "withdraw_before_fix": withdraw_before_fix,
+        "withdraw_before_fix_stale": withdraw_before_fix_stale,
+        "settle_before_fix": settle_before_fix,
     }
 
 
@@ -503,6 +659,7 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         "gov_params_change": gov_params_change,
         "gov_params_refused": gov_params_refused,
         **oracle_refusals(),
+        **expiry_and_listing_scenarios(),
     }
 
 
@@ -514,6 +671,15 @@ def scenario_trace(name: str, l1_block: int = 1) -> tuple[BlockTrace, bytes]:
     one-step executor is tested and measured on these."""
     world = _base_world()
     tx, origin, sender = scenarios()[name](world)
+    return world_trace(world, tx, origin, sender, l1_block), world.separator
+
+
+def world_trace(
+    world: World, tx: Tx, origin: Origin, sender: bytes | None = None, l1_block: int = 1
+) -> BlockTrace:
+    """``tx`` in a block of its own at ``world.now`` on the world's state, traced (the
+    world's state moves on to the block's post-state), with L1 origin ``l1_block`` (its
+    parent's the one before: an L1 tx is the input queue's first entry)."""
     cfg = ChainConfig(chain_id=901, domain_separator=world.separator)
     parent = genesis_block(world.state, L1Ref(l1_block - 1, bytes(32), world.now - 72))
     ref = L1Ref(l1_block, bytes(32), world.now - 60)
@@ -521,7 +687,7 @@ def scenario_trace(name: str, l1_block: int = 1) -> tuple[BlockTrace, bytes]:
     item = BlockTx(tx, origin, sender)
     l1_txs, sequenced = ([item], []) if origin is Origin.L1 else ([], [tx])
     block = build_block(world.state, parent.header, ref, world.now, l1_txs, sequenced, cfg)
-    return trace_block(pre, parent.header, block, world.separator), world.separator
+    return trace_block(pre, parent.header, block, world.separator)
 
 
 def step_json(step: StepWitness) -> dict[str, Any]:

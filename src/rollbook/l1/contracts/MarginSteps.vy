@@ -11,17 +11,27 @@
         `rollbook.exchange.option_margin`; a perpetual's fractions) to the carried
         sums; `margin.compare` checks equity ≥ IM and returns to the step the caller
         named. Carried: (account, return step, cursor, Σ value, Σ IM, Σ MM).
-        Not yet: portfolio mode, options at expiry, the risk-reducing rule of trades
-        (a check with no return step), account settlement.
+        An expired option (`settle_and_price`, `rollbook.exchange.expiry.is_expired`):
+        `margin.settle_accumulate` settles its funding and loss and hands the carried
+        words to `expiry.settle` (`ExpirySteps.vy`), which pays it out and goes on to
+        the next position or the compare, or, while the expiry's price is not fixed,
+        to `margin.accumulate`: the mark's freshness and the position's value, IM and
+        MM, as for any position. Account settlement (`settle.begin`,
+        `settle.position`, `rollbook.exchange.accounts.settle_account`) hands an
+        expired option to `expiry.settle` the same way, with its cursor.
+        Not yet: portfolio mode, the risk-reducing rule of trades (a check with no
+        return step).
 """
 
 import steps
 
 MARGIN_BEGIN: constant(uint256) = 96
 SETTLE_ACCUMULATE: constant(uint256) = 97
+ACCUMULATE: constant(uint256) = 98
 COMPARE: constant(uint256) = 99
 SETTLE_BEGIN: constant(uint256) = 100
 SETTLE_POSITION: constant(uint256) = 101
+EXPIRY_SETTLE: constant(uint256) = 226
 EXPIRY_COVER: constant(uint256) = 227
 K_SETTLE_ACCOUNT: constant(uint8) = 7
 
@@ -173,7 +183,8 @@ def _settle_position(ctx: steps.Context, index: uint256, leaves: DynArray[steps.
         changes = self._settle(apath, account, ppath, position, ipath, inst, at, size)
     kind: int256 = steps.int_at(inst, at.kind)
     if kind != PERPETUAL and convert(ctx.timestamp, int256) >= steps.int_at(inst, at.expiry):
-        raise "MarginSteps: an option at expiry is not executable yet"
+        # An expired option: its payout is `expiry.settle`'s, with this cursor.
+        return changes, steps.next_step(ctx, EXPIRY_SETTLE, ctx.carry)
     carry: int256[steps.CARRY] = empty(int256[steps.CARRY])
     pc: uint256 = EXPIRY_COVER
     if cursor + 1 < count:
@@ -184,7 +195,33 @@ def _settle_position(ctx: steps.Context, index: uint256, leaves: DynArray[steps.
 
 @pure
 @internal
+def _accumulate(ctx: steps.Context, account: Bytes[steps.MAX_LEAF], inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt, size: int256, leaves: DynArray[steps.Leaf, steps.MAX_READS], changes: DynArray[steps.Change, steps.MAX_WRITES]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+    """The mark's freshness and the position's value, IM and MM added to the sums
+    (`require_fresh_mark`, `contribution`); then the next position or the compare."""
+    oracle: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, keccak256(b"\x05\x00\x00\x00\x01\x04\x00\x00\x00\x06oracle"))
+    assert len(oracle) > 0, "MarginSteps: a leaf is missing"
+    mark_time: int256 = steps.int_at(inst, at.mark_time)
+    if mark_time == 0 or convert(ctx.timestamp, int256) - mark_time > self._staleness(oracle):
+        nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
+        return nothing, steps.fail(ctx, CODE_ORACLE, E_ORACLE)
+    value: int256 = 0
+    im: int256 = 0
+    mm: int256 = 0
+    value, im, mm = self._contribution(inst, at, size)
+    pc: uint256 = COMPARE
+    if convert(ctx.carry[2], uint256) + 1 < steps.u32(account, INSTRUMENTS_AT):
+        pc = SETTLE_ACCUMULATE
+    carry: int256[steps.CARRY] = self._carry(
+        ctx.carry[0], ctx.carry[1], ctx.carry[2] + 1, ctx.carry[3] + value, ctx.carry[4] + im, ctx.carry[5] + mm
+    )
+    return changes, steps.next_step(ctx, pc, carry)
+
+
+@pure
+@internal
 def _settle_accumulate(ctx: steps.Context, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+    """`margin.settle_accumulate` (and `margin.accumulate`, which only values the
+    position: an expired option whose price was not fixed yet)."""
     index: uint256 = convert(ctx.carry[0], uint256)
     cursor: uint256 = convert(ctx.carry[2], uint256)
     apath: bytes32 = steps.int_key(b"acct", index)
@@ -196,30 +233,19 @@ def _settle_accumulate(ctx: steps.Context, leaves: DynArray[steps.Leaf, steps.MA
     ipath: bytes32 = steps.int_key(b"inst", instrument_id)
     position: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, ppath)
     inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, ipath)
-    oracle: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, keccak256(b"\x05\x00\x00\x00\x01\x04\x00\x00\x00\x06oracle"))
-    assert len(position) > 0 and len(inst) > 0 and len(oracle) > 0, "MarginSteps: a leaf is missing"
+    assert len(position) > 0 and len(inst) > 0, "MarginSteps: a leaf is missing"
     at: steps.InstrumentAt = steps.instrument_at(inst)
     size: int256 = steps.int_at(position, steps.field_at(0))
+    if ctx.pc == ACCUMULATE:
+        nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
+        return self._accumulate(ctx, account, inst, at, size, leaves, nothing)
     changes: DynArray[steps.Change, steps.MAX_WRITES] = self._settle(apath, account, ppath, position, ipath, inst, at, size)
     kind: int256 = steps.int_at(inst, at.kind)
-    now: int256 = convert(ctx.timestamp, int256)
-    if kind != PERPETUAL and now >= steps.int_at(inst, at.expiry):
-        raise "MarginSteps: an option at expiry is not executable yet"
-    mark_time: int256 = steps.int_at(inst, at.mark_time)
-    if mark_time == 0 or now - mark_time > self._staleness(oracle):
-        nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
-        return nothing, steps.fail(ctx, CODE_ORACLE, E_ORACLE)
-    value: int256 = 0
-    im: int256 = 0
-    mm: int256 = 0
-    value, im, mm = self._contribution(inst, at, size)
-    pc: uint256 = COMPARE
-    if cursor + 1 < count:
-        pc = SETTLE_ACCUMULATE
-    carry: int256[steps.CARRY] = self._carry(
-        ctx.carry[0], ctx.carry[1], ctx.carry[2] + 1, ctx.carry[3] + value, ctx.carry[4] + im, ctx.carry[5] + mm
-    )
-    return changes, steps.next_step(ctx, pc, carry)
+    if kind != PERPETUAL and convert(ctx.timestamp, int256) >= steps.int_at(inst, at.expiry):
+        # An expired option (settle_and_price): `expiry.settle` pays it out, or
+        # hands back to `margin.accumulate` while its price is not fixed.
+        return changes, steps.next_step(ctx, EXPIRY_SETTLE, ctx.carry)
+    return self._accumulate(ctx, account, inst, at, size, leaves, changes)
 
 
 @pure
@@ -241,7 +267,7 @@ def rule(
         if steps.u32(account0, INSTRUMENTS_AT) > 0:
             return nothing, steps.next1(ctx, SETTLE_POSITION, 0)
         return nothing, steps.next1(ctx, EXPIRY_COVER, 0)
-    if ctx.pc != MARGIN_BEGIN and ctx.pc != SETTLE_ACCUMULATE and ctx.pc != COMPARE:
+    if ctx.pc != MARGIN_BEGIN and ctx.pc != SETTLE_ACCUMULATE and ctx.pc != ACCUMULATE and ctx.pc != COMPARE:
         raise "MarginSteps: this margin step is not executable yet"
     index: uint256 = convert(ctx.carry[0], uint256)
     account: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, steps.int_key(b"acct", index))
@@ -253,7 +279,7 @@ def rule(
         if steps.u32(account, INSTRUMENTS_AT) > 0:
             pc = SETTLE_ACCUMULATE
         return nothing, steps.next_step(ctx, pc, self._carry(ctx.carry[0], ctx.carry[1], 0, 0, 0, 0))
-    if ctx.pc == SETTLE_ACCUMULATE:
+    if ctx.pc == SETTLE_ACCUMULATE or ctx.pc == ACCUMULATE:
         return self._settle_accumulate(ctx, leaves)
     if ctx.pc == COMPARE:
         ret: uint256 = convert(ctx.carry[1], uint256)

@@ -21,10 +21,12 @@
 @dev    Items: origin u8 | L1 sender 20 | kind 0x0a | timestamp u64 | counts of index
         prices, marks and vols (u16 each) | (u16 asset, u64 price)* | (u16, u64)* |
         (u16, u32 vol ppm)* | u8 signature count | EIP-2098 signatures (64 bytes)
-        (rollbook.codec.txcodec.encode_oracle).
+        (rollbook.codec.txcodec.encode_oracle), read by the `report.vy` module,
+        which `ExpirySteps.vy` shares for the queue's steps.
 """
 
 import steps
+import report
 
 interface Pricer:
     def mark_and_vector(forward: int256, strike: int256, vol: int256, seconds: int256, is_call: bool) -> (int256, int256[23]): view
@@ -36,8 +38,6 @@ ORACLE_FUNDING: constant(uint256) = 195
 ORACLE_OPTION: constant(uint256) = 196
 EXPIRY_QUEUE: constant(uint256) = 224
 
-K_ORACLE: constant(uint8) = 10
-ENTRIES_AT: constant(uint256) = 36
 MAX_SIGNATURES: constant(uint256) = 255
 MAX_SIGNERS: constant(uint256) = 81  # what an oracle leaf of MAX_LEAF bytes can hold
 LANES: constant(uint256) = 23
@@ -64,13 +64,6 @@ E_UNKNOWN_INSTRUMENT: constant(bytes32) = 0x556e6b6e6f776e496e737472756d656e7400
 PRICE_AT: constant(uint256) = 2
 PRICE_TIME_AT: constant(uint256) = 35
 
-struct Report:
-    timestamp: uint256
-    indices: uint256  # how many index prices
-    marks: uint256
-    vols: uint256
-    signatures_at: uint256  # the signature count's byte
-
 # OracleConfig (rollbook.exchange.leaves): the signers, then four ints.
 struct Guards:
     count: uint256  # signers
@@ -93,70 +86,16 @@ def __init__(domain_separator: bytes32, pricer: address):
 # -- the report ------------------------------------------------------------------------
 
 
-@pure
-@internal
-def _u(item: Bytes[steps.MAX_ITEM], at: uint256, size: uint256) -> uint256:
-    """The big-endian unsigned field of `size` (1, 2, 4 or 8) bytes at `at`."""
-    if size == 1:
-        return convert(slice(item, at, 1), uint256)
-    if size == 2:
-        return convert(slice(item, at, 2), uint256)
-    if size == 4:
-        return convert(slice(item, at, 4), uint256)
-    return convert(slice(item, at, 8), uint256)
-
-
-@pure
-@internal
-def _report(item: Bytes[steps.MAX_ITEM]) -> Report:
-    assert convert(slice(item, steps.KIND_AT, 1), uint8) == K_ORACLE, "OracleSteps: not an oracle report"
-    r: Report = Report(
-        timestamp=self._u(item, 22, 8),
-        indices=self._u(item, 30, 2),
-        marks=self._u(item, 32, 2),
-        vols=self._u(item, 34, 2),
-        signatures_at=0,
-    )
-    r.signatures_at = ENTRIES_AT + 10 * (r.indices + r.marks) + 6 * r.vols
-    assert len(item) == r.signatures_at + 1 + 64 * self._u(item, r.signatures_at, 1), "OracleSteps: the report's length is not its encoding's"
-    return r
-
-
-@pure
-@internal
-def _entry(item: Bytes[steps.MAX_ITEM], r: Report, cursor: uint256) -> (uint256, uint256):
-    """The report's `cursor`-th entry: (asset or instrument, price or vol)."""
-    if cursor < r.indices + r.marks:
-        at: uint256 = ENTRIES_AT + 10 * cursor
-        return self._u(item, at, 2), self._u(item, at + 2, 8)
-    at: uint256 = ENTRIES_AT + 10 * (r.indices + r.marks) + 6 * (cursor - r.indices - r.marks)
-    return self._u(item, at, 2), self._u(item, at + 2, 4)
-
-
-@pure
-@internal
-def _after(ctx: steps.Context, r: Report, done: uint256) -> steps.Context:
-    """The context after entry `done - 1` is through: entry `done`'s first step, or the
-    tx's end."""
-    if done < r.indices:
-        return steps.next1(ctx, ORACLE_INDEX, convert(done, int256))
-    if done < r.indices + r.marks:
-        return steps.next1(ctx, ORACLE_MARK, convert(done, int256))
-    if done < r.indices + r.marks + r.vols:
-        return steps.next1(ctx, ORACLE_OPTION, convert(done, int256))
-    return steps.next_step(ctx, steps.TX_END, empty(int256[steps.CARRY]))
-
-
 @view
 @internal
-def _digest(item: Bytes[steps.MAX_ITEM], r: Report) -> bytes32:
+def _digest(item: Bytes[steps.MAX_ITEM], r: report.Report) -> bytes32:
     """The EIP-712 digest of `OracleReport(timestamp, pricesHash)`: pricesHash is the
     keccak of the index entries, 0xff, the marks, 0xff, the vols
     (rollbook.exchange.txs.OracleUpdate.prices_hash)."""
-    marks_at: uint256 = ENTRIES_AT + 10 * r.indices
+    marks_at: uint256 = report.ENTRIES_AT + 10 * r.indices
     vols_at: uint256 = marks_at + 10 * r.marks
     prices_hash: bytes32 = keccak256(concat(
-        slice(item, ENTRIES_AT, 10 * r.indices),
+        slice(item, report.ENTRIES_AT, 10 * r.indices),
         b"\xff",
         slice(item, marks_at, 10 * r.marks),
         b"\xff",
@@ -296,7 +235,7 @@ def _perp_vector(mark: int256) -> int256[LANES]:
 @pure
 def begin(ctx: steps.Context, item: Bytes[steps.MAX_ITEM]) -> steps.Context:
     """The first step of a report (one from L1 is refused by the executor's load)."""
-    self._report(item)
+    report.parse(item)
     out: steps.Context = ctx
     out.pc = ORACLE_VERIFY
     return out
@@ -304,7 +243,7 @@ def begin(ctx: steps.Context, item: Bytes[steps.MAX_ITEM]) -> steps.Context:
 
 @view
 @internal
-def _verify(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+def _verify(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: report.Report, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
     nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
     path: bytes32 = self._oracle_path()
     oracle: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, path)
@@ -314,7 +253,7 @@ def _verify(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves: 
         return nothing, steps.fail(ctx, CODE_ORACLE, E_ORACLE)
     digest: bytes32 = self._digest(item, r)
     seen: DynArray[address, MAX_SIGNATURES] = []
-    count: uint256 = self._u(item, r.signatures_at, 1)
+    count: uint256 = report.u(item, r.signatures_at, 1)
     for i: uint256 in range(MAX_SIGNATURES):
         if i >= count:
             break
@@ -325,17 +264,17 @@ def _verify(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves: 
     if count < g.threshold:
         return nothing, steps.fail(ctx, steps.CODE_UNAUTHORIZED, E_BAD_SIGNATURE)
     new: Bytes[steps.MAX_LEAF] = steps.with_int(oracle, g.last_timestamp_at, convert(r.timestamp, int256))
-    return [steps.change(path, oracle, new)], self._after(ctx, r, 0)
+    return [steps.change(path, oracle, new)], report.after(ctx, r, 0)
 
 
 @pure
 @internal
-def _index(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+def _index(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: report.Report, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
     cursor: uint256 = convert(ctx.carry[0], uint256)
     assert cursor < r.indices, "OracleSteps: the cursor is not at an index price"
     asset: uint256 = 0
     price: uint256 = 0
-    asset, price = self._entry(item, r, cursor)
+    asset, price = report.entry(item, r, cursor)
     oracle: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, self._oracle_path())
     assert len(oracle) > 0, "OracleSteps: the oracle leaf is missing"
     path: bytes32 = steps.int_key(b"price", asset)
@@ -356,13 +295,13 @@ def _instrument(leaves: DynArray[steps.Leaf, steps.MAX_READS], instrument_id: ui
 
 @pure
 @internal
-def _mark(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+def _mark(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: report.Report, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
     nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
     cursor: uint256 = convert(ctx.carry[0], uint256)
     assert cursor >= r.indices and cursor < r.indices + r.marks, "OracleSteps: the cursor is not at a mark"
     instrument_id: uint256 = 0
     mark: uint256 = 0
-    instrument_id, mark = self._entry(item, r, cursor)
+    instrument_id, mark = report.entry(item, r, cursor)
     inst: Bytes[steps.MAX_LEAF] = self._instrument(leaves, instrument_id)
     if len(inst) == 0:
         return nothing, steps.fail(ctx, CODE_UNKNOWN_INSTRUMENT, E_UNKNOWN_INSTRUMENT)
@@ -378,7 +317,7 @@ def _mark(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves: Dy
 
 @pure
 @internal
-def _funding(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+def _funding(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: report.Report, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
     """update_mark: a closed hour's funding, the premium sample, the mark and the
     perpetual's vector."""
     nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
@@ -386,7 +325,7 @@ def _funding(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves:
     assert cursor >= r.indices and cursor < r.indices + r.marks, "OracleSteps: the cursor is not at a mark"
     instrument_id: uint256 = 0
     raw_mark: uint256 = 0
-    instrument_id, raw_mark = self._entry(item, r, cursor)
+    instrument_id, raw_mark = report.entry(item, r, cursor)
     mark: int256 = convert(raw_mark, int256)
     path: bytes32 = steps.int_key(b"inst", instrument_id)
     inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, path)
@@ -433,12 +372,12 @@ def _funding(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves:
     new = steps.with_int(new, at.premium_sum_ppm, premium_sum + premium)
     new = steps.with_int(new, at.premium_samples, samples + 1)
     new = self._with_vector(new, at, self._perp_vector(mark))
-    return [steps.change(path, inst, new)], self._after(ctx, r, cursor + 1)
+    return [steps.change(path, inst, new)], report.after(ctx, r, cursor + 1)
 
 
 @view
 @internal
-def _option(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+def _option(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: report.Report, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
     """price_option: the instrument's checks (phase 0), then the index, the vol's move
     and the pricing (phase 1)."""
     nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
@@ -446,7 +385,7 @@ def _option(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves: 
     assert cursor >= r.indices + r.marks and cursor < r.indices + r.marks + r.vols, "OracleSteps: the cursor is not at a vol"
     instrument_id: uint256 = 0
     vol: uint256 = 0
-    instrument_id, vol = self._entry(item, r, cursor)
+    instrument_id, vol = report.entry(item, r, cursor)
     path: bytes32 = steps.int_key(b"inst", instrument_id)
     inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, path)
     if len(inst) == 0:
@@ -483,7 +422,7 @@ def _option(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], r: Report, leaves: 
     new = steps.with_int(new, at.mark_index, index)
     new = steps.with_int(new, at.mark_vol, convert(vol, int256))
     new = self._with_vector(new, at, vector)
-    return [steps.change(path, inst, new)], self._after(ctx, r, cursor + 1)
+    return [steps.change(path, inst, new)], report.after(ctx, r, cursor + 1)
 
 
 @view
@@ -494,7 +433,7 @@ def rule(
     leaves: DynArray[steps.Leaf, steps.MAX_READS],
     aux: Bytes[steps.MAX_AUX],
 ) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
-    r: Report = self._report(item)
+    r: report.Report = report.parse(item)
     if ctx.pc == ORACLE_VERIFY:
         return self._verify(ctx, item, r, leaves)
     if ctx.pc == ORACLE_INDEX:
