@@ -230,8 +230,9 @@ async def run_verifier(args: argparse.Namespace) -> int:
                 flush=True,
             )
         told = len(verifier.alarms)
-        try:
-            await asyncio.wait_for(stop.wait(), args.every)
+        try:  # (asyncio.timeout: wait_for can swallow a cancellation on 3.11)
+            async with asyncio.timeout(args.every):
+                await stop.wait()
         except TimeoutError:
             pass
     await runner.cleanup()

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import secrets
 import tempfile
@@ -427,5 +426,6 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.speed <= 0:
         parser.error("--duration and --speed must be positive")
-    os.environ.setdefault("PYTHONASYNCIODEBUG", "0")
-    return asyncio.run(run(args))
+    # (asyncio reads any PYTHONASYNCIODEBUG value, "0" too, as debug mode: slow, and
+    # it prints every slow callback; debug=False overrides it)
+    return asyncio.run(run(args), debug=False)

@@ -185,13 +185,18 @@ class Client:
         await ws.send_str(
             json.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
         )
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+        # cancellation that races the reply, and a task cancelled at shutdown then
+        # runs on forever (the devnet's feeder did: its gather never returned).
         try:
-            reply = await asyncio.wait_for(future, self.timeout)
+            async with asyncio.timeout(self.timeout):
+                reply = await future
         except TimeoutError:
-            self._waiting.pop(rid, None)
             raise TimeoutError(
                 f"{method}: no reply from the node in {self.timeout:.0f} s"
             ) from None
+        finally:
+            self._waiting.pop(rid, None)
         return _result(reply)
 
     async def connect(self) -> None:
