@@ -123,11 +123,15 @@ def test_the_real_devnet_runs_the_node_over_its_api(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_devnet_with_a_lying_proposer_removes_its_root(tmp_path: Path) -> None:
-    """``rollbook devnet --fault invalid-root``: the proposer's third root is a lie; an
-    independent challenger disputes it, both play the game out on L1, the lie loses
-    and is removed, and everything else still checks out."""
-    done, result = run_devnet(tmp_path, "--duration", "25", "--fault", "invalid-root")
+@pytest.mark.parametrize("fault", ["invalid-root", "skipped-deposit"])
+def test_devnet_with_a_lying_proposer_removes_its_root(tmp_path: Path, fault: str) -> None:
+    """``rollbook devnet --fault invalid-root``: the proposer's third root is a lie (its
+    last block's state root); ``--fault skipped-deposit``: the first root whose blocks
+    credit a deposit is the root of a chain without it (its trace loads the L1 inputs
+    out of the queue's order). An independent challenger disputes it, both play the
+    game out on L1, the lie loses and is removed, and everything else still checks
+    out."""
+    done, result = run_devnet(tmp_path, "--duration", "25", "--fault", fault)
     assert result["ok"] and result["verifier_match"] and result["escrow_gap"] == 0
     lies = [g for g in result["disputes"] if g["lie"]]
     assert lies and all(g["winner"] == "challenger" for g in lies)

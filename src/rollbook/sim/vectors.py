@@ -336,23 +336,22 @@ def expiry_and_listing_scenarios() -> dict[str, Callable[[World], tuple[Tx, Orig
         w.now = OPTION_EXPIRY - 30
         assert w.l2(_option_report(w, 3010)).ok
 
-    def withdraw_before_fix(w: World) -> tuple[Tx, Origin, bytes | None]:
-        """Expired but not fixed yet: the call is valued at its last mark."""
+    def _unfixed_withdrawal(w: World, now: int) -> tuple[Tx, Origin, bytes | None]:
+        """Bob withdraws at ``now``, after the expiry, before its price is fixed."""
         _unfixed(w)
-        w.now = OPTION_EXPIRY + 5
+        w.now = now
         b = w.traders["bob"]
         nonce = w.state.account(b.index).tx_nonce
         tx = w.owner_signed(Withdraw, b, account=b.index, amount=usd(10), nonce=nonce)
         return tx, Origin.L2, None
 
+    def withdraw_before_fix(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Expired but not fixed yet: the call is valued at its last mark."""
+        return _unfixed_withdrawal(w, OPTION_EXPIRY + 5)
+
     def withdraw_before_fix_stale(w: World) -> tuple[Tx, Origin, bytes | None]:
         """Expired, not fixed, and its last mark is stale: refused."""
-        _unfixed(w)
-        w.now = OPTION_EXPIRY + 120
-        b = w.traders["bob"]
-        nonce = w.state.account(b.index).tx_nonce
-        tx = w.owner_signed(Withdraw, b, account=b.index, amount=usd(10), nonce=nonce)
-        return tx, Origin.L2, None
+        return _unfixed_withdrawal(w, OPTION_EXPIRY + 120)
 
     def settle_before_fix(w: World) -> tuple[Tx, Origin, bytes | None]:
         """An account's settlement pays its perpetual's funding and passes over an
