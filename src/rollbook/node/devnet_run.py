@@ -121,7 +121,7 @@ async def _run(d: Devnet, devnet: Any, state: Any, cfg: ChainConfig, l1: EvmL1) 
                 l1,
                 genesis=genesis,
                 fault=args.fault,
-                at=3 if args.fault == "invalid-root" else 1,
+                at=1 if args.fault == "skipped-deposit" else 3,
                 lies=lies,
             )
             if args.fault
@@ -300,7 +300,7 @@ async def _dispute_forever(disputes: Disputes, on_l1: Any, every: float = 0.5) -
         await asyncio.sleep(every)
 
 
-async def _settle_disputes(disputes: Disputes, on_l1: Any, timeout: float = 120.0) -> None:
+async def _settle_disputes(disputes: Disputes, on_l1: Any, timeout: float = 300.0) -> None:
     """Play on until no game is open (or ``timeout`` seconds)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

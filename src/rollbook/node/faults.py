@@ -9,6 +9,14 @@ devnet plays about it (docs/design/fraud-proofs.md section 8).
   blocks rebuilt without it) and defends it with that chain's trace. Its L1 txs
   are not the input queue's: the challenger proves the ``tx.load`` where the chains
   part (docs/design/fraud-proofs.md section 2).
+- ``stolen-balance``: the ``at``-th proposal claims the root of a chain whose last
+  block also carries an L1 transfer nobody sent — from the account with the most
+  balance to the proposer's pick, "authorised" by the victim's owner as its L1
+  sender — so the state really holds the theft; the executor finds no such entry in
+  the input queue, and the challenger proves that ``tx.load``.
+- ``wrong-fill``: from the ``at``-th proposal on, the first one whose blocks settle
+  a fill claims other checkpoints from that fill's ``fill.apply`` step on (a wrong
+  result of the fill): the challenger proves that step on the executor.
 
 The devnet runs two :class:`~rollbook.node.disputer.Disputer` s in its L1 thread: the
 proposer's (defending every root it posted, the lie included) and an independent
@@ -18,6 +26,7 @@ and disputes every root that differs from what it derives.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,14 +34,17 @@ from rollbook.chain.blocks import L2Block, block_output
 from rollbook.chain.derive import build_block
 from rollbook.chain.l1 import L1Ref
 from rollbook.chain.trace import SPAN, LyingTrace, OutputTrace, forged_root, trace_output
-from rollbook.exchange.txs import Deposit, Origin
+from rollbook.exchange.state import State
+from rollbook.exchange.stf import BlockTx, Receipt
+from rollbook.exchange.txs import Deposit, Fill, Origin, Transfer
 from rollbook.l1.driver import EvmL1
 from rollbook.node.disputer import Disputer
 from rollbook.node.l1port import DevnetPort
 from rollbook.node.service import Genesis
 from rollbook.node.verifier import Verifier
 
-FAULTS = ("invalid-root", "skipped-deposit")
+FAULTS = ("invalid-root", "skipped-deposit", "stolen-balance", "wrong-fill")
+STOLEN = 1_000_000  # a dollar: small enough that the victim's margin allows it
 CHALLENGER_LABEL = b"rollbook.devnet.challenger"
 
 
@@ -53,19 +65,42 @@ class FaultyPort(DevnetPort):
     def propose(self, root: bytes, l2_block: int, l1_origin: int) -> None:
         self.proposals += 1
         if self.proposals >= self.at and not self.lies:
-            if self.fault == "invalid-root":
-                root = self._invalid_root(l2_block)
-            else:
-                root = self._skipped_deposit(l2_block) or root
+            lie = {
+                "invalid-root": self._invalid_root,
+                "skipped-deposit": self._skipped_deposit,
+                "stolen-balance": self._stolen_balance,
+                "wrong-fill": self._wrong_fill,
+            }[self.fault](l2_block)
+            root = lie or root
         self.last_proposed = l2_block
         super().propose(root, l2_block, l1_origin)
 
     def _invalid_root(self, l2_block: int) -> bytes:
+        return self._lie_from(l2_block, lambda honest: len(honest.blocks) * SPAN)
+
+    def _wrong_fill(self, l2_block: int) -> bytes | None:
+        """A lie from the first ``fill.apply`` step after the last proposal on (None
+        if no fill was settled since)."""
+        blocks = self.blocks()[self.last_proposed + 1 : l2_block + 1]
+        if not any(isinstance(t.tx, Fill) and r.ok for b in blocks for t, r in _txs(b)):
+            return None
+
+        def first_fill(honest: OutputTrace) -> int:
+            for j, trace in enumerate(honest.blocks):
+                for k, step in enumerate(trace.steps):
+                    if step.name == "fill.apply":
+                        return j * SPAN + k + 1  # the step's post is the first lie
+            return len(honest.blocks) * SPAN
+
+        return self._lie_from(l2_block, first_fill)
+
+    def _lie_from(self, l2_block: int, start: Any) -> bytes:
+        """Claim a root whose trace is honest up to position ``start(honest)``."""
         position = (l2_block - self.last_proposed) * SPAN
         root = forged_root(self.blocks()[l2_block].header.encode(), position)
 
         def lie(honest: OutputTrace) -> LyingTrace:
-            return LyingTrace(honest, len(honest.blocks) * SPAN)
+            return LyingTrace(honest, start(honest))
 
         self.lies[root] = lie
         return root
@@ -73,43 +108,75 @@ class FaultyPort(DevnetPort):
     def _skipped_deposit(self, l2_block: int) -> bytes | None:
         """The root of the chain without the first deposit credited since the last
         proposal (None if there is none)."""
-        assert self.genesis is not None
         blocks = self.blocks()[: l2_block + 1]
         skip = next(
             (
                 (b.number, i)
                 for b in blocks[self.last_proposed + 1 :]
-                for i, (t, r) in enumerate(zip(b.txs, b.receipts, strict=True))
+                for i, (t, r) in enumerate(_txs(b))
                 if isinstance(t.tx, Deposit) and r.ok
             ),
             None,
         )
         if skip is None:
             return None
-        chain = without(self.genesis, blocks, *skip)
+        number, index = skip
+
+        def edit(block: L2Block, l1_txs: list[BlockTx], state: State) -> list[BlockTx]:
+            return [t for i, t in enumerate(l1_txs) if i != index or block.number != number]
+
+        return self._rebuilt(blocks, edit)
+
+    def _stolen_balance(self, l2_block: int) -> bytes | None:
+        """The root of the chain whose last block also carries a forged L1 transfer."""
+        blocks = self.blocks()[: l2_block + 1]
+
+        def edit(block: L2Block, l1_txs: list[BlockTx], state: State) -> list[BlockTx]:
+            if block.number != l2_block:
+                return l1_txs
+            ids = [k[1] for k in state.keys_of_kind("acct")]
+            accounts = [i for i in ids if isinstance(i, int) and i != 0]
+            victim = max(accounts, key=lambda i: (state.account(i).balance, -i))
+            thief = min(i for i in accounts if i != victim)
+            forged = Transfer(victim, thief, STOLEN, 0)
+            return [*l1_txs, BlockTx(forged, Origin.L1, state.account(victim).owner)]
+
+        return self._rebuilt(blocks, edit)
+
+    def _rebuilt(self, blocks: list[L2Block], edit: Edit) -> bytes:
+        """Claim the last block's root of ``blocks`` rebuilt with ``edit`` and defend it
+        with the rebuilt chain's trace."""
         g = self.genesis
+        assert g is not None
+        chain = rebuild(g, blocks, edit)
 
         def lie(honest: OutputTrace) -> OutputTrace:
             first = honest.blocks[0].inputs.number - 1
             last = first + len(honest.blocks)
             return trace_output(g.state, chain, first, last, g.cfg.domain_separator, g.cfg.mode)
 
-        root = block_output(chain[l2_block], g.cfg.mode)
+        root = block_output(chain[-1], g.cfg.mode)
         self.lies[root] = lie
         return root
 
 
-def without(genesis: Genesis, blocks: list[L2Block], number: int, index: int) -> list[L2Block]:
-    """``blocks`` rebuilt from genesis with tx ``index`` of block ``number`` left out:
-    the chain a proposer that skips an L1 input would claim."""
+Edit = Callable[[L2Block, list[BlockTx], State], list[BlockTx]]
+"""A lie's change to a block's L1 txs, given the rebuilt chain's state before it."""
+
+
+def _txs(block: L2Block) -> Iterator[tuple[BlockTx, Receipt]]:
+    return zip(block.txs, block.receipts, strict=True)
+
+
+def rebuild(genesis: Genesis, blocks: list[L2Block], edit: Edit) -> list[L2Block]:
+    """``blocks`` rebuilt from genesis with each block's L1 txs passed through
+    ``edit``: the chain a proposer that skips or invents an L1 input would claim."""
     state = genesis.state.copy()
     chain = [blocks[0]]
     for block in blocks[1:]:
         h = block.header
-        l1_txs = [t for t in block.txs if t.origin is Origin.L1]
+        l1_txs = edit(block, [t for t in block.txs if t.origin is Origin.L1], state)
         sequenced = [t.tx for t in block.txs if t.origin is Origin.L2]
-        if block.number == number:
-            l1_txs = [t for i, t in enumerate(l1_txs) if i != index]
         origin = L1Ref(h.l1_origin, h.l1_origin_hash, 0)
         parent = chain[-1].header
         chain.append(
