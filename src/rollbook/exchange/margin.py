@@ -63,6 +63,22 @@ class Health:
 Priced = list[tuple[Instrument, int]]
 """The account's open positions after settlement: ``(instrument, size)`` pairs."""
 
+MODE_REQUIRE = 0
+"""The check's ``margin.compare`` requires equity ≥ IM, then returns to its step."""
+MODE_HEALTH = 1
+"""The check's ``margin.compare`` hands ``(equity, IM, MM)`` to its step (liquidation
+and backstop ask for an account's health, not for IM)."""
+KEPT_AT = 8
+"""Carried words ``KEPT_AT`` and after belong to the step that asked for a health check:
+every margin step keeps them and the compare hands them back (word 6 is the mode)."""
+
+
+def handed(health: Health, kept: tuple[int, ...] = ()) -> tuple[int, ...]:
+    """The carried words of the step a health check returns to: ``(equity, IM, MM)``,
+    then the asking step's ``kept`` words at :data:`KEPT_AT`."""
+    words = (health.equity, health.initial, health.maintenance)
+    return words + (0,) * (KEPT_AT - len(words)) + kept if kept else words
+
 
 def option_params(instrument: Instrument) -> OptionMarginParams:
     """The standard option margin fractions of an option listing."""
@@ -137,7 +153,14 @@ def require_fresh_mark(instrument: Instrument, now: int, staleness: int) -> None
         )
 
 
-def settle_and_price(state: State, index: int, now: int, then: str = "") -> tuple[int, Priced]:
+def settle_and_price(
+    state: State,
+    index: int,
+    now: int,
+    then: str = "",
+    mode: int = MODE_REQUIRE,
+    kept: tuple[int, ...] = (),
+) -> tuple[int, Priced]:
     """Settle every position of the account and return ``(balance, priced positions)``.
 
     Funding and loss settle into the balance; an expired option whose price is fixed
@@ -147,14 +170,16 @@ def settle_and_price(state: State, index: int, now: int, then: str = "") -> tupl
     Σ IM, Σ MM)``: the cursor is the position's place in the account's current list
     (a position that expires and pays out leaves it, so the cursor stays), and the
     sums are standard mode's (zero in portfolio mode, whose 23 lanes per asset are not
-    carried yet).
+    carried yet). A check in :data:`MODE_HEALTH` carries its mode in word 6 and the
+    asking step's ``kept`` words from :data:`KEPT_AT`.
 
     Raises:
         OracleError: a remaining position's instrument has no fresh mark.
     """
     account = account_key(index)
     ret = step_id(then) if then else 0
-    state.step("margin.begin", account, carry=(index, ret))
+    frame = (mode, 0, *kept) if mode or kept else ()
+    state.step("margin.begin", account, carry=(index, ret, 0, 0, 0, 0, *frame) if frame else (index, ret))
     priced: Priced = []
     portfolio = state.account(index).portfolio
     cursor = value = initial = maintenance = 0
@@ -165,7 +190,7 @@ def settle_and_price(state: State, index: int, now: int, then: str = "") -> tupl
             instrument_key(instrument_id),
             ORACLE_KEY,
         )
-        carry = (index, ret, cursor, value, initial, maintenance)
+        carry = (index, ret, cursor, value, initial, maintenance, *frame)
         state.step("margin.settle_accumulate", *declared, carry=carry)
         # Each step reads what it needs itself (the executor runs it alone): the
         # position's place in the account's list, and the oracle's staleness bound.
@@ -184,18 +209,23 @@ def settle_and_price(state: State, index: int, now: int, then: str = "") -> tupl
             v, im, mm = contribution(instrument, position.size)
             value, initial, maintenance = value + v, initial + im, maintenance + mm
         cursor += 1
-    carry = (index, ret, cursor, value, initial, maintenance)
+    carry = (index, ret, cursor, value, initial, maintenance, *frame)
     state.step("margin.compare", account, carry=carry)
     return state.account(index).balance, priced
 
 
-def health(state: State, index: int, now: int) -> Health:
+def health(
+    state: State, index: int, now: int, then: str = "", kept: tuple[int, ...] = ()
+) -> Health:
     """Settle the account's positions and value them at mark, in its margin mode.
+
+    ``then`` names the step the check returns to, which carries :func:`handed`
+    ``(health, kept)``.
 
     Raises:
         OracleError: a position's instrument has no fresh mark.
     """
-    balance, priced = settle_and_price(state, index, now)
+    balance, priced = settle_and_price(state, index, now, then, MODE_HEALTH, kept)
     value, initial, maintenance = requirements(state.account(index).portfolio, priced)
     return Health(balance + value, initial, maintenance)
 
