@@ -179,7 +179,8 @@ def settle_and_price(
     account = account_key(index)
     ret = step_id(then) if then else 0
     frame = (mode, 0, *kept) if mode or kept else ()
-    state.step("margin.begin", account, carry=(index, ret, 0, 0, 0, 0, *frame) if frame else (index, ret))
+    begin = (index, ret, 0, 0, 0, 0, *frame) if frame else (index, ret)
+    state.step("margin.begin", account, carry=begin)
     priced: Priced = []
     portfolio = state.account(index).portfolio
     cursor = value = initial = maintenance = 0
