@@ -27,6 +27,7 @@ FAMILY_CONTRACTS: dict[int, str] = {
     1: "DepositSteps",
     2: "AccountSteps",
     3: "MarginSteps",
+    5: "LiquidationSteps",
     6: "OracleSteps",
     7: "ExpirySteps",
     8: "GovernanceSteps",

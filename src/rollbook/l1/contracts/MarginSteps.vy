@@ -10,7 +10,11 @@
         its value, IM and MM (standard mode: Deribit's option formulas,
         `rollbook.exchange.option_margin`; a perpetual's fractions) to the carried
         sums; `margin.compare` checks equity ≥ IM and returns to the step the caller
-        named. Carried: (account, return step, cursor, Σ value, Σ IM, Σ MM).
+        named. Carried: (account, return step, cursor, Σ value, Σ IM, Σ MM, mode);
+        words 8-15 belong to the step that asked: every margin step keeps them. In
+        health mode (`margin.health`: liquidation, backstop) the compare checks
+        nothing and hands (equity, IM, MM) in words 0-2, with the kept words, to
+        the step that asked.
         Not yet: portfolio mode, options at expiry, the risk-reducing rule of trades
         (a check with no return step), account settlement.
 """
@@ -20,6 +24,9 @@ import steps
 MARGIN_BEGIN: constant(uint256) = 96
 SETTLE_ACCUMULATE: constant(uint256) = 97
 COMPARE: constant(uint256) = 99
+MODE_AT: constant(uint256) = 6  # rollbook.exchange.margin: MODE_REQUIRE 0, MODE_HEALTH 1
+MODE_HEALTH: constant(int256) = 1
+KEPT_AT: constant(uint256) = 8
 SETTLE_BEGIN: constant(uint256) = 100
 SETTLE_POSITION: constant(uint256) = 101
 EXPIRY_COVER: constant(uint256) = 227
@@ -95,8 +102,9 @@ def _settled_account(item: Bytes[steps.MAX_ITEM]) -> uint256:
 
 @pure
 @internal
-def _carry(index: int256, ret: int256, cursor: int256, worth: int256, im: int256, mm: int256) -> int256[steps.CARRY]:
-    out: int256[steps.CARRY] = empty(int256[steps.CARRY])
+def _carry(kept: int256[steps.CARRY], index: int256, ret: int256, cursor: int256, worth: int256, im: int256, mm: int256) -> int256[steps.CARRY]:
+    """The check's words 0-5 over `kept` (the mode and the asking step's words)."""
+    out: int256[steps.CARRY] = kept
     out[0] = index
     out[1] = ret
     out[2] = cursor
@@ -217,9 +225,23 @@ def _settle_accumulate(ctx: steps.Context, leaves: DynArray[steps.Leaf, steps.MA
     if cursor + 1 < count:
         pc = SETTLE_ACCUMULATE
     carry: int256[steps.CARRY] = self._carry(
-        ctx.carry[0], ctx.carry[1], ctx.carry[2] + 1, ctx.carry[3] + value, ctx.carry[4] + im, ctx.carry[5] + mm
+        ctx.carry, ctx.carry[0], ctx.carry[1], ctx.carry[2] + 1, ctx.carry[3] + value, ctx.carry[4] + im, ctx.carry[5] + mm
     )
     return changes, steps.next_step(ctx, pc, carry)
+
+
+@pure
+@internal
+def _handed(ctx: steps.Context, account: Bytes[steps.MAX_LEAF]) -> steps.Context:
+    """`margin.compare` in health mode (margin.health, margin.handed): no check; the
+    step that asked gets (equity, IM, MM) and its kept words."""
+    carry: int256[steps.CARRY] = empty(int256[steps.CARRY])
+    carry[0] = steps.int_at(account, steps.ACCOUNT_BALANCE_AT) + ctx.carry[3]
+    carry[1] = ctx.carry[4]
+    carry[2] = ctx.carry[5]
+    for i: uint256 in range(KEPT_AT, steps.CARRY):
+        carry[i] = ctx.carry[i]
+    return steps.next_step(ctx, convert(ctx.carry[1], uint256), carry)
 
 
 @pure
@@ -245,6 +267,8 @@ def rule(
         raise "MarginSteps: this margin step is not executable yet"
     index: uint256 = convert(ctx.carry[0], uint256)
     account: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, steps.int_key(b"acct", index))
+    if len(account) == 0 and ctx.pc == MARGIN_BEGIN:
+        return nothing, steps.fail(ctx, CODE_UNKNOWN_ACCOUNT, E_UNKNOWN_ACCOUNT)
     assert len(account) > 0, "MarginSteps: the account is missing"
     if convert(slice(account, len(account) - 1, 1), uint8) == 1:
         raise "MarginSteps: portfolio margin is not executable yet"
@@ -252,10 +276,12 @@ def rule(
         pc: uint256 = COMPARE
         if steps.u32(account, INSTRUMENTS_AT) > 0:
             pc = SETTLE_ACCUMULATE
-        return nothing, steps.next_step(ctx, pc, self._carry(ctx.carry[0], ctx.carry[1], 0, 0, 0, 0))
+        return nothing, steps.next_step(ctx, pc, self._carry(ctx.carry, ctx.carry[0], ctx.carry[1], 0, 0, 0, 0))
     if ctx.pc == SETTLE_ACCUMULATE:
         return self._settle_accumulate(ctx, leaves)
     if ctx.pc == COMPARE:
+        if ctx.carry[MODE_AT] == MODE_HEALTH:
+            return nothing, self._handed(ctx, account)
         ret: uint256 = convert(ctx.carry[1], uint256)
         if ret == 0:
             raise "MarginSteps: the margin check of a trade is not executable yet"
