@@ -25,6 +25,14 @@ from tests.chain.helpers import Rollup, run
 from tests.l1.conftest import deploy_executor
 
 NOT_YET = "not executable yet"
+LIQ_PENDING = {
+    "liq.book",
+    "backstop.move",
+    "backstop.book",
+    "forced_close.move",
+    "forced_close.book",
+}
+"""The liquidation family's steps that wait for the trade's shared code (positions.vy)."""
 SCENARIOS = scenarios()
 
 
@@ -84,6 +92,7 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
     report."""
     executed: set[str] = set()
     refused: set[tuple[str, bytes]] = set()
+    liq_refused: set[tuple[str, bytes]] = set()
     for name in sorted(SCENARIOS):
         trace, separator = scenario_trace(name)
         ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator)
@@ -93,7 +102,16 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
         # family's to name)
         assert not set(pending) & (family(0) - {"tx.load"} | family(1) | family(2)), name
         assert not set(pending) & family(6), name
+        # Liquidation steps wait only for the trade's (order.maker, fill.apply and
+        # the maker's margin check, family 4) and for the position moves.
+        assert not set(pending) & (family(5) - LIQ_PENDING), name
         executed.update(done)
+        if name.startswith(("liquidate", "backstop", "forced_close")):
+            liq_refused |= {
+                (s.name, s.post.context.error)
+                for s in trace.steps
+                if s.name != "tx.end" and s.post.context is not None and s.post.context.failed
+            }
         refused |= {
             (s.name, s.post.context.error)
             for s in trace.steps
@@ -104,6 +122,20 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
     margin |= {"gov.risk", "gov.oracle", "gov.params"}
     assert family(2) | margin <= executed, sorted(family(2) | margin - executed)
     assert family(6) <= executed, sorted(family(6) - executed)
+    assert family(5) - LIQ_PENDING <= executed, sorted(family(5) - LIQ_PENDING - executed)
+    word = error_word
+    assert liq_refused == {
+        ("tx.load", word("MalformedTx")),  # against the account's own order
+        ("tx.load", word("NotLiquidatable")),  # the insurance fund
+        ("tx.load", word("WrongOrigin")),  # a forced close from L2
+        ("liq.instrument", word("NotLiquidatable")),
+        ("liq.instrument", word("PriceNotAllowed")),  # outside the band
+        ("liq.penalty", word("PriceNotAllowed")),  # beyond the bankruptcy price
+        ("backstop.check", word("NotLiquidatable")),
+        ("backstop.mark", word("MalformedTx")),  # no position
+        ("forced_close.auth", word("Unauthorized")),
+        ("forced_close.mark", word("OracleError")),
+    }, sorted(liq_refused)
     oracle_error, bad_signature = error_word("OracleError"), error_word("BadSignature")
     unknown = error_word("UnknownInstrument")
     assert refused == {

@@ -261,6 +261,120 @@ def oracle_refusals() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | N
     }
 
 
+def _underwater(w: World, prices: tuple[int, ...]) -> None:
+    """Bob long 60 ETH-PERP at 3000 against Alice, then the mark walks down."""
+    a, b = w.traders["alice"], w.traders["bob"]
+    m = w.order(a, Side.SELL, usd(3000), base(60))
+    assert w.l2(Fill(m, w.order(b, Side.BUY, usd(3000), base(60)), base(60))).ok
+    for price in prices:
+        w.advance(5)
+        assert w.set_prices(usd(price)).ok
+
+
+def liquidation_cases() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]:
+    """Liquidations, backstops and forced closes the STF refuses, one rule each, and
+    the bad-debt paths (the fund covers; an already bankrupt account closed at mark)."""
+
+    def liquidate_not_liquidatable(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _open(w)
+        a, b = w.traders["alice"], w.traders["bob"]
+        return (
+            Liquidate(b.index, w.order(a, Side.BUY, usd(3000), base(1)), base(1)),
+            Origin.L2,
+            None,
+        )
+
+    def liquidate_own_order(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _underwater(w, (2900, 2850))
+        b = w.traders["bob"]
+        return (
+            Liquidate(b.index, w.order(b, Side.BUY, usd(2850), base(10)), base(10)),
+            Origin.L2,
+            None,
+        )
+
+    def liquidate_outside_band(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A sell more than 5 % under the mark of 2850."""
+        _underwater(w, (2900, 2850))
+        a, b = w.traders["alice"], w.traders["bob"]
+        return (
+            Liquidate(b.index, w.order(a, Side.BUY, usd(2700), base(10)), base(10)),
+            Origin.L2,
+            None,
+        )
+
+    def liquidate_beyond_bankruptcy(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Equity 1,000 at mark 2850; selling 10 at 2710 would leave it at -400."""
+        _underwater(w, (2900, 2850))
+        a, b = w.traders["alice"], w.traders["bob"]
+        return (
+            Liquidate(b.index, w.order(a, Side.BUY, usd(2710), base(10)), base(10)),
+            Origin.L2,
+            None,
+        )
+
+    def liquidate_bankrupt_covered(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Equity -800 at mark 2820: the whole position closes at mark, and the flat
+        account's debt goes to the fund (which has 500) and the other side."""
+        fund = w.state.account(0)
+        w.state.put(account_key(0), fund._replace(balance=usd(500)))
+        _underwater(w, (2900, 2820))
+        a, b = w.traders["alice"], w.traders["bob"]
+        return (
+            Liquidate(b.index, w.order(a, Side.BUY, usd(2820), base(60)), base(60)),
+            Origin.L2,
+            None,
+        )
+
+    def backstop_not_liquidatable(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _underwater(w, (2900,))
+        return Backstop(w.traders["bob"].index, 1), Origin.L2, None
+
+    def backstop_no_position(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _underwater(w, (2900, 2800, 2780))
+        return Backstop(w.traders["bob"].index, 2), Origin.L2, None
+
+    def backstop_fund_covers(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """The fund has 10,000: it pays the whole deficit, nothing is socialised."""
+        fund = w.state.account(0)
+        w.state.put(account_key(0), fund._replace(balance=usd(10_000)))
+        _underwater(w, (2900, 2800, 2780))
+        return Backstop(w.traders["bob"].index, 1), Origin.L2, None
+
+    def backstop_the_fund(w: World) -> tuple[Tx, Origin, bytes | None]:
+        return Backstop(0, 1), Origin.L2, None
+
+    def forced_close_not_owner(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _open(w)
+        a, b = w.traders["alice"], w.traders["bob"]
+        return ForcedClose(a.index, 1), Origin.L1, b.owner
+
+    def forced_close_from_l2(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _open(w)
+        return ForcedClose(w.traders["alice"].index, 1), Origin.L2, None
+
+    def forced_close_stale_mark(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _open(w)
+        a = w.traders["alice"]
+        w.advance(61)  # the staleness bound is 60 s
+        return ForcedClose(a.index, 1), Origin.L1, a.owner
+
+    return {
+        "liquidate_not_liquidatable": liquidate_not_liquidatable,
+        "liquidate_own_order": liquidate_own_order,
+        "liquidate_outside_band": liquidate_outside_band,
+        "liquidate_beyond_bankruptcy": liquidate_beyond_bankruptcy,
+        "liquidate_bankrupt_covered": liquidate_bankrupt_covered,
+        "backstop_not_liquidatable": backstop_not_liquidatable,
+        "backstop_no_position": backstop_no_position,
+        "backstop_fund_covers": backstop_fund_covers,
+        "backstop_the_fund": backstop_the_fund,
+        "forced_close_not_owner": forced_close_not_owner,
+        "forced_close_from_l2": forced_close_from_l2,
+        "forced_close_stale_mark": forced_close_stale_mark,
+    }
+
+
 def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]:
     """name -> a function that prepares the world and returns the tx to vectorise."""
 
@@ -503,6 +617,7 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         "gov_params_change": gov_params_change,
         "gov_params_refused": gov_params_refused,
         **oracle_refusals(),
+        **liquidation_cases(),
     }
 
 

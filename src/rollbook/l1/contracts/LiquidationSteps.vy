@@ -282,12 +282,10 @@ def _liq_penalty(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArr
     at mark (the position's old size is its new size less the fill)."""
     nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
     liq: Liq = self._liq(item)
+    # The leaves in the order the STF reads them: a witness holds only those read
+    # before a refusal.
     inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, steps.int_key(b"inst", liq.instrument))
-    apath: bytes32 = steps.int_key(b"acct", liq.account)
-    account: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, apath)
-    fpath: bytes32 = steps.int_key(b"acct", 0)
-    fund: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, fpath)
-    assert len(inst) > 0 and len(account) > 0 and len(fund) > 0, "LiquidationSteps: a leaf is missing"
+    assert len(inst) > 0, "LiquidationSteps: the instrument is missing"
     at: steps.InstrumentAt = steps.instrument_at(inst)
     mark: int256 = steps.int_at(inst, at.mark)
     delta: int256 = liq.size  # the liquidated side buys when the maker sells
@@ -299,9 +297,15 @@ def _liq_penalty(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArr
     if after < min(0, after - moved):
         return nothing, steps.fail(ctx, CODE_PRICE, E_PRICE)  # beyond the bankruptcy price
     penalty: int256 = min(steps.ceil_div(self._value_at_mark(liq.price, liq.size) * steps.int_at(inst, at.liq_fee_ppm), PPM), max(0, after))
+    apath: bytes32 = steps.int_key(b"acct", liq.account)
+    account: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, apath)
+    assert len(account) > 0, "LiquidationSteps: the account is missing"
     balance: int256 = self._balance(account) - penalty
     changes: DynArray[steps.Change, steps.MAX_WRITES] = []
     if penalty != 0:
+        fpath: bytes32 = steps.int_key(b"acct", 0)
+        fund: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, fpath)
+        assert len(fund) > 0, "LiquidationSteps: the insurance fund is missing"
         changes.append(steps.change(apath, account, self._with_balance(account, balance)))
         changes.append(steps.change(fpath, fund, self._with_balance(fund, self._balance(fund) + penalty)))
     if steps.u32(account, INSTRUMENTS_AT) == 0 and balance < 0:
@@ -397,12 +401,13 @@ def _debt(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[step
     index, instrument = self._target(item)
     apath: bytes32 = steps.int_key(b"acct", index)
     account: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, apath)
-    fpath: bytes32 = steps.int_key(b"acct", 0)
-    fund: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, fpath)
-    assert len(account) > 0 and len(fund) > 0, "LiquidationSteps: an account is missing"
+    assert len(account) > 0, "LiquidationSteps: the account is missing"
     balance: int256 = self._balance(account)
     if steps.u32(account, INSTRUMENTS_AT) > 0 or balance >= 0:
         return nothing, steps.next1(ctx, steps.TX_END, 0)
+    fpath: bytes32 = steps.int_key(b"acct", 0)
+    fund: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, fpath)
+    assert len(fund) > 0, "LiquidationSteps: the insurance fund is missing"
     ipath: bytes32 = steps.int_key(b"inst", instrument)
     inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, ipath)
     assert len(inst) > 0, "LiquidationSteps: the instrument is missing"
