@@ -27,6 +27,7 @@ FAMILY_CONTRACTS: dict[int, str] = {
     1: "DepositSteps",
     2: "AccountSteps",
     3: "MarginSteps",
+    4: "TradingSteps",
     6: "OracleSteps",
     7: "ExpirySteps",
     8: "GovernanceSteps",
@@ -50,9 +51,9 @@ def helper_args(name: str, addresses: Mapping[str, Any]) -> list[Any]:
 
 def family_args(name: str, domain_separator: bytes, addresses: Mapping[str, Any]) -> list[Any]:
     """A family contract's constructor arguments: the deployment's EIP-712 domain for
-    those that check owners' or the oracle's signatures, and the pricer's address (in
+    those that check owners', traders' or the oracle's signatures, and the pricer's address (in
     ``addresses``, by name) for the oracle's."""
-    if name == "AccountSteps":
+    if name in ("AccountSteps", "TradingSteps"):
         return [domain_separator]
     if name == "OracleSteps":
         return [domain_separator, addresses["Black76"]]
