@@ -66,10 +66,12 @@ def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
 
     Steps (the one-step executor runs each alone): the account's health (a margin check
     in health mode) hands its equity and MM to ``liq.instrument``; the maker's order and
-    both sides of the fill; ``liq.book``; the maker's margin check; the account's health
-    again, handed to ``liq.penalty``, which re-derives the equity before the fill from
-    the fill itself (the item's price and size, the position and the mark) rather than
-    carrying it through the trade's steps.
+    both sides of the fill (a fill's steps and carry, :mod:`rollbook.exchange.trading`,
+    the liquidated side's fee rate 0); ``liq.book``; the maker's margin check, which
+    returns to ``liq.after``; that starts the account's health check again, handed to
+    ``liq.penalty``, which re-derives the equity before the fill from the fill itself
+    (the item's price and size, the position and the mark) rather than carrying it
+    through the trade's steps.
     """
     maker = tx.maker.order
     if tx.account == maker.account:
@@ -102,7 +104,8 @@ def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
         raise PriceNotAllowed(f"liquidation buy at {price} is above mark {instrument.mark} + band")
     value = notional(price, tx.size)
     maker_fee = ppm_of(value, instrument.maker_fee_ppm, Rounding.UP)
-    consume_order(state, env, tx.maker, tx.size, instrument.maker_fee_ppm, "maker")
+    carry = (glob.max_positions, instrument.maker_fee_ppm, 0)
+    consume_order(state, env, tx.maker, tx.size, instrument.maker_fee_ppm, "maker", carry)
     m_old, m_new, m_cash = apply_side(
         state,
         maker.account,
@@ -113,9 +116,10 @@ def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
         maker_fee,
         bool(maker.flags & OrderFlags.REDUCE_ONLY),
         glob.max_positions,
+        carry,
     )
     # The liquidated side must only reduce: apply_side's reduce-only rule enforces it.
-    l_old, l_new, _ = apply_side(
+    l_old, l_new, l_cash = apply_side(
         state,
         tx.account,
         instrument,
@@ -125,8 +129,15 @@ def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
         0,
         True,
         glob.max_positions,
+        (*carry, m_old, m_new, m_cash),
     )
-    state.step("liq.book", instrument_key(maker.instrument), GLOBALS_KEY, account_key(0))
+    state.step(
+        "liq.book",
+        instrument_key(maker.instrument),
+        GLOBALS_KEY,
+        account_key(0),
+        carry=(*carry, m_old, m_new, m_cash, l_old, l_new, l_cash),
+    )
     record_trade_totals(
         state,
         instrument.instrument_id,
@@ -134,7 +145,14 @@ def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
         maker_fee,
     )
     instrument = state.instrument(instrument.instrument_id)
-    require_initial_margin(state, maker.account, env.timestamp, (instrument, m_old, m_new, m_cash))
+    require_initial_margin(
+        state,
+        maker.account,
+        env.timestamp,
+        (instrument, m_old, m_new, m_cash),
+        then="liq.after",
+    )
+    state.step("liq.after")
     after = health(state, tx.account, env.timestamp, then="liq.penalty")
     charge_penalty(state, env, tx, after)
 
@@ -315,7 +333,7 @@ def cover_bad_debt(
     which keeps the bankrupt side (a word the check keeps for it).
     Returns the uncovered amount socialised on ``instrument_id`` (0 if none).
     """
-    kept = (int(bankrupt_side),)
+    kept = int(bankrupt_side)
     fund_health = health(state, INSURANCE_FUND, env.timestamp, then="backstop.debt", kept=kept)
     state.step(
         "backstop.debt",

@@ -29,7 +29,7 @@
           owns the account), then `.mark`, `.move` (at mark less the liquidation
           fee), `.book`, `.flat` as a backstop's.
         Carried: a health check's (equity, IM, MM) in words 0-2 and the bankrupt
-        side kept in word 8 across the fund's check; the globals' `max_positions`
+        side kept in word 14 across the fund's check; the globals' `max_positions`
         into `.mark` and `.move`; (open-interest change, size) into `.book`; the
         size into `.flat`.
 @dev    Items: origin u8 | L1 sender 20 | kind | Backstop, ForcedClose: account u32,
@@ -40,6 +40,7 @@
 """
 
 import steps
+import positions
 
 LIQ_INSTRUMENT: constant(uint256) = 160
 LIQ_BOOK: constant(uint256) = 161
@@ -55,11 +56,12 @@ FORCED_MARK: constant(uint256) = 170
 FORCED_FLAT: constant(uint256) = 171
 FORCED_MOVE: constant(uint256) = 172
 FORCED_BOOK: constant(uint256) = 173
+LIQ_AFTER: constant(uint256) = 174
 MARGIN_BEGIN: constant(uint256) = 96
 ORDER_MAKER: constant(uint256) = 129
-MODE_AT: constant(uint256) = 6  # MarginSteps: the check's mode word
+HEALTH_AT: constant(uint256) = 15  # MarginSteps: a health check's mode word
 MODE_HEALTH: constant(int256) = 1
-KEPT_AT: constant(uint256) = 8  # MarginSteps keeps words 8-15 for the step that asked
+KEPT_AT: constant(uint256) = 14  # MarginSteps keeps this word for the step that asked
 
 K_BACKSTOP: constant(uint8) = 8
 K_LIQUIDATE: constant(uint8) = 9
@@ -70,9 +72,7 @@ SELL: constant(int256) = 1
 
 SIZE_ONE: constant(int256) = 10**8
 PPM: constant(int256) = 10**6
-INDEX_DENOMINATOR: constant(int256) = 10**20  # SIZE_ONE * INDEX_SCALE
 PERPETUAL: constant(int256) = 1
-FUND_MAX_POSITIONS: constant(uint256) = 65536  # the fund may hold any position
 G_MAX_POSITIONS: constant(uint256) = 6
 G_LIQ_BAND: constant(uint256) = 8
 G_BACKSTOP: constant(uint256) = 9
@@ -92,6 +92,17 @@ CODE_UNKNOWN_ACCOUNT: constant(uint256) = 10004
 E_UNKNOWN_ACCOUNT: constant(bytes32) = 0x556e6b6e6f776e4163636f756e74000000000000000000000000000000000000  # "UnknownAccount"
 E_UNAUTHORIZED: constant(bytes32) = 0x556e617574686f72697a65640000000000000000000000000000000000000000  # "Unauthorized"
 
+interface Moves:
+    def move(
+        leaves: DynArray[steps.Leaf, steps.MAX_READS], index: uint256, instrument: uint256, fee_ppm: int256, max_positions: uint256
+    ) -> (bool, DynArray[steps.Change, steps.MAX_WRITES], int256, int256): view
+    def record(
+        leaves: DynArray[steps.Leaf, steps.MAX_READS], instrument: uint256, oi_change: int256, fees: int256
+    ) -> (bool, DynArray[steps.Change, steps.MAX_WRITES]): view
+    def cover(
+        leaves: DynArray[steps.Leaf, steps.MAX_READS], index: uint256, instrument: uint256, fund_equity: int256, bankrupt_side: int256
+    ) -> DynArray[steps.Change, steps.MAX_WRITES]: view
+
 struct Liq:
     account: uint256
     size: int256
@@ -99,6 +110,14 @@ struct Liq:
     instrument: uint256
     maker_side: int256  # BUY or SELL
     price: int256
+
+
+MOVES: public(immutable(Moves))
+
+
+@deploy
+def __init__(moves: Moves):
+    MOVES = moves
 
 
 # -- items ---------------------------------------------------------------------------
@@ -182,23 +201,6 @@ def _value_at_mark(mark: int256, size: int256) -> int256:
     return steps.floor_div(mark * size, SIZE_ONE)
 
 
-@pure
-@internal
-def _position_path(index: uint256, instrument_id: uint256) -> bytes32:
-    return keccak256(concat(
-        b"\x05\x00\x00\x00\x03\x04\x00\x00\x00\x03pos\x02", convert(index, bytes32), b"\x02", convert(instrument_id, bytes32)
-    ))
-
-
-@pure
-@internal
-def _size(position: Bytes[steps.MAX_LEAF]) -> int256:
-    """A position's size (0 for no leaf)."""
-    if len(position) == 0:
-        return 0
-    return steps.int_at(position, steps.field_at(0))
-
-
 # -- contexts ------------------------------------------------------------------------
 
 
@@ -206,11 +208,11 @@ def _size(position: Bytes[steps.MAX_LEAF]) -> int256:
 @internal
 def _health(ctx: steps.Context, index: uint256, ret: uint256, side: int256) -> steps.Context:
     """The context of the account's health check (MarginSteps, health mode) that
-    hands (equity, IM, MM) to step `ret`, keeping `side` in word 8."""
+    hands (equity, IM, MM) to step `ret`, keeping `side` in word 14."""
     carry: int256[steps.CARRY] = empty(int256[steps.CARRY])
     carry[0] = convert(index, int256)
     carry[1] = convert(ret, int256)
-    carry[MODE_AT] = MODE_HEALTH
+    carry[HEALTH_AT] = MODE_HEALTH
     carry[KEPT_AT] = side
     return steps.next_step(ctx, MARGIN_BEGIN, carry)
 
@@ -271,7 +273,37 @@ def _liq_instrument(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: Dyn
         return steps.fail(ctx, CODE_PRICE, E_PRICE)  # the liquidated side sells below the band
     if liq.maker_side == SELL and liq.price > steps.floor_div(mark * (PPM + band), PPM):
         return steps.fail(ctx, CODE_PRICE, E_PRICE)  # the liquidated side buys above the band
-    return steps.next_step(ctx, ORDER_MAKER, empty(int256[steps.CARRY]))
+    # The fill's carry (TradingSteps): max positions, the maker's fee rate, the
+    # liquidated side's (none).
+    carry: int256[steps.CARRY] = empty(int256[steps.CARRY])
+    carry[0] = steps.int_at(glob, steps.field_at(G_MAX_POSITIONS))
+    carry[1] = steps.int_at(inst, at.maker_fee_ppm)
+    return steps.next_step(ctx, ORDER_MAKER, carry)
+
+
+@view
+@internal
+def _liq_book(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+    """trading.record_trade_totals for the fill (the maker's fee only), then the
+    maker's margin check as a trade's (MarginSteps: the traded instrument, old, new,
+    cash in words 6-9), returning to `liq.after`. Carried in: the fill's (max
+    positions, maker fee ppm, 0, maker's old, new, cash, liquidated old, new, cash)."""
+    liq: Liq = self._liq(item)
+    c: int256[steps.CARRY] = ctx.carry
+    oi_change: int256 = positions.long_open_interest_change(c[3], c[4]) + positions.long_open_interest_change(c[6], c[7])
+    ok: bool = False
+    changes: DynArray[steps.Change, steps.MAX_WRITES] = []
+    ok, changes = staticcall MOVES.record(leaves, liq.instrument, oi_change, positions.fee(liq.price, liq.size, c[1]))
+    if not ok:
+        return changes, steps.fail(ctx, positions.CODE_POSITION_LIMIT, positions.E_POSITION_LIMIT)
+    check: int256[steps.CARRY] = empty(int256[steps.CARRY])
+    check[0] = convert(liq.maker, int256)
+    check[1] = convert(LIQ_AFTER, int256)
+    check[6] = convert(liq.instrument, int256)
+    check[7] = c[3]
+    check[8] = c[4]
+    check[9] = c[5]
+    return changes, steps.next_step(ctx, MARGIN_BEGIN, check)
 
 
 @pure
@@ -291,12 +323,12 @@ def _liq_penalty(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArr
     delta: int256 = liq.size  # the liquidated side buys when the maker sells
     if liq.maker_side == BUY:
         delta = -liq.size
-    new: int256 = self._size(steps.leaf(leaves, self._position_path(liq.account, liq.instrument)))
-    moved: int256 = -self._value_at_mark(liq.price, delta) + self._value_at_mark(mark, new) - self._value_at_mark(mark, new - delta)
+    new: int256 = positions.size_of(steps.leaf(leaves, positions.position_path(liq.account, liq.instrument)))
+    moved: int256 = -positions.notional(liq.price, delta) + self._value_at_mark(mark, new) - self._value_at_mark(mark, new - delta)
     after: int256 = ctx.carry[0]
     if after < min(0, after - moved):
         return nothing, steps.fail(ctx, CODE_PRICE, E_PRICE)  # beyond the bankruptcy price
-    penalty: int256 = min(steps.ceil_div(self._value_at_mark(liq.price, liq.size) * steps.int_at(inst, at.liq_fee_ppm), PPM), max(0, after))
+    penalty: int256 = min(positions.fee(liq.price, liq.size, steps.int_at(inst, at.liq_fee_ppm)), max(0, after))
     apath: bytes32 = steps.int_key(b"acct", liq.account)
     account: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, apath)
     assert len(account) > 0, "LiquidationSteps: the account is missing"
@@ -354,7 +386,7 @@ def _mark(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[step
     index: uint256 = 0
     instrument: uint256 = 0
     index, instrument = self._target(item)
-    if self._size(steps.leaf(leaves, self._position_path(index, instrument))) == 0:
+    if positions.size_of(steps.leaf(leaves, positions.position_path(index, instrument))) == 0:
         return steps.fail(ctx, CODE_INVALID, E_MALFORMED)
     inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, steps.int_key(b"inst", instrument))
     if len(inst) == 0:
@@ -368,6 +400,44 @@ def _mark(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[step
     if mark_time == 0 or convert(ctx.timestamp, int256) - mark_time > self._staleness(oracle):
         return steps.fail(ctx, CODE_ORACLE, E_ORACLE)
     return steps.next1(ctx, move, ctx.carry[0])
+
+
+@view
+@internal
+def _move(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[steps.Leaf, steps.MAX_READS], penalised: bool, book: uint256) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+    """liquidation.position_to_fund (LiquidationMoves.move), the account paying the
+    liquidation fee when `penalised` (a forced close). Carried in: max positions;
+    out: (open-interest change, size) to `.book`."""
+    index: uint256 = 0
+    instrument: uint256 = 0
+    index, instrument = self._target(item)
+    fee_ppm: int256 = 0
+    if penalised:
+        inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, steps.int_key(b"inst", instrument))
+        assert len(inst) > 0, "LiquidationSteps: the instrument is missing"
+        fee_ppm = steps.int_at(inst, steps.instrument_at(inst).liq_fee_ppm)
+    ok: bool = False
+    changes: DynArray[steps.Change, steps.MAX_WRITES] = []
+    carry: int256[steps.CARRY] = empty(int256[steps.CARRY])
+    ok, changes, carry[0], carry[1] = staticcall MOVES.move(leaves, index, instrument, fee_ppm, convert(ctx.carry[0], uint256))
+    if not ok:
+        return changes, steps.fail(ctx, positions.CODE_POSITION_LIMIT, positions.E_POSITION_LIMIT)
+    return changes, steps.next_step(ctx, book, carry)
+
+
+@view
+@internal
+def _book(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[steps.Leaf, steps.MAX_READS], flat: uint256) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+    """trading.record_trade_totals of the move (no fee); the size on to `.flat`."""
+    index: uint256 = 0
+    instrument: uint256 = 0
+    index, instrument = self._target(item)
+    ok: bool = False
+    changes: DynArray[steps.Change, steps.MAX_WRITES] = []
+    ok, changes = staticcall MOVES.record(leaves, instrument, ctx.carry[0], 0)
+    if not ok:
+        return changes, steps.fail(ctx, positions.CODE_POSITION_LIMIT, positions.E_POSITION_LIMIT)
+    return changes, steps.next1(ctx, flat, ctx.carry[1])
 
 
 @pure
@@ -388,50 +458,15 @@ def _flat(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[step
     return steps.next1(ctx, steps.TX_END, 0)
 
 
-@pure
+@view
 @internal
 def _debt(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
-    """liquidation.cover_bad_debt and socialise: the fund pays up to its equity
-    (handed in word 0); the rest is charged to the side opposite the bankrupt one
-    (kept in word 8) through its loss index, rounded up, and paid now from the pool;
-    with no open interest the fund absorbs it all."""
-    nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
+    """liquidation.cover_bad_debt (LiquidationMoves.cover), with the fund's equity
+    handed in word 0 and the bankrupt side kept in word 14."""
     index: uint256 = 0
     instrument: uint256 = 0
     index, instrument = self._target(item)
-    apath: bytes32 = steps.int_key(b"acct", index)
-    account: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, apath)
-    assert len(account) > 0, "LiquidationSteps: the account is missing"
-    balance: int256 = self._balance(account)
-    if steps.u32(account, INSTRUMENTS_AT) > 0 or balance >= 0:
-        return nothing, steps.next1(ctx, steps.TX_END, 0)
-    fpath: bytes32 = steps.int_key(b"acct", 0)
-    fund: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, fpath)
-    assert len(fund) > 0, "LiquidationSteps: the insurance fund is missing"
-    ipath: bytes32 = steps.int_key(b"inst", instrument)
-    inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, ipath)
-    assert len(inst) > 0, "LiquidationSteps: the instrument is missing"
-    at: steps.InstrumentAt = steps.instrument_at(inst)
-    deficit: int256 = -balance
-    covered: int256 = min(deficit, max(0, ctx.carry[0]))
-    uncovered: int256 = deficit - covered
-    open_interest: int256 = steps.int_at(inst, at.open_interest)
-    if uncovered != 0 and open_interest == 0:
-        covered = deficit
-        uncovered = 0
-    changes: DynArray[steps.Change, steps.MAX_WRITES] = [
-        steps.change(fpath, fund, self._with_balance(fund, self._balance(fund) - covered)),
-        steps.change(apath, account, self._with_balance(account, 0)),
-    ]
-    if uncovered != 0:
-        delta: int256 = steps.ceil_div(uncovered * INDEX_DENOMINATOR, open_interest)
-        socialised: Bytes[steps.MAX_LEAF] = inst
-        if ctx.carry[KEPT_AT] == BUY:
-            socialised = steps.with_int(inst, at.loss_short, steps.int_at(inst, at.loss_short) + delta)
-        else:
-            socialised = steps.with_int(inst, at.loss_long, steps.int_at(inst, at.loss_long) + delta)
-        socialised = steps.with_int(socialised, at.pool, steps.int_at(inst, at.pool) - uncovered)
-        changes.append(steps.change(ipath, inst, socialised))
+    changes: DynArray[steps.Change, steps.MAX_WRITES] = staticcall MOVES.cover(leaves, index, instrument, ctx.carry[0], ctx.carry[KEPT_AT])
     return changes, steps.next1(ctx, steps.TX_END, 0)
 
 
@@ -461,4 +496,16 @@ def rule(
         return nothing, self._flat(ctx, item, leaves)
     if pc == BACKSTOP_DEBT:
         return self._debt(ctx, item, leaves)
+    if pc == BACKSTOP_MOVE:
+        return self._move(ctx, item, leaves, False, BACKSTOP_BOOK)
+    if pc == FORCED_MOVE:
+        return self._move(ctx, item, leaves, True, FORCED_BOOK)
+    if pc == BACKSTOP_BOOK:
+        return self._book(ctx, item, leaves, BACKSTOP_FLAT)
+    if pc == FORCED_BOOK:
+        return self._book(ctx, item, leaves, FORCED_FLAT)
+    if pc == LIQ_BOOK:
+        return self._liq_book(ctx, item, leaves)
+    if pc == LIQ_AFTER:
+        return nothing, self._health(ctx, self._liq(item).account, LIQ_PENALTY, 0)
     raise "LiquidationSteps: this liquidation step is not executable yet"
