@@ -74,16 +74,25 @@ def family(index: int) -> set[str]:
     return set(FAMILIES[index][1])
 
 
+def is_fill(trace: BlockTrace) -> bool:
+    """Whether the block's first tx is a fill (its kind byte, after origin and sender)."""
+    load = next(s for s in trace.steps if s.name == "tx.load")
+    return len(load.item) > 21 and load.item[21] & 0x80 != 0
+
+
 def test_every_vector_runs_the_same_on_the_executor() -> None:
     """Each STF vector's tx, in a block of its own: every step the executor runs gives
     the STF's checkpoint; the steps it refuses as "not executable yet" are the families
-    and cases still to come, never the framing, deposits, the owners' actions or the
-    oracle's. Together the vectors exercise every accounts and oracle step, the margin
-    check of a withdrawal or transfer, an account's settlement, three governance changes
-    (deposits come from the derived chains above), and every way the oracle refuses a
-    report."""
+    and cases still to come, never the framing, deposits, the owners' actions, the
+    oracle's or a fill's (every step of a fill runs, its margin checks included).
+    Together the vectors exercise every accounts, oracle and trading step, the margin
+    check of a withdrawal, a transfer or a trade (the risk-reducing rule accepting and
+    refusing), an account's settlement, three governance changes (deposits come from
+    the derived chains above), every way the oracle refuses a report and every way a
+    fill is refused."""
     executed: set[str] = set()
     refused: set[tuple[str, bytes]] = set()
+    filled: set[tuple[str, bytes]] = set()
     for name in sorted(SCENARIOS):
         trace, separator = scenario_trace(name)
         ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator)
@@ -93,6 +102,15 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
         # family's to name)
         assert not set(pending) & (family(0) - {"tx.load"} | family(1) | family(2)), name
         assert not set(pending) & family(6), name
+        if is_fill(trace):
+            assert not pending, (name, pending)
+            filled |= {
+                (s.name, s.post.context.error)
+                for s in trace.steps
+                if s.name in family(4) | {"tx.load", "margin.compare"}
+                and s.post.context is not None
+                and s.post.context.failed
+            }
         executed.update(done)
         refused |= {
             (s.name, s.post.context.error)
@@ -103,7 +121,25 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
     margin |= {"settle.begin", "settle.position", "expiry.cover"}
     margin |= {"gov.risk", "gov.oracle", "gov.params"}
     assert family(2) | margin <= executed, sorted(family(2) | margin - executed)
+    assert family(4) <= executed, sorted(family(4) - executed)
     assert family(6) <= executed, sorted(family(6) - executed)
+    assert filled == {
+        ("tx.load", error_word("MalformedTx")),
+        ("tx.load", error_word("PostOnlyTaker")),
+        ("fill.instrument", error_word("UnknownInstrument")),
+        ("fill.instrument", error_word("PriceNotAllowed")),
+        ("order.maker", error_word("OrderExpired")),
+        ("order.maker", error_word("OrderCancelled")),
+        ("order.maker", error_word("SlotConflict")),
+        ("order.maker", error_word("OverFill")),
+        ("order.taker", error_word("UnknownAccount")),
+        ("order.taker", error_word("FeeTooHigh")),
+        ("order.taker", error_word("BadSignature")),
+        ("fill.apply", error_word("ReduceOnlyViolation")),
+        ("fill.apply", error_word("PositionLimit")),
+        ("fill.book", error_word("PositionLimit")),
+        ("margin.compare", error_word("NotEnoughFunds")),
+    }, sorted(filled)
     oracle_error, bad_signature = error_word("OracleError"), error_word("BadSignature")
     unknown = error_word("UnknownInstrument")
     assert refused == {
