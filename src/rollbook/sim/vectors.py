@@ -31,6 +31,7 @@ from rollbook.commitment.witness import StepWitness, witness_tx
 from rollbook.crypto.keccak import keccak256
 from rollbook.crypto.secp256k1 import sign_digest
 from rollbook.exchange.leaves import Leaf, account_key, instrument_key
+from rollbook.exchange.orders import sign_order
 from rollbook.exchange.state import State, leaf_path
 from rollbook.exchange.stf import BlockTx
 from rollbook.exchange.txs import (
@@ -52,7 +53,6 @@ from rollbook.exchange.txs import (
     Withdraw,
     oracle_report_digest,
 )
-from rollbook.exchange.orders import sign_order
 from rollbook.exchange.types import OrderFlags, Side
 from rollbook.sim.world import GENESIS_TIME, World, base, key_from_label, option_chain, usd
 
