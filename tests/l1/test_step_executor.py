@@ -18,9 +18,11 @@ from rollbook.chain.derive import build_block, derive
 from rollbook.chain.trace import SPAN, BlockTrace, error_word, trace_block
 from rollbook.exchange.steps import FAMILIES
 from rollbook.exchange.stf import BlockTx
-from rollbook.exchange.txs import Deposit, Origin
+from rollbook.exchange.txs import Deposit, Fill, Origin
+from rollbook.exchange.types import Side
 from rollbook.l1.onestep import witness_at
 from rollbook.sim.vectors import scenario_trace, scenarios
+from rollbook.sim.world import base, usd
 from tests.chain.helpers import Rollup, run
 from tests.l1.conftest import deploy_executor
 
@@ -234,3 +236,52 @@ def test_a_witness_that_does_not_prove_its_part_reverts(
     # The block.begin step refuses inputs that are not the block's.
     with pytest.raises(boa.BoaError, match="not the block's"):
         ex.execute(trace.steps[0].pre.checkpoint, 0, b"\x01" * 32, witness_at(trace, 0))
+
+
+def test_fills_in_one_block_match_the_stf(chain: tuple[Rollup, list[Any]]) -> None:
+    """Fills one after another in a block: a first fill, a repeat of its maker (proven
+    by its slot), an over-fill of it, a self-trade and a fee above the taker's bound.
+    Every step runs on the executor; the refused fills' roots return to the pre-tx
+    roots at their ends."""
+    rollup, blocks = chain
+    parent = blocks[0]
+    state = rollup.genesis.copy()
+    pre = state.copy()
+    world = rollup.world
+    a, b, c = rollup.people[:3]
+    maker = world.order(a, Side.SELL, usd(3000), base(2))
+    fills = [
+        Fill(maker, world.order(b, Side.BUY, usd(3000), base(1)), base(1)),
+        Fill(maker, world.order(c, Side.BUY, usd(3001), base(1)), base(1)),
+        Fill(maker, world.order(c, Side.BUY, usd(3000), base(1)), base(1)),  # over-fill
+        Fill(
+            world.order(b, Side.SELL, usd(3000), base(1)),
+            world.order(b, Side.BUY, usd(3000), base(1)),
+            base(1),
+        ),
+        Fill(
+            world.order(b, Side.SELL, usd(3000), base(1)),
+            world.order(c, Side.BUY, usd(3000), base(1), max_fee_ppm=1),
+            base(1),
+        ),
+    ]
+    block = build_block(
+        state,
+        parent.header,
+        rollup.l1.genesis_ref,
+        parent.header.timestamp + 2,
+        [],
+        list(fills),
+        rollup.cfg,
+    )
+    assert [(r.ok, r.error) for r in block.receipts] == [
+        (True, ""),
+        (True, ""),
+        (False, "OverFill"),
+        (False, "MalformedTx"),
+        (False, "FeeTooHigh"),
+    ]
+    trace = trace_block(pre, parent.header, block, rollup.world.separator)
+    done, pending = replay(executor(rollup), trace)
+    assert not pending
+    assert done.count("fill.book") == 2 and done.count("margin.compare") == 4
