@@ -92,6 +92,12 @@ class System:
     executor: Contract
 
 
+FIRST_BLOCK_CODE = 115_000
+"""Bytes of init code the system's first deployment block holds (at ~220 gas a byte,
+~25M of the 30M block gas limit); the step families beyond it are deployed in the
+Portal's block."""
+
+
 def deploy(
     client: L1Client,
     roles: Roles,
@@ -122,7 +128,8 @@ def deploy(
     can be opened. The contracts the families call (``FAMILY_HELPERS``: the normal
     CDF's table and the Black-76 pricer, 60 KB of code) follow in the Portal's block,
     also at computed addresses (a family calls them only when it executes a step), so
-    that neither block nears the gas limit.
+    that neither block nears the gas limit; so do the step families that would take
+    the first block past :data:`FIRST_BLOCK_CODE` (the executor only calls them).
     """
     if dispute is None:
         dispute = DisputeParams()
@@ -134,9 +141,18 @@ def deploy(
     deployer = client.address_of(roles.deployer)
     proposer = client.address_of(roles.proposer)
     batcher = client.address_of(roles.batcher)
-    names = ([] if collateral is not None else ["Collateral"]) + list(FAMILY_CONTRACTS.values())
-    names += ["StepExecutor", "DisputeGame", "OutputOracle", "BatchInbox", "Timelock"]
-    later = list(FAMILY_HELPERS)
+    core = ["StepExecutor", "DisputeGame", "OutputOracle", "BatchInbox", "Timelock"]
+    names = ([] if collateral is not None else ["Collateral"]) + core
+    used = sum(len(compiled(name).bytecode) for name in names)
+    late_families: list[str] = []
+    for family in FAMILY_CONTRACTS.values():
+        size = len(compiled(family).bytecode)
+        if used + size <= FIRST_BLOCK_CODE and not late_families:
+            names.insert(len(names) - len(core), family)
+            used += size
+        else:
+            late_families.append(family)
+    later = late_families + list(FAMILY_HELPERS)
     ahead = {name: client.next_address(roles.deployer, i) for i, name in enumerate(names + later)}
     families = [ZERO_ADDRESS] * FAMILY_SLOTS
     for index, family in FAMILY_CONTRACTS.items():
@@ -159,7 +175,8 @@ def deploy(
         "BatchInbox": [batcher],
         "Timelock": [deployer, governance_delay],
     }
-    helpers = {name: helper_args(name, ahead) for name in later}
+    helpers = {name: helper_args(name, ahead) for name in FAMILY_HELPERS}
+    helpers = {name: args[name] for name in late_families} | helpers
     args = {name: args[name] for name in names}
     client.open_block(timestamp)
     hashes = {name: client.deploy(name, roles.deployer, *a) for name, a in args.items()}

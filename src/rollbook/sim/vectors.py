@@ -17,7 +17,7 @@ import argparse
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import fields, is_dataclass
+from dataclasses import fields, is_dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,8 @@ from rollbook.codec.txcodec import encode_standalone
 from rollbook.commitment.witness import StepWitness, witness_tx
 from rollbook.crypto.keccak import keccak256
 from rollbook.crypto.secp256k1 import sign_digest
-from rollbook.exchange.leaves import Leaf, account_key
+from rollbook.exchange.leaves import Leaf, account_key, instrument_key
+from rollbook.exchange.orders import sign_order
 from rollbook.exchange.state import State, leaf_path
 from rollbook.exchange.stf import BlockTx
 from rollbook.exchange.txs import (
@@ -421,6 +422,130 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         m = w.order(a, Side.BUY, usd(3100), base(1), flags=OrderFlags.REDUCE_ONLY)
         return Fill(m, w.order(b, Side.SELL, usd(3100), base(1)), base(1)), Origin.L2, None
 
+    def fill_self_trade(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a = w.traders["alice"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        return Fill(m, w.order(a, Side.BUY, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_off_grid(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000) + 1, base(1))
+        return Fill(m, w.order(b, Side.BUY, usd(3001), base(1)), base(1)), Origin.L2, None
+
+    def fill_beyond_taker_limit(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3001), base(1))
+        return Fill(m, w.order(b, Side.BUY, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_inactive_instrument(w: World) -> tuple[Tx, Origin, bytes | None]:
+        params = SetInstrumentParams(1, 50_000, 30_000, 100, 500, 10_000, 5_000, 10**15, False)
+        assert w.l1(params).ok
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        return Fill(m, w.order(b, Side.BUY, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_expired_order(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1), expiry=w.now - 1)
+        return Fill(m, w.order(b, Side.BUY, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_bad_signature(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Bob's order signed by Alice's trading key."""
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        t = w.order(b, Side.BUY, usd(3000), base(1))
+        forged = sign_order(t.order, a.trading_key, w.separator)
+        return Fill(m, forged, base(1)), Origin.L2, None
+
+    def fill_slot_conflict(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A second order in a slot whose nonce another order already took."""
+        a, b = w.traders["alice"], w.traders["bob"]
+        first = w.order(a, Side.SELL, usd(3000), base(2), slot=7, nonce=9)
+        assert w.l2(Fill(first, w.order(b, Side.BUY, usd(3000), base(1)), base(1))).ok
+        m = w.order(a, Side.SELL, usd(3050), base(1), slot=7, nonce=9)
+        return Fill(m, w.order(b, Side.BUY, usd(3050), base(1)), base(1)), Origin.L2, None
+
+    def fill_reduce_only_violation(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A reduce-only taker with no position to reduce."""
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        t = w.order(b, Side.BUY, usd(3000), base(1), flags=OrderFlags.REDUCE_ONLY)
+        return Fill(m, t, base(1)), Origin.L2, None
+
+    def fill_position_limit(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """One position per account, and a second instrument."""
+        _open(w)
+        assert w.l1(SetRiskParams(1, 7 * 86_400, 40_000, 400_000)).ok
+        assert w.list_perp(2, "BTC_USDC-PERPETUAL", 2).ok
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(60_000), base(1), instrument=2)
+        t = w.order(b, Side.BUY, usd(60_000), base(1), instrument=2)
+        return Fill(m, t, base(1)), Origin.L2, None
+
+    def fill_open_interest_limit(w: World) -> tuple[Tx, Origin, bytes | None]:
+        params = SetInstrumentParams(1, 50_000, 30_000, 100, 500, 10_000, 5_000, base(1) // 2, True)
+        assert w.l1(params).ok
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        return Fill(m, w.order(b, Side.BUY, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_unknown_account(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        t = w.order(b, Side.BUY, usd(3000), base(1))
+        ghost = sign_order(replace(t.order, account=99), b.trading_key, w.separator)
+        return Fill(m, ghost, base(1)), Origin.L2, None
+
+    def fill_cancelled_by_floor(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        assert w.l2(w.owner_signed(NonceFloor, a, account=a.index, floor=50)).ok
+        m = w.order(a, Side.SELL, usd(3000), base(1), nonce=49)
+        return Fill(m, w.order(b, Side.BUY, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_close_settles_funding(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Both sides close after a funding hour: each pays or is paid as it trades."""
+        _open(w)
+        w.advance(30)
+        assert w.set_prices(usd(3000), usd(3003)).ok
+        w.advance(3600)
+        assert w.set_prices(usd(3000), usd(3003)).ok
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.BUY, usd(3000), base(1))
+        return Fill(m, w.order(b, Side.SELL, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_close_sweeps_pool(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """The last positions close: the pool's rounding dust goes to the insurance
+        fund (the dust is put in the pool directly, as rounding leaves it)."""
+        _open(w)
+        instrument = w.state.instrument(1)
+        w.state.put(instrument_key(1), instrument._replace(pool=3))
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.BUY, usd(3000), base(1))
+        return Fill(m, w.order(b, Side.SELL, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def _below_initial_margin(w: World) -> None:
+        """Bob long 60 from 3000, the mark at 2850: below IM, above MM."""
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(60))
+        assert w.l2(Fill(m, w.order(b, Side.BUY, usd(3000), base(60)), base(60))).ok
+        for price in (2900, 2850):
+            w.advance(5)
+            assert w.set_prices(usd(price)).ok
+
+    def fill_reduces_below_margin(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Below IM, Bob sells 10 at the mark: it only reduces risk (dYdX v4's rule)."""
+        _below_initial_margin(w)
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.BUY, usd(2850), base(10))
+        return Fill(m, w.order(b, Side.SELL, usd(2850), base(10)), base(10)), Origin.L2, None
+
+    def fill_reduces_at_a_loss(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Below IM, Bob sells 10 far under the mark: his free collateral would fall."""
+        _below_initial_margin(w)
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.BUY, usd(2500), base(10))
+        return Fill(m, w.order(b, Side.SELL, usd(2500), base(10)), base(10)), Origin.L2, None
+
     def withdraw_free(w: World) -> tuple[Tx, Origin, bytes | None]:
         a = w.traders["alice"]
         return (
@@ -597,6 +722,22 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         "fill_post_only_taker": fill_post_only_taker,
         "fill_margin_rejected": fill_margin_rejected,
         "fill_close": fill_close,
+        "fill_self_trade": fill_self_trade,
+        "fill_off_grid": fill_off_grid,
+        "fill_beyond_taker_limit": fill_beyond_taker_limit,
+        "fill_inactive_instrument": fill_inactive_instrument,
+        "fill_expired_order": fill_expired_order,
+        "fill_bad_signature": fill_bad_signature,
+        "fill_slot_conflict": fill_slot_conflict,
+        "fill_reduce_only_violation": fill_reduce_only_violation,
+        "fill_position_limit": fill_position_limit,
+        "fill_open_interest_limit": fill_open_interest_limit,
+        "fill_reduces_below_margin": fill_reduces_below_margin,
+        "fill_reduces_at_a_loss": fill_reduces_at_a_loss,
+        "fill_unknown_account": fill_unknown_account,
+        "fill_cancelled_by_floor": fill_cancelled_by_floor,
+        "fill_close_settles_funding": fill_close_settles_funding,
+        "fill_close_sweeps_pool": fill_close_sweeps_pool,
         "withdraw_free": withdraw_free,
         "withdraw_forced": withdraw_forced,
         "withdraw_too_much": withdraw_too_much,
