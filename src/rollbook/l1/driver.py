@@ -88,14 +88,14 @@ class EvmL1:
     ) -> EvmL1:
         """Deploy the system on ``client`` at ``start``, ``faucet`` paying for gas."""
         roles = Roles(faucet, _key(b"proposer"), _key(b"batcher"))
-        client.open_block(start - 2)
+        client.open_block(start - 3)
         for key in (roles.proposer, roles.batcher):
             client.transfer_eth(faucet, client.address_of(key), 10 * GAS_FUNDING)
         client.seal_block()
         system = deploy(
             client,
             roles,
-            start - 1,
+            start - 2,  # three blocks: the last at start
             output_version=output_version,
             challenge_window=challenge_window,
             forced_fee=forced_fee,
