@@ -4,13 +4,21 @@
 @title LiquidationSteps
 @notice The liquidation family of the one-step executor: the rules of
         `rollbook.exchange.liquidation`, step by step. Sources: dYdX v4
-        liquidations (the liquidated subaccount is the taker; the fill price is
-        bounded around the oracle price and by the bankruptcy price; the
-        liquidation fee goes to the insurance fund and never creates bad debt) and
-        deleveraging (what the fund cannot absorb is charged to the other side),
-        https://docs.dydx.exchange/concepts/trading/liquidations; Deribit's
-        incremental liquidation and insurance fund,
-        https://www.deribit.com/kb/liquidation-process.
+        ("Liquidations on dYdX Chain",
+        https://help.dydx.exchange/en/articles/8580691-liquidations-on-dydx-chain:
+        below maintenance, a liquidation order against resting liquidity at a
+        bounded "fillable price", a penalty of at most 1.5 % to the insurance fund
+        that leaves a positive account positive; "Contract Loss Mechanisms",
+        https://help.dydx.exchange/en/articles/8581982-contract-loss-mechanisms-on-dydx-chain:
+        the bankruptcy price, the insurance fund first, then the opposite side
+        pays — dYdX by deleveraging positions, rollbook by a loss index); Deribit
+        ("Liquidations",
+        https://support.deribit.com/hc/en-us/articles/25944769313309-Liquidations:
+        incremental liquidation while maintenance margin exceeds equity;
+        "Insurance Fund",
+        https://support.deribit.com/hc/en-us/articles/25944777576477-Insurance-Fund:
+        the fund covers a bankrupt account's negative equity, and once depleted
+        the loss is socialised among the winning side).
         - `Liquidate` (kind 9): the account's health (MarginSteps in health mode)
           hands (equity, IM, MM) to `liq.instrument` (below maintenance, the
           instrument not expired, the price and size on the grid, the price within
