@@ -20,7 +20,12 @@
         (bounded by the instrument's maximum), sweeps the pool's dust to the insurance
         fund when no position is left, and books both fees. The maker's margin check
         (`MarginSteps.vy`, with the risk-reducing rule of dYdX v4) follows, and
-        returns into the taker's.
+        returns into the taker's. Sources: the order's fields and checks are
+        docs/design/consensus.md sections 2-3 (the fee bound is dYdX v3's signed
+        `limitFee`; reduce-only and post-only as Deribit and dYdX v4 define them);
+        the digest is EIP-712 (`\x19\x01` ‖ domain separator ‖ hashStruct(Order),
+        `rollbook.exchange.orders.ORDER_TYPE`), the signature EIP-2098's compact
+        form recovered with `ecrecover` (`steps.signer`).
 @dev    Items: origin u8 | L1 sender 20 | the fill's standalone encoding
         (rollbook.codec.txcodec.encode_fill with no batch tables, docs/design/batch.md):
         kind (0x80 | maker mode << 5 | taker mode << 3 | whole << 2 | wide << 1), the

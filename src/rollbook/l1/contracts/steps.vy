@@ -3,8 +3,9 @@
 @title steps
 @notice What the one-step executor (`StepExecutor.vy`) and its step families (one
         contract per family: `DepositSteps.vy`, ...) share: the step context, the
-        leaves a step reads and the changes it makes, the leaf encodings, and the
-        contexts after a step. docs/design/fraud-proofs.md section 2;
+        leaves a step reads and the changes it makes, the leaf encodings, the
+        contexts after a step, and EIP-712 digests with EIP-2098 signer recovery
+        (owners' txs and orders). docs/design/fraud-proofs.md section 2;
         `rollbook.chain.trace` is the Python side.
 """
 
