@@ -23,10 +23,16 @@
           hands (equity, IM, MM) to `liq.instrument` (below maintenance, the
           instrument not expired, the price and size on the grid, the price within
           the liquidation band of mark); the maker's order and both sides of the
-          fill (`order.maker`, `fill.apply`: TradingSteps); `liq.book`; the maker's
-          margin check; the account's health again, handed to `liq.penalty` (no
-          worse than the bankruptcy price, the fee to the fund, a flat account that
-          owes goes to `backstop.debt`).
+          fill (`order.maker`, `fill.apply`: TradingSteps, with the fill's carry:
+          max positions, the maker's fee rate, 0 for the liquidated side, then each
+          side's old size, new size and cash); `liq.book` (open interest, the
+          maker's fee); the maker's margin check as a trade's (MarginSteps), which
+          returns to `liq.after`; that starts the account's health check again,
+          handed to `liq.penalty` (no worse than the bankruptcy price, the fee to
+          the fund, a flat account that owes goes to `backstop.debt`). The equity
+          before the fill is re-derived there from the fill (the item's price and
+          size, the position's size after it, the mark), not carried through the
+          trade's steps.
         - `Backstop` (kind 8): the account's health to `backstop.check` (below the
           backstop threshold or negative), then `backstop.mark` (a position, not
           expired, a fresh mark), `.move` (the position to the fund at mark),
@@ -39,7 +45,10 @@
         Carried: a health check's (equity, IM, MM) in words 0-2 and the bankrupt
         side kept in word 14 across the fund's check; the globals' `max_positions`
         into `.mark` and `.move`; (open-interest change, size) into `.book`; the
-        size into `.flat`.
+        size into `.flat`. The position moves, the book-keeping and the bad-debt
+        cover run in `LiquidationMoves.vy` (with `positions.vy` they are more code
+        than EIP-170 lets one contract hold). Portfolio-margin accounts stop at
+        their margin check ("not executable yet", MarginSteps).
 @dev    Items: origin u8 | L1 sender 20 | kind | Backstop, ForcedClose: account u32,
         instrument u16; Liquidate: mode u8, account u32, size u64, the maker order
         as the standalone codec writes it (wide: head, account u32, instrument u16,
