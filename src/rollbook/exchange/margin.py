@@ -251,15 +251,17 @@ def require_initial_margin(
 
     Every step of a trade's check carries ``(instrument id, old, new, balance_delta)``
     after the sums, and ``chained`` — the next check's ``(account, old, new,
-    balance_delta)`` when ``then`` is ``margin.begin`` (a fill's maker check returns
-    into its taker's) — after those. The compare step re-reads the instrument for the
-    pre-trade sums (standard mode: the post-trade sums with the instrument's
-    contribution at ``new`` replaced by its contribution at ``old``), so the one-step
-    executor can run it alone.
+    balance_delta)`` when ``then`` is ``margin.begin``: a fill's maker check returns
+    into its taker's, which returns to ``tx.end`` — after those. The compare step
+    re-reads the instrument for the pre-trade sums (standard mode: the post-trade sums
+    with the instrument's contribution at ``new`` replaced by its contribution at
+    ``old``), so the one-step executor can run it alone.
 
     Raises:
         NotEnoughFunds: neither holds.
     """
+    if (chained is not None) != (then == "margin.begin"):
+        raise InvariantError("a check returns into margin.begin exactly when it is chained")
     extra: tuple[int, ...] = ()
     compare_keys: tuple[LeafKey, ...] = ()
     if reduced is not None:

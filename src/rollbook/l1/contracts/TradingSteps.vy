@@ -23,7 +23,7 @@
         returns into the taker's. Sources: the order's fields and checks are
         docs/design/consensus.md sections 2-3 (the fee bound is dYdX v3's signed
         `limitFee`; reduce-only and post-only as Deribit and dYdX v4 define them);
-        the digest is EIP-712 (`\x19\x01` ‖ domain separator ‖ hashStruct(Order),
+        the digest is EIP-712 (0x1901, the domain separator, hashStruct(Order):
         `rollbook.exchange.orders.ORDER_TYPE`), the signature EIP-2098's compact
         form recovered with `ecrecover` (`steps.signer`).
 @dev    Items: origin u8 | L1 sender 20 | the fill's standalone encoding
