@@ -27,10 +27,6 @@ from tests.chain.helpers import Rollup, run
 from tests.l1.conftest import deploy_executor
 
 NOT_YET = "not executable yet"
-LIQ_WAITS = {"order.maker", "fill.apply"}
-"""A liquidation's trade steps (family 4's, TradingSteps.vy) that refuse a liquidation
-item as not executable yet; every other step of a liquidation, backstop or forced close
-runs."""
 SCENARIOS = scenarios()
 
 
@@ -95,8 +91,8 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
     check of a withdrawal, a transfer or a trade (the risk-reducing rule accepting and
     refusing), an account's settlement, three governance changes (deposits come from
     the derived chains above), every way the oracle refuses a report and every way a
-    fill is refused, and every step of a liquidation, backstop and forced close (a
-    liquidation's trade steps excepted: ``LIQ_WAITS``) with their refusals."""
+    fill is refused, and every step of a liquidation, backstop and forced close with
+    their refusals (a liquidation's order and fill steps are a fill's)."""
     executed: set[str] = set()
     refused: set[tuple[str, bytes]] = set()
     liq_refused: set[tuple[str, bytes]] = set()
@@ -121,7 +117,7 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
             }
         executed.update(done)
         if name.startswith(("liquidate", "backstop", "forced_close")):
-            assert set(pending) <= LIQ_WAITS, (name, pending)
+            assert not pending, (name, pending)
             liq_refused |= {
                 (s.name, s.post.context.error)
                 for s in trace.steps
@@ -147,6 +143,8 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
         ("liq.instrument", word("NotLiquidatable")),
         ("liq.instrument", word("PriceNotAllowed")),  # outside the band
         ("liq.penalty", word("PriceNotAllowed")),  # beyond the bankruptcy price
+        ("fill.apply", word("ReduceOnlyViolation")),  # the liquidated side would flip
+        ("margin.compare", word("NotEnoughFunds")),  # the maker's initial margin
         ("backstop.check", word("NotLiquidatable")),
         ("backstop.mark", word("MalformedTx")),  # no position
         ("forced_close.auth", word("Unauthorized")),

@@ -327,6 +327,20 @@ def liquidation_cases() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes |
             None,
         )
 
+    def liquidate_flips(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Selling 70 of a 60 long would flip it: the liquidated side only reduces."""
+        _underwater(w, (2900, 2850))
+        a, b = w.traders["alice"], w.traders["bob"]
+        maker = w.order(a, Side.BUY, usd(2850), base(70))
+        return Liquidate(b.index, maker, base(70)), Origin.L2, None
+
+    def liquidate_maker_short_of_margin(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A maker with 100 USDC buying 10 ETH at 2850 fails its initial margin."""
+        _underwater(w, (2900, 2850))
+        c = w.add_trader("carol", 100)
+        maker = w.order(c, Side.BUY, usd(2850), base(10))
+        return Liquidate(w.traders["bob"].index, maker, base(10)), Origin.L2, None
+
     def backstop_not_liquidatable(w: World) -> tuple[Tx, Origin, bytes | None]:
         _underwater(w, (2900,))
         return Backstop(w.traders["bob"].index, 1), Origin.L2, None
@@ -366,6 +380,8 @@ def liquidation_cases() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes |
         "liquidate_outside_band": liquidate_outside_band,
         "liquidate_beyond_bankruptcy": liquidate_beyond_bankruptcy,
         "liquidate_bankrupt_covered": liquidate_bankrupt_covered,
+        "liquidate_flips": liquidate_flips,
+        "liquidate_maker_short_of_margin": liquidate_maker_short_of_margin,
         "backstop_not_liquidatable": backstop_not_liquidatable,
         "backstop_no_position": backstop_no_position,
         "backstop_fund_covers": backstop_fund_covers,

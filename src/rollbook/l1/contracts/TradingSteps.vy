@@ -52,6 +52,10 @@ MARGIN_BEGIN: constant(uint256) = 96
 # The fill's steps come in one order: fill.instrument, order.maker, order.taker, then
 # fill.apply for the maker (the tx's step 3) and for the taker (step 4).
 MAKER_APPLY_STEP: constant(uint256) = 3
+# A liquidation (kind 9, LiquidationSteps.vy) runs `order.maker` and `fill.apply` for
+# the maker, then for the liquidated side, then its own `liq.book`.
+K_LIQUIDATE: constant(uint256) = 9
+LIQ_BOOK: constant(uint256) = 161
 
 FILL_BIT: constant(uint8) = 128
 MODE_NEW: constant(uint256) = 0
@@ -219,6 +223,26 @@ def _decode(item: Bytes[steps.MAX_ITEM]) -> FillTx:
         fill.size = self._u(item, at, 8)
         at += 8
     assert len(item) == at, "TradingSteps: the item is one fill"
+    return fill
+
+
+@pure
+@internal
+def _liquidation(item: Bytes[steps.MAX_ITEM]) -> FillTx:
+    """A Liquidate item (kind 9 | mode u8 | account u32 | size u64 | the maker order)
+    as a fill: the maker, and the liquidated side as a reduce-only taker on the other
+    side at the maker's price (its fee rate, 0, is carried)."""
+    assert self._u(item, steps.KIND_AT, 1) == K_LIQUIDATE, "TradingSteps: not a fill or a liquidation"
+    fill: FillTx = empty(FillTx)
+    at: uint256 = 0
+    fill.maker, at = self._order(item, 35, self._u(item, 22, 1), empty(Order))
+    assert len(item) == at, "TradingSteps: the item is one liquidation"
+    fill.size = self._u(item, 27, 8)
+    fill.taker.account = self._u(item, 23, 4)
+    fill.taker.instrument = fill.maker.instrument
+    fill.taker.side = 1 - fill.maker.side
+    fill.taker.price = fill.maker.price
+    fill.taker.flags = REDUCE_ONLY
     return fill
 
 
@@ -410,12 +434,11 @@ def _consume(ctx: steps.Context, o: Order, size: uint256, fee_ppm: int256, leave
 
 @pure
 @internal
-def _apply(ctx: steps.Context, fill: FillTx, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (uint256, DynArray[steps.Change, steps.MAX_WRITES], int256[steps.CARRY]):
+def _apply(ctx: steps.Context, fill: FillTx, leaves: DynArray[steps.Leaf, steps.MAX_READS], is_maker: bool) -> (uint256, DynArray[steps.Change, steps.MAX_WRITES], int256[steps.CARRY]):
     """`fill.apply` (trading.apply_side) for the maker (the tx's step 3) or the
     taker: settle the position, then trade it, then the reduce-only rule; a refusal,
     or the changes and the carry with this side's (old, new, cash)."""
     changes: DynArray[steps.Change, steps.MAX_WRITES] = []
-    is_maker: bool = ctx.step == MAKER_APPLY_STEP
     o: Order = fill.taker
     fee_ppm: int256 = ctx.carry[2]
     at_carry: uint256 = 6
@@ -502,9 +525,12 @@ def rule(
     leaves: DynArray[steps.Leaf, steps.MAX_READS],
     aux: Bytes[steps.MAX_AUX],
 ) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
-    if not self._is_fill(item):
-        raise "TradingSteps: the trading steps of a liquidation are not executable yet"
-    fill: FillTx = self._decode(item)
+    liquidation: bool = not self._is_fill(item)
+    fill: FillTx = empty(FillTx)
+    if liquidation:
+        fill = self._liquidation(item)
+    else:
+        fill = self._decode(item)
     pc: uint256 = ctx.pc
     nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
     why: uint256 = ACCEPTED
@@ -518,6 +544,8 @@ def rule(
         o: Order = fill.maker
         fee_ppm: int256 = ctx.carry[1]
         after: uint256 = ORDER_TAKER
+        if liquidation:
+            after = FILL_APPLY
         if pc == ORDER_TAKER:
             o = fill.taker
             fee_ppm = ctx.carry[2]
@@ -531,13 +559,19 @@ def rule(
     if pc == FILL_APPLY:
         changes: DynArray[steps.Change, steps.MAX_WRITES] = []
         carried: int256[steps.CARRY] = empty(int256[steps.CARRY])
-        why, changes, carried = self._apply(ctx, fill, leaves)
+        # The maker's side comes first: a fill's step 3; in a liquidation (whose
+        # health check comes first) the one before any side's sizes are carried.
+        is_maker: bool = ctx.step == MAKER_APPLY_STEP
+        after_apply: uint256 = FILL_BOOK
+        if liquidation:
+            is_maker = ctx.carry[3] == 0 and ctx.carry[4] == 0
+            after_apply = LIQ_BOOK
+        why, changes, carried = self._apply(ctx, fill, leaves, is_maker)
         if why != ACCEPTED:
             return nothing, self._fail(ctx, why)
-        after_apply: uint256 = FILL_BOOK
-        if ctx.step == MAKER_APPLY_STEP:
+        if is_maker:
             after_apply = FILL_APPLY
         return changes, steps.next_step(ctx, after_apply, carried)
-    if pc == FILL_BOOK:
+    if pc == FILL_BOOK and not liquidation:
         return self._book(ctx, fill, leaves)
     raise "TradingSteps: not a trading step"
