@@ -18,10 +18,11 @@ from rollbook.chain.l1 import L1Ref
 from rollbook.chain.trace import SPAN, BlockTrace, error_word, trace_block, trace_output
 from rollbook.exchange.steps import FAMILIES
 from rollbook.exchange.stf import BlockTx
-from rollbook.exchange.txs import Deposit, ListOptionChain, Origin
+from rollbook.exchange.txs import Deposit, Fill, ListOptionChain, Origin
+from rollbook.exchange.types import Side
 from rollbook.l1.onestep import witness_at
 from rollbook.sim.vectors import _base_world, scenario_trace, scenarios, world_trace
-from rollbook.sim.world import GENESIS_TIME, option_chain
+from rollbook.sim.world import GENESIS_TIME, base, option_chain, usd
 from tests.chain.helpers import Rollup, run
 from tests.l1.conftest import deploy_executor, input_queue, is_l1_load, l1_loads, queue_for
 
@@ -71,18 +72,30 @@ def family(index: int) -> set[str]:
     return set(FAMILIES[index][1])
 
 
+def is_fill(trace: BlockTrace) -> bool:
+    """Whether the block's first tx is a fill (its kind byte, after origin and sender)."""
+    load = next(s for s in trace.steps if s.name == "tx.load")
+    return len(load.item) > 21 and load.item[21] & 0x80 != 0
+
+
 def test_every_vector_runs_the_same_on_the_executor() -> None:
     """Each STF vector's tx, in a block of its own: every step the executor runs gives
     the STF's checkpoint; the steps it refuses as "not executable yet" are the families
     and cases still to come, never the framing, deposits, the owners' actions, the
-    oracle's, expiry's or governance's. Together the vectors exercise every accounts,
-    oracle, expiry and governance step, the margin check of a withdrawal or transfer
-    (with an option expiring inside it, fixed or not), an account's settlement
-    (deposits come from the derived chains above), every way the oracle refuses a
-    report, and the listings' and expiry's refusals."""
+    oracle's, expiry's, governance's or a fill's (every step of a fill runs, its margin
+    checks included). Together the vectors exercise every accounts, oracle, trading,
+    expiry and governance step, the margin check of a withdrawal, a transfer or a trade
+    (the risk-reducing rule accepting and refusing; an option expiring inside a check,
+    fixed or not), an account's settlement (deposits come from the derived chains
+    above), every way the oracle refuses a report and every way a fill is refused, the
+    listings' and expiry's refusals, and every step of a liquidation, backstop and
+    forced close with their refusals (a liquidation's order and fill steps are a
+    fill's)."""
     executed: set[str] = set()
     refused: set[tuple[str, bytes]] = set()
     others: set[tuple[str, bytes]] = set()
+    liq_refused: set[tuple[str, bytes]] = set()
+    filled: set[tuple[str, bytes]] = set()
     for name in sorted(SCENARIOS):
         trace, separator = scenario_trace(name)
         ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator, queue_for([trace]))
@@ -93,7 +106,23 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
         assert not set(pending) & (family(0) - {"tx.load"} | family(1) | family(2)), name
         assert not set(pending) & family(6), name
         assert not set(pending) & (family(7) | family(8)), name
+        if is_fill(trace):
+            assert not pending, (name, pending)
+            filled |= {
+                (s.name, s.post.context.error)
+                for s in trace.steps
+                if s.name in family(4) | {"tx.load", "margin.compare"}
+                and s.post.context is not None
+                and s.post.context.failed
+            }
         executed.update(done)
+        if name.startswith(("liquidate", "backstop", "forced_close")):
+            assert not pending, (name, pending)
+            liq_refused |= {
+                (s.name, s.post.context.error)
+                for s in trace.steps
+                if s.name != "tx.end" and s.post.context is not None and s.post.context.failed
+            }
         refused |= {
             (s.name, s.post.context.error)
             for s in trace.steps
@@ -123,6 +152,40 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
         ("margin.accumulate", error_word("OracleError")),  # expired, not fixed, stale
         ("margin.compare", error_word("NotEnoughFunds")),
     } <= others, sorted(others)
+    assert family(4) <= executed, sorted(family(4) - executed)
+    assert family(5) <= executed, sorted(family(5) - executed)
+    word = error_word
+    assert liq_refused == {
+        ("tx.load", word("MalformedTx")),  # against the account's own order
+        ("tx.load", word("NotLiquidatable")),  # the insurance fund
+        ("tx.load", word("WrongOrigin")),  # a forced close from L2
+        ("liq.instrument", word("NotLiquidatable")),
+        ("liq.instrument", word("PriceNotAllowed")),  # outside the band
+        ("liq.penalty", word("PriceNotAllowed")),  # beyond the bankruptcy price
+        ("fill.apply", word("ReduceOnlyViolation")),  # the liquidated side would flip
+        ("margin.compare", word("NotEnoughFunds")),  # the maker's initial margin
+        ("backstop.check", word("NotLiquidatable")),
+        ("backstop.mark", word("MalformedTx")),  # no position
+        ("forced_close.auth", word("Unauthorized")),
+        ("forced_close.mark", word("OracleError")),
+    }, sorted(liq_refused)
+    assert filled == {
+        ("tx.load", error_word("MalformedTx")),
+        ("tx.load", error_word("PostOnlyTaker")),
+        ("fill.instrument", error_word("UnknownInstrument")),
+        ("fill.instrument", error_word("PriceNotAllowed")),
+        ("order.maker", error_word("OrderExpired")),
+        ("order.maker", error_word("OrderCancelled")),
+        ("order.maker", error_word("SlotConflict")),
+        ("order.maker", error_word("OverFill")),
+        ("order.taker", error_word("UnknownAccount")),
+        ("order.taker", error_word("FeeTooHigh")),
+        ("order.taker", error_word("BadSignature")),
+        ("fill.apply", error_word("ReduceOnlyViolation")),
+        ("fill.apply", error_word("PositionLimit")),
+        ("fill.book", error_word("PositionLimit")),
+        ("margin.compare", error_word("NotEnoughFunds")),
+    }, sorted(filled)
     oracle_error, bad_signature = error_word("OracleError"), error_word("BadSignature")
     unknown = error_word("UnknownInstrument")
     assert refused == {
@@ -332,3 +395,52 @@ def _days_from_civil(year: int, month: int, day: int) -> int:
     doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
     return era * 146_097 + doe - 719_468
+
+
+def test_fills_in_one_block_match_the_stf(chain: tuple[Rollup, list[Any]]) -> None:
+    """Fills one after another in a block: a first fill, a repeat of its maker (proven
+    by its slot), an over-fill of it, a self-trade and a fee above the taker's bound.
+    Every step runs on the executor; the refused fills' roots return to the pre-tx
+    roots at their ends."""
+    rollup, blocks = chain
+    parent = blocks[0]
+    state = rollup.genesis.copy()
+    pre = state.copy()
+    world = rollup.world
+    a, b, c = rollup.people[:3]
+    maker = world.order(a, Side.SELL, usd(3000), base(2))
+    fills = [
+        Fill(maker, world.order(b, Side.BUY, usd(3000), base(1)), base(1)),
+        Fill(maker, world.order(c, Side.BUY, usd(3001), base(1)), base(1)),
+        Fill(maker, world.order(c, Side.BUY, usd(3000), base(1)), base(1)),  # over-fill
+        Fill(
+            world.order(b, Side.SELL, usd(3000), base(1)),
+            world.order(b, Side.BUY, usd(3000), base(1)),
+            base(1),
+        ),
+        Fill(
+            world.order(b, Side.SELL, usd(3000), base(1)),
+            world.order(c, Side.BUY, usd(3000), base(1), max_fee_ppm=1),
+            base(1),
+        ),
+    ]
+    block = build_block(
+        state,
+        parent.header,
+        rollup.l1.genesis_ref,
+        parent.header.timestamp + 2,
+        [],
+        list(fills),
+        rollup.cfg,
+    )
+    assert [(r.ok, r.error) for r in block.receipts] == [
+        (True, ""),
+        (True, ""),
+        (False, "OverFill"),
+        (False, "MalformedTx"),
+        (False, "FeeTooHigh"),
+    ]
+    trace = trace_block(pre, parent.header, block, rollup.world.separator)
+    done, pending = replay(executor(rollup, [trace]), trace)
+    assert not pending
+    assert done.count("fill.book") == 2 and done.count("margin.compare") == 4

@@ -38,6 +38,8 @@ from rollbook.exchange.leaves import (
     position_key,
 )
 from rollbook.exchange.margin import (
+    Health,
+    handed,
     health,
     require_fresh_mark,
     require_initial_margin,
@@ -60,19 +62,31 @@ from rollbook.exchange.types import OrderFlags, Side
 
 
 def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
-    """Close ``tx.size`` of a below-maintenance account's position against a maker."""
+    """Close ``tx.size`` of a below-maintenance account's position against a maker.
+
+    Steps (the one-step executor runs each alone): the account's health (a margin check
+    in health mode) hands its equity and MM to ``liq.instrument``; the maker's order and
+    both sides of the fill (a fill's steps and carry, :mod:`rollbook.exchange.trading`,
+    the liquidated side's fee rate 0); ``liq.book``; the maker's margin check, which
+    returns to ``liq.after``; that starts the account's health check again, handed to
+    ``liq.penalty``, which re-derives the equity before the fill from the fill itself
+    (the item's price and size, the position and the mark) rather than carrying it
+    through the trade's steps.
+    """
     maker = tx.maker.order
     if tx.account == maker.account:
         raise MalformedTx("an account cannot be liquidated against its own order")
     if tx.account == INSURANCE_FUND:
         raise NotLiquidatable("the insurance fund is not liquidated")
-    before = health(state, tx.account, env.timestamp)
+    before = health(state, tx.account, env.timestamp, then="liq.instrument")
+    state.step(
+        "liq.instrument", instrument_key(maker.instrument), GLOBALS_KEY, carry=handed(before)
+    )
     if before.equity >= before.maintenance:
         raise NotLiquidatable(
             f"account {tx.account} has equity {before.equity} at or above maintenance"
             f" {before.maintenance}"
         )
-    state.step("liq.instrument", instrument_key(maker.instrument), GLOBALS_KEY)
     # A delisted instrument can still be liquidated: closing reduces risk. An expired
     # option cannot: its positions settle at the expiry price instead.
     instrument = state.instrument(maker.instrument)
@@ -90,7 +104,8 @@ def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
         raise PriceNotAllowed(f"liquidation buy at {price} is above mark {instrument.mark} + band")
     value = notional(price, tx.size)
     maker_fee = ppm_of(value, instrument.maker_fee_ppm, Rounding.UP)
-    consume_order(state, env, tx.maker, tx.size, instrument.maker_fee_ppm, "maker")
+    carry = (glob.max_positions, instrument.maker_fee_ppm, 0)
+    consume_order(state, env, tx.maker, tx.size, instrument.maker_fee_ppm, "maker", carry)
     m_old, m_new, m_cash = apply_side(
         state,
         maker.account,
@@ -101,9 +116,10 @@ def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
         maker_fee,
         bool(maker.flags & OrderFlags.REDUCE_ONLY),
         glob.max_positions,
+        carry,
     )
     # The liquidated side must only reduce: apply_side's reduce-only rule enforces it.
-    l_old, l_new, _ = apply_side(
+    l_old, l_new, l_cash = apply_side(
         state,
         tx.account,
         instrument,
@@ -113,8 +129,15 @@ def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
         0,
         True,
         glob.max_positions,
+        (*carry, m_old, m_new, m_cash),
     )
-    state.step("liq.book", instrument_key(maker.instrument), GLOBALS_KEY, account_key(0))
+    state.step(
+        "liq.book",
+        instrument_key(maker.instrument),
+        GLOBALS_KEY,
+        account_key(0),
+        carry=(*carry, m_old, m_new, m_cash, l_old, l_new, l_cash),
+    )
     record_trade_totals(
         state,
         instrument.instrument_id,
@@ -122,41 +145,73 @@ def liquidate(state: State, env: TxEnv, tx: Liquidate) -> None:
         maker_fee,
     )
     instrument = state.instrument(instrument.instrument_id)
-    require_initial_margin(state, maker.account, env.timestamp, (instrument, m_old, m_new, m_cash))
-    after = health(state, tx.account, env.timestamp)
-    if after.equity < min(0, before.equity):
+    require_initial_margin(
+        state,
+        maker.account,
+        env.timestamp,
+        (instrument, m_old, m_new, m_cash),
+        then="liq.after",
+    )
+    state.step("liq.after")
+    after = health(state, tx.account, env.timestamp, then="liq.penalty")
+    charge_penalty(state, env, tx, after)
+
+
+def charge_penalty(state: State, env: TxEnv, tx: Liquidate, after: Health) -> None:
+    """``liq.penalty``: refuse a fill beyond the bankruptcy price, move the liquidation
+    fee to the fund, and cover an account left flat and owing.
+
+    The equity before the fill is the equity after it less what the fill moved: its
+    cash flow (no fee on the liquidated side) and the change of the position's value
+    at mark (nothing else of the account changed since its first health check: its
+    positions were settled then, and the mark does not move inside a tx).
+    """
+    maker = tx.maker.order
+    side = maker.side.opposite
+    state.step(
+        "liq.penalty",
+        account_key(tx.account),
+        account_key(INSURANCE_FUND),
+        position_key(tx.account, maker.instrument),
+        instrument_key(maker.instrument),
+        carry=handed(after),
+    )
+    instrument = state.instrument(maker.instrument)
+    delta = tx.size * side.sign
+    new = state.position(tx.account, maker.instrument).size
+    moved = (
+        -notional(maker.price, delta)
+        + value_at_mark(instrument.mark, new)
+        - value_at_mark(instrument.mark, new - delta)
+    )
+    before_equity = after.equity - moved
+    if after.equity < min(0, before_equity):
         # Beyond the bankruptcy price (dYdX v4 bounds the fillable price by it): the
         # fill would create or deepen bad debt that the maker pockets. Backstop instead.
         raise PriceNotAllowed(
-            f"liquidation at {price} is beyond account {tx.account}'s bankruptcy price"
-            f" (equity {before.equity} would become {after.equity})"
+            f"liquidation at {maker.price} is beyond account {tx.account}'s bankruptcy price"
+            f" (equity {before_equity} would become {after.equity})"
         )
+    value = notional(maker.price, tx.size)
     penalty = min(ppm_of(value, instrument.liq_fee_ppm, Rounding.UP), max(0, after.equity))
     if penalty:
-        move_to_fund(state, tx.account, penalty)
+        account = state.account(tx.account)
+        state.put(account_key(tx.account), account._replace(balance=account.balance - penalty))
+        fund = state.account(INSURANCE_FUND)
+        state.put(account_key(INSURANCE_FUND), fund._replace(balance=fund.balance + penalty))
     account = state.account(tx.account)
     if not account.instruments and account.balance < 0:
         # Already bankrupt before the fill (equity < 0, closed no worse than that): the
         # remaining debt is covered at once like a backstop's, so no flat account owes.
-        fund_equity = health(state, INSURANCE_FUND, env.timestamp).equity
-        cover_bad_debt(state, tx.account, instrument.instrument_id, side.opposite, fund_equity)
-
-
-def move_to_fund(state: State, index: int, amount: int) -> None:
-    """Move ``amount`` of quote from an account's balance to the insurance fund."""
-    state.step("liq.penalty", account_key(index), account_key(INSURANCE_FUND))
-    account = state.account(index)
-    state.put(account_key(index), account._replace(balance=account.balance - amount))
-    fund = state.account(INSURANCE_FUND)
-    state.put(account_key(INSURANCE_FUND), fund._replace(balance=fund.balance + amount))
+        cover_bad_debt(state, env, tx.account, maker.instrument, maker.side)
 
 
 def backstop(state: State, env: TxEnv, tx: Backstop) -> None:
     """Move a deeply underwater position to the insurance fund at mark; cover the deficit."""
     if tx.account == INSURANCE_FUND:
         raise NotLiquidatable("the insurance fund cannot backstop itself")
-    before = health(state, tx.account, env.timestamp)
-    state.step("backstop.check", GLOBALS_KEY)
+    before = health(state, tx.account, env.timestamp, then="backstop.check")
+    state.step("backstop.check", GLOBALS_KEY, carry=handed(before))
     glob = state.globals()
     threshold = ppm_of(before.maintenance, glob.backstop_ppm, Rounding.DOWN)
     if before.equity >= threshold and before.equity >= 0:
@@ -178,12 +233,17 @@ def close_to_fund(
 ) -> None:
     """Move the account's position in ``instrument_id`` to the insurance fund at mark
     (less the liquidation fee if ``penalised``); cover the account if it is left flat
-    and negative. Refuses a missing position, an expired option or a stale mark."""
+    and negative. Refuses a missing position, an expired option or a stale mark.
+
+    Carried: ``max_positions`` (read by the step before) into ``.mark`` and ``.move``;
+    the moved size (its sign is the bankrupt side) from ``.move`` to ``.flat``.
+    """
     state.step(
         f"{step}.mark",
         position_key(index, instrument_id),
         instrument_key(instrument_id),
         ORACLE_KEY,
+        carry=(max_positions,),
     )
     if state.position(index, instrument_id).size == 0:
         raise MalformedTx(f"account {index} holds no position in instrument {instrument_id}")
@@ -193,12 +253,9 @@ def close_to_fund(
     require_fresh_mark(instrument, env.timestamp, state.oracle().staleness)
     penalty = instrument.liq_fee_ppm if penalised else 0
     size = position_to_fund(state, index, instrument_id, penalty, max_positions, step)
-    state.step(f"{step}.flat", account_key(index))
+    state.step(f"{step}.flat", account_key(index), carry=(size,))
     if not state.account(index).instruments and state.account(index).balance < 0:
-        fund_equity = health(state, INSURANCE_FUND, env.timestamp).equity
-        cover_bad_debt(
-            state, index, instrument_id, Side.BUY if size > 0 else Side.SELL, fund_equity
-        )
+        cover_bad_debt(state, env, index, instrument_id, Side.BUY if size > 0 else Side.SELL)
 
 
 def position_to_fund(
@@ -213,6 +270,8 @@ def position_to_fund(
     mark, the account paying ``penalty_ppm`` of its value to the fund; returns the size.
 
     The caller has checked the position exists, is not expired and has a fresh mark.
+    Carried: ``max_positions`` into ``.move``; the open-interest change and the size
+    from ``.move`` to ``.book``.
     """
     state.step(
         f"{step}.move",
@@ -221,6 +280,7 @@ def position_to_fund(
         account_key(INSURANCE_FUND),
         position_key(INSURANCE_FUND, instrument_id),
         instrument_key(instrument_id),
+        carry=(max_positions,),
     )
     size = state.position(index, instrument_id).size
     settle_position(state, INSURANCE_FUND, instrument_id)
@@ -236,7 +296,13 @@ def position_to_fund(
         state, INSURANCE_FUND, instrument, size, instrument.mark, -value, 1 << 16
     )
     oi_change = long_open_interest_change(a_old, a_new) + long_open_interest_change(f_old, f_new)
-    state.step(f"{step}.book", instrument_key(instrument_id), GLOBALS_KEY, account_key(0))
+    state.step(
+        f"{step}.book",
+        instrument_key(instrument_id),
+        GLOBALS_KEY,
+        account_key(0),
+        carry=(oi_change, size),
+    )
     record_trade_totals(state, instrument_id, oi_change, 0)
     return size
 
@@ -258,19 +324,25 @@ def forced_close(state: State, env: TxEnv, tx: ForcedClose) -> None:
 
 
 def cover_bad_debt(
-    state: State, index: int, instrument_id: int, bankrupt_side: Side, fund_equity: int
+    state: State, env: TxEnv, index: int, instrument_id: int, bankrupt_side: Side
 ) -> int:
     """The account holds nothing and owes: the fund pays up to its equity; the rest is
     socialised.
 
+    The fund's health is a margin check that hands its equity to ``backstop.debt``,
+    which keeps the bankrupt side (a word the check keeps for it).
     Returns the uncovered amount socialised on ``instrument_id`` (0 if none).
     """
+    kept = int(bankrupt_side)
+    fund_health = health(state, INSURANCE_FUND, env.timestamp, then="backstop.debt", kept=kept)
     state.step(
         "backstop.debt",
         account_key(index),
         account_key(INSURANCE_FUND),
         instrument_key(instrument_id),
+        carry=handed(fund_health, kept),
     )
+    fund_equity = fund_health.equity
     account = state.account(index)
     if account.instruments or account.balance >= 0:
         return 0

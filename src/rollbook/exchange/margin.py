@@ -36,6 +36,7 @@ from rollbook.exchange.leaves import (
     ORACLE_KEY,
     Instrument,
     InstrumentKind,
+    LeafKey,
     account_key,
     instrument_key,
     position_key,
@@ -62,6 +63,22 @@ class Health:
 
 Priced = list[tuple[Instrument, int]]
 """The account's open positions after settlement: ``(instrument, size)`` pairs."""
+
+HEALTH_AT = 15
+"""A health check (:func:`health`) carries ``MODE_HEALTH`` in word 15: its
+``margin.compare`` checks nothing and hands ``(equity, IM, MM)`` to the step that
+asked. A trade's check uses words 6-13 (:func:`require_initial_margin`)."""
+MODE_HEALTH = 1
+KEPT_AT = 14
+"""The word a health check keeps for the step that asked (every margin step keeps
+words 6-15) and hands back in the same place."""
+
+
+def handed(health: Health, kept: int = 0) -> tuple[int, ...]:
+    """The carried words of the step a health check returns to: ``(equity, IM, MM)``,
+    and the asking step's ``kept`` word at :data:`KEPT_AT`."""
+    words = (health.equity, health.initial, health.maintenance)
+    return words + (0,) * (KEPT_AT - len(words)) + (kept,) if kept else words
 
 
 def option_params(instrument: Instrument) -> OptionMarginParams:
@@ -137,7 +154,14 @@ def require_fresh_mark(instrument: Instrument, now: int, staleness: int) -> None
         )
 
 
-def settle_and_price(state: State, index: int, now: int, then: str = "") -> tuple[int, Priced]:
+def settle_and_price(
+    state: State,
+    index: int,
+    now: int,
+    then: str = "",
+    extra: tuple[int, ...] = (),
+    compare_keys: tuple[LeafKey, ...] = (),
+) -> tuple[int, Priced]:
     """Settle every position of the account and return ``(balance, priced positions)``.
 
     Funding and loss settle into the balance; an expired option whose price is fixed
@@ -147,14 +171,18 @@ def settle_and_price(state: State, index: int, now: int, then: str = "") -> tupl
     Σ IM, Σ MM)``: the cursor is the position's place in the account's current list
     (a position that expires and pays out leaves it, so the cursor stays), and the
     sums are standard mode's (zero in portfolio mode, whose 23 lanes per asset are not
-    carried yet).
+    carried yet). ``extra`` follows them in every step of the check (a trade's
+    check, :func:`require_initial_margin`); ``compare_keys`` are leaves the compare
+    step may read besides the account.
 
     Raises:
         OracleError: a remaining position's instrument has no fresh mark.
     """
     account = account_key(index)
     ret = step_id(then) if then else 0
-    state.step("margin.begin", account, carry=(index, ret))
+    state.step(
+        "margin.begin", account, carry=(index, ret, 0, 0, 0, 0, *extra) if extra else (index, ret)
+    )
     priced: Priced = []
     portfolio = state.account(index).portfolio
     cursor = value = initial = maintenance = 0
@@ -165,7 +193,7 @@ def settle_and_price(state: State, index: int, now: int, then: str = "") -> tupl
             instrument_key(instrument_id),
             ORACLE_KEY,
         )
-        carry = (index, ret, cursor, value, initial, maintenance)
+        carry = (index, ret, cursor, value, initial, maintenance, *extra)
         state.step("margin.settle_accumulate", *declared, carry=carry)
         # Each step reads what it needs itself (the executor runs it alone): the
         # position's place in the account's list, and the oracle's staleness bound.
@@ -190,18 +218,23 @@ def settle_and_price(state: State, index: int, now: int, then: str = "") -> tupl
             v, im, mm = contribution(instrument, position.size)
             value, initial, maintenance = value + v, initial + im, maintenance + mm
         cursor += 1
-    carry = (index, ret, cursor, value, initial, maintenance)
-    state.step("margin.compare", account, carry=carry)
+    carry = (index, ret, cursor, value, initial, maintenance, *extra)
+    state.step("margin.compare", account, *compare_keys, carry=carry)
     return state.account(index).balance, priced
 
 
-def health(state: State, index: int, now: int) -> Health:
+def health(state: State, index: int, now: int, then: str = "", kept: int = 0) -> Health:
     """Settle the account's positions and value them at mark, in its margin mode.
+
+    ``then`` names the step the check returns to, which carries :func:`handed`
+    ``(health, kept)``: the check's steps carry ``kept`` and :data:`MODE_HEALTH` in
+    words 14 and 15.
 
     Raises:
         OracleError: a position's instrument has no fresh mark.
     """
-    balance, priced = settle_and_price(state, index, now)
+    extra = (0,) * (KEPT_AT - 6) + (kept, MODE_HEALTH)
+    balance, priced = settle_and_price(state, index, now, then, extra)
     value, initial, maintenance = requirements(state.account(index).portfolio, priced)
     return Health(balance + value, initial, maintenance)
 
@@ -212,6 +245,7 @@ def require_initial_margin(
     now: int,
     reduced: tuple[Instrument, int, int, int] | None = None,
     then: str = "",
+    chained: tuple[int, int, int, int] | None = None,
 ) -> Health:
     """Check the account after a change: IM holds, or the change only reduced risk.
 
@@ -221,10 +255,26 @@ def require_initial_margin(
     from the same priced positions with the old size and balance, and the dYdX v4 rule
     is applied: MM must not rise and ``equity/MM`` must not fall.
 
+    Every step of a trade's check carries ``(instrument id, old, new, balance_delta)``
+    after the sums, and ``chained`` — the next check's ``(account, old, new,
+    balance_delta)`` when ``then`` is ``margin.begin``: a fill's maker check returns
+    into its taker's, which returns to ``tx.end`` — after those. The compare step
+    re-reads the instrument for the pre-trade sums (standard mode: the post-trade sums
+    with the instrument's contribution at ``new`` replaced by its contribution at
+    ``old``), so the one-step executor can run it alone.
+
     Raises:
         NotEnoughFunds: neither holds.
     """
-    balance, priced = settle_and_price(state, index, now, then)
+    if (chained is not None) != (then == "margin.begin"):
+        raise InvariantError("a check returns into margin.begin exactly when it is chained")
+    extra: tuple[int, ...] = ()
+    compare_keys: tuple[LeafKey, ...] = ()
+    if reduced is not None:
+        traded, old, new, balance_delta = reduced
+        extra = (traded.instrument_id, old, new, balance_delta, *(chained or ()))
+        compare_keys = (instrument_key(traded.instrument_id),)
+    balance, priced = settle_and_price(state, index, now, then, extra, compare_keys)
     portfolio = state.account(index).portfolio
     value, initial, maintenance = requirements(portfolio, priced)
     post = Health(balance + value, initial, maintenance)
@@ -234,6 +284,9 @@ def require_initial_margin(
     if reduced is not None:
         instrument, old, new, balance_delta = reduced
         if old != 0 and abs(new) < abs(old) and (new == 0 or (new > 0) == (old > 0)):
+            # Read in the compare step (its declared leaf): settlement changed only
+            # the pool, so the mark and parameters are the trade's.
+            instrument = state.instrument(instrument.instrument_id)
             others = [
                 (i, size) for i, size in priced if i.instrument_id != instrument.instrument_id
             ]

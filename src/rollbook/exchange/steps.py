@@ -61,6 +61,7 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "forced_close.flat",
             "forced_close.move",
             "forced_close.book",
+            "liq.after",
         ),
     ),
     ("oracle", ("oracle.verify", "oracle.index", "oracle.mark", "oracle.funding", "oracle.option")),

@@ -7,6 +7,14 @@ the notional between the balances, charges fees to the fee account, updates the
 positions and the instrument's open interest, and checks both accounts' margin.
 Time-in-force (IOC, FOK, GTC) is the matching engine's promise; the STF does not see
 the book and cannot enforce it.
+
+Steps (docs/design/fraud-proofs.md section 2): ``fill.instrument``, ``order.maker``,
+``order.taker``, ``fill.apply`` for the maker then the taker, ``fill.book``, then the
+maker's margin check, which returns into the taker's. Each step runs alone from its
+leaves, the tx and what it carries: the fill's carry is ``(max_positions, maker fee
+ppm, taker fee ppm, maker's old size, new size, cash, taker's old size, new size,
+cash)``, as far as the steps before have computed it (the one-step executor's
+``TradingSteps.vy`` reads it the same way).
 """
 
 from __future__ import annotations
@@ -63,18 +71,34 @@ def active_instrument(state: State, instrument_id: int, now: int) -> Instrument:
 
 
 def consume_order(
-    state: State, env: TxEnv, signed: SignedOrder, size: int, fee_ppm: int, role: str
+    state: State,
+    env: TxEnv,
+    signed: SignedOrder,
+    size: int,
+    fee_ppm: int,
+    role: str,
+    carry: tuple[int, ...] = (),
 ) -> None:
-    """Check that ``signed`` may fill ``size`` now; on refusal the error names its account."""
+    """Check that ``signed`` may fill ``size`` now; on refusal the error names its account.
+
+    ``carry`` is what the order's step takes from the steps before it (a fill's
+    carry, module docstring: the one-step executor runs the step from it alone).
+    """
     try:
-        _consume_order(state, env, signed, size, fee_ppm, role)
+        _consume_order(state, env, signed, size, fee_ppm, role, carry)
     except ExchangeError as exc:
         exc.account = signed.order.account
         raise
 
 
 def _consume_order(
-    state: State, env: TxEnv, signed: SignedOrder, size: int, fee_ppm: int, role: str
+    state: State,
+    env: TxEnv,
+    signed: SignedOrder,
+    size: int,
+    fee_ppm: int,
+    role: str,
+    carry: tuple[int, ...],
 ) -> None:
     """Check that ``signed`` may fill ``size`` now and record the fill in its slot.
 
@@ -90,6 +114,7 @@ def _consume_order(
         account_key(order.account),
         slot_key(order.account, order.slot),
         GLOBALS_KEY,
+        carry=carry,
     )
     account = state.account(order.account)
     lifetime = state.globals().max_order_lifetime
@@ -138,13 +163,18 @@ def apply_side(
     fee: int,
     reduce_only: bool,
     max_positions: int,
+    carry: tuple[int, ...] = (),
 ) -> tuple[int, int, int]:
-    """Settle, then trade one side of a fill; returns ``(old, new, balance_delta)``."""
+    """Settle, then trade one side of a fill; returns ``(old, new, balance_delta)``.
+
+    ``carry``: the values the step takes from the steps before it (module docstring).
+    """
     state.step(
         "fill.apply",
         account_key(account),
         position_key(account, instrument.instrument_id),
         instrument_key(instrument.instrument_id),
+        carry=carry,
     )
     settle_position(state, account, instrument.instrument_id)
     instrument = state.instrument(instrument.instrument_id)
@@ -184,8 +214,9 @@ def settle_fill(state: State, env: TxEnv, tx: Fill) -> None:
     value = notional(price, tx.size)
     maker_fee = ppm_of(value, instrument.maker_fee_ppm, Rounding.UP)
     taker_fee = ppm_of(value, instrument.taker_fee_ppm, Rounding.UP)
-    consume_order(state, env, tx.maker, tx.size, instrument.maker_fee_ppm, "maker")
-    consume_order(state, env, tx.taker, tx.size, instrument.taker_fee_ppm, "taker")
+    carry = (max_positions, instrument.maker_fee_ppm, instrument.taker_fee_ppm)
+    consume_order(state, env, tx.maker, tx.size, instrument.maker_fee_ppm, "maker", carry)
+    consume_order(state, env, tx.taker, tx.size, instrument.taker_fee_ppm, "taker", carry)
     m_old, m_new, m_cash = apply_side(
         state,
         maker.account,
@@ -196,6 +227,7 @@ def settle_fill(state: State, env: TxEnv, tx: Fill) -> None:
         maker_fee,
         bool(maker.flags & OrderFlags.REDUCE_ONLY),
         max_positions,
+        carry,
     )
     t_old, t_new, t_cash = apply_side(
         state,
@@ -207,8 +239,15 @@ def settle_fill(state: State, env: TxEnv, tx: Fill) -> None:
         taker_fee,
         bool(taker.flags & OrderFlags.REDUCE_ONLY),
         max_positions,
+        (*carry, m_old, m_new, m_cash),
     )
-    state.step("fill.book", instrument_key(maker.instrument), GLOBALS_KEY, account_key(0))
+    state.step(
+        "fill.book",
+        instrument_key(maker.instrument),
+        GLOBALS_KEY,
+        account_key(0),
+        carry=(*carry, m_old, m_new, m_cash, t_old, t_new, t_cash),
+    )
     record_trade_totals(
         state,
         instrument.instrument_id,
@@ -216,8 +255,18 @@ def settle_fill(state: State, env: TxEnv, tx: Fill) -> None:
         maker_fee + taker_fee,
     )
     instrument = state.instrument(instrument.instrument_id)
-    require_initial_margin(state, maker.account, env.timestamp, (instrument, m_old, m_new, m_cash))
-    require_initial_margin(state, taker.account, env.timestamp, (instrument, t_old, t_new, t_cash))
+    # The maker's check returns into the taker's, which returns to the tx's end.
+    require_initial_margin(
+        state,
+        maker.account,
+        env.timestamp,
+        (instrument, m_old, m_new, m_cash),
+        then="margin.begin",
+        chained=(taker.account, t_old, t_new, t_cash),
+    )
+    require_initial_margin(
+        state, taker.account, env.timestamp, (instrument, t_old, t_new, t_cash), then="tx.end"
+    )
 
 
 def record_trade_totals(state: State, instrument_id: int, oi_change: int, fees: int) -> None:

@@ -27,6 +27,8 @@ FAMILY_CONTRACTS: dict[int, str] = {
     1: "DepositSteps",
     2: "AccountSteps",
     3: "MarginSteps",
+    4: "TradingSteps",
+    5: "LiquidationSteps",
     6: "OracleSteps",
     7: "ExpirySteps",
     8: "GovernanceSteps",
@@ -37,10 +39,12 @@ FAMILY_SLOTS = 16
 
 
 NORMAL_TABLES = ("NormalTable0", "NormalTable1", "NormalTable2")
-FAMILY_HELPERS: tuple[str, ...] = (*NORMAL_TABLES, "Black76")
+FAMILY_HELPERS: tuple[str, ...] = (*NORMAL_TABLES, "Black76", "LiquidationMoves")
 """Contracts the families call, in deployment order: the normal CDF's table
 (:mod:`rollbook.l1.normal_table`) and the Black-76 pricer that ``OracleSteps`` calls
-for an option's mark (its code and the table's are more than one contract may hold)."""
+for an option's mark (its code and the table's are more than one contract may hold),
+and the position moves ``LiquidationSteps`` calls (``LiquidationMoves``: the family's
+rules and ``positions.vy`` are more than EIP-170's 24 KB)."""
 
 
 def helper_args(name: str, addresses: Mapping[str, Any]) -> list[Any]:
@@ -50,12 +54,15 @@ def helper_args(name: str, addresses: Mapping[str, Any]) -> list[Any]:
 
 def family_args(name: str, domain_separator: bytes, addresses: Mapping[str, Any]) -> list[Any]:
     """A family contract's constructor arguments: the deployment's EIP-712 domain for
-    those that check owners' or the oracle's signatures, and the pricer's address (in
-    ``addresses``, by name) for the oracle's."""
-    if name == "AccountSteps":
+    those that check owners', traders' or the oracle's signatures, and the helpers'
+    addresses (in ``addresses``, by name): the pricer for the oracle's, the position
+    moves for the liquidation's."""
+    if name in ("AccountSteps", "TradingSteps"):
         return [domain_separator]
     if name == "OracleSteps":
         return [domain_separator, addresses["Black76"]]
+    if name == "LiquidationSteps":
+        return [addresses["LiquidationMoves"]]
     return []
 
 

@@ -30,7 +30,14 @@ from rollbook.codec.txcodec import encode_standalone
 from rollbook.commitment.witness import StepWitness, witness_tx
 from rollbook.crypto.keccak import keccak256
 from rollbook.crypto.secp256k1 import sign_digest
-from rollbook.exchange.leaves import INSURANCE_FUND, Leaf, account_key, position_key
+from rollbook.exchange.leaves import (
+    INSURANCE_FUND,
+    Leaf,
+    account_key,
+    instrument_key,
+    position_key,
+)
+from rollbook.exchange.orders import sign_order
 from rollbook.exchange.state import State, leaf_path
 from rollbook.exchange.stf import BlockTx
 from rollbook.exchange.txs import (
@@ -416,6 +423,136 @@ def expiry_and_listing_scenarios() -> dict[str, Callable[[World], tuple[Tx, Orig
     }
 
 
+def _underwater(w: World, prices: tuple[int, ...]) -> None:
+    """Bob long 60 ETH-PERP at 3000 against Alice, then the mark walks down."""
+    a, b = w.traders["alice"], w.traders["bob"]
+    m = w.order(a, Side.SELL, usd(3000), base(60))
+    assert w.l2(Fill(m, w.order(b, Side.BUY, usd(3000), base(60)), base(60))).ok
+    for price in prices:
+        w.advance(5)
+        assert w.set_prices(usd(price)).ok
+
+
+def liquidation_cases() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]:
+    """Liquidations, backstops and forced closes the STF refuses, one rule each, and
+    the bad-debt paths (the fund covers; an already bankrupt account closed at mark)."""
+
+    def liquidate_not_liquidatable(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _open(w)
+        a, b = w.traders["alice"], w.traders["bob"]
+        return (
+            Liquidate(b.index, w.order(a, Side.BUY, usd(3000), base(1)), base(1)),
+            Origin.L2,
+            None,
+        )
+
+    def liquidate_own_order(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _underwater(w, (2900, 2850))
+        b = w.traders["bob"]
+        return (
+            Liquidate(b.index, w.order(b, Side.BUY, usd(2850), base(10)), base(10)),
+            Origin.L2,
+            None,
+        )
+
+    def liquidate_outside_band(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A sell more than 5 % under the mark of 2850."""
+        _underwater(w, (2900, 2850))
+        a, b = w.traders["alice"], w.traders["bob"]
+        return (
+            Liquidate(b.index, w.order(a, Side.BUY, usd(2700), base(10)), base(10)),
+            Origin.L2,
+            None,
+        )
+
+    def liquidate_beyond_bankruptcy(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Equity 1,000 at mark 2850; selling 10 at 2710 would leave it at -400."""
+        _underwater(w, (2900, 2850))
+        a, b = w.traders["alice"], w.traders["bob"]
+        return (
+            Liquidate(b.index, w.order(a, Side.BUY, usd(2710), base(10)), base(10)),
+            Origin.L2,
+            None,
+        )
+
+    def liquidate_bankrupt_covered(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Equity -800 at mark 2820: the whole position closes at mark, and the flat
+        account's debt goes to the fund (which has 500) and the other side."""
+        fund = w.state.account(0)
+        w.state.put(account_key(0), fund._replace(balance=usd(500)))
+        _underwater(w, (2900, 2820))
+        a, b = w.traders["alice"], w.traders["bob"]
+        return (
+            Liquidate(b.index, w.order(a, Side.BUY, usd(2820), base(60)), base(60)),
+            Origin.L2,
+            None,
+        )
+
+    def liquidate_flips(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Selling 70 of a 60 long would flip it: the liquidated side only reduces."""
+        _underwater(w, (2900, 2850))
+        a, b = w.traders["alice"], w.traders["bob"]
+        maker = w.order(a, Side.BUY, usd(2850), base(70))
+        return Liquidate(b.index, maker, base(70)), Origin.L2, None
+
+    def liquidate_maker_short_of_margin(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A maker with 100 USDC buying 10 ETH at 2850 fails its initial margin."""
+        _underwater(w, (2900, 2850))
+        c = w.add_trader("carol", 100)
+        maker = w.order(c, Side.BUY, usd(2850), base(10))
+        return Liquidate(w.traders["bob"].index, maker, base(10)), Origin.L2, None
+
+    def backstop_not_liquidatable(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _underwater(w, (2900,))
+        return Backstop(w.traders["bob"].index, 1), Origin.L2, None
+
+    def backstop_no_position(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _underwater(w, (2900, 2800, 2780))
+        return Backstop(w.traders["bob"].index, 2), Origin.L2, None
+
+    def backstop_fund_covers(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """The fund has 10,000: it pays the whole deficit, nothing is socialised."""
+        fund = w.state.account(0)
+        w.state.put(account_key(0), fund._replace(balance=usd(10_000)))
+        _underwater(w, (2900, 2800, 2780))
+        return Backstop(w.traders["bob"].index, 1), Origin.L2, None
+
+    def backstop_the_fund(w: World) -> tuple[Tx, Origin, bytes | None]:
+        return Backstop(0, 1), Origin.L2, None
+
+    def forced_close_not_owner(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _open(w)
+        a, b = w.traders["alice"], w.traders["bob"]
+        return ForcedClose(a.index, 1), Origin.L1, b.owner
+
+    def forced_close_from_l2(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _open(w)
+        return ForcedClose(w.traders["alice"].index, 1), Origin.L2, None
+
+    def forced_close_stale_mark(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _open(w)
+        a = w.traders["alice"]
+        w.advance(61)  # the staleness bound is 60 s
+        return ForcedClose(a.index, 1), Origin.L1, a.owner
+
+    return {
+        "liquidate_not_liquidatable": liquidate_not_liquidatable,
+        "liquidate_own_order": liquidate_own_order,
+        "liquidate_outside_band": liquidate_outside_band,
+        "liquidate_beyond_bankruptcy": liquidate_beyond_bankruptcy,
+        "liquidate_bankrupt_covered": liquidate_bankrupt_covered,
+        "liquidate_flips": liquidate_flips,
+        "liquidate_maker_short_of_margin": liquidate_maker_short_of_margin,
+        "backstop_not_liquidatable": backstop_not_liquidatable,
+        "backstop_no_position": backstop_no_position,
+        "backstop_fund_covers": backstop_fund_covers,
+        "backstop_the_fund": backstop_the_fund,
+        "forced_close_not_owner": forced_close_not_owner,
+        "forced_close_from_l2": forced_close_from_l2,
+        "forced_close_stale_mark": forced_close_stale_mark,
+    }
+
+
 def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]:
     """name -> a function that prepares the world and returns the tx to vectorise."""
 
@@ -461,6 +598,130 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         w.set_prices(usd(3100))
         m = w.order(a, Side.BUY, usd(3100), base(1), flags=OrderFlags.REDUCE_ONLY)
         return Fill(m, w.order(b, Side.SELL, usd(3100), base(1)), base(1)), Origin.L2, None
+
+    def fill_self_trade(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a = w.traders["alice"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        return Fill(m, w.order(a, Side.BUY, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_off_grid(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000) + 1, base(1))
+        return Fill(m, w.order(b, Side.BUY, usd(3001), base(1)), base(1)), Origin.L2, None
+
+    def fill_beyond_taker_limit(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3001), base(1))
+        return Fill(m, w.order(b, Side.BUY, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_inactive_instrument(w: World) -> tuple[Tx, Origin, bytes | None]:
+        params = SetInstrumentParams(1, 50_000, 30_000, 100, 500, 10_000, 5_000, 10**15, False)
+        assert w.l1(params).ok
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        return Fill(m, w.order(b, Side.BUY, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_expired_order(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1), expiry=w.now - 1)
+        return Fill(m, w.order(b, Side.BUY, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_bad_signature(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Bob's order signed by Alice's trading key."""
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        t = w.order(b, Side.BUY, usd(3000), base(1))
+        forged = sign_order(t.order, a.trading_key, w.separator)
+        return Fill(m, forged, base(1)), Origin.L2, None
+
+    def fill_slot_conflict(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A second order in a slot whose nonce another order already took."""
+        a, b = w.traders["alice"], w.traders["bob"]
+        first = w.order(a, Side.SELL, usd(3000), base(2), slot=7, nonce=9)
+        assert w.l2(Fill(first, w.order(b, Side.BUY, usd(3000), base(1)), base(1))).ok
+        m = w.order(a, Side.SELL, usd(3050), base(1), slot=7, nonce=9)
+        return Fill(m, w.order(b, Side.BUY, usd(3050), base(1)), base(1)), Origin.L2, None
+
+    def fill_reduce_only_violation(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A reduce-only taker with no position to reduce."""
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        t = w.order(b, Side.BUY, usd(3000), base(1), flags=OrderFlags.REDUCE_ONLY)
+        return Fill(m, t, base(1)), Origin.L2, None
+
+    def fill_position_limit(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """One position per account, and a second instrument."""
+        _open(w)
+        assert w.l1(SetRiskParams(1, 7 * 86_400, 40_000, 400_000)).ok
+        assert w.list_perp(2, "BTC_USDC-PERPETUAL", 2).ok
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(60_000), base(1), instrument=2)
+        t = w.order(b, Side.BUY, usd(60_000), base(1), instrument=2)
+        return Fill(m, t, base(1)), Origin.L2, None
+
+    def fill_open_interest_limit(w: World) -> tuple[Tx, Origin, bytes | None]:
+        params = SetInstrumentParams(1, 50_000, 30_000, 100, 500, 10_000, 5_000, base(1) // 2, True)
+        assert w.l1(params).ok
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        return Fill(m, w.order(b, Side.BUY, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_unknown_account(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(1))
+        t = w.order(b, Side.BUY, usd(3000), base(1))
+        ghost = sign_order(replace(t.order, account=99), b.trading_key, w.separator)
+        return Fill(m, ghost, base(1)), Origin.L2, None
+
+    def fill_cancelled_by_floor(w: World) -> tuple[Tx, Origin, bytes | None]:
+        a, b = w.traders["alice"], w.traders["bob"]
+        assert w.l2(w.owner_signed(NonceFloor, a, account=a.index, floor=50)).ok
+        m = w.order(a, Side.SELL, usd(3000), base(1), nonce=49)
+        return Fill(m, w.order(b, Side.BUY, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_close_settles_funding(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Both sides close after a funding hour: each pays or is paid as it trades."""
+        _open(w)
+        w.advance(30)
+        assert w.set_prices(usd(3000), usd(3003)).ok
+        w.advance(3600)
+        assert w.set_prices(usd(3000), usd(3003)).ok
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.BUY, usd(3000), base(1))
+        return Fill(m, w.order(b, Side.SELL, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def fill_close_sweeps_pool(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """The last positions close: the pool's rounding dust goes to the insurance
+        fund (the dust is put in the pool directly, as rounding leaves it)."""
+        _open(w)
+        instrument = w.state.instrument(1)
+        w.state.put(instrument_key(1), instrument._replace(pool=3))
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.BUY, usd(3000), base(1))
+        return Fill(m, w.order(b, Side.SELL, usd(3000), base(1)), base(1)), Origin.L2, None
+
+    def _below_initial_margin(w: World) -> None:
+        """Bob long 60 from 3000, the mark at 2850: below IM, above MM."""
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.SELL, usd(3000), base(60))
+        assert w.l2(Fill(m, w.order(b, Side.BUY, usd(3000), base(60)), base(60))).ok
+        for price in (2900, 2850):
+            w.advance(5)
+            assert w.set_prices(usd(price)).ok
+
+    def fill_reduces_below_margin(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Below IM, Bob sells 10 at the mark: it only reduces risk (dYdX v4's rule)."""
+        _below_initial_margin(w)
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.BUY, usd(2850), base(10))
+        return Fill(m, w.order(b, Side.SELL, usd(2850), base(10)), base(10)), Origin.L2, None
+
+    def fill_reduces_at_a_loss(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Below IM, Bob sells 10 far under the mark: his free collateral would fall."""
+        _below_initial_margin(w)
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.BUY, usd(2500), base(10))
+        return Fill(m, w.order(b, Side.SELL, usd(2500), base(10)), base(10)), Origin.L2, None
 
     def withdraw_free(w: World) -> tuple[Tx, Origin, bytes | None]:
         a = w.traders["alice"]
@@ -638,6 +899,22 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         "fill_post_only_taker": fill_post_only_taker,
         "fill_margin_rejected": fill_margin_rejected,
         "fill_close": fill_close,
+        "fill_self_trade": fill_self_trade,
+        "fill_off_grid": fill_off_grid,
+        "fill_beyond_taker_limit": fill_beyond_taker_limit,
+        "fill_inactive_instrument": fill_inactive_instrument,
+        "fill_expired_order": fill_expired_order,
+        "fill_bad_signature": fill_bad_signature,
+        "fill_slot_conflict": fill_slot_conflict,
+        "fill_reduce_only_violation": fill_reduce_only_violation,
+        "fill_position_limit": fill_position_limit,
+        "fill_open_interest_limit": fill_open_interest_limit,
+        "fill_reduces_below_margin": fill_reduces_below_margin,
+        "fill_reduces_at_a_loss": fill_reduces_at_a_loss,
+        "fill_unknown_account": fill_unknown_account,
+        "fill_cancelled_by_floor": fill_cancelled_by_floor,
+        "fill_close_settles_funding": fill_close_settles_funding,
+        "fill_close_sweeps_pool": fill_close_sweeps_pool,
         "withdraw_free": withdraw_free,
         "withdraw_forced": withdraw_forced,
         "withdraw_too_much": withdraw_too_much,
@@ -659,6 +936,7 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         "gov_params_refused": gov_params_refused,
         **oracle_refusals(),
         **expiry_and_listing_scenarios(),
+        **liquidation_cases(),
     }
 
 

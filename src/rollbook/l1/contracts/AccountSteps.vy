@@ -149,12 +149,11 @@ def _decode(item: Bytes[steps.MAX_ITEM]) -> OwnerTx:
 def _signer(otx: OwnerTx) -> address:
     """The EIP-712 signer of the tx (EIP-2098 signature; the zero address if none
     recovers)."""
-    digest: bytes32 = keccak256(concat(b"\x19\x01", self.domain_separator, otx.struct_hash))
-    r: uint256 = convert(slice(otx.signature, 0, 32), uint256)
-    vs: uint256 = convert(slice(otx.signature, 32, 32), uint256)
-    s: uint256 = vs & (max_value(uint256) >> 1)
-    v: uint256 = 27 + (vs >> 255)
-    return ecrecover(digest, v, r, s)
+    return steps.signer(
+        steps.typed_digest(self.domain_separator, otx.struct_hash),
+        convert(slice(otx.signature, 0, 32), uint256),
+        convert(slice(otx.signature, 32, 32), uint256),
+    )
 
 
 @pure

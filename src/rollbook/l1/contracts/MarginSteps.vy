@@ -10,7 +10,17 @@
         its value, IM and MM (standard mode: Deribit's option formulas,
         `rollbook.exchange.option_margin`; a perpetual's fractions) to the carried
         sums; `margin.compare` checks equity ≥ IM and returns to the step the caller
-        named. Carried: (account, return step, cursor, Σ value, Σ IM, Σ MM).
+        named. Carried: (account, return step, cursor, Σ value, Σ IM, Σ MM), then a
+        trade's (instrument, old size, new size, cash) and, for a fill's maker, its
+        taker's (account, old, new, cash). After a trade the compare also accepts a
+        change that only reduced risk (dYdX v4's rule, with Deribit-style free
+        collateral: MM does not rise, equity/MM and equity − IM do not fall; the
+        pre-trade sums are the carried ones with the traded instrument's contribution
+        at the new size replaced by the old, the instrument read in the compare), and
+        a maker's compare runs into its taker's check (`TradingSteps.vy`).
+        A health check (`margin.health`: liquidation, backstop; MODE_HEALTH in word
+        15) checks nothing: its compare hands (equity, IM, MM) in words 0-2, and the
+        asking step's word 14, to the step that asked.
         An expired option (`settle_and_price`, `rollbook.exchange.expiry.is_expired`):
         `margin.settle_accumulate` settles its funding and loss and hands the carried
         words to `expiry.settle` (`ExpirySteps.vy`), which pays it out and goes on to
@@ -19,8 +29,7 @@
         MM, as for any position. Account settlement (`settle.begin`,
         `settle.position`, `rollbook.exchange.accounts.settle_account`) hands an
         expired option to `expiry.settle` the same way, with its cursor.
-        Not yet: portfolio mode, the risk-reducing rule of trades (a check with no
-        return step).
+        Not yet: portfolio mode (refused explicitly at every step).
 """
 
 import steps
@@ -248,6 +257,104 @@ def _settle_accumulate(ctx: steps.Context, leaves: DynArray[steps.Leaf, steps.MA
     return self._accumulate(ctx, account, inst, at, size, leaves, changes)
 
 
+# -- the compare, and a trade's check ---------------------------------------------------
+# A trade's check carries, after (account, return step, cursor, Σ value, Σ IM, Σ MM),
+# the traded (instrument, old size, new size, cash) in words 6-9 (zero for a check
+# that is not a trade's: old = 0 never reduces) and, when it returns to
+# `margin.begin`, the next check's (account, old, new, cash) in words 10-13: a
+# fill's maker check runs into its taker's, which returns to `tx.end`
+# (rollbook.exchange.margin.require_initial_margin).
+
+TRADE_FROM: constant(uint256) = 6
+KEPT_AT: constant(uint256) = 14  # a health check's word for the step that asked
+HEALTH_AT: constant(uint256) = 15  # rollbook.exchange.margin.HEALTH_AT
+MODE_HEALTH: constant(int256) = 1
+
+
+@pure
+@internal
+def _keep_trade(ctx: steps.Context, out: steps.Context) -> steps.Context:
+    """`out` with the trade's words (6-15) of `ctx` carried on (a refusal carries
+    nothing)."""
+    if out.failed == 1:
+        return out
+    kept: steps.Context = out
+    for i: uint256 in range(TRADE_FROM, steps.CARRY):
+        kept.carry[i] = ctx.carry[i]
+    return kept
+
+
+@pure
+@internal
+def _reduces(ctx: steps.Context, balance: int256, equity: int256, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> bool:
+    """The risk-reducing rule of a trade that shrank a position toward zero without
+    flipping it (margin.require_initial_margin, dYdX v4): MM does not rise, equity/MM
+    does not fall, and the free collateral (equity − IM) does not fall. The pre-trade
+    sums are the carried ones with the traded instrument's contribution at the new
+    size replaced by its contribution at the old (standard mode), and the pre-trade
+    equity has the trade's cash taken back; the instrument is read here."""
+    old: int256 = ctx.carry[7]
+    new: int256 = ctx.carry[8]
+    if old == 0 or abs(new) >= abs(old) or (new != 0 and (new > 0) != (old > 0)):
+        return False
+    inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, steps.int_key(b"inst", convert(ctx.carry[6], uint256)))
+    assert len(inst) > 0, "MarginSteps: the traded instrument is missing"
+    at: steps.InstrumentAt = steps.instrument_at(inst)
+    v_new: int256 = 0
+    im_new: int256 = 0
+    mm_new: int256 = 0
+    v_old: int256 = 0
+    im_old: int256 = 0
+    mm_old: int256 = 0
+    v_new, im_new, mm_new = self._contribution(inst, at, new)
+    v_old, im_old, mm_old = self._contribution(inst, at, old)
+    post_im: int256 = ctx.carry[4]
+    post_mm: int256 = ctx.carry[5]
+    pre_im: int256 = post_im - im_new + im_old
+    pre_mm: int256 = post_mm - mm_new + mm_old
+    pre_equity: int256 = balance - ctx.carry[9] + ctx.carry[3] - v_new + v_old
+    return post_mm <= pre_mm and equity * pre_mm >= pre_equity * post_mm and equity - post_im >= pre_equity - pre_im
+
+
+@pure
+@internal
+def _compare(ctx: steps.Context, account: Bytes[steps.MAX_LEAF], index: uint256, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+    """`margin.compare`: equity ≥ IM (the insurance fund is exempt), or a trade that
+    only reduced risk; then the step the check returns to (a chained check: the next
+    account's `margin.begin`, returning to `tx.end`)."""
+    nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
+    ret: uint256 = convert(ctx.carry[1], uint256)
+    if ret == 0:
+        raise "MarginSteps: a margin check with no return step (a liquidation's) is not executable yet"
+    balance: int256 = steps.int_at(account, steps.ACCOUNT_BALANCE_AT)
+    equity: int256 = balance + ctx.carry[3]
+    if equity < ctx.carry[4] and index != 0 and not self._reduces(ctx, balance, equity, leaves):
+        return nothing, steps.fail(ctx, CODE_NOT_ENOUGH_FUNDS, E_NOT_ENOUGH_FUNDS)
+    if ret == MARGIN_BEGIN:
+        chained: int256[steps.CARRY] = empty(int256[steps.CARRY])
+        chained[0] = ctx.carry[10]
+        chained[1] = convert(steps.TX_END, int256)
+        chained[6] = ctx.carry[6]
+        chained[7] = ctx.carry[11]
+        chained[8] = ctx.carry[12]
+        chained[9] = ctx.carry[13]
+        return nothing, steps.next_step(ctx, MARGIN_BEGIN, chained)
+    return nothing, steps.next_step(ctx, ret, empty(int256[steps.CARRY]))
+
+
+@pure
+@internal
+def _handed(ctx: steps.Context, account: Bytes[steps.MAX_LEAF]) -> steps.Context:
+    """`margin.compare` of a health check (margin.health, margin.handed): no check;
+    the step that asked gets (equity, IM, MM) and its kept word."""
+    carry: int256[steps.CARRY] = empty(int256[steps.CARRY])
+    carry[0] = steps.int_at(account, steps.ACCOUNT_BALANCE_AT) + ctx.carry[3]
+    carry[1] = ctx.carry[4]
+    carry[2] = ctx.carry[5]
+    carry[KEPT_AT] = ctx.carry[KEPT_AT]
+    return steps.next_step(ctx, convert(ctx.carry[1], uint256), carry)
+
+
 @pure
 @external
 def rule(
@@ -271,6 +378,8 @@ def rule(
         raise "MarginSteps: this margin step is not executable yet"
     index: uint256 = convert(ctx.carry[0], uint256)
     account: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, steps.int_key(b"acct", index))
+    if len(account) == 0 and ctx.pc == MARGIN_BEGIN:
+        return nothing, steps.fail(ctx, CODE_UNKNOWN_ACCOUNT, E_UNKNOWN_ACCOUNT)
     assert len(account) > 0, "MarginSteps: the account is missing"
     if convert(slice(account, len(account) - 1, 1), uint8) == 1:
         raise "MarginSteps: portfolio margin is not executable yet"
@@ -278,15 +387,14 @@ def rule(
         pc: uint256 = COMPARE
         if steps.u32(account, INSTRUMENTS_AT) > 0:
             pc = SETTLE_ACCUMULATE
-        return nothing, steps.next_step(ctx, pc, self._carry(ctx.carry[0], ctx.carry[1], 0, 0, 0, 0))
+        return nothing, self._keep_trade(ctx, steps.next_step(ctx, pc, self._carry(ctx.carry[0], ctx.carry[1], 0, 0, 0, 0)))
     if ctx.pc == SETTLE_ACCUMULATE or ctx.pc == ACCUMULATE:
-        return self._settle_accumulate(ctx, leaves)
+        changes: DynArray[steps.Change, steps.MAX_WRITES] = []
+        out: steps.Context = empty(steps.Context)
+        changes, out = self._settle_accumulate(ctx, leaves)
+        return changes, self._keep_trade(ctx, out)
     if ctx.pc == COMPARE:
-        ret: uint256 = convert(ctx.carry[1], uint256)
-        if ret == 0:
-            raise "MarginSteps: the margin check of a trade is not executable yet"
-        equity: int256 = steps.int_at(account, steps.ACCOUNT_BALANCE_AT) + ctx.carry[3]
-        if equity < ctx.carry[4] and index != 0:
-            return nothing, steps.fail(ctx, CODE_NOT_ENOUGH_FUNDS, E_NOT_ENOUGH_FUNDS)
-        return nothing, steps.next_step(ctx, ret, empty(int256[steps.CARRY]))
+        if ctx.carry[HEALTH_AT] == MODE_HEALTH:
+            return nothing, self._handed(ctx, account)
+        return self._compare(ctx, account, index, leaves)
     raise "MarginSteps: unreachable"

@@ -3,8 +3,9 @@
 @title steps
 @notice What the one-step executor (`StepExecutor.vy`) and its step families (one
         contract per family: `DepositSteps.vy`, ...) share: the step context, the
-        leaves a step reads and the changes it makes, the leaf encodings, and the
-        contexts after a step. docs/design/fraud-proofs.md section 2;
+        leaves a step reads and the changes it makes, the leaf encodings, the
+        contexts after a step, and EIP-712 digests with EIP-2098 signer recovery
+        (owners' txs and orders). docs/design/fraud-proofs.md section 2;
         `rollbook.chain.trace` is the Python side.
 """
 
@@ -310,3 +311,24 @@ def change(path: bytes32, old: Bytes[MAX_LEAF], new: Bytes[MAX_LEAF]) -> Change:
     if len(new) > 0:
         new_hash = keccak256(new)
     return Change(path=path, has_old=len(old) > 0, old=old_hash, has_new=len(new) > 0, new=new_hash, withdrawal=False)
+
+
+# -- signatures ----------------------------------------------------------------------
+
+
+@pure
+@internal
+def typed_digest(domain_separator: bytes32, struct_hash: bytes32) -> bytes32:
+    """The EIP-712 digest of a struct hash in a domain (rollbook.crypto.eip712)."""
+    return keccak256(concat(b"\x19\x01", domain_separator, struct_hash))
+
+
+@view
+@internal
+def signer(digest: bytes32, r: uint256, vs: uint256) -> address:
+    """The signer of `digest` by an EIP-2098 signature (r, yParity·2^255 + s; the
+    codec refuses a high s), or the zero address if none recovers: a caller must
+    refuse the zero address before comparing it with keys (an unused key is zero)."""
+    s: uint256 = vs & (max_value(uint256) >> 1)
+    v: uint256 = 27 + (vs >> 255)
+    return ecrecover(digest, v, r, s)
