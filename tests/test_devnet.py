@@ -123,14 +123,16 @@ def test_the_real_devnet_runs_the_node_over_its_api(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fault", ["invalid-root", "skipped-deposit"])
+@pytest.mark.parametrize("fault", ["invalid-root", "skipped-deposit", "wrong-fill"])
 def test_devnet_with_a_lying_proposer_removes_its_root(tmp_path: Path, fault: str) -> None:
     """``rollbook devnet --fault invalid-root``: the proposer's third root is a lie (its
     last block's state root); ``--fault skipped-deposit``: the first root whose blocks
     credit a deposit is the root of a chain without it (its trace loads the L1 inputs
-    out of the queue's order). An independent challenger disputes it, both play the
-    game out on L1, the lie loses and is removed, and everything else still checks
-    out."""
+    out of the queue's order); ``--fault wrong-fill``: a lie from a fill's
+    ``fill.apply`` step on. An independent challenger disputes it, both play the game
+    out on L1 (the last step proven on the executor), the lie loses and is removed,
+    and everything else still checks out. (``stolen-balance`` is played against the
+    executor in tests/node/test_faults.py.)"""
     done, result = run_devnet(tmp_path, "--duration", "25", "--fault", fault)
     assert result["ok"] and result["verifier_match"] and result["escrow_gap"] == 0
     lies = [g for g in result["disputes"] if g["lie"]]
