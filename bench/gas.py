@@ -29,6 +29,7 @@ from rollbook.chain.blocks import (
 )
 from rollbook.cli import load_bench
 from rollbook.codec.batch import encode_batch
+from rollbook.codec.txcodec import encode_standalone
 from rollbook.exchange.leaves import (
     GLOBALS_KEY,
     encode_leaf,
@@ -37,6 +38,10 @@ from rollbook.exchange.txs import Fill, Withdraw
 from rollbook.l1.client import FORK
 from rollbook.l1.driver import EvmL1
 from rollbook.l1.escape import claim_pieces
+
+FORCED_WITHDRAW = encode_standalone(Withdraw(0, 1, 0), bytes(32))
+"""A forced tx the Portal takes: an unsigned withdrawal (the owner actions' encoding
+does not depend on the domain)."""
 
 GOAL = 6_000
 
@@ -102,7 +107,7 @@ def escape_gas(l1: EvmL1, world: Any, owner: bytes, now: int) -> dict[str, int]:
     )
     now += 12
     l1.mine(now)
-    l1.force(owner, b"\x41" + bytes(16))
+    l1.force(owner, FORCED_WITHDRAW)
     now += 12
     l1.mine(now)
     now += 200  # past the challenge window and the freeze delay
@@ -195,7 +200,7 @@ def run(argv: list[str]) -> dict[str, object]:
     now += 12
     l1.mine(now)
     deposit = int(l1.client.receipt(l1.sent[before + 2])["gasUsed"])  # mint, approve, deposit
-    forced, now = gas_of(l1, lambda: l1.force(owner, b"\x41" + bytes(16)), now)
+    forced, now = gas_of(l1, lambda: l1.force(owner, FORCED_WITHDRAW), now)
     withdraw, depth = withdrawal_gas(l1, world, args.withdrawals, now)
     escape = escape_gas(l1, world, owner, now + 300)
     per_fill = (post + propose) / fills
