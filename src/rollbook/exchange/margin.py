@@ -43,7 +43,13 @@ from rollbook.exchange.leaves import (
 )
 from rollbook.exchange.numeric import SIZE_ONE, Rounding, ppm_of, value_at_mark
 from rollbook.exchange.option_margin import OptionMarginParams, position_requirements
-from rollbook.exchange.portfolio_margin import DEFAULT_GRID, packed, worst_loss_of_sum
+from rollbook.crypto.keccak import keccak256
+from rollbook.exchange.portfolio_margin import (
+    DEFAULT_GRID,
+    packed,
+    unpack,
+    worst_loss_of_sum,
+)
 from rollbook.exchange.portfolio_margin import requirements_of as pm_requirements_of
 from rollbook.exchange.positions import settle_loaded
 from rollbook.exchange.state import State
@@ -109,6 +115,40 @@ def contribution(instrument: Instrument, size: int) -> tuple[int, int, int]:
     )
 
 
+NO_VECTOR = -1
+"""The short-notional word of a portfolio check once a position's instrument has no
+scenario vector: the compare refuses the check (:func:`requirements` raises there)."""
+
+
+def short_option_notional(instrument: Instrument, size: int) -> int:
+    """A short option's notional at its index (0 for a long or a perpetual): what
+    portfolio mode's contingency is charged on."""
+    if size < 0 and instrument.kind is not InstrumentKind.PERPETUAL:
+        return -size * instrument.mark_index // SIZE_ONE
+    return 0
+
+
+def lanes_aux(totals: dict[int, int]) -> bytes:
+    """A portfolio check's lanes so far as a step's aux witness: the ABI encoding of
+    ``(uint256 asset, int256[23] lanes)[]``, one entry per underlying asset in the
+    order the check first met it, each lane ``Σ size · vector[i]`` (unpacked from
+    :func:`portfolio_margin.pack`'s sum, so exact); empty before the first asset.
+    The check carries :func:`aux_word` of it (``MarginSteps.vy`` decodes it)."""
+    if not totals:
+        return b""
+    words = [32, len(totals)]
+    for asset, total in totals.items():
+        words.append(asset)
+        words.extend(unpack(total, SCENARIOS))
+    return b"".join(w.to_bytes(32, "big", signed=True) for w in words)
+
+
+def aux_word(aux: bytes) -> int:
+    """The carried word that commits to an aux witness: ``keccak(aux)`` as a signed
+    word, 0 for none."""
+    return int.from_bytes(keccak256(aux), "big", signed=True) if aux else 0
+
+
 def requirements(portfolio: bool, priced: Priced) -> tuple[int, int, int]:
     """``(Σ value, IM, MM)`` of the positions in the account's margin mode.
 
@@ -129,8 +169,7 @@ def requirements(portfolio: bool, priced: Priced) -> tuple[int, int, int]:
             totals[instrument.asset] = totals.get(instrument.asset, 0) + size * packed(
                 instrument.vector
             )
-            if size < 0 and instrument.kind is not InstrumentKind.PERPETUAL:
-                short_notional += -size * instrument.mark_index // SIZE_ONE
+            short_notional += short_option_notional(instrument, size)
         # A sum over assets: the dict's order does not matter.
         loss = sum(worst_loss_of_sum(total, SCENARIOS) for total in totals.values())
         initial, maintenance = pm_requirements_of(loss, short_notional)
@@ -169,11 +208,13 @@ def settle_and_price(
     ``then`` names the step the check returns to (the one-step executor carries it).
     The carried values between the steps are ``(account, return step, cursor, Σ value,
     Σ IM, Σ MM)``: the cursor is the position's place in the account's current list
-    (a position that expires and pays out leaves it, so the cursor stays), and the
-    sums are standard mode's (zero in portfolio mode, whose 23 lanes per asset are not
-    carried yet). ``extra`` follows them in every step of the check (a trade's
-    check, :func:`require_initial_margin`); ``compare_keys`` are leaves the compare
-    step may read besides the account.
+    (a position that expires and pays out leaves it, so the cursor stays). In
+    portfolio mode the last two words are :func:`aux_word` of the lanes so far —
+    23 per asset do not fit in the words, so each step's aux witness holds them
+    (:func:`lanes_aux`) — and the short options' notional (:data:`NO_VECTOR` once an
+    instrument has no scenario vector). ``extra`` follows them in every step of the
+    check (a trade's check, :func:`require_initial_margin`); ``compare_keys`` are
+    leaves the compare step may read besides the account.
 
     Raises:
         OracleError: a remaining position's instrument has no fresh mark.
@@ -186,6 +227,11 @@ def settle_and_price(
     priced: Priced = []
     portfolio = state.account(index).portfolio
     cursor = value = initial = maintenance = 0
+    # Portfolio mode's running lanes, kept for the trace only (requirements() sums
+    # them again for the result).
+    lanes = portfolio and state.tracing
+    totals: dict[int, int] = {}
+    aux = b""
     for instrument_id in state.account(index).instruments:
         declared = (
             account,
@@ -194,7 +240,7 @@ def settle_and_price(
             ORACLE_KEY,
         )
         carry = (index, ret, cursor, value, initial, maintenance, *extra)
-        state.step("margin.settle_accumulate", *declared, carry=carry)
+        state.step("margin.settle_accumulate", *declared, carry=carry, aux=aux)
         # Each step reads what it needs itself (the executor runs it alone): the
         # position's place in the account's list, and the oracle's staleness bound.
         if state.account(index).instruments[cursor] != instrument_id:
@@ -205,15 +251,26 @@ def settle_and_price(
         if is_expired(instrument, now):
             if settle_expired(state, index, instrument_id):
                 continue
-            state.step("margin.accumulate", *declared, carry=carry)
+            state.step("margin.accumulate", *declared, carry=carry, aux=aux)
         require_fresh_mark(instrument, now, state.oracle().staleness)
         priced.append((instrument, position.size))
-        if not portfolio:
+        if lanes:
+            value += value_at_mark(instrument.mark, position.size)
+            if maintenance == NO_VECTOR or len(instrument.vector) != SCENARIOS:
+                maintenance = NO_VECTOR
+            else:
+                totals[instrument.asset] = totals.get(instrument.asset, 0) + position.size * (
+                    packed(instrument.vector)
+                )
+                maintenance += short_option_notional(instrument, position.size)
+                aux = lanes_aux(totals)
+                initial = aux_word(aux)
+        elif not portfolio:
             v, im, mm = contribution(instrument, position.size)
             value, initial, maintenance = value + v, initial + im, maintenance + mm
         cursor += 1
     carry = (index, ret, cursor, value, initial, maintenance, *extra)
-    state.step("margin.compare", account, *compare_keys, carry=carry)
+    state.step("margin.compare", account, *compare_keys, carry=carry, aux=aux)
     return state.account(index).balance, priced
 
 

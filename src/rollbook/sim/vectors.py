@@ -795,8 +795,11 @@ def scenario_trace(name: str) -> tuple[BlockTrace, bytes]:
 
 
 def step_json(step: StepWitness) -> dict[str, Any]:
-    """A step witness: roots, carried values, reads and writes with encoded proofs."""
+    """A step witness: roots, carried values, reads and writes with encoded proofs, and
+    the step's aux witness when it has one (a portfolio margin check's lanes)."""
+    extra = {"aux": "0x" + step.aux.hex()} if step.aux else {}
     return {
+        **extra,
         "index": step.index,
         "name": step.name,
         "declared": [to_json(list(k)) for k in step.declared],

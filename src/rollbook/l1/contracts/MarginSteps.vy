@@ -51,6 +51,18 @@ E_ORACLE: constant(bytes32) = 0x4f7261636c654572726f7200000000000000000000000000
 
 INSTRUMENTS_AT: constant(uint256) = 231  # the account's u32 count, then 33 bytes each
 
+# Portfolio mode (rollbook.exchange.portfolio_margin, margin.requirements).
+LANES: constant(uint256) = 23  # the default grid's scenarios
+MAX_ASSETS: constant(uint256) = 32  # the default position bound: one asset per position
+NO_VECTOR: constant(int256) = -1  # margin.NO_VECTOR: an instrument had no vector
+CONTINGENCY_PPM: constant(int256) = 5_000  # portfolio_margin.PMParams
+IM_MULTIPLE_PPM: constant(int256) = 1_300_000
+
+
+struct Lanes:
+    asset: uint256
+    lane: int256[LANES]  # Σ size · vector[i] over the asset's positions so far
+
 @pure
 @internal
 def _staleness(oracle: Bytes[steps.MAX_LEAF]) -> int256:
@@ -85,6 +97,102 @@ def _contribution(inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt, size: int
     maintenance: int256 = steps.ceil_div(spot * steps.int_at(inst, at.mm_ppm), PPM) + mark
     units: int256 = -size
     return value, steps.ceil_div(initial * units, SIZE_ONE), steps.ceil_div(maintenance * units, SIZE_ONE)
+
+
+# -- portfolio mode ------------------------------------------------------------------
+# Deribit's portfolio margin simulates each currency's portfolio under spot and vol
+# shocks and requires the worst loss plus contingencies; rollbook's grid has 23
+# scenarios per underlying asset and each instrument's leaf holds the P&L of one long
+# unit in each (its vector, written by the oracle's steps). The check sums
+# `size · vector` per asset, one position per step; 23 lanes per asset do not fit in
+# the carried words, so the step's aux witness holds them as the ABI encoding of
+# `(uint256 asset, int256[23] lanes)[]` (margin.lanes_aux), word 4 carries its
+# keccak (0 before the first asset) and word 5 the short options' notional.
+
+
+@pure
+@internal
+def _is_portfolio(account: Bytes[steps.MAX_LEAF]) -> bool:
+    return convert(slice(account, len(account) - 1, 1), uint8) == 1
+
+
+@pure
+@internal
+def _lanes(aux: Bytes[steps.MAX_AUX], word: int256) -> DynArray[Lanes, MAX_ASSETS]:
+    """The lanes the carried word commits to (margin.aux_word)."""
+    if word == 0:
+        assert len(aux) == 0, "MarginSteps: lanes where the check has none"
+        return []
+    assert convert(keccak256(aux), int256) == word, "MarginSteps: the lanes are not the carried ones"
+    return abi_decode(aux, DynArray[Lanes, MAX_ASSETS])
+
+
+@pure
+@internal
+def _short_notional(inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt, size: int256) -> int256:
+    """margin.short_option_notional: a short option's size at its index."""
+    if size >= 0 or steps.int_at(inst, at.kind) == PERPETUAL:
+        return 0
+    return -size * steps.int_at(inst, at.mark_index) // SIZE_ONE
+
+
+@pure
+@internal
+def _add(
+    lanes: DynArray[Lanes, MAX_ASSETS], inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt, size: int256
+) -> DynArray[Lanes, MAX_ASSETS]:
+    """`lanes` with `size · vector` added to the instrument's asset (a new entry,
+    last, for an asset the check has not met)."""
+    out: DynArray[Lanes, MAX_ASSETS] = lanes
+    asset: uint256 = convert(steps.int_at(inst, at.asset), uint256)
+    found: uint256 = len(out)
+    for i: uint256 in range(MAX_ASSETS):
+        if i == len(out):
+            break
+        if out[i].asset == asset:
+            found = i
+            break
+    if found == len(out):
+        assert found < MAX_ASSETS, "MarginSteps: a portfolio over 32 assets is not executable yet"
+        out.append(Lanes(asset=asset, lane=empty(int256[LANES])))
+    for j: uint256 in range(LANES):
+        out[found].lane[j] += size * steps.int_at(inst, at.vector + 6 + 33 * j)
+    return out
+
+
+@pure
+@internal
+def _has_vector(inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt) -> bool:
+    return steps.u32(inst, at.vector + 1) == LANES
+
+
+@pure
+@internal
+def _pm_requirements(lanes: DynArray[Lanes, MAX_ASSETS], short: int256) -> (int256, int256):
+    """(IM, MM): each asset's worst scenario loss (portfolio_margin.worst_loss_of_sum,
+    the loss rounded up), summed, plus the contingency on the short options'
+    notional; IM a multiple of MM (portfolio_margin.requirements_of)."""
+    loss: int256 = 0
+    for entry: Lanes in lanes:
+        worst: int256 = entry.lane[0]
+        for j: uint256 in range(1, LANES):
+            worst = min(worst, entry.lane[j])
+        loss += max(0, -steps.floor_div(worst, SIZE_ONE))
+    maintenance: int256 = loss + steps.ceil_div(short * CONTINGENCY_PPM, PPM)
+    return steps.ceil_div(maintenance * IM_MULTIPLE_PPM, PPM), maintenance
+
+
+@pure
+@internal
+def _accumulate_pm(ctx: steps.Context, aux: Bytes[steps.MAX_AUX], inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt, size: int256) -> (int256, int256):
+    """Words 4 and 5 after a position in portfolio mode: the lanes' hash and the
+    short notional (NO_VECTOR, and the lanes kept, once an instrument has no
+    vector: the compare refuses, as margin.requirements raises)."""
+    if ctx.carry[5] == NO_VECTOR or not self._has_vector(inst, at):
+        return ctx.carry[4], NO_VECTOR
+    lanes: DynArray[Lanes, MAX_ASSETS] = self._add(self._lanes(aux, ctx.carry[4]), inst, at, size)
+    return convert(keccak256(abi_encode(lanes)), int256), ctx.carry[5] + self._short_notional(inst, at, size)
+
 
 
 @pure
@@ -195,7 +303,7 @@ def _settle_position(ctx: steps.Context, index: uint256, leaves: DynArray[steps.
 
 @pure
 @internal
-def _settle_accumulate(ctx: steps.Context, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+def _settle_accumulate(ctx: steps.Context, leaves: DynArray[steps.Leaf, steps.MAX_READS], aux: Bytes[steps.MAX_AUX]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
     index: uint256 = convert(ctx.carry[0], uint256)
     cursor: uint256 = convert(ctx.carry[2], uint256)
     apath: bytes32 = steps.int_key(b"acct", index)
@@ -223,12 +331,18 @@ def _settle_accumulate(ctx: steps.Context, leaves: DynArray[steps.Leaf, steps.MA
     value: int256 = 0
     im: int256 = 0
     mm: int256 = 0
-    value, im, mm = self._contribution(inst, at, size)
+    if self._is_portfolio(account):
+        value = steps.floor_div(steps.int_at(inst, at.mark) * size, SIZE_ONE)
+        im, mm = self._accumulate_pm(ctx, aux, inst, at, size)
+    else:
+        value, im, mm = self._contribution(inst, at, size)
+        im += ctx.carry[4]
+        mm += ctx.carry[5]
     pc: uint256 = COMPARE
     if cursor + 1 < count:
         pc = SETTLE_ACCUMULATE
     carry: int256[steps.CARRY] = self._carry(
-        ctx.carry[0], ctx.carry[1], ctx.carry[2] + 1, ctx.carry[3] + value, ctx.carry[4] + im, ctx.carry[5] + mm
+        ctx.carry[0], ctx.carry[1], ctx.carry[2] + 1, ctx.carry[3] + value, im, mm
     )
     return changes, steps.next_step(ctx, pc, carry)
 
@@ -262,17 +376,39 @@ def _keep_trade(ctx: steps.Context, out: steps.Context) -> steps.Context:
 
 @pure
 @internal
-def _reduces(ctx: steps.Context, balance: int256, equity: int256, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> bool:
+def _requirements(ctx: steps.Context, portfolio: bool, aux: Bytes[steps.MAX_AUX]) -> (int256, int256):
+    """The check's (IM, MM): the carried sums (standard mode), or from the lanes and
+    the short notional (portfolio mode; the caller refused NO_VECTOR)."""
+    if not portfolio:
+        return ctx.carry[4], ctx.carry[5]
+    return self._pm_requirements(self._lanes(aux, ctx.carry[4]), ctx.carry[5])
+
+
+@pure
+@internal
+def _reduces(
+    ctx: steps.Context,
+    balance: int256,
+    equity: int256,
+    post_im: int256,
+    post_mm: int256,
+    portfolio: bool,
+    aux: Bytes[steps.MAX_AUX],
+    leaves: DynArray[steps.Leaf, steps.MAX_READS],
+) -> (bool, bool):
     """The risk-reducing rule of a trade that shrank a position toward zero without
     flipping it (margin.require_initial_margin, dYdX v4): MM does not rise, equity/MM
     does not fall, and the free collateral (equity − IM) does not fall. The pre-trade
-    sums are the carried ones with the traded instrument's contribution at the new
-    size replaced by its contribution at the old (standard mode), and the pre-trade
-    equity has the trade's cash taken back; the instrument is read here."""
+    sums are the post-trade ones with the traded instrument's contribution at the new
+    size replaced by its contribution at the old — standard mode: its value, IM and
+    MM; portfolio mode: its value, `vector · (old − new)` added to its asset's lanes
+    and its short notional — and the pre-trade equity has the trade's cash taken
+    back; the instrument is read here. Returns (reduces, refused for a missing
+    vector: margin.requirements raises OracleError for the pre-trade positions)."""
     old: int256 = ctx.carry[7]
     new: int256 = ctx.carry[8]
     if old == 0 or abs(new) >= abs(old) or (new != 0 and (new > 0) != (old > 0)):
-        return False
+        return False, False
     inst: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, steps.int_key(b"inst", convert(ctx.carry[6], uint256)))
     assert len(inst) > 0, "MarginSteps: the traded instrument is missing"
     at: steps.InstrumentAt = steps.instrument_at(inst)
@@ -284,28 +420,58 @@ def _reduces(ctx: steps.Context, balance: int256, equity: int256, leaves: DynArr
     mm_old: int256 = 0
     v_new, im_new, mm_new = self._contribution(inst, at, new)
     v_old, im_old, mm_old = self._contribution(inst, at, old)
-    post_im: int256 = ctx.carry[4]
-    post_mm: int256 = ctx.carry[5]
     pre_im: int256 = post_im - im_new + im_old
     pre_mm: int256 = post_mm - mm_new + mm_old
+    if portfolio:
+        if not self._has_vector(inst, at):
+            return False, True
+        short: int256 = ctx.carry[5] - self._short_notional(inst, at, new) + self._short_notional(inst, at, old)
+        pre_im, pre_mm = self._pm_requirements(self._add(self._lanes(aux, ctx.carry[4]), inst, at, old - new), short)
     pre_equity: int256 = balance - ctx.carry[9] + ctx.carry[3] - v_new + v_old
-    return post_mm <= pre_mm and equity * pre_mm >= pre_equity * post_mm and equity - post_im >= pre_equity - pre_im
+    return post_mm <= pre_mm and equity * pre_mm >= pre_equity * post_mm and equity - post_im >= pre_equity - pre_im, False
 
 
 @pure
 @internal
-def _compare(ctx: steps.Context, account: Bytes[steps.MAX_LEAF], index: uint256, leaves: DynArray[steps.Leaf, steps.MAX_READS]) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
+def _compare(
+    ctx: steps.Context,
+    account: Bytes[steps.MAX_LEAF],
+    index: uint256,
+    leaves: DynArray[steps.Leaf, steps.MAX_READS],
+    aux: Bytes[steps.MAX_AUX],
+) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context):
     """`margin.compare`: equity ≥ IM (the insurance fund is exempt), or a trade that
     only reduced risk; then the step the check returns to (a chained check: the next
-    account's `margin.begin`, returning to `tx.end`)."""
+    account's `margin.begin`, returning to `tx.end`). A health check (MODE_HEALTH)
+    checks nothing: the step that asked gets (equity, IM, MM) in words 0-2 and its
+    kept word (margin.health, margin.handed)."""
     nothing: DynArray[steps.Change, steps.MAX_WRITES] = []
-    ret: uint256 = convert(ctx.carry[1], uint256)
-    if ret == 0:
-        raise "MarginSteps: a margin check with no return step (a liquidation's) is not executable yet"
+    portfolio: bool = self._is_portfolio(account)
+    if portfolio and ctx.carry[5] == NO_VECTOR:
+        return nothing, steps.fail(ctx, CODE_ORACLE, E_ORACLE)
+    im: int256 = 0
+    mm: int256 = 0
+    im, mm = self._requirements(ctx, portfolio, aux)
     balance: int256 = steps.int_at(account, steps.ACCOUNT_BALANCE_AT)
     equity: int256 = balance + ctx.carry[3]
-    if equity < ctx.carry[4] and index != 0 and not self._reduces(ctx, balance, equity, leaves):
-        return nothing, steps.fail(ctx, CODE_NOT_ENOUGH_FUNDS, E_NOT_ENOUGH_FUNDS)
+    ret: uint256 = convert(ctx.carry[1], uint256)
+    if ctx.carry[HEALTH_AT] == MODE_HEALTH:
+        handed: int256[steps.CARRY] = empty(int256[steps.CARRY])
+        handed[0] = equity
+        handed[1] = im
+        handed[2] = mm
+        handed[KEPT_AT] = ctx.carry[KEPT_AT]
+        return nothing, steps.next_step(ctx, ret, handed)
+    if ret == 0:
+        raise "MarginSteps: a margin check with no return step (a liquidation's) is not executable yet"
+    if equity < im and index != 0:
+        reduces: bool = False
+        no_vector: bool = False
+        reduces, no_vector = self._reduces(ctx, balance, equity, im, mm, portfolio, aux, leaves)
+        if no_vector:
+            return nothing, steps.fail(ctx, CODE_ORACLE, E_ORACLE)
+        if not reduces:
+            return nothing, steps.fail(ctx, CODE_NOT_ENOUGH_FUNDS, E_NOT_ENOUGH_FUNDS)
     if ret == MARGIN_BEGIN:
         chained: int256[steps.CARRY] = empty(int256[steps.CARRY])
         chained[0] = ctx.carry[10]
@@ -316,19 +482,6 @@ def _compare(ctx: steps.Context, account: Bytes[steps.MAX_LEAF], index: uint256,
         chained[9] = ctx.carry[13]
         return nothing, steps.next_step(ctx, MARGIN_BEGIN, chained)
     return nothing, steps.next_step(ctx, ret, empty(int256[steps.CARRY]))
-
-
-@pure
-@internal
-def _handed(ctx: steps.Context, account: Bytes[steps.MAX_LEAF]) -> steps.Context:
-    """`margin.compare` of a health check (margin.health, margin.handed): no check;
-    the step that asked gets (equity, IM, MM) and its kept word."""
-    carry: int256[steps.CARRY] = empty(int256[steps.CARRY])
-    carry[0] = steps.int_at(account, steps.ACCOUNT_BALANCE_AT) + ctx.carry[3]
-    carry[1] = ctx.carry[4]
-    carry[2] = ctx.carry[5]
-    carry[KEPT_AT] = ctx.carry[KEPT_AT]
-    return steps.next_step(ctx, convert(ctx.carry[1], uint256), carry)
 
 
 @pure
@@ -357,8 +510,6 @@ def rule(
     if len(account) == 0 and ctx.pc == MARGIN_BEGIN:
         return nothing, steps.fail(ctx, CODE_UNKNOWN_ACCOUNT, E_UNKNOWN_ACCOUNT)
     assert len(account) > 0, "MarginSteps: the account is missing"
-    if convert(slice(account, len(account) - 1, 1), uint8) == 1:
-        raise "MarginSteps: portfolio margin is not executable yet"
     if ctx.pc == MARGIN_BEGIN:
         pc: uint256 = COMPARE
         if steps.u32(account, INSTRUMENTS_AT) > 0:
@@ -367,10 +518,8 @@ def rule(
     if ctx.pc == SETTLE_ACCUMULATE:
         changes: DynArray[steps.Change, steps.MAX_WRITES] = []
         out: steps.Context = empty(steps.Context)
-        changes, out = self._settle_accumulate(ctx, leaves)
+        changes, out = self._settle_accumulate(ctx, leaves, aux)
         return changes, self._keep_trade(ctx, out)
     if ctx.pc == COMPARE:
-        if ctx.carry[HEALTH_AT] == MODE_HEALTH:
-            return nothing, self._handed(ctx, account)
-        return self._compare(ctx, account, index, leaves)
+        return self._compare(ctx, account, index, leaves, aux)
     raise "MarginSteps: unreachable"
