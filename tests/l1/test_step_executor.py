@@ -92,9 +92,14 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
     refusing), an account's settlement, three governance changes (deposits come from
     the derived chains above), every way the oracle refuses a report and every way a
     fill is refused, and every step of a liquidation, backstop and forced close with
-    their refusals (a liquidation's order and fill steps are a fill's)."""
+    their refusals (a liquidation's order and fill steps are a fill's), and every
+    margin check of a portfolio-margin account: the mode switch, a withdrawal, a
+    trade's check with the risk-reducing rule, a liquidation's and a backstop's
+    health checks, each allowed and refused (its lanes travel in the steps' aux)."""
     executed: set[str] = set()
     refused: set[tuple[str, bytes]] = set()
+    pm_refused: set[tuple[str, bytes]] = set()
+    pm_checks = 0
     liq_refused: set[tuple[str, bytes]] = set()
     filled: set[tuple[str, bytes]] = set()
     for name in sorted(SCENARIOS):
@@ -123,6 +128,14 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
                 for s in trace.steps
                 if s.name != "tx.end" and s.post.context is not None and s.post.context.failed
             }
+        if "portfolio" in name:
+            assert not pending, (name, pending)
+            pm_refused |= {
+                (s.name, s.post.context.error)
+                for s in trace.steps
+                if s.name != "tx.end" and s.post.context is not None and s.post.context.failed
+            }
+            pm_checks += sum(1 for s in trace.steps if s.witness is not None and s.witness.aux)
         refused |= {
             (s.name, s.post.context.error)
             for s in trace.steps
@@ -136,6 +149,11 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
     assert family(6) <= executed, sorted(family(6) - executed)
     assert family(5) <= executed, sorted(family(5) - executed)
     word = error_word
+    assert pm_checks > 0
+    assert pm_refused == {
+        ("margin.compare", word("NotEnoughFunds")),  # a withdrawal; a trade at a loss
+        ("backstop.check", word("NotLiquidatable")),  # above the backstop threshold
+    }, sorted(pm_refused)
     assert liq_refused == {
         ("tx.load", word("MalformedTx")),  # against the account's own order
         ("tx.load", word("NotLiquidatable")),  # the insurance fund
