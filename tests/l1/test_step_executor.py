@@ -18,11 +18,11 @@ from rollbook.chain.derive import build_block, derive
 from rollbook.chain.trace import SPAN, BlockTrace, error_word, trace_block
 from rollbook.exchange.steps import FAMILIES
 from rollbook.exchange.stf import BlockTx
-from rollbook.exchange.txs import Deposit, Fill, Origin
+from rollbook.exchange.txs import Deposit, Fill, ListInstrument, Origin, Tx, Withdraw
 from rollbook.exchange.types import Side
 from rollbook.l1.onestep import witness_at
-from rollbook.sim.vectors import scenario_trace, scenarios
-from rollbook.sim.world import base, usd
+from rollbook.sim.vectors import _portfolio, scenario_trace, scenarios, trace_of
+from rollbook.sim.world import World, base, perp_spec, usd
 from tests.chain.helpers import Rollup, run
 from tests.l1.conftest import deploy_executor
 
@@ -197,6 +197,54 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
         ("oracle.option", unknown),
         ("oracle.option", oracle_error),
     }
+
+
+def wide_portfolio(w: World) -> tuple[Tx, Origin, bytes | None]:
+    """Alice, in portfolio margin, holds one perpetual on each of 32 assets (the
+    default position bound, and MarginSteps' MAX_ASSETS) and withdraws: the last
+    steps of her check carry the largest aux witness (32 assets' lanes)."""
+    assets = range(1, 33)
+    for i in assets[1:]:
+        assert w.l1(ListInstrument(perp_spec(i, f"A{i}_USDC-PERPETUAL", asset=i))).ok
+    w.advance(5)
+    prices = {i: usd(3000 if i == 1 else 100 + i) for i in assets}
+    assert w.l2(w.oracle_update(prices, prices)).ok
+    _portfolio(w, "alice")
+    a, b = w.traders["alice"], w.traders["bob"]
+    for i in assets:
+        side, other = (Side.SELL, Side.BUY) if i % 2 else (Side.BUY, Side.SELL)
+        maker = w.order(a, side, prices[i], base(1), i)
+        assert w.l2(Fill(maker, w.order(b, other, prices[i], base(1), i), base(1))).ok
+    tx = w.owner_signed(Withdraw, a, account=a.index, amount=usd(100), nonce=2)
+    return tx, Origin.L2, None
+
+
+def calldata_gas(data: bytes) -> int:
+    """EIP-2028: 16 gas per non-zero calldata byte, 4 per zero byte."""
+    return sum(16 if byte else 4 for byte in data)
+
+
+def test_a_portfolio_of_32_assets_runs_within_the_step_gas_bound() -> None:
+    """Every step of a portfolio check over 32 assets gives the STF's checkpoint, and
+    none costs more than 1M gas with its calldata (docs/design/fraud-proofs.md section
+    7's goal; the aux grows by 768 bytes per asset)."""
+    trace, separator = trace_of(wide_portfolio)
+    ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator)
+    block_inputs = trace.inputs.hash()
+    worst, largest_aux = 0, 0
+    for offset, step in enumerate(trace.steps):
+        witness = witness_at(trace, offset)
+        got = ex.execute(step.pre.checkpoint, offset, block_inputs, witness)
+        assert got == step.post.checkpoint, f"offset {offset}: {step.name} diverges"
+        if step.name.startswith("margin."):
+            calldata = ex.execute.prepare_calldata(
+                step.pre.checkpoint, offset, block_inputs, witness
+            )
+            used = ex._computation.get_gas_used() + calldata_gas(calldata)
+            worst = max(worst, used)
+            largest_aux = max(largest_aux, len(witness[-1]))
+    assert 96 + 31 * 32 <= largest_aux <= 2048
+    assert worst <= 1_000_000, worst
 
 
 def executor(rollup: Rollup) -> Any:

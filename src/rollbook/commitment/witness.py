@@ -180,6 +180,11 @@ class WitnessTracer(StepTracer):
         StepTracer.start(self, state, name, declared, carry, aux)
         self._open = _Open(name, declared, carry, aux, state.tree(), state.withdrawals_tree())
 
+    def set_aux(self, aux: bytes) -> None:
+        StepTracer.set_aux(self, aux)
+        if self._open is not None:
+            self._open.aux = aux
+
     def end(self, state: State, reverted: bool) -> None:
         self._close(state, failed=reverted)
 

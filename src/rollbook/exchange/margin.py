@@ -128,25 +128,77 @@ def short_option_notional(instrument: Instrument, size: int) -> int:
     return 0
 
 
-def lanes_aux(totals: dict[int, int]) -> bytes:
-    """A portfolio check's lanes so far as a step's aux witness: the ABI encoding of
-    ``(uint256 asset, int256[23] lanes)[]``, one entry per underlying asset in the
-    order the check first met it, each lane ``Σ size · vector[i]`` (unpacked from
-    :func:`portfolio_margin.pack`'s sum, so exact); empty before the first asset.
-    The check carries :func:`aux_word` of it (``MarginSteps.vy`` decodes it)."""
+def portfolio_totals(priced: Priced) -> dict[int, int]:
+    """``Σ size · packed(vector)`` per underlying asset, in the order the positions
+    first meet each asset (:func:`portfolio_margin.pack`: one big-integer
+    multiply-add per position, equal to the scenario-by-scenario sum).
+
+    Raises:
+        OracleError: an instrument has no scenario vector yet.
+    """
+    totals: dict[int, int] = {}
+    for instrument, size in priced:
+        if len(instrument.vector) != SCENARIOS:
+            raise OracleError(f"{instrument.symbol} has no scenario vector yet")
+        totals[instrument.asset] = totals.get(instrument.asset, 0) + size * packed(
+            instrument.vector
+        )
+    return totals
+
+
+# -- the portfolio check's witness (the one-step executor's, MarginSteps.vy) ----------
+# 23 lanes per asset do not fit in the carried words. A portfolio check carries in
+# word 4 the hash of a *head*: the sum of the assets' worst losses so far and one
+# word per asset — the asset id in the top 16 bits (ids are u16,
+# governance.check_grid) over the low 240 bits of the keccak of its 23 lanes. A
+# step's aux witness is the head and, when the step needs them, the 23 lanes of one
+# asset (the one its position adds to; in a trade's compare, the traded
+# instrument's). So a step reads ≤ 57 words whatever the account holds, and the
+# worst loss of the sum is kept up to date asset by asset (a position changes one
+# asset's lanes, hence only that asset's term of the sum).
+
+_LANE_WORDS = 23 * 32
+_ENTRY_HASH = (1 << 240) - 1
+
+
+def _words(values: list[int]) -> bytes:
+    return b"".join(v.to_bytes(32, "big", signed=True) for v in values)
+
+
+def _lanes_of(total: int) -> bytes:
+    return _words(unpack(total, SCENARIOS))
+
+
+def lanes_head(totals: dict[int, int]) -> bytes:
+    """The head of a portfolio check's witness for the lanes ``totals`` (asset →
+    packed sum): the ABI encoding of ``(Σ worst loss, [entry_1 … entry_n])``; empty
+    for no asset."""
     if not totals:
         return b""
-    words = [32, len(totals)]
-    for asset, total in totals.items():
-        words.append(asset)
-        words.extend(unpack(total, SCENARIOS))
-    return b"".join(w.to_bytes(32, "big", signed=True) for w in words)
+    loss = sum(worst_loss_of_sum(total, SCENARIOS) for total in totals.values())
+    entries = [
+        (asset << 240) | (int.from_bytes(keccak256(_lanes_of(total)), "big") & _ENTRY_HASH)
+        for asset, total in totals.items()
+    ]
+    # abi.encode(int256 loss, uint256[] entries): the loss, the array's offset (64),
+    # its length, the entries.
+    return _words([loss, 64, len(entries)]) + b"".join(e.to_bytes(32, "big") for e in entries)
 
 
-def aux_word(aux: bytes) -> int:
-    """The carried word that commits to an aux witness: ``keccak(aux)`` as a signed
-    word, 0 for none."""
-    return int.from_bytes(keccak256(aux), "big", signed=True) if aux else 0
+def lanes_aux(totals: dict[int, int], asset: int | None = None) -> bytes:
+    """A step's aux witness: :func:`lanes_head` and, if ``asset`` has lanes, its 23
+    lanes (signed words)."""
+    head = lanes_head(totals)
+    if asset is None or asset not in totals:
+        return head
+    return head + _lanes_of(totals[asset])
+
+
+def aux_word(totals: dict[int, int]) -> int:
+    """The carried word that commits to the lanes: ``keccak(head)`` as a signed word,
+    0 for no asset."""
+    head = lanes_head(totals)
+    return int.from_bytes(keccak256(head), "big", signed=True) if head else 0
 
 
 def requirements(portfolio: bool, priced: Priced) -> tuple[int, int, int]:
@@ -160,15 +212,10 @@ def requirements(portfolio: bool, priced: Priced) -> tuple[int, int, int]:
     """
     value = initial = maintenance = 0
     if portfolio:
-        totals: dict[int, int] = {}
+        totals = portfolio_totals(priced)
         short_notional = 0
         for instrument, size in priced:
-            if len(instrument.vector) != SCENARIOS:
-                raise OracleError(f"{instrument.symbol} has no scenario vector yet")
             value += value_at_mark(instrument.mark, size)
-            totals[instrument.asset] = totals.get(instrument.asset, 0) + size * packed(
-                instrument.vector
-            )
             short_notional += short_option_notional(instrument, size)
         # A sum over assets: the dict's order does not matter.
         loss = sum(worst_loss_of_sum(total, SCENARIOS) for total in totals.values())
@@ -210,9 +257,9 @@ def settle_and_price(
     Σ IM, Σ MM)``: the cursor is the position's place in the account's current list
     (a position that expires and pays out leaves it, so the cursor stays). In
     portfolio mode the last two words are :func:`aux_word` of the lanes so far —
-    23 per asset do not fit in the words, so each step's aux witness holds them
-    (:func:`lanes_aux`) — and the short options' notional (:data:`NO_VECTOR` once an
-    instrument has no scenario vector). ``extra`` follows them in every step of the
+    23 per asset do not fit in the words, so each step's aux witness holds the head
+    and the lanes it changes (:func:`lanes_aux`) — and the short options' notional
+    (:data:`NO_VECTOR` once an instrument has no scenario vector). ``extra`` follows them in every step of the
     check (a trade's check, :func:`require_initial_margin`); ``compare_keys`` are
     leaves the compare step may read besides the account.
 
@@ -231,7 +278,6 @@ def settle_and_price(
     # them again for the result).
     lanes = portfolio and state.tracing
     totals: dict[int, int] = {}
-    aux = b""
     for instrument_id in state.account(index).instruments:
         declared = (
             account,
@@ -240,7 +286,7 @@ def settle_and_price(
             ORACLE_KEY,
         )
         carry = (index, ret, cursor, value, initial, maintenance, *extra)
-        state.step("margin.settle_accumulate", *declared, carry=carry, aux=aux)
+        state.step("margin.settle_accumulate", *declared, carry=carry)
         # Each step reads what it needs itself (the executor runs it alone): the
         # position's place in the account's list, and the oracle's staleness bound.
         if state.account(index).instruments[cursor] != instrument_id:
@@ -251,10 +297,12 @@ def settle_and_price(
         if is_expired(instrument, now):
             if settle_expired(state, index, instrument_id):
                 continue
-            state.step("margin.accumulate", *declared, carry=carry, aux=aux)
+            state.step("margin.accumulate", *declared, carry=carry)
         require_fresh_mark(instrument, now, state.oracle().staleness)
         priced.append((instrument, position.size))
         if lanes:
+            # The step's aux: the head, and the lanes of the asset it adds to.
+            state.step_aux(lanes_aux(totals, instrument.asset))
             value += value_at_mark(instrument.mark, position.size)
             if maintenance == NO_VECTOR or len(instrument.vector) != SCENARIOS:
                 maintenance = NO_VECTOR
@@ -263,14 +311,15 @@ def settle_and_price(
                     packed(instrument.vector)
                 )
                 maintenance += short_option_notional(instrument, position.size)
-                aux = lanes_aux(totals)
-                initial = aux_word(aux)
+                initial = aux_word(totals)
         elif not portfolio:
             v, im, mm = contribution(instrument, position.size)
             value, initial, maintenance = value + v, initial + im, maintenance + mm
         cursor += 1
     carry = (index, ret, cursor, value, initial, maintenance, *extra)
-    state.step("margin.compare", account, *compare_keys, carry=carry, aux=aux)
+    state.step("margin.compare", account, *compare_keys, carry=carry)
+    if lanes and maintenance != NO_VECTOR:
+        state.step_aux(lanes_head(totals))
     return state.account(index).balance, priced
 
 
@@ -338,6 +387,9 @@ def require_initial_margin(
             # Read in the compare step (its declared leaf): settlement changed only
             # the pool, so the mark and parameters are the trade's.
             instrument = state.instrument(instrument.instrument_id)
+            if portfolio and state.tracing and len(instrument.vector) == SCENARIOS:
+                # The compare's aux: the head and the traded asset's lanes.
+                state.step_aux(lanes_aux(portfolio_totals(priced), instrument.asset))
             others = [
                 (i, size) for i, size in priced if i.instrument_id != instrument.instrument_id
             ]

@@ -87,6 +87,12 @@ class StepTracer:
     ) -> None:
         self.steps.append(Step(name, declared, carry=carry, aux=aux))
 
+    def set_aux(self, aux: bytes) -> None:
+        """Set the open step's aux witness."""
+        if not self.steps:
+            raise InvariantError("an aux witness outside any step")
+        self.steps[-1].aux = aux
+
     def end(self, state: State, reverted: bool) -> None:
         """The tx is about to commit (``reverted`` False) or roll back."""
 
@@ -175,6 +181,12 @@ class State:
         """
         if self.tracer is not None:
             self.tracer.start(self, name, declared, carry, aux)
+
+    def step_aux(self, aux: bytes) -> None:
+        """Set the current step's aux witness (when it is known only once the step
+        has read its leaves: a portfolio check's lanes of the position's asset)."""
+        if self.tracer is not None:
+            self.tracer.set_aux(aux)
 
     @property
     def tracing(self) -> bool:

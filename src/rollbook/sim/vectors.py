@@ -862,8 +862,13 @@ def scenario_trace(name: str) -> tuple[BlockTrace, bytes]:
     """Scenario ``name``'s tx in a block of its own on the vectors' pre-state, traced
     step by step (:mod:`rollbook.chain.trace`); returns the trace and the domain
     separator. The one-step executor is tested and measured on these."""
+    return trace_of(scenarios()[name])
+
+
+def trace_of(scenario: Scenario) -> tuple[BlockTrace, bytes]:
+    """:func:`scenario_trace` of any scenario (one not pinned as a vector, too)."""
     world = _base_world()
-    tx, origin, sender = scenarios()[name](world)
+    tx, origin, sender = scenario(world)
     cfg = ChainConfig(chain_id=901, domain_separator=world.separator)
     ref = L1Ref(0, bytes(32), world.now - 60)
     parent = genesis_block(world.state, ref)

@@ -57,11 +57,8 @@ MAX_ASSETS: constant(uint256) = 32  # the default position bound: one asset per 
 NO_VECTOR: constant(int256) = -1  # margin.NO_VECTOR: an instrument had no vector
 CONTINGENCY_PPM: constant(int256) = 5_000  # portfolio_margin.PMParams
 IM_MULTIPLE_PPM: constant(int256) = 1_300_000
-
-
-struct Lanes:
-    asset: uint256
-    lane: int256[LANES]  # Σ size · vector[i] over the asset's positions so far
+ENTRY_HASH: constant(uint256) = 2**240 - 1  # an asset entry's hash bits
+NO_ASSET: constant(uint256) = 2**16  # asset ids are u16 (governance.check_grid)
 
 @pure
 @internal
@@ -102,12 +99,21 @@ def _contribution(inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt, size: int
 # -- portfolio mode ------------------------------------------------------------------
 # Deribit's portfolio margin simulates each currency's portfolio under spot and vol
 # shocks and requires the worst loss plus contingencies; rollbook's grid has 23
-# scenarios per underlying asset and each instrument's leaf holds the P&L of one long
-# unit in each (its vector, written by the oracle's steps). The check sums
-# `size · vector` per asset, one position per step; 23 lanes per asset do not fit in
-# the carried words, so the step's aux witness holds them as the ABI encoding of
-# `(uint256 asset, int256[23] lanes)[]` (margin.lanes_aux), word 4 carries its
-# keccak (0 before the first asset) and word 5 the short options' notional.
+# scenarios per underlying asset, and each instrument's leaf holds the P&L of one
+# long unit in each (its vector, written by the oracle's steps). The check sums
+# `size · vector` per asset, one position per step. 23 lanes per asset do not fit in
+# the carried words (rollbook.exchange.margin, "the portfolio check's witness"):
+# word 4 carries keccak of a head, abi_encode(Σ worst loss, entries) with one entry
+# per asset (the asset id in the top 16 bits, the low 240 bits of keccak(lanes)),
+# 0 before the first asset; word 5 the short options' notional. A step's aux is the
+# head and, when the step needs them, the 23 lanes of one asset: a position changes
+# one asset's lanes, hence only that asset's term of the loss.
+
+struct Head:
+    loss: int256  # Σ over assets of the worst scenario loss
+    entries: DynArray[uint256, MAX_ASSETS]
+    found: uint256  # the asked asset's entry, or len(entries)
+    lanes: int256[LANES]  # its lanes (zero for an asset the check has not met)
 
 
 @pure
@@ -118,13 +124,61 @@ def _is_portfolio(account: Bytes[steps.MAX_LEAF]) -> bool:
 
 @pure
 @internal
-def _lanes(aux: Bytes[steps.MAX_AUX], word: int256) -> DynArray[Lanes, MAX_ASSETS]:
-    """The lanes the carried word commits to (margin.aux_word)."""
-    if word == 0:
-        assert len(aux) == 0, "MarginSteps: lanes where the check has none"
-        return []
-    assert convert(keccak256(aux), int256) == word, "MarginSteps: the lanes are not the carried ones"
-    return abi_decode(aux, DynArray[Lanes, MAX_ASSETS])
+def _open(aux: Bytes[steps.MAX_AUX], word: int256, asset: uint256) -> Head:
+    """The head the carried word commits to, and the lanes of `asset` (checked
+    against its entry) when the check has met it."""
+    h: Head = empty(Head)
+    size: uint256 = 0
+    if word != 0:
+        count: uint256 = extract32(aux, 64, output_type=uint256)
+        assert count <= MAX_ASSETS, "MarginSteps: too many assets"
+        size = 96 + 32 * count
+        assert len(aux) >= size and convert(keccak256(slice(aux, 0, size)), int256) == word, "MarginSteps: the lanes are not the carried ones"
+        h.loss = extract32(aux, 0, output_type=int256)
+        for i: uint256 in range(MAX_ASSETS):
+            if i == count:
+                break
+            h.entries.append(extract32(aux, 96 + 32 * i, output_type=uint256))
+    h.found = len(h.entries)
+    for i: uint256 in range(MAX_ASSETS):
+        if i == len(h.entries):
+            break
+        if h.entries[i] >> 240 == asset:
+            h.found = i
+            break
+    if h.found < len(h.entries):
+        assert len(aux) == size + 32 * LANES, "MarginSteps: the asset's lanes are missing"
+        tail: Bytes[32 * LANES] = slice(aux, size, 32 * LANES)
+        assert convert(keccak256(tail), uint256) & ENTRY_HASH == h.entries[h.found] & ENTRY_HASH, "MarginSteps: the lanes are not the asset's"
+        for j: uint256 in range(LANES):
+            h.lanes[j] = extract32(tail, 32 * j, output_type=int256)
+    return h
+
+
+@pure
+@internal
+def _loss(lanes: int256[LANES]) -> int256:
+    """An asset's worst scenario loss, rounded up (portfolio_margin.worst_loss_of_sum)."""
+    worst: int256 = lanes[0]
+    for j: uint256 in range(1, LANES):
+        worst = min(worst, lanes[j])
+    return max(0, -steps.floor_div(worst, SIZE_ONE))
+
+
+@pure
+@internal
+def _moved(lanes: int256[LANES], inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt, size: int256) -> int256[LANES]:
+    """`lanes + size · vector` (the vector: 0x05, u32 count, 0x02 and 32 bytes each)."""
+    out: int256[LANES] = lanes
+    for j: uint256 in range(LANES):
+        out[j] += size * steps.int_at(inst, at.vector + 6 + 33 * j)
+    return out
+
+
+@pure
+@internal
+def _has_vector(inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt) -> bool:
+    return steps.u32(inst, at.vector + 1) == LANES
 
 
 @pure
@@ -138,46 +192,9 @@ def _short_notional(inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt, size: i
 
 @pure
 @internal
-def _add(
-    lanes: DynArray[Lanes, MAX_ASSETS], inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt, size: int256
-) -> DynArray[Lanes, MAX_ASSETS]:
-    """`lanes` with `size · vector` added to the instrument's asset (a new entry,
-    last, for an asset the check has not met)."""
-    out: DynArray[Lanes, MAX_ASSETS] = lanes
-    asset: uint256 = convert(steps.int_at(inst, at.asset), uint256)
-    found: uint256 = len(out)
-    for i: uint256 in range(MAX_ASSETS):
-        if i == len(out):
-            break
-        if out[i].asset == asset:
-            found = i
-            break
-    if found == len(out):
-        assert found < MAX_ASSETS, "MarginSteps: a portfolio over 32 assets is not executable yet"
-        out.append(Lanes(asset=asset, lane=empty(int256[LANES])))
-    for j: uint256 in range(LANES):
-        out[found].lane[j] += size * steps.int_at(inst, at.vector + 6 + 33 * j)
-    return out
-
-
-@pure
-@internal
-def _has_vector(inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt) -> bool:
-    return steps.u32(inst, at.vector + 1) == LANES
-
-
-@pure
-@internal
-def _pm_requirements(lanes: DynArray[Lanes, MAX_ASSETS], short: int256) -> (int256, int256):
-    """(IM, MM): each asset's worst scenario loss (portfolio_margin.worst_loss_of_sum,
-    the loss rounded up), summed, plus the contingency on the short options'
+def _pm_requirements(loss: int256, short: int256) -> (int256, int256):
+    """(IM, MM): the assets' worst losses plus the contingency on the short options'
     notional; IM a multiple of MM (portfolio_margin.requirements_of)."""
-    loss: int256 = 0
-    for entry: Lanes in lanes:
-        worst: int256 = entry.lane[0]
-        for j: uint256 in range(1, LANES):
-            worst = min(worst, entry.lane[j])
-        loss += max(0, -steps.floor_div(worst, SIZE_ONE))
     maintenance: int256 = loss + steps.ceil_div(short * CONTINGENCY_PPM, PPM)
     return steps.ceil_div(maintenance * IM_MULTIPLE_PPM, PPM), maintenance
 
@@ -185,15 +202,23 @@ def _pm_requirements(lanes: DynArray[Lanes, MAX_ASSETS], short: int256) -> (int2
 @pure
 @internal
 def _accumulate_pm(ctx: steps.Context, aux: Bytes[steps.MAX_AUX], inst: Bytes[steps.MAX_LEAF], at: steps.InstrumentAt, size: int256) -> (int256, int256):
-    """Words 4 and 5 after a position in portfolio mode: the lanes' hash and the
-    short notional (NO_VECTOR, and the lanes kept, once an instrument has no
+    """Words 4 and 5 after a position in portfolio mode: the new head's hash (the
+    asset's lanes moved by `size · vector`, its entry and its loss term replaced)
+    and the short notional (NO_VECTOR, the head kept, once an instrument has no
     vector: the compare refuses, as margin.requirements raises)."""
     if ctx.carry[5] == NO_VECTOR or not self._has_vector(inst, at):
         return ctx.carry[4], NO_VECTOR
-    lanes: DynArray[Lanes, MAX_ASSETS] = self._add(self._lanes(aux, ctx.carry[4]), inst, at, size)
-    return convert(keccak256(abi_encode(lanes)), int256), ctx.carry[5] + self._short_notional(inst, at, size)
-
-
+    asset: uint256 = convert(steps.int_at(inst, at.asset), uint256)
+    h: Head = self._open(aux, ctx.carry[4], asset)
+    lanes: int256[LANES] = self._moved(h.lanes, inst, at, size)
+    entry: uint256 = (asset << 240) | (convert(keccak256(abi_encode(lanes)), uint256) & ENTRY_HASH)
+    if h.found == len(h.entries):
+        assert h.found < MAX_ASSETS, "MarginSteps: a portfolio over 32 assets is not executable yet"
+        h.entries.append(entry)
+    else:
+        h.entries[h.found] = entry
+    loss: int256 = h.loss - self._loss(h.lanes) + self._loss(lanes)
+    return convert(keccak256(abi_encode(loss, h.entries)), int256), ctx.carry[5] + self._short_notional(inst, at, size)
 
 @pure
 @external
@@ -381,7 +406,7 @@ def _requirements(ctx: steps.Context, portfolio: bool, aux: Bytes[steps.MAX_AUX]
     the short notional (portfolio mode; the caller refused NO_VECTOR)."""
     if not portfolio:
         return ctx.carry[4], ctx.carry[5]
-    return self._pm_requirements(self._lanes(aux, ctx.carry[4]), ctx.carry[5])
+    return self._pm_requirements(self._open(aux, ctx.carry[4], NO_ASSET).loss, ctx.carry[5])
 
 
 @pure
@@ -402,7 +427,8 @@ def _reduces(
     sums are the post-trade ones with the traded instrument's contribution at the new
     size replaced by its contribution at the old — standard mode: its value, IM and
     MM; portfolio mode: its value, `vector · (old − new)` added to its asset's lanes
-    and its short notional — and the pre-trade equity has the trade's cash taken
+    and its short notional (the aux: the head and that asset's lanes) — and the
+    pre-trade equity has the trade's cash taken
     back; the instrument is read here. Returns (reduces, refused for a missing
     vector: margin.requirements raises OracleError for the pre-trade positions)."""
     old: int256 = ctx.carry[7]
@@ -426,7 +452,9 @@ def _reduces(
         if not self._has_vector(inst, at):
             return False, True
         short: int256 = ctx.carry[5] - self._short_notional(inst, at, new) + self._short_notional(inst, at, old)
-        pre_im, pre_mm = self._pm_requirements(self._add(self._lanes(aux, ctx.carry[4]), inst, at, old - new), short)
+        h: Head = self._open(aux, ctx.carry[4], convert(steps.int_at(inst, at.asset), uint256))
+        loss: int256 = h.loss - self._loss(h.lanes) + self._loss(self._moved(h.lanes, inst, at, old - new))
+        pre_im, pre_mm = self._pm_requirements(loss, short)
     pre_equity: int256 = balance - ctx.carry[9] + ctx.carry[3] - v_new + v_old
     return post_mm <= pre_mm and equity * pre_mm >= pre_equity * post_mm and equity - post_im >= pre_equity - pre_im, False
 

@@ -14,7 +14,7 @@ MAX_ITEM: constant(uint256) = 4096
 MAX_LEAF: constant(uint256) = 2048
 MAX_READS: constant(uint256) = 5
 MAX_WRITES: constant(uint256) = 5
-MAX_AUX: constant(uint256) = 24640  # MarginSteps: 32 assets × 24 words of lanes, ABI-encoded
+MAX_AUX: constant(uint256) = 2048
 FAMILY_SIZE: constant(uint256) = 32
 
 # Step ids: rollbook.chain.trace.FAMILIES (FAMILY_SIZE per family).
