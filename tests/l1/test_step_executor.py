@@ -16,12 +16,13 @@ import pytest
 from rollbook.chain.blocks import Mode, output_version
 from rollbook.chain.derive import build_block, derive
 from rollbook.chain.trace import SPAN, BlockTrace, error_word, trace_block
+from rollbook.exchange.leaves import instrument_key
 from rollbook.exchange.steps import FAMILIES
 from rollbook.exchange.stf import BlockTx
 from rollbook.exchange.txs import Deposit, Fill, ListInstrument, Origin, Tx, Withdraw
 from rollbook.exchange.types import Side
 from rollbook.l1.onestep import witness_at
-from rollbook.sim.vectors import _portfolio, scenario_trace, scenarios, trace_of
+from rollbook.sim.vectors import _open, _portfolio, scenario_trace, scenarios, trace_of
 from rollbook.sim.world import World, base, perp_spec, usd
 from tests.chain.helpers import Rollup, run
 from tests.l1.conftest import deploy_executor
@@ -245,6 +246,52 @@ def test_a_portfolio_of_32_assets_runs_within_the_step_gas_bound() -> None:
             largest_aux = max(largest_aux, len(witness[-1]))
     assert 96 + 31 * 32 <= largest_aux <= 2048
     assert worst <= 1_000_000, worst
+
+
+def test_a_portfolio_aux_that_is_not_the_carried_one_reverts() -> None:
+    """A portfolio step's aux must open the carried head, and its lanes the asset's
+    entry: an altered head or lane reverts (a false aux proves nothing)."""
+    trace, separator = scenario_trace("portfolio_withdraw")
+    ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator)
+    inputs = trace.inputs.hash()
+    for name, at, reason in (
+        ("margin.compare", 31, "not the carried ones"),  # the head's loss
+        ("margin.settle_accumulate", -1, "not the asset's"),  # the last lane
+    ):
+        offset = max(
+            i
+            for i, s in enumerate(trace.steps)
+            if s.name == name and s.witness is not None and s.witness.aux
+        )
+        step = trace.steps[offset]
+        good = witness_at(trace, offset)
+        assert ex.execute(step.pre.checkpoint, offset, inputs, good) == step.post.checkpoint
+        forged = bytearray(good[-1])
+        forged[at] ^= 1
+        with pytest.raises(boa.BoaError, match=reason):
+            ex.execute(step.pre.checkpoint, offset, inputs, (*good[:-1], bytes(forged)))
+
+
+def no_vector(w: World) -> tuple[Tx, Origin, bytes | None]:
+    """Alice in portfolio margin with a perpetual whose scenario vector is gone (set
+    in the state directly: no tx writes a mark without one): her withdrawal's check
+    is refused with OracleError in its compare, as margin.requirements raises."""
+    _open(w)
+    _portfolio(w, "alice")
+    instrument = w.state.instrument(1)
+    w.state.put(instrument_key(1), instrument._replace(vector=()))
+    a = w.traders["alice"]
+    return w.owner_signed(Withdraw, a, account=a.index, amount=usd(1), nonce=2), Origin.L2, None
+
+
+def test_a_portfolio_check_without_a_vector_is_refused_the_same() -> None:
+    trace, separator = trace_of(no_vector)
+    done, pending = replay(deploy_executor(output_version(Mode.OPTIMISTIC), separator), trace)
+    assert not pending and "margin.compare" in done
+    failed = [s for s in trace.steps if s.post.context is not None and s.post.context.failed]
+    assert [(s.name, s.post.context.error) for s in failed if s.post.context] == [
+        ("margin.compare", error_word("OracleError"))
+    ]
 
 
 def executor(rollup: Rollup) -> Any:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.errors import InvariantError, NotEnoughFunds, OracleError
 from rollbook.exchange.expiry import is_expired, settle_expired
 from rollbook.exchange.leaves import (
@@ -43,7 +44,6 @@ from rollbook.exchange.leaves import (
 )
 from rollbook.exchange.numeric import SIZE_ONE, Rounding, ppm_of, value_at_mark
 from rollbook.exchange.option_margin import OptionMarginParams, position_requirements
-from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.portfolio_margin import (
     DEFAULT_GRID,
     packed,
@@ -259,9 +259,10 @@ def settle_and_price(
     portfolio mode the last two words are :func:`aux_word` of the lanes so far —
     23 per asset do not fit in the words, so each step's aux witness holds the head
     and the lanes it changes (:func:`lanes_aux`) — and the short options' notional
-    (:data:`NO_VECTOR` once an instrument has no scenario vector). ``extra`` follows them in every step of the
-    check (a trade's check, :func:`require_initial_margin`); ``compare_keys`` are
-    leaves the compare step may read besides the account.
+    (:data:`NO_VECTOR` once an instrument has no scenario vector). ``extra``
+    follows them in every step of the check (a trade's check,
+    :func:`require_initial_margin`); ``compare_keys`` are leaves the compare step
+    may read besides the account.
 
     Raises:
         OracleError: a remaining position's instrument has no fresh mark.

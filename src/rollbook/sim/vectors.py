@@ -454,7 +454,11 @@ def portfolio_cases() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | N
         """At 2400 Bob's equity (5,188) is below his portfolio MM (5,760)."""
         _portfolio_long(w, (2900, 2800, 2700, 2600, 2500, 2400))
         a, b = w.traders["alice"], w.traders["bob"]
-        return Liquidate(b.index, w.order(a, Side.BUY, usd(2400), base(2)), base(2)), Origin.L2, None
+        return (
+            Liquidate(b.index, w.order(a, Side.BUY, usd(2400), base(2)), base(2)),
+            Origin.L2,
+            None,
+        )
 
     def portfolio_backstop_refused(w: World) -> tuple[Tx, Origin, bytes | None]:
         """Liquidatable, but not below the backstop threshold (half the MM)."""
