@@ -16,9 +16,15 @@ Standard mode, per position:
     long option  IM = value (the premium is paid, never borrowed),  MM = 0
     short option Deribit: IM = (max(15 % − OTM/S, 10 %) · S + mark) · q,
                           MM = (7.5 % · S + mark) · q   (S = the index of the mark)
-Portfolio mode, per account:
-    MM = worst scenario loss of Σ size · vector + contingency · short option notional
+Portfolio mode, per account (Deribit: each currency's portfolio is revalued under
+simulated spot and volatility shocks, and its margin is the worst loss plus
+contingencies; https://www.deribit.com/kb/portfolio-margin):
+    MM = Σ_asset worst scenario loss of Σ size · vector
+         + contingency · short option notional
     IM = MM · im_multiple
+The one-step executor runs the portfolio check one position per step too: the lanes
+travel in each step's aux witness, committed to by a carried word (the section
+"the portfolio check's witness" below).
 
 Valuing rounds toward −∞ and requirements round up: both err on the safe side.
 Computing health settles each position's lazy funding, loss and expiry first, one
@@ -360,9 +366,10 @@ def require_initial_margin(
     after the sums, and ``chained`` — the next check's ``(account, old, new,
     balance_delta)`` when ``then`` is ``margin.begin``: a fill's maker check returns
     into its taker's, which returns to ``tx.end`` — after those. The compare step
-    re-reads the instrument for the pre-trade sums (standard mode: the post-trade sums
-    with the instrument's contribution at ``new`` replaced by its contribution at
-    ``old``), so the one-step executor can run it alone.
+    re-reads the instrument for the pre-trade sums (the post-trade sums with the
+    instrument's contribution at ``new`` replaced by its contribution at ``old``; in
+    portfolio mode its asset's lanes move by ``vector · (old − new)``, and the step's
+    aux holds that asset's lanes), so the one-step executor can run it alone.
 
     Raises:
         NotEnoughFunds: neither holds.

@@ -22,8 +22,18 @@
         A health check (`margin.health`: liquidation, backstop; MODE_HEALTH in word
         15) checks nothing: its compare hands (equity, IM, MM) in words 0-2, and the
         asking step's word 14, to the step that asked.
-        Not yet: portfolio mode (refused explicitly at every step), options at
-        expiry.
+        Portfolio mode (`margin.requirements(portfolio=True)`; Deribit's portfolio
+        margin: each currency's portfolio is revalued under simulated spot and
+        volatility shocks and the margin is its worst loss plus contingencies,
+        https://www.deribit.com/kb/portfolio-margin; Derive's 23-scenario grid):
+        each position adds `size · vector` (its instrument's 23-scenario P&L) to its
+        asset's lanes and a short option's notional to word 5; word 4 commits to the
+        lanes through the step's aux (a head holding Σ worst loss and one hashed
+        entry per asset, and the lanes of the one asset the step touches), so the
+        compare needs only the head: MM = Σ worst loss + 0.5 % of the short
+        notional, IM = 1.3 · MM. A trade's risk-reducing rule takes the traded
+        asset's lanes back to the old size (lanes + vector · (old − new)).
+        Not yet: options at expiry; a portfolio over 32 assets (MAX_ASSETS).
 """
 
 import steps
