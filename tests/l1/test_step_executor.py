@@ -16,13 +16,30 @@ from rollbook.chain.blocks import Mode, output_version
 from rollbook.chain.derive import build_block, derive
 from rollbook.chain.l1 import L1Ref
 from rollbook.chain.trace import SPAN, BlockTrace, error_word, trace_block, trace_output
+from rollbook.exchange.leaves import instrument_key
 from rollbook.exchange.steps import FAMILIES
 from rollbook.exchange.stf import BlockTx
-from rollbook.exchange.txs import Deposit, Fill, ListOptionChain, Origin
+from rollbook.exchange.txs import (
+    Deposit,
+    Fill,
+    ListInstrument,
+    ListOptionChain,
+    Origin,
+    Tx,
+    Withdraw,
+)
 from rollbook.exchange.types import Side
 from rollbook.l1.onestep import witness_at
-from rollbook.sim.vectors import _base_world, scenario_trace, scenarios, world_trace
-from rollbook.sim.world import GENESIS_TIME, base, option_chain, usd
+from rollbook.sim.vectors import (
+    _base_world,
+    _open,
+    _portfolio,
+    scenario_trace,
+    scenarios,
+    trace_of,
+    world_trace,
+)
+from rollbook.sim.world import GENESIS_TIME, World, base, option_chain, perp_spec, usd
 from tests.chain.helpers import Rollup, run
 from tests.l1.conftest import deploy_executor, input_queue, is_l1_load, l1_loads, queue_for
 
@@ -90,10 +107,15 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
     above), every way the oracle refuses a report and every way a fill is refused, the
     listings' and expiry's refusals, and every step of a liquidation, backstop and
     forced close with their refusals (a liquidation's order and fill steps are a
-    fill's)."""
+    fill's), and every margin check of a portfolio-margin account: the mode switch, a
+    withdrawal, a trade's check with the risk-reducing rule, a liquidation's and a
+    backstop's health checks, each allowed and refused (its lanes travel in the steps'
+    aux)."""
     executed: set[str] = set()
     refused: set[tuple[str, bytes]] = set()
     others: set[tuple[str, bytes]] = set()
+    pm_refused: set[tuple[str, bytes]] = set()
+    pm_checks = 0
     liq_refused: set[tuple[str, bytes]] = set()
     filled: set[tuple[str, bytes]] = set()
     for name in sorted(SCENARIOS):
@@ -123,6 +145,14 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
                 for s in trace.steps
                 if s.name != "tx.end" and s.post.context is not None and s.post.context.failed
             }
+        if "portfolio" in name:
+            assert not pending, (name, pending)
+            pm_refused |= {
+                (s.name, s.post.context.error)
+                for s in trace.steps
+                if s.name != "tx.end" and s.post.context is not None and s.post.context.failed
+            }
+            pm_checks += sum(1 for s in trace.steps if s.witness is not None and s.witness.aux)
         refused |= {
             (s.name, s.post.context.error)
             for s in trace.steps
@@ -155,6 +185,11 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
     assert family(4) <= executed, sorted(family(4) - executed)
     assert family(5) <= executed, sorted(family(5) - executed)
     word = error_word
+    assert pm_checks > 0
+    assert pm_refused == {
+        ("margin.compare", word("NotEnoughFunds")),  # a withdrawal; a trade at a loss
+        ("backstop.check", word("NotLiquidatable")),  # above the backstop threshold
+    }, sorted(pm_refused)
     assert liq_refused == {
         ("tx.load", word("MalformedTx")),  # against the account's own order
         ("tx.load", word("NotLiquidatable")),  # the insurance fund
@@ -204,6 +239,100 @@ def executor(rollup: Rollup, traced: list[BlockTrace]) -> Any:
     """The executor, with the input queue of the traced chain's L1 txs."""
     queue = queue_for(traced)
     return deploy_executor(output_version(rollup.cfg.mode), rollup.world.separator, queue)
+
+
+def wide_portfolio(w: World) -> tuple[Tx, Origin, bytes | None]:
+    """Alice, in portfolio margin, holds one perpetual on each of 32 assets (the
+    default position bound, and MarginSteps' MAX_ASSETS) and withdraws: the last
+    steps of her check carry the largest aux witness (32 assets' lanes)."""
+    assets = range(1, 33)
+    for i in assets[1:]:
+        assert w.l1(ListInstrument(perp_spec(i, f"A{i}_USDC-PERPETUAL", asset=i))).ok
+    w.advance(5)
+    prices = {i: usd(3000 if i == 1 else 100 + i) for i in assets}
+    assert w.l2(w.oracle_update(prices, prices)).ok
+    _portfolio(w, "alice")
+    a, b = w.traders["alice"], w.traders["bob"]
+    for i in assets:
+        side, other = (Side.SELL, Side.BUY) if i % 2 else (Side.BUY, Side.SELL)
+        maker = w.order(a, side, prices[i], base(1), i)
+        assert w.l2(Fill(maker, w.order(b, other, prices[i], base(1), i), base(1))).ok
+    tx = w.owner_signed(Withdraw, a, account=a.index, amount=usd(100), nonce=2)
+    return tx, Origin.L2, None
+
+
+def calldata_gas(data: bytes) -> int:
+    """EIP-2028: 16 gas per non-zero calldata byte, 4 per zero byte."""
+    return sum(16 if byte else 4 for byte in data)
+
+
+def test_a_portfolio_of_32_assets_runs_within_the_step_gas_bound() -> None:
+    """Every step of a portfolio check over 32 assets gives the STF's checkpoint, and
+    none costs more than 1M gas with its calldata (docs/design/fraud-proofs.md section
+    7's goal; the aux grows by 768 bytes per asset)."""
+    trace, separator = trace_of(wide_portfolio)
+    ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator)
+    block_inputs = trace.inputs.hash()
+    worst, largest_aux = 0, 0
+    for offset, step in enumerate(trace.steps):
+        witness = witness_at(trace, offset)
+        got = ex.execute(step.pre.checkpoint, offset, block_inputs, witness)
+        assert got == step.post.checkpoint, f"offset {offset}: {step.name} diverges"
+        if step.name.startswith("margin."):
+            calldata = ex.execute.prepare_calldata(
+                step.pre.checkpoint, offset, block_inputs, witness
+            )
+            used = ex._computation.get_gas_used() + calldata_gas(calldata)
+            worst = max(worst, used)
+            largest_aux = max(largest_aux, len(witness[-1]))
+    assert 96 + 31 * 32 <= largest_aux <= 2048
+    assert worst <= 1_000_000, worst
+
+
+def test_a_portfolio_aux_that_is_not_the_carried_one_reverts() -> None:
+    """A portfolio step's aux must open the carried head, and its lanes the asset's
+    entry: an altered head or lane reverts (a false aux proves nothing)."""
+    trace, separator = scenario_trace("portfolio_withdraw")
+    ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator)
+    inputs = trace.inputs.hash()
+    for name, at, reason in (
+        ("margin.compare", 31, "not the carried ones"),  # the head's loss
+        ("margin.settle_accumulate", -1, "not the asset's"),  # the last lane
+    ):
+        offset = max(
+            i
+            for i, s in enumerate(trace.steps)
+            if s.name == name and s.witness is not None and s.witness.aux
+        )
+        step = trace.steps[offset]
+        good = witness_at(trace, offset)
+        assert ex.execute(step.pre.checkpoint, offset, inputs, good) == step.post.checkpoint
+        forged = bytearray(good[-1])
+        forged[at] ^= 1
+        with pytest.raises(boa.BoaError, match=reason):
+            ex.execute(step.pre.checkpoint, offset, inputs, (*good[:-1], bytes(forged)))
+
+
+def no_vector(w: World) -> tuple[Tx, Origin, bytes | None]:
+    """Alice in portfolio margin with a perpetual whose scenario vector is gone (set
+    in the state directly: no tx writes a mark without one): her withdrawal's check
+    is refused with OracleError in its compare, as margin.requirements raises."""
+    _open(w)
+    _portfolio(w, "alice")
+    instrument = w.state.instrument(1)
+    w.state.put(instrument_key(1), instrument._replace(vector=()))
+    a = w.traders["alice"]
+    return w.owner_signed(Withdraw, a, account=a.index, amount=usd(1), nonce=2), Origin.L2, None
+
+
+def test_a_portfolio_check_without_a_vector_is_refused_the_same() -> None:
+    trace, separator = trace_of(no_vector)
+    done, pending = replay(deploy_executor(output_version(Mode.OPTIMISTIC), separator), trace)
+    assert not pending and "margin.compare" in done
+    failed = [s for s in trace.steps if s.post.context is not None and s.post.context.failed]
+    assert [(s.name, s.post.context.error) for s in failed if s.post.context] == [
+        ("margin.compare", error_word("OracleError"))
+    ]
 
 
 def test_framing_and_deposits_match_the_stf(chain: tuple[Rollup, list[Any]]) -> None:

@@ -15,6 +15,9 @@ and writing a declared set of leaves. A step's witness holds:
   and the last gives ``post_root``; ``withdrawal_writes`` the same for the
   withdrawal leaves in the withdrawals tree. That loop is what the one-step executor
   (#7) runs on-chain; :func:`verify_step` is its Python form.
+- ``aux``: what the step needs beyond its leaves and carried words when it does not
+  fit in the words (a portfolio margin check's scenario lanes); a carried word
+  holds its hash, so the executor checks it like a leaf.
 - ``failed``: the step refused the tx. A failing step writes nothing (its
   ``post_root`` is its ``pre_root``); the tx's end step then restores the tx's
   pre-state, so a rejection is a provable outcome, not an assertion.
@@ -77,6 +80,9 @@ class StepWitness:
     writes: tuple[LeafWrite, ...]
     withdrawal_writes: tuple[LeafWrite, ...]
     failed: bool
+    aux: bytes = b""
+    """A witness beyond the leaves, whose hash a carried word holds (a portfolio
+    margin check's scenario lanes, :func:`rollbook.exchange.margin.lanes_aux`)."""
 
 
 class WitnessError(Exception):
@@ -140,6 +146,7 @@ class _Open:
     name: str
     declared: tuple[LeafKey, ...]
     carry: tuple[int, ...]
+    aux: bytes
     tree: SparseMerkleTree
     withdrawals: SparseMerkleTree
     pre_values: dict[LeafKey, Leaf | None] = field(default_factory=dict)
@@ -161,12 +168,22 @@ class WitnessTracer(StepTracer):
             current.pre_values[key] = self._state.peek(key)
 
     def start(
-        self, state: State, name: str, declared: tuple[LeafKey, ...], carry: tuple[int, ...]
+        self,
+        state: State,
+        name: str,
+        declared: tuple[LeafKey, ...],
+        carry: tuple[int, ...],
+        aux: bytes = b"",
     ) -> None:
         self._state = state
         self._close(state, failed=False)
-        StepTracer.start(self, state, name, declared, carry)
-        self._open = _Open(name, declared, carry, state.tree(), state.withdrawals_tree())
+        StepTracer.start(self, state, name, declared, carry, aux)
+        self._open = _Open(name, declared, carry, aux, state.tree(), state.withdrawals_tree())
+
+    def set_aux(self, aux: bytes) -> None:
+        StepTracer.set_aux(self, aux)
+        if self._open is not None:
+            self._open.aux = aux
 
     def end(self, state: State, reverted: bool) -> None:
         self._close(state, failed=reverted)
@@ -215,6 +232,7 @@ class WitnessTracer(StepTracer):
                 tuple(writes),
                 tuple(withdrawal_writes),
                 failed,
+                current.aux,
             )
         )
 

@@ -16,9 +16,15 @@ Standard mode, per position:
     long option  IM = value (the premium is paid, never borrowed),  MM = 0
     short option Deribit: IM = (max(15 % − OTM/S, 10 %) · S + mark) · q,
                           MM = (7.5 % · S + mark) · q   (S = the index of the mark)
-Portfolio mode, per account:
-    MM = worst scenario loss of Σ size · vector + contingency · short option notional
+Portfolio mode, per account (Deribit: each currency's portfolio is revalued under
+simulated spot and volatility shocks, and its margin is the worst loss plus
+contingencies; https://www.deribit.com/kb/portfolio-margin):
+    MM = Σ_asset worst scenario loss of Σ size · vector
+         + contingency · short option notional
     IM = MM · im_multiple
+The one-step executor runs the portfolio check one position per step too: the lanes
+travel in each step's aux witness, committed to by a carried word (the section
+"the portfolio check's witness" below).
 
 Valuing rounds toward −∞ and requirements round up: both err on the safe side.
 Computing health settles each position's lazy funding, loss and expiry first, one
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.errors import InvariantError, NotEnoughFunds, OracleError
 from rollbook.exchange.expiry import is_expired, settle_expired
 from rollbook.exchange.leaves import (
@@ -43,7 +50,12 @@ from rollbook.exchange.leaves import (
 )
 from rollbook.exchange.numeric import SIZE_ONE, Rounding, ppm_of, value_at_mark
 from rollbook.exchange.option_margin import OptionMarginParams, position_requirements
-from rollbook.exchange.portfolio_margin import DEFAULT_GRID, packed, worst_loss_of_sum
+from rollbook.exchange.portfolio_margin import (
+    DEFAULT_GRID,
+    packed,
+    unpack,
+    worst_loss_of_sum,
+)
 from rollbook.exchange.portfolio_margin import requirements_of as pm_requirements_of
 from rollbook.exchange.positions import settle_loaded
 from rollbook.exchange.state import State
@@ -109,6 +121,92 @@ def contribution(instrument: Instrument, size: int) -> tuple[int, int, int]:
     )
 
 
+NO_VECTOR = -1
+"""The short-notional word of a portfolio check once a position's instrument has no
+scenario vector: the compare refuses the check (:func:`requirements` raises there)."""
+
+
+def short_option_notional(instrument: Instrument, size: int) -> int:
+    """A short option's notional at its index (0 for a long or a perpetual): what
+    portfolio mode's contingency is charged on."""
+    if size < 0 and instrument.kind is not InstrumentKind.PERPETUAL:
+        return -size * instrument.mark_index // SIZE_ONE
+    return 0
+
+
+def portfolio_totals(priced: Priced) -> dict[int, int]:
+    """``Σ size · packed(vector)`` per underlying asset, in the order the positions
+    first meet each asset (:func:`portfolio_margin.pack`: one big-integer
+    multiply-add per position, equal to the scenario-by-scenario sum).
+
+    Raises:
+        OracleError: an instrument has no scenario vector yet.
+    """
+    totals: dict[int, int] = {}
+    for instrument, size in priced:
+        if len(instrument.vector) != SCENARIOS:
+            raise OracleError(f"{instrument.symbol} has no scenario vector yet")
+        totals[instrument.asset] = totals.get(instrument.asset, 0) + size * packed(
+            instrument.vector
+        )
+    return totals
+
+
+# -- the portfolio check's witness (the one-step executor's, MarginSteps.vy) ----------
+# 23 lanes per asset do not fit in the carried words. A portfolio check carries in
+# word 4 the hash of a *head*: the sum of the assets' worst losses so far and one
+# word per asset — the asset id in the top 16 bits (ids are u16,
+# governance.check_grid) over the low 240 bits of the keccak of its 23 lanes. A
+# step's aux witness is the head and, when the step needs them, the 23 lanes of one
+# asset (the one its position adds to; in a trade's compare, the traded
+# instrument's). So a step reads ≤ 57 words whatever the account holds, and the
+# worst loss of the sum is kept up to date asset by asset (a position changes one
+# asset's lanes, hence only that asset's term of the sum).
+
+_LANE_WORDS = 23 * 32
+_ENTRY_HASH = (1 << 240) - 1
+
+
+def _words(values: list[int]) -> bytes:
+    return b"".join(v.to_bytes(32, "big", signed=True) for v in values)
+
+
+def _lanes_of(total: int) -> bytes:
+    return _words(unpack(total, SCENARIOS))
+
+
+def lanes_head(totals: dict[int, int]) -> bytes:
+    """The head of a portfolio check's witness for the lanes ``totals`` (asset →
+    packed sum): the ABI encoding of ``(Σ worst loss, [entry_1 … entry_n])``; empty
+    for no asset."""
+    if not totals:
+        return b""
+    loss = sum(worst_loss_of_sum(total, SCENARIOS) for total in totals.values())
+    entries = [
+        (asset << 240) | (int.from_bytes(keccak256(_lanes_of(total)), "big") & _ENTRY_HASH)
+        for asset, total in totals.items()
+    ]
+    # abi.encode(int256 loss, uint256[] entries): the loss, the array's offset (64),
+    # its length, the entries.
+    return _words([loss, 64, len(entries)]) + b"".join(e.to_bytes(32, "big") for e in entries)
+
+
+def lanes_aux(totals: dict[int, int], asset: int | None = None) -> bytes:
+    """A step's aux witness: :func:`lanes_head` and, if ``asset`` has lanes, its 23
+    lanes (signed words)."""
+    head = lanes_head(totals)
+    if asset is None or asset not in totals:
+        return head
+    return head + _lanes_of(totals[asset])
+
+
+def aux_word(totals: dict[int, int]) -> int:
+    """The carried word that commits to the lanes: ``keccak(head)`` as a signed word,
+    0 for no asset."""
+    head = lanes_head(totals)
+    return int.from_bytes(keccak256(head), "big", signed=True) if head else 0
+
+
 def requirements(portfolio: bool, priced: Priced) -> tuple[int, int, int]:
     """``(Σ value, IM, MM)`` of the positions in the account's margin mode.
 
@@ -120,17 +218,11 @@ def requirements(portfolio: bool, priced: Priced) -> tuple[int, int, int]:
     """
     value = initial = maintenance = 0
     if portfolio:
-        totals: dict[int, int] = {}
+        totals = portfolio_totals(priced)
         short_notional = 0
         for instrument, size in priced:
-            if len(instrument.vector) != SCENARIOS:
-                raise OracleError(f"{instrument.symbol} has no scenario vector yet")
             value += value_at_mark(instrument.mark, size)
-            totals[instrument.asset] = totals.get(instrument.asset, 0) + size * packed(
-                instrument.vector
-            )
-            if size < 0 and instrument.kind is not InstrumentKind.PERPETUAL:
-                short_notional += -size * instrument.mark_index // SIZE_ONE
+            short_notional += short_option_notional(instrument, size)
         # A sum over assets: the dict's order does not matter.
         loss = sum(worst_loss_of_sum(total, SCENARIOS) for total in totals.values())
         initial, maintenance = pm_requirements_of(loss, short_notional)
@@ -169,11 +261,14 @@ def settle_and_price(
     ``then`` names the step the check returns to (the one-step executor carries it).
     The carried values between the steps are ``(account, return step, cursor, Σ value,
     Σ IM, Σ MM)``: the cursor is the position's place in the account's current list
-    (a position that expires and pays out leaves it, so the cursor stays), and the
-    sums are standard mode's (zero in portfolio mode, whose 23 lanes per asset are not
-    carried yet). ``extra`` follows them in every step of the check (a trade's
-    check, :func:`require_initial_margin`); ``compare_keys`` are leaves the compare
-    step may read besides the account.
+    (a position that expires and pays out leaves it, so the cursor stays). In
+    portfolio mode the last two words are :func:`aux_word` of the lanes so far —
+    23 per asset do not fit in the words, so each step's aux witness holds the head
+    and the lanes it changes (:func:`lanes_aux`) — and the short options' notional
+    (:data:`NO_VECTOR` once an instrument has no scenario vector). ``extra``
+    follows them in every step of the check (a trade's check,
+    :func:`require_initial_margin`); ``compare_keys`` are leaves the compare step
+    may read besides the account.
 
     Raises:
         OracleError: a remaining position's instrument has no fresh mark.
@@ -186,6 +281,10 @@ def settle_and_price(
     priced: Priced = []
     portfolio = state.account(index).portfolio
     cursor = value = initial = maintenance = 0
+    # Portfolio mode's running lanes, kept for the trace only (requirements() sums
+    # them again for the result).
+    lanes = portfolio and state.tracing
+    totals: dict[int, int] = {}
     for instrument_id in state.account(index).instruments:
         declared = (
             account,
@@ -214,12 +313,26 @@ def settle_and_price(
             instrument = state.instrument(instrument_id)
         require_fresh_mark(instrument, now, state.oracle().staleness)
         priced.append((instrument, position.size))
-        if not portfolio:
+        if lanes:
+            # The step's aux: the head, and the lanes of the asset it adds to.
+            state.step_aux(lanes_aux(totals, instrument.asset))
+            value += value_at_mark(instrument.mark, position.size)
+            if maintenance == NO_VECTOR or len(instrument.vector) != SCENARIOS:
+                maintenance = NO_VECTOR
+            else:
+                totals[instrument.asset] = totals.get(instrument.asset, 0) + position.size * (
+                    packed(instrument.vector)
+                )
+                maintenance += short_option_notional(instrument, position.size)
+                initial = aux_word(totals)
+        elif not portfolio:
             v, im, mm = contribution(instrument, position.size)
             value, initial, maintenance = value + v, initial + im, maintenance + mm
         cursor += 1
     carry = (index, ret, cursor, value, initial, maintenance, *extra)
     state.step("margin.compare", account, *compare_keys, carry=carry)
+    if lanes and maintenance != NO_VECTOR:
+        state.step_aux(lanes_head(totals))
     return state.account(index).balance, priced
 
 
@@ -259,9 +372,10 @@ def require_initial_margin(
     after the sums, and ``chained`` — the next check's ``(account, old, new,
     balance_delta)`` when ``then`` is ``margin.begin``: a fill's maker check returns
     into its taker's, which returns to ``tx.end`` — after those. The compare step
-    re-reads the instrument for the pre-trade sums (standard mode: the post-trade sums
-    with the instrument's contribution at ``new`` replaced by its contribution at
-    ``old``), so the one-step executor can run it alone.
+    re-reads the instrument for the pre-trade sums (the post-trade sums with the
+    instrument's contribution at ``new`` replaced by its contribution at ``old``; in
+    portfolio mode its asset's lanes move by ``vector · (old − new)``, and the step's
+    aux holds that asset's lanes), so the one-step executor can run it alone.
 
     Raises:
         NotEnoughFunds: neither holds.
@@ -287,6 +401,9 @@ def require_initial_margin(
             # Read in the compare step (its declared leaf): settlement changed only
             # the pool, so the mark and parameters are the trade's.
             instrument = state.instrument(instrument.instrument_id)
+            if portfolio and state.tracing and len(instrument.vector) == SCENARIOS:
+                # The compare's aux: the head and the traded asset's lanes.
+                state.step_aux(lanes_aux(portfolio_totals(priced), instrument.asset))
             others = [
                 (i, size) for i, size in priced if i.instrument_id != instrument.instrument_id
             ]

@@ -63,6 +63,7 @@ class Step:
     declared: tuple[LeafKey, ...]
     touched: list[LeafKey] = field(default_factory=list)
     carry: tuple[int, ...] = ()
+    aux: bytes = b""
 
 
 @dataclass(slots=True)
@@ -77,9 +78,20 @@ class StepTracer:
     steps: list[Step] = field(default_factory=list)
 
     def start(
-        self, state: State, name: str, declared: tuple[LeafKey, ...], carry: tuple[int, ...]
+        self,
+        state: State,
+        name: str,
+        declared: tuple[LeafKey, ...],
+        carry: tuple[int, ...],
+        aux: bytes = b"",
     ) -> None:
-        self.steps.append(Step(name, declared, carry=carry))
+        self.steps.append(Step(name, declared, carry=carry, aux=aux))
+
+    def set_aux(self, aux: bytes) -> None:
+        """Set the open step's aux witness."""
+        if not self.steps:
+            raise InvariantError("an aux witness outside any step")
+        self.steps[-1].aux = aux
 
     def end(self, state: State, reverted: bool) -> None:
         """The tx is about to commit (``reverted`` False) or roll back."""
@@ -155,16 +167,32 @@ class State:
                 self._leaves[key] = cast(Leaf, old)
         self._undo = None
 
-    def step(self, name: str, *declared: LeafKey, carry: tuple[int, ...] = ()) -> None:
+    def step(
+        self, name: str, *declared: LeafKey, carry: tuple[int, ...] = (), aux: bytes = b""
+    ) -> None:
         """Start a step that may touch exactly ``declared`` (checked when tracing).
 
         ``carry`` lists the values the step takes from the steps before it (an account
         index, a withdrawal id, running sums): between steps they live in the step
         context (docs/design/fraud-proofs.md section 2), so a step can be executed
-        alone from its context and its leaves.
+        alone from its context and its leaves. ``aux`` is a witness too large for the
+        carried words (a portfolio check's scenario lanes): a carried word holds its
+        hash, and the step's witness holds the bytes.
         """
         if self.tracer is not None:
-            self.tracer.start(self, name, declared, carry)
+            self.tracer.start(self, name, declared, carry, aux)
+
+    def step_aux(self, aux: bytes) -> None:
+        """Set the current step's aux witness (when it is known only once the step
+        has read its leaves: a portfolio check's lanes of the position's asset)."""
+        if self.tracer is not None:
+            self.tracer.set_aux(aux)
+
+    @property
+    def tracing(self) -> bool:
+        """Whether steps are being recorded (a carry only a trace reads may be skipped
+        otherwise)."""
+        return self.tracer is not None
 
     # -- raw access ----------------------------------------------------------------
 

@@ -158,6 +158,7 @@ def witness_at(trace: BlockTrace, offset: int) -> tuple[Any, ...]:
         reads=reads,
         writes=[proof_struct(x.proof) for x in w.writes],
         withdrawal_writes=[proof_struct(x.proof) for x in w.withdrawal_writes],
+        aux=w.aux,
     )
 
 

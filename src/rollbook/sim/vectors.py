@@ -553,6 +553,89 @@ def liquidation_cases() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes |
     }
 
 
+def _portfolio(w: World, name: str, nonce: int = 1) -> None:
+    """Switch trader ``name`` to portfolio margin."""
+    t = w.traders[name]
+    assert w.l2(w.owner_signed(SetMarginMode, t, account=t.index, portfolio=True, nonce=nonce)).ok
+
+
+def _portfolio_long(w: World, prices: tuple[int, ...]) -> None:
+    """Bob, in portfolio margin, long 8 ETH-PERP at 3000 against Alice (IM: 30 % down
+    × 1.3 = 9,360 of his 10,000), then the mark walks down."""
+    _portfolio(w, "bob")
+    a, b = w.traders["alice"], w.traders["bob"]
+    m = w.order(a, Side.SELL, usd(3000), base(8))
+    assert w.l2(Fill(m, w.order(b, Side.BUY, usd(3000), base(8)), base(8))).ok
+    for price in prices:
+        w.advance(5)
+        assert w.set_prices(usd(price)).ok
+
+
+def portfolio_cases() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]:
+    """Portfolio-margin accounts' checks (Deribit-style scenario margin,
+    :mod:`rollbook.exchange.portfolio_margin`): a withdrawal with an option and a
+    perpetual on one asset, allowed and refused; a trade that only reduces risk below
+    IM, allowed and refused; a liquidation and a refused backstop (health checks)."""
+
+    def _short_call_and_perp(w: World) -> None:
+        _options(w)
+        _sell_call(w)
+        _open(w)
+        _portfolio(w, "alice")
+
+    def portfolio_withdraw(w: World) -> tuple[Tx, Origin, bytes | None]:
+        _short_call_and_perp(w)
+        a = w.traders["alice"]
+        tx = w.owner_signed(Withdraw, a, account=a.index, amount=usd(100), nonce=2)
+        return tx, Origin.L2, None
+
+    def portfolio_withdraw_too_much(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Equity 10,124, IM 3,399: 9,000 more than the free collateral allows."""
+        _short_call_and_perp(w)
+        a = w.traders["alice"]
+        tx = w.owner_signed(Withdraw, a, account=a.index, amount=usd(9000), nonce=2)
+        return tx, Origin.L2, None
+
+    def portfolio_fill_reduces(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """At 2800 Bob is below IM (8,388 < 8,736); selling 0.1 at the mark leaves him
+        below it (8,627) but only reduces risk."""
+        _portfolio_long(w, (2900, 2800))
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.BUY, usd(2800), base(1, 1))
+        return Fill(m, w.order(b, Side.SELL, usd(2800), base(1, 1)), base(1, 1)), Origin.L2, None
+
+    def portfolio_fill_reduces_at_a_loss(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """The same sale at 1700: his equity/MM would fall."""
+        _portfolio_long(w, (2900, 2800))
+        a, b = w.traders["alice"], w.traders["bob"]
+        m = w.order(a, Side.BUY, usd(1700), base(1, 1))
+        return Fill(m, w.order(b, Side.SELL, usd(1700), base(1, 1)), base(1, 1)), Origin.L2, None
+
+    def portfolio_liquidate(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """At 2400 Bob's equity (5,188) is below his portfolio MM (5,760)."""
+        _portfolio_long(w, (2900, 2800, 2700, 2600, 2500, 2400))
+        a, b = w.traders["alice"], w.traders["bob"]
+        return (
+            Liquidate(b.index, w.order(a, Side.BUY, usd(2400), base(2)), base(2)),
+            Origin.L2,
+            None,
+        )
+
+    def portfolio_backstop_refused(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """Liquidatable, but not below the backstop threshold (half the MM)."""
+        _portfolio_long(w, (2900, 2800, 2700, 2600, 2500, 2400))
+        return Backstop(w.traders["bob"].index, 1), Origin.L2, None
+
+    return {
+        "portfolio_withdraw": portfolio_withdraw,
+        "portfolio_withdraw_too_much": portfolio_withdraw_too_much,
+        "portfolio_fill_reduces": portfolio_fill_reduces,
+        "portfolio_fill_reduces_at_a_loss": portfolio_fill_reduces_at_a_loss,
+        "portfolio_liquidate": portfolio_liquidate,
+        "portfolio_backstop_refused": portfolio_backstop_refused,
+    }
+
+
 def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]:
     """name -> a function that prepares the world and returns the tx to vectorise."""
 
@@ -937,6 +1020,7 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         **oracle_refusals(),
         **expiry_and_listing_scenarios(),
         **liquidation_cases(),
+        **portfolio_cases(),
     }
 
 
@@ -946,8 +1030,13 @@ def scenario_trace(name: str, l1_block: int = 1) -> tuple[BlockTrace, bytes]:
     separator. The block's L1 origin is ``l1_block`` and its parent's the one before,
     so an L1 tx is the input queue's first entry, from L1 block ``l1_block``. The
     one-step executor is tested and measured on these."""
+    return trace_of(scenarios()[name], l1_block)
+
+
+def trace_of(scenario: Scenario, l1_block: int = 1) -> tuple[BlockTrace, bytes]:
+    """:func:`scenario_trace` of any scenario (one not pinned as a vector, too)."""
     world = _base_world()
-    tx, origin, sender = scenarios()[name](world)
+    tx, origin, sender = scenario(world)
     return world_trace(world, tx, origin, sender, l1_block), world.separator
 
 
@@ -968,8 +1057,11 @@ def world_trace(
 
 
 def step_json(step: StepWitness) -> dict[str, Any]:
-    """A step witness: roots, carried values, reads and writes with encoded proofs."""
+    """A step witness: roots, carried values, reads and writes with encoded proofs, and
+    the step's aux witness when it has one (a portfolio margin check's lanes)."""
+    extra = {"aux": "0x" + step.aux.hex()} if step.aux else {}
     return {
+        **extra,
         "index": step.index,
         "name": step.name,
         "declared": [to_json(list(k)) for k in step.declared],

@@ -47,8 +47,8 @@
         into `.mark` and `.move`; (open-interest change, size) into `.book`; the
         size into `.flat`. The position moves, the book-keeping and the bad-debt
         cover run in `LiquidationMoves.vy` (with `positions.vy` they are more code
-        than EIP-170 lets one contract hold). Portfolio-margin accounts stop at
-        their margin check ("not executable yet", MarginSteps).
+        than EIP-170 lets one contract hold). Portfolio-margin accounts' health
+        checks run in MarginSteps like standard ones (its lanes in the aux).
 @dev    Items: origin u8 | L1 sender 20 | kind | Backstop, ForcedClose: account u32,
         instrument u16; Liquidate: mode u8, account u32, size u64, the maker order
         as the standalone codec writes it (wide: head, account u32, instrument u16,
