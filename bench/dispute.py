@@ -240,7 +240,7 @@ def run(argv: list[str]) -> dict[str, object]:
     at_2_20 = [g for g in games if g["blocks"] == 1]
     return {
         "headline": {
-            "name": "most expensive one-step proof (gas, step types covered so far)",
+            "name": "most expensive one-step proof (gas, over every step type)",
             "value": steps[worst],
             "unit": "gas",
             "goal": f"<= {GOAL_GAS:,}",
