@@ -11,6 +11,8 @@ from typing import Any
 
 import boa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rollbook.chain.blocks import Mode, output_version
 from rollbook.chain.derive import build_block, derive
@@ -333,6 +335,27 @@ def test_a_portfolio_check_without_a_vector_is_refused_the_same() -> None:
     assert [(s.name, s.post.context.error) for s in failed if s.post.context] == [
         ("margin.compare", error_word("OracleError"))
     ]
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), traders=st.integers(2, 4))
+def test_random_chains_run_the_same_on_the_executor(seed: int, traders: int) -> None:
+    """Fuzzed steps: chains of random fills, oracle reports, deposits and forced
+    withdrawals, derived from their L1 history: every step of every block executes on
+    the executor and gives the Python trace's checkpoint (a divergence is a consensus
+    bug)."""
+    rollup = Rollup(seed=seed, traders=traders)
+    run(rollup, blocks=12, post_every=4, inputs_every=2)
+    blocks = derive(rollup.cfg, rollup.genesis, rollup.l1.genesis_ref, rollup.l1.blocks).blocks
+    traced = traces(rollup, blocks)
+    with boa.swap_env(boa.Env()):
+        ex = executor(rollup, traced)
+        names: set[str] = set()
+        for trace in traced:
+            done, pending = replay(ex, trace)
+            assert not pending, pending
+            names |= set(done)
+    assert {"fill.apply", "margin.compare", "oracle.mark"} <= names
 
 
 def test_framing_and_deposits_match_the_stf(chain: tuple[Rollup, list[Any]]) -> None:
