@@ -14,8 +14,15 @@ import pytest
 from rollbook.exchange.state import StepTracer
 from rollbook.exchange.stf import apply_tx
 from rollbook.sim.vectors import _base_world, scenarios
+from rollbook.sim.world import World
 
 MAX_LEAVES_PER_STEP = 5
+
+
+def most_positions(world: World) -> int:
+    """The most positions account 1 or 2 holds."""
+    state = world.state
+    return max(len(state.account(i).instruments) for i in (1, 2) if state.has_account(i))
 
 
 @pytest.mark.parametrize("name", sorted(scenarios()))
@@ -26,6 +33,7 @@ def test_every_access_is_declared(name: str) -> None:
 
     world = _base_world()
     tx, origin, sender = scenarios()[name](world)
+    held = most_positions(world)
     tracer = StepTracer()
     world.state.tracer = tracer
     receipt = apply_tx(world.state, tx, world.env(origin, sender))
@@ -38,8 +46,8 @@ def test_every_access_is_declared(name: str) -> None:
     for step in tracer.steps:
         assert len(step.declared) <= MAX_LEAVES_PER_STEP, step.name
         assert set(step.touched) <= set(step.declared)
-    positions = max(
-        len(world.state.account(i).instruments) for i in (1, 2) if world.state.has_account(i)
-    )
+    # P: the most positions a trader holds before or after the tx (a liquidation may
+    # close them all, and checks its account's margin twice).
+    positions = max(held, most_positions(world))
     # A fill: 2 order checks + 2 applications + 2 × (P + 2) margin steps + 2 bookkeeping.
     assert len(tracer.steps) <= 8 + 4 * (positions + 2)
