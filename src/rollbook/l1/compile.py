@@ -24,6 +24,7 @@ NAMES = (
     "DepositSteps",
     "AccountSteps",
     "MarginSteps",
+    "TradingSteps",
     "ExpirySteps",
     "GovernanceSteps",
     "OracleSteps",
