@@ -25,6 +25,8 @@ NAMES = (
     "AccountSteps",
     "MarginSteps",
     "TradingSteps",
+    "LiquidationSteps",
+    "LiquidationMoves",
     "ExpirySteps",
     "GovernanceSteps",
     "OracleSteps",
