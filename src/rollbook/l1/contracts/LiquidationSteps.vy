@@ -129,12 +129,12 @@ struct Liq:
     price: int256
 
 
-MOVES: public(immutable(Moves))
+moves: public(Moves)  # storage, not immutable: the deployed code is the compiled code
 
 
 @deploy
-def __init__(moves: Moves):
-    MOVES = moves
+def __init__(helper: Moves):
+    self.moves = helper
 
 
 # -- items ---------------------------------------------------------------------------
@@ -310,7 +310,7 @@ def _liq_book(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[
     oi_change: int256 = positions.long_open_interest_change(c[3], c[4]) + positions.long_open_interest_change(c[6], c[7])
     ok: bool = False
     changes: DynArray[steps.Change, steps.MAX_WRITES] = []
-    ok, changes = staticcall MOVES.record(leaves, liq.instrument, oi_change, positions.fee(liq.price, liq.size, c[1]))
+    ok, changes = staticcall self.moves.record(leaves, liq.instrument, oi_change, positions.fee(liq.price, liq.size, c[1]))
     if not ok:
         return changes, steps.fail(ctx, positions.CODE_POSITION_LIMIT, positions.E_POSITION_LIMIT)
     check: int256[steps.CARRY] = empty(int256[steps.CARRY])
@@ -436,7 +436,7 @@ def _move(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[step
     ok: bool = False
     changes: DynArray[steps.Change, steps.MAX_WRITES] = []
     carry: int256[steps.CARRY] = empty(int256[steps.CARRY])
-    ok, changes, carry[0], carry[1] = staticcall MOVES.move(leaves, index, instrument, fee_ppm, convert(ctx.carry[0], uint256))
+    ok, changes, carry[0], carry[1] = staticcall self.moves.move(leaves, index, instrument, fee_ppm, convert(ctx.carry[0], uint256))
     if not ok:
         return changes, steps.fail(ctx, positions.CODE_POSITION_LIMIT, positions.E_POSITION_LIMIT)
     return changes, steps.next_step(ctx, book, carry)
@@ -451,7 +451,7 @@ def _book(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[step
     index, instrument = self._target(item)
     ok: bool = False
     changes: DynArray[steps.Change, steps.MAX_WRITES] = []
-    ok, changes = staticcall MOVES.record(leaves, instrument, ctx.carry[0], 0)
+    ok, changes = staticcall self.moves.record(leaves, instrument, ctx.carry[0], 0)
     if not ok:
         return changes, steps.fail(ctx, positions.CODE_POSITION_LIMIT, positions.E_POSITION_LIMIT)
     return changes, steps.next1(ctx, flat, ctx.carry[1])
@@ -483,7 +483,7 @@ def _debt(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[step
     index: uint256 = 0
     instrument: uint256 = 0
     index, instrument = self._target(item)
-    changes: DynArray[steps.Change, steps.MAX_WRITES] = staticcall MOVES.cover(leaves, index, instrument, ctx.carry[0], ctx.carry[KEPT_AT])
+    changes: DynArray[steps.Change, steps.MAX_WRITES] = staticcall self.moves.cover(leaves, index, instrument, ctx.carry[0], ctx.carry[KEPT_AT])
     return changes, steps.next1(ctx, steps.TX_END, 0)
 
 
