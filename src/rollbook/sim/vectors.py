@@ -446,34 +446,22 @@ def liquidation_cases() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes |
             None,
         )
 
-    def liquidate_own_order(w: World) -> tuple[Tx, Origin, bytes | None]:
+    def _liquidate_bob(w: World, maker: str, price: int) -> tuple[Tx, Origin, bytes | None]:
+        """Bob, underwater at mark 2850, liquidated for 10 against ``maker``'s buy."""
         _underwater(w, (2900, 2850))
-        b = w.traders["bob"]
-        return (
-            Liquidate(b.index, w.order(b, Side.BUY, usd(2850), base(10)), base(10)),
-            Origin.L2,
-            None,
-        )
+        order = w.order(w.traders[maker], Side.BUY, usd(price), base(10))
+        return Liquidate(w.traders["bob"].index, order, base(10)), Origin.L2, None
+
+    def liquidate_own_order(w: World) -> tuple[Tx, Origin, bytes | None]:
+        return _liquidate_bob(w, "bob", 2850)
 
     def liquidate_outside_band(w: World) -> tuple[Tx, Origin, bytes | None]:
         """A sell more than 5 % under the mark of 2850."""
-        _underwater(w, (2900, 2850))
-        a, b = w.traders["alice"], w.traders["bob"]
-        return (
-            Liquidate(b.index, w.order(a, Side.BUY, usd(2700), base(10)), base(10)),
-            Origin.L2,
-            None,
-        )
+        return _liquidate_bob(w, "alice", 2700)
 
     def liquidate_beyond_bankruptcy(w: World) -> tuple[Tx, Origin, bytes | None]:
         """Equity 1,000 at mark 2850; selling 10 at 2710 would leave it at -400."""
-        _underwater(w, (2900, 2850))
-        a, b = w.traders["alice"], w.traders["bob"]
-        return (
-            Liquidate(b.index, w.order(a, Side.BUY, usd(2710), base(10)), base(10)),
-            Origin.L2,
-            None,
-        )
+        return _liquidate_bob(w, "alice", 2710)
 
     def liquidate_bankrupt_covered(w: World) -> tuple[Tx, Origin, bytes | None]:
         """Equity -800 at mark 2820: the whole position closes at mark, and the flat
