@@ -30,7 +30,7 @@ from rollbook.codec.txcodec import encode_standalone
 from rollbook.crypto.keccak import keccak256
 from rollbook.crypto.secp256k1 import private_key_address
 from rollbook.exchange.steps import FAMILIES
-from rollbook.exchange.txs import Origin, Withdraw
+from rollbook.exchange.txs import Withdraw
 from rollbook.l1.client import FORK
 from rollbook.l1.driver import EvmL1
 from rollbook.l1.onestep import FAMILY_CONTRACTS, FAMILY_SLOTS, witness_at
@@ -112,15 +112,15 @@ def one_step_gas(setup: Setup) -> dict[str, int]:
         setup.genesis_state, setup.chain, 0, len(setup.chain) - 1, setup.cfg.domain_separator
     ).blocks
     runs = [(executor, trace) for trace in traces]
-    names = sorted(scenarios())
-    from_l1 = [n for n in names if scenario_trace(n)[0].steps[1].item[:1] == bytes([Origin.L1])]
-    l1_block, executors = scenario_executors(setup, from_l1)
-    # (the others at L1 block 1, before any of the system's queue entries)
+    # Each vector once; one whose tx comes from L1 again at the L1 block its own
+    # executor's queue holds it from (the others at L1 block 1, before any of the
+    # system's queue entries).
+    vectors = {name: scenario_trace(name)[0] for name in sorted(scenarios())}
+    items = {n: t.steps[1].item for n, t in vectors.items() if t.steps[1].item[:1] == b"\x01"}
+    l1_block, executors = scenario_executors(setup, items)
     runs += [
-        (executors[n], scenario_trace(n, l1_block)[0])
-        if n in executors
-        else (executor, scenario_trace(n)[0])
-        for n in names
+        (executors[n], scenario_trace(n, l1_block)[0]) if n in items else (executor, t)
+        for n, t in vectors.items()
     ]
     out: dict[str, int] = {}
     for ex, trace in runs:
@@ -146,10 +146,11 @@ def one_step_gas(setup: Setup) -> dict[str, int]:
     return out
 
 
-def scenario_executors(setup: Setup, names: list[str]) -> tuple[int, dict[str, Any]]:
-    """For each vector named, an executor (with the system's families) whose input
-    queue holds the vector's L1 tx, pushed in one L1 block; returns that block's
+def scenario_executors(setup: Setup, items: dict[str, bytes]) -> tuple[int, dict[str, Any]]:
+    """For each vector's L1 tx item (by name), an executor (with the system's
+    families) whose input queue holds it, pushed in one L1 block; returns that block's
     number and the executors (deployed one per L1 block after it)."""
+    names = list(items)
     l1 = setup.l1
     client, key = l1.client, l1.roles.deployer
     system = l1.system
@@ -160,7 +161,7 @@ def scenario_executors(setup: Setup, names: list[str]) -> tuple[int, dict[str, A
     setup.mine()
     for name, address in zip(names, queues, strict=True):
         queue = client.contract("InputQueue", address)
-        item = scenario_trace(name)[0].steps[1].item
+        item = items[name]
         l1.queued.append(lambda q=queue: client.call_tx(key, q, "bind", me, me))
         l1.queued.append(lambda q=queue, i=item: client.call_tx(key, q, "push", keccak256(i)))
     setup.mine()

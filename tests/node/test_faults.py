@@ -17,7 +17,7 @@ from rollbook.chain.derive import derive
 from rollbook.chain.trace import SPAN, OutputTrace, trace_output
 from rollbook.exchange.txs import Deposit
 from rollbook.l1.onestep import witness_at
-from rollbook.node.faults import STOLEN, FaultyPort
+from rollbook.node.faults import STOLEN, forge_transfer, rebuilt_lie, skip_first_deposit
 from rollbook.node.service import Genesis
 from tests.chain.helpers import Rollup, run
 from tests.l1.conftest import deploy_executor, queue_for
@@ -35,14 +35,6 @@ def chain() -> tuple[Genesis, list[Any]]:
     run(rollup, blocks=24, post_every=4, inputs_every=3)
     blocks = derive(rollup.cfg, rollup.genesis, rollup.l1.genesis_ref, rollup.l1.blocks).blocks
     return Genesis(rollup.genesis, rollup.cfg, rollup.l1.genesis_ref, {}), blocks
-
-
-def lying_port(genesis: Genesis, blocks: list[Any], anchor: int) -> FaultyPort:
-    """The proposer's port, its last root the output of block ``anchor``."""
-    port = FaultyPort.__new__(FaultyPort)
-    port.genesis, port.lies, port.last_proposed = genesis, {}, anchor
-    port.blocks = lambda: blocks
-    return port
 
 
 def l1_items(trace: Any) -> list[bytes]:
@@ -72,13 +64,14 @@ def test_a_lie_about_l1_inputs_loses_at_its_tx_load(
     last = len(blocks) - 1
     # The lie covers the blocks from the first that credits a deposit.
     anchor = next(b.number for b in blocks if any(type(t.tx) is Deposit for t in b.txs)) - 1
-    port = lying_port(genesis, blocks, anchor)
-    lie = port._skipped_deposit if fault == "skipped-deposit" else port._stolen_balance
-    root = lie(last)
-    assert root is not None and root in port.lies
+    edit = (
+        skip_first_deposit(blocks, anchor) if fault == "skipped-deposit" else forge_transfer(last)
+    )
+    assert edit is not None
+    root, lie = rebuilt_lie(genesis, blocks, edit)
     sep = genesis.cfg.domain_separator
     honest = trace_output(genesis.state, blocks, anchor, last, sep)
-    liar = port.lies[root](honest)
+    liar = lie(honest)
     assert liar.blocks[-1].steps[-1].post.checkpoint == root  # it defends what it claims
     honest_l1, lying_l1 = l1_items(honest), l1_items(liar)
     if fault == "stolen-balance":  # one more L1 tx: an unsigned Transfer nobody sent

@@ -109,53 +109,16 @@ class FaultyPort(DevnetPort):
         """The root of the chain without the first deposit credited since the last
         proposal (None if there is none)."""
         blocks = self.blocks()[: l2_block + 1]
-        skip = next(
-            (
-                (b.number, i)
-                for b in blocks[self.last_proposed + 1 :]
-                for i, (t, r) in enumerate(_txs(b))
-                if isinstance(t.tx, Deposit) and r.ok
-            ),
-            None,
-        )
-        if skip is None:
-            return None
-        number, index = skip
+        edit = skip_first_deposit(blocks, self.last_proposed)
+        return None if edit is None else self._rebuilt(blocks, edit)
 
-        def edit(block: L2Block, l1_txs: list[BlockTx], state: State) -> list[BlockTx]:
-            return [t for i, t in enumerate(l1_txs) if i != index or block.number != number]
-
-        return self._rebuilt(blocks, edit)
-
-    def _stolen_balance(self, l2_block: int) -> bytes | None:
+    def _stolen_balance(self, l2_block: int) -> bytes:
         """The root of the chain whose last block also carries a forged L1 transfer."""
-        blocks = self.blocks()[: l2_block + 1]
-
-        def edit(block: L2Block, l1_txs: list[BlockTx], state: State) -> list[BlockTx]:
-            if block.number != l2_block:
-                return l1_txs
-            ids = [k[1] for k in state.keys_of_kind("acct")]
-            accounts = [i for i in ids if isinstance(i, int) and i != 0]
-            victim = max(accounts, key=lambda i: (state.account(i).balance, -i))
-            thief = min(i for i in accounts if i != victim)
-            forged = Transfer(victim, thief, STOLEN, 0)
-            return [*l1_txs, BlockTx(forged, Origin.L1, state.account(victim).owner)]
-
-        return self._rebuilt(blocks, edit)
+        return self._rebuilt(self.blocks()[: l2_block + 1], forge_transfer(l2_block))
 
     def _rebuilt(self, blocks: list[L2Block], edit: Edit) -> bytes:
-        """Claim the last block's root of ``blocks`` rebuilt with ``edit`` and defend it
-        with the rebuilt chain's trace."""
-        g = self.genesis
-        assert g is not None
-        chain = rebuild(g, blocks, edit)
-
-        def lie(honest: OutputTrace) -> OutputTrace:
-            first = honest.blocks[0].inputs.number - 1
-            last = first + len(honest.blocks)
-            return trace_output(g.state, chain, first, last, g.cfg.domain_separator, g.cfg.mode)
-
-        root = block_output(chain[-1], g.cfg.mode)
+        assert self.genesis is not None
+        root, lie = rebuilt_lie(self.genesis, blocks, edit)
         self.lies[root] = lie
         return root
 
@@ -166,6 +129,62 @@ Edit = Callable[[L2Block, list[BlockTx], State], list[BlockTx]]
 
 def _txs(block: L2Block) -> Iterator[tuple[BlockTx, Receipt]]:
     return zip(block.txs, block.receipts, strict=True)
+
+
+def skip_first_deposit(blocks: list[L2Block], after: int) -> Edit | None:
+    """The edit that leaves out the first deposit credited after block ``after``
+    (None if there is none)."""
+    skip = next(
+        (
+            (b.number, i)
+            for b in blocks[after + 1 :]
+            for i, (t, r) in enumerate(_txs(b))
+            if isinstance(t.tx, Deposit) and r.ok
+        ),
+        None,
+    )
+    if skip is None:
+        return None
+    number, index = skip
+
+    def edit(block: L2Block, l1_txs: list[BlockTx], state: State) -> list[BlockTx]:
+        return [t for i, t in enumerate(l1_txs) if i != index or block.number != number]
+
+    return edit
+
+
+def forge_transfer(number: int) -> Edit:
+    """The edit that adds to block ``number`` an L1 transfer nobody sent: from the
+    account with the most balance to the lowest other one, "authorised" by the
+    victim's owner as its L1 sender."""
+
+    def edit(block: L2Block, l1_txs: list[BlockTx], state: State) -> list[BlockTx]:
+        if block.number != number:
+            return l1_txs
+        ids = [k[1] for k in state.keys_of_kind("acct")]
+        accounts = [i for i in ids if isinstance(i, int) and i != 0]
+        victim = max(accounts, key=lambda i: (state.account(i).balance, -i))
+        thief = min(i for i in accounts if i != victim)
+        forged = Transfer(victim, thief, STOLEN, 0)
+        return [*l1_txs, BlockTx(forged, Origin.L1, state.account(victim).owner)]
+
+    return edit
+
+
+def rebuilt_lie(
+    genesis: Genesis, blocks: list[L2Block], edit: Edit
+) -> tuple[bytes, Callable[[OutputTrace], OutputTrace]]:
+    """The last block's output root of ``blocks`` rebuilt with ``edit``, and the lie
+    that defends it: the rebuilt chain's trace over the disputed range."""
+    chain = rebuild(genesis, blocks, edit)
+    g = genesis
+
+    def lie(honest: OutputTrace) -> OutputTrace:
+        first = honest.blocks[0].inputs.number - 1
+        last = first + len(honest.blocks)
+        return trace_output(g.state, chain, first, last, g.cfg.domain_separator, g.cfg.mode)
+
+    return block_output(chain[-1], g.cfg.mode), lie
 
 
 def rebuild(genesis: Genesis, blocks: list[L2Block], edit: Edit) -> list[L2Block]:

@@ -130,6 +130,14 @@ def _open(w: World) -> None:
     assert w.l2(Fill(m, t, base(1))).ok
 
 
+def _funding_hour(w: World, mark: int) -> None:
+    """A position open through an hour of marks at ``mark`` against an index of 3000."""
+    _open(w)
+    w.advance(30)
+    assert w.set_prices(usd(3000), usd(mark)).ok
+    w.advance(3600)
+
+
 OPTION_EXPIRY = GENESIS_TIME + 86_400 + 8 * 3600  # 2026-01-02T08:00:00Z
 CALL, PUT = 10, 11  # the 3000 strike; 12 and 13 are the 3300 strike
 
@@ -232,10 +240,7 @@ def oracle_refusals() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | N
 
     def oracle_funding_clamped(w: World) -> tuple[Tx, Origin, bytes | None]:
         """An hour of marks 6.7 % under the index: the rate is clamped to the cap."""
-        _open(w)
-        w.advance(30)
-        assert w.set_prices(usd(3000), usd(2800)).ok
-        w.advance(3600)
+        _funding_hour(w, 2800)
         return report(w, index=3000, mark=2800), Origin.L2, None
 
     def option_vol_for_a_perp(w: World) -> tuple[Tx, Origin, bytes | None]:
@@ -752,10 +757,7 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
 
     def fill_close_settles_funding(w: World) -> tuple[Tx, Origin, bytes | None]:
         """Both sides close after a funding hour: each pays or is paid as it trades."""
-        _open(w)
-        w.advance(30)
-        assert w.set_prices(usd(3000), usd(3003)).ok
-        w.advance(3600)
+        _funding_hour(w, 3003)
         assert w.set_prices(usd(3000), usd(3003)).ok
         a, b = w.traders["alice"], w.traders["bob"]
         m = w.order(a, Side.BUY, usd(3000), base(1))
@@ -831,26 +833,17 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         return w.owner_signed(NonceFloor, a, account=a.index, floor=50), Origin.L2, None
 
     def oracle_funding_hour(w: World) -> tuple[Tx, Origin, bytes | None]:
-        _open(w)
-        w.advance(30)
-        assert w.set_prices(usd(3000), usd(3003)).ok
-        w.advance(3600)
+        _funding_hour(w, 3003)
         return w.oracle_update({1: usd(3000)}, {1: usd(3003)}), Origin.L2, None
 
     def settle_funding(w: World) -> tuple[Tx, Origin, bytes | None]:
-        _open(w)
-        w.advance(30)
-        assert w.set_prices(usd(3000), usd(3003)).ok
-        w.advance(3600)
+        _funding_hour(w, 3003)
         assert w.set_prices(usd(3000), usd(3003)).ok
         return SettleAccount(w.traders["bob"].index), Origin.L2, None
 
     def withdraw_pays_funding(w: World) -> tuple[Tx, Origin, bytes | None]:
         """A withdrawal's margin check settles the funding its position owes."""
-        _open(w)
-        w.advance(30)
-        assert w.set_prices(usd(3000), usd(3003)).ok
-        w.advance(3600)
+        _funding_hour(w, 3003)
         assert w.set_prices(usd(3000), usd(3003)).ok
         b = w.traders["bob"]
         nonce = w.state.account(b.index).tx_nonce
