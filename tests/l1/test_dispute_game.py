@@ -29,6 +29,7 @@ BOND = 10**17
 CLOCK = 1_000
 WINDOW = 5_000
 DEFENDER, CHALLENGER = 1, 2
+NOT_STANDING = "DisputeGame: not a standing defender of this root"
 
 
 @pytest.fixture(autouse=True)
@@ -152,7 +153,7 @@ def test_a_lying_proposer_loses_its_root_and_those_after(chain: Chain, lie_at: s
         oracle.propose(lying[lying.length], 5, 0)
         oracle.propose(keccak256(b"built on the lie"), 6, 0)
     with boa.env.prank(challenger):
-        gid = game.open(1, value=BOND)
+        gid = game.open(1, proposer, value=BOND)
     before = boa.env.get_balance(challenger)
     assert play(game, gid, proposer, challenger, lying, honest) == CHALLENGER
     assert oracle.count() == 1  # the lie and the root built on it are gone
@@ -169,7 +170,7 @@ def test_an_honest_root_survives_a_lying_challenger_and_finalises(chain: Chain) 
         oracle.propose(chain.output(4), 4, 0)
     boa.env.time_travel(seconds=WINDOW - 10)
     with boa.env.prank(challenger):
-        gid = game.open(0, value=BOND)  # a late challenge
+        gid = game.open(0, proposer, value=BOND)  # a late challenge
     boa.env.time_travel(seconds=20)
     assert not oracle.is_final(0)  # held while the game is open
     rng = random.Random(3)
@@ -184,7 +185,7 @@ def test_a_silent_proposer_loses_on_time(chain: Chain) -> None:
     with boa.env.prank(proposer):
         oracle.propose(chain.output(3), 3, 0)
     with boa.env.prank(challenger):
-        gid = game.open(0, value=BOND)
+        gid = game.open(0, proposer, value=BOND)
     boa.env.time_travel(seconds=CLOCK + 1)
     assert game.time_out(gid) == CHALLENGER
     assert oracle.count() == 0
@@ -197,7 +198,7 @@ def test_a_defender_must_open_block_boundaries(chain: Chain) -> None:
     with boa.env.prank(proposer):
         oracle.propose(chain.output(4), 4, 0)
     with boa.env.prank(challenger):
-        gid = game.open(0, value=BOND)
+        gid = game.open(0, proposer, value=BOND)
     g = game.games(gid)
     points = game.midpoints(g.lo, g.hi)
     with (
@@ -235,3 +236,107 @@ def _abi_type(item: dict[str, Any]) -> str:
     if kind.startswith("tuple"):
         return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + kind[5:]
     return kind
+
+
+def test_a_backer_keeps_an_honest_root_its_silent_proposer_loses(chain: Chain) -> None:
+    """Anyone may defend: a watcher backs an honest root; the lying challenger beats
+    the silent proposer on time, but the root stands until it beats the watcher too,
+    which it cannot. The root finalises and the backer takes its bond back."""
+    proposer, challenger = players()
+    watcher = boa.env.generate_address()
+    boa.env.set_balance(watcher, 10 * BOND)
+    game, oracle = deploy(chain, proposer)
+    honest = chain.trace(0, 4)
+    with boa.env.prank(proposer):
+        oracle.propose(chain.output(4), 4, 0)
+    with boa.env.prank(challenger):
+        first = game.open(0, proposer, value=BOND)
+    with boa.env.prank(watcher):
+        game.back(0, value=BOND)
+    boa.env.time_travel(seconds=CLOCK + 1)
+    assert game.time_out(first) == CHALLENGER
+    assert oracle.count() == 1  # the watcher still stands for it
+    with (
+        boa.env.prank(challenger),
+        boa.reverts("DisputeGame: not a standing defender of this root"),
+    ):
+        game.open(0, proposer, value=BOND)  # a beaten proposer is not played again
+    with boa.env.prank(challenger):
+        second = game.open(0, watcher, value=BOND)
+    rng = random.Random(5)
+    assert play(game, second, watcher, challenger, honest, honest, lying_challenger=rng) == DEFENDER
+    boa.env.time_travel(seconds=WINDOW)
+    assert oracle.is_final(0) and oracle.final_root(0) == chain.output(4)
+    before = boa.env.get_balance(watcher)
+    output = oracle.outputs(0)
+    with boa.env.prank(watcher):
+        game.refund(0, output.root, output.proposed_at)
+    assert boa.env.get_balance(watcher) == before + BOND
+    with boa.env.prank(watcher), boa.reverts("DisputeGame: no standing backing to refund"):
+        game.refund(0, output.root, output.proposed_at)
+
+
+def test_a_lie_falls_once_every_backer_is_beaten(chain: Chain) -> None:
+    """A liar's accomplice backs the lie: the challenger must beat both; each beaten
+    backer's bond is the challenger's; the root goes with the last one."""
+    proposer, challenger = players()
+    accomplice = boa.env.generate_address()
+    boa.env.set_balance(accomplice, 10 * BOND)
+    game, oracle = deploy(chain, proposer)
+    honest = chain.trace(0, 3)
+    lying = LyingTrace(honest, SPAN + 2, chain.rollup.cfg.mode)
+    with boa.env.prank(proposer):
+        oracle.propose(lying[lying.length], 3, 0)
+    with boa.env.prank(accomplice):
+        game.back(0, value=BOND)
+    assert game.backer_count(oracle_key := _key(oracle, 0)) == 1 and game.standing(oracle_key) == 1
+    with boa.env.prank(challenger):
+        against_proposer = game.open(0, proposer, value=BOND)
+        against_backer = game.open(0, accomplice, value=BOND)
+    assert play(game, against_proposer, proposer, challenger, lying, honest) == CHALLENGER
+    assert oracle.count() == 1  # the accomplice still stands
+    before = boa.env.get_balance(challenger)
+    assert play(game, against_backer, accomplice, challenger, lying, honest) == CHALLENGER
+    assert oracle.count() == 0
+    # both game bonds less the burn, and the backer's bond
+    assert boa.env.get_balance(challenger) == before + 2 * BOND - BOND // 10 + BOND
+    with boa.env.prank(accomplice), boa.reverts("DisputeGame: no standing backing to refund"):
+        game.refund(0, lying[lying.length], 0)
+
+
+def test_backing_has_rules(chain: Chain) -> None:
+    proposer, challenger = players()
+    game, oracle = deploy(chain, proposer)
+    with boa.env.prank(proposer):
+        oracle.propose(chain.output(2), 2, 0)
+    with boa.env.prank(proposer), boa.reverts("DisputeGame: the proposer defends already"):
+        game.back(0, value=BOND)
+    with boa.env.prank(challenger), boa.reverts("DisputeGame: a backer's bond is the game's bond"):
+        game.back(0, value=BOND - 1)
+    with (
+        boa.env.prank(challenger),
+        boa.reverts("DisputeGame: not a standing defender of this root"),
+    ):
+        game.open(0, boa.env.generate_address(), value=BOND)
+    with boa.env.prank(challenger):
+        game.back(0, value=BOND)
+    with (
+        boa.env.prank(challenger),
+        boa.reverts("DisputeGame: this root is backed by the sender already"),
+    ):
+        game.back(0, value=BOND)
+    output = oracle.outputs(0)
+    with boa.env.prank(challenger), boa.reverts("DisputeGame: the root is not final yet"):
+        game.refund(0, output.root, output.proposed_at)
+    boa.env.time_travel(seconds=WINDOW)
+    late = boa.env.generate_address()
+    boa.env.set_balance(late, BOND)
+    with boa.env.prank(late), boa.reverts("DisputeGame: the root's window has closed"):
+        game.back(0, value=BOND)
+
+
+def _key(oracle: Any, index: int) -> bytes:
+    output = oracle.outputs(index)
+    return keccak256(
+        index.to_bytes(32, "big") + output.root + output.proposed_at.to_bytes(32, "big")
+    )

@@ -101,20 +101,33 @@ def _play(rollup: Rollup) -> None:
     assert challenger.outcomes() == {0: CHALLENGER}
     assert client.read(oracle, "count") == 1
     assert any(m.kind == "prove" for m in challenger.moves)
-    # 2. The honest root of the same block, attacked by a lying challenger: it stands.
+    # 2. The honest root of the same block, attacked by a lying challenger while its
+    #    proposer is silent: the challenger (who derived the same root) backs it, so
+    #    beating the proposer on time does not remove it; the liar must beat the
+    #    backer too, and cannot.
     l1.propose(block_output(chain[b], mode), b, chain[b].header.l1_origin)
     liar = player(_funded(l1, b"liar"), reckless=random.Random(5))
     extra.append(liar)
+    silent = proposer
+    proposer = player(_funded(l1, b"nobody"))  # plays no game: the proposer is away
     now += L1_BLOCK
     l1.mine(now)
     liar.challenge(1)
-    mine_until(lambda: 1 in proposer.outcomes())
-    assert proposer.outcomes()[1] == DEFENDER
+    mine_until(lambda: any(m.kind == "back" for m in challenger.moves))
+    now += L1_BLOCK
+    l1.mine(now)
+    liar.challenge(1)  # now against the backer too, while the root is in its window
+    mine_until(lambda: len(liar.outcomes()) == 2)
+    assert liar.outcomes()[1] == CHALLENGER  # the silent proposer lost on time
+    assert challenger.outcomes()[2] == DEFENDER  # the backer did not
     assert client.read(oracle, "count") == 2
+    proposer = silent
     # 3. After the window both roots are final; the withdrawal in block a is paid.
     now += WINDOW + L1_BLOCK
     l1.mine(now)
     assert client.read(oracle, "is_final", 1)
+    root1, _, proposed_at, _ = client.read(oracle, "outputs", 1)
+    client.call_tx(challenger.key, l1.system.game, "refund", 1, bytes(root1), proposed_at)
     count = sum(
         1
         for blk in chain[: a + 1]

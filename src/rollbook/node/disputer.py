@@ -5,13 +5,20 @@ docs/design/fraud-proofs.md section 8. A :class:`Disputer` holds an L1 key, the
 genesis and a view of the derived chain (the verifier's). On each :meth:`act` it reads
 the dispute game's state from L1 and makes every move that is its to make:
 
-- **defender** (its key proposed the root): post the checkpoints of its trace at the
-  range's midpoints, with the headers that open block boundaries (and, at its first
-  move, the disputed root);
+- **defender** (its key proposed the root, or backed it): post the checkpoints of its
+  trace at the range's midpoints, with the headers that open block boundaries (and,
+  at its first move, the disputed root);
 - **challenger**: name the first sub-range whose end differs from its trace;
 - **one step left**: prove it with the witness of the honest trace (anyone may; the
   executor decides);
 - **a clock ran out** on the other side's move: end the game.
+
+Anyone may defend (section 4): a root stands until every one of its defenders — the
+proposer and whoever backed it with a bond — is beaten. So the disputer opens a game
+against each standing defender of a wrong root (:meth:`check_outputs` looks again
+for new backers while the root is not final), and, when a root it derived the same
+is disputed and it did not propose it, backs it once, within the root's window, so
+the root does not hang on a proposer that may not answer.
 
 Its trace of a game is the honest trace of the output (:func:`~rollbook.chain.trace.
 trace_output`), or — for a faulty proposer of ``rollbook devnet --fault`` — the lie it
@@ -29,11 +36,14 @@ from typing import Any, Protocol
 
 from rollbook.chain.blocks import L2Block, block_output
 from rollbook.chain.trace import SPAN, OutputTrace, trace_output
+from rollbook.codec.wire import uint
+from rollbook.crypto.keccak import keccak256
 from rollbook.l1.onestep import witness_tail
 from rollbook.l1.system import System
 from rollbook.node.service import Genesis
 
 DEFENDER, CHALLENGER = 1, 2
+STANDS = 1  # DisputeGame: a backer that stands
 PROVE_GAS = 12_000_000
 MOVE_GAS = 3_000_000
 
@@ -69,8 +79,12 @@ class Disputer:
     moves: list[Move] = field(default_factory=list)
     _traces: dict[int, tuple[OutputTrace, Trace]] = field(default_factory=dict)
     _sent: dict[int, tuple[Any, ...]] = field(default_factory=dict)
-    _opened: set[tuple[int, bytes]] = field(default_factory=set)
+    _opened: set[tuple[int, bytes, str]] = field(default_factory=set)
+    _backed: set[tuple[int, bytes]] = field(default_factory=set)
+    _wrong: dict[int, bytes] = field(default_factory=dict)
+    """Output index → the wrong root it holds (disputed until final or gone)."""
     _checked: int = 0
+    _games_seen: int = 0
 
     @property
     def address(self) -> str:
@@ -94,21 +108,53 @@ class Disputer:
 
     # -- opening -------------------------------------------------------------------------
 
+    def _defenders(self, index: int, root: bytes, proposed_at: int) -> list[str]:
+        """The standing defenders of output ``index``: its proposer unless beaten,
+        and every backer that stands."""
+        key = keccak256(uint(index, 32) + root + uint(proposed_at, 32))
+        found = []
+        if not self._read("proposer_beaten", key):
+            found.append(str(self.system.client.read(self.system.oracle, "proposer")))
+        for i in range(int(self._read("backer_count", key))):
+            backer = str(self._read("backer_at", key, i))
+            if int(self._read("backing", key, backer)) == STANDS:
+                found.append(backer)
+        return found
+
     def challenge(self, output_index: int) -> None:
-        """Open a game against output ``output_index`` (once per root it holds)."""
-        root = bytes(self.system.client.read(self.system.oracle, "outputs", output_index)[0])
-        if (output_index, root) in self._opened:
-            return
-        self._opened.add((output_index, root))
+        """Open a game against each standing defender of output ``output_index`` that
+        this account has not played for the root it holds."""
+        root, _, proposed_at, _ = self.system.client.read(
+            self.system.oracle, "outputs", output_index
+        )
+        root = bytes(root)
         bond = int(self._read("bond"))
-        self._send("open", output_index, value=bond)
-        self.moves.append(Move(-1, "open", f"output {output_index}"))
+        for defender in self._defenders(output_index, root, int(proposed_at)):
+            if (output_index, root, defender.lower()) in self._opened:
+                continue
+            self._opened.add((output_index, root, defender.lower()))
+            self._send("open", output_index, defender, value=bond)
+            self.moves.append(Move(-1, "open", f"output {output_index} against {defender}"))
+
+    def back(self, output_index: int) -> None:
+        """Back output ``output_index`` (once per root), as a second defender."""
+        client, oracle = self.system.client, self.system.oracle
+        root, _, proposed_at, _ = client.read(oracle, "outputs", output_index)
+        if (output_index, bytes(root)) in self._backed:
+            return
+        self._backed.add((output_index, bytes(root)))
+        window = int(client.read(oracle, "challenge_window"))
+        if int(client.block("latest")["timestamp"]) >= int(proposed_at) + window:
+            return  # too late to back: the root's defenders are fixed
+        self._send("back", output_index, value=int(self._read("bond")))
+        self.moves.append(Move(-1, "back", f"output {output_index}"))
 
     def check_outputs(self) -> list[int]:
         """Dispute every output whose root differs from the derived one; returns the
         indices disputed now. Outputs are checked once each, in order, as far as the
         chain is derived (a cursor, as the verifier keeps; a removed output's index
-        is checked again when a new root takes it)."""
+        is checked again when a new root takes it). A disputed root that is not final
+        is looked at again for new backers; a disputed honest root is backed."""
         client, oracle = self.system.client, self.system.oracle
         blocks = self.chain()
         disputed = []
@@ -120,12 +166,38 @@ class Disputer:
             root, l2_block, _, _ = client.read(oracle, "outputs", index)
             if l2_block >= len(blocks):
                 break  # not derived that far yet (outputs come in block order)
+            self._wrong.pop(index, None)
             if bytes(root) != block_output(blocks[l2_block], mode):
-                if not client.read(oracle, "is_final", index):
-                    self.challenge(index)
-                    disputed.append(index)
+                self._wrong[index] = bytes(root)
+                disputed.append(index)
             self._checked += 1
+        for index, root in sorted(self._wrong.items()):
+            gone = index >= count or bytes(client.read(oracle, "outputs", index)[0]) != root
+            if gone or client.read(oracle, "is_final", index):
+                del self._wrong[index]
+            else:
+                self.challenge(index)
+        self._back_disputed_honest_roots()
         return disputed
+
+    def _back_disputed_honest_roots(self) -> None:
+        me = self.address.lower()
+        if me == str(self.system.client.read(self.system.oracle, "proposer")).lower():
+            return
+        count = int(self._read("count"))
+        for gid in range(self._games_seen, count):
+            index, root, *_ = self._read("disputes", gid)
+            if self._wrong.get(index) == bytes(root) or index >= self._checked:
+                continue  # a root it disputes, or has not derived yet
+            oracle = self.system.oracle
+            if index >= int(self.system.client.read(oracle, "count")):
+                continue
+            if bytes(self.system.client.read(oracle, "outputs", index)[0]) != bytes(root):
+                continue  # that root is gone
+            if self.system.client.read(oracle, "is_final", index):
+                continue
+            self.back(int(index))
+        self._games_seen = count
 
     # -- playing -------------------------------------------------------------------------
 
@@ -133,7 +205,7 @@ class Disputer:
         cached = self._traces.get(gid)
         if cached is not None:
             return cached
-        index, root, _, blocks, _ = self._read("disputes", gid)
+        index, root, _, blocks, _, _ = self._read("disputes", gid)
         first = 0
         if index > 0:
             first = int(self.system.client.read(self.system.oracle, "outputs", index - 1)[1])

@@ -245,7 +245,7 @@ class Disputes:
         out = []
         for gid in range(int(client.read(game, "count"))):
             g = client.read(game, "games", gid)
-            index, root, _, blocks, _ = client.read(game, "disputes", gid)
+            index, root, _, blocks, _, _ = client.read(game, "disputes", gid)
             rounds = sum(1 for m in self.defender.moves if m.game == gid and m.kind == "post")
             out.append(
                 {

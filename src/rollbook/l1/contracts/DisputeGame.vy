@@ -3,12 +3,19 @@
 """
 @title DisputeGame
 @notice The optimistic rollup's dispute game (#7, docs/design/fraud-proofs.md): anyone
-        disputes a proposed output root with a bond; the proposer (the defender)
-        and the challenger bisect the trace from the previous output to the disputed
-        one under chess clocks (the rules of `bisection.vy`); the one step left is
-        executed on-chain by `StepExecutor.vy`. A root that loses is removed from the
-        `OutputOracle` with every root after it; while a game is open the root cannot
-        finalise.
+        disputes a proposed output root with a bond against one of its defenders;
+        the defender and the challenger bisect the trace from the previous output to
+        the disputed one under chess clocks (the rules of `bisection.vy`); the one
+        step left is executed on-chain by `StepExecutor.vy`. While a game is open the
+        root cannot finalise.
+        Anyone may defend (section 4): the proposer defends each of its roots, and
+        anyone may back a root within its window with a bond, becoming a defender
+        too. A challenger plays one defender per game; a beaten defender stops
+        defending that root (a backer's bond goes to its challenger), and the root is
+        removed, with every root after it, once none of its defenders stands (the
+        staker rule of Arbitrum's classic protocol). So a proposer that does not
+        defend cannot lose an honest root that someone else backs, and a liar's
+        backers only cost it their bonds.
 @dev    Positions: block `j` of the disputed range (`j` = 0 for the first block after
         the anchor) spans [j * SPAN, (j + 1) * SPAN]; the checkpoint at (j + 1) * SPAN
         is block j's output root. The range is padded to a power-of-two number of
@@ -36,6 +43,7 @@ interface Oracle:
     def outputs(index: uint256) -> Output: view
     def count() -> uint256: view
     def proposer() -> address: view
+    def challenge_window() -> uint256: view
     def is_final(index: uint256) -> bool: view
     def hold(index: uint256) -> bytes32: nonpayable
     def release(key: bytes32): nonpayable
@@ -53,6 +61,7 @@ struct Dispute:
     proposed_at: uint256
     blocks: uint256
     key: bytes32  # the oracle's hold
+    defender: address
 
 SPAN_BITS: constant(uint256) = 20
 SPAN: constant(uint256) = 1048576  # 2**20
@@ -63,12 +72,22 @@ BLOCK_TAG: constant(Bytes[14]) = b"rollbook.block"
 # StepExecutor.execute(bytes32,uint256,bytes32,Witness): checked against the executor's
 # ABI in tests/l1/test_dispute_game.py.
 EXECUTE: constant(bytes4) = 0x55344c98
+# A backer's standing on a root.
+UNBACKED: constant(uint8) = 0
+STANDS: constant(uint8) = 1
+BEATEN: constant(uint8) = 2
+REFUNDED: constant(uint8) = 3
 
 event Disputed:
     game: indexed(uint256)
     index: indexed(uint256)
     root: bytes32
     blocks: uint256
+
+event Backed:
+    index: indexed(uint256)
+    root: indexed(bytes32)
+    backer: indexed(address)
 
 event BlockOpened:
     game: indexed(uint256)
@@ -83,6 +102,13 @@ genesis_root: public(bytes32)
 disputes: public(HashMap[uint256, Dispute])
 # Per game, the inputs hash of each block whose output root the defender opened.
 inputs: public(HashMap[uint256, HashMap[uint256, bytes32]])
+# Per root (keyed by `_root_key`): its backers in order, each one's standing, how many
+# still stand, and whether its proposer was beaten.
+backer_at: public(HashMap[bytes32, HashMap[uint256, address]])
+backer_count: public(HashMap[bytes32, uint256])
+backing: public(HashMap[bytes32, HashMap[address, uint8]])
+standing: public(HashMap[bytes32, uint256])
+proposer_beaten: public(HashMap[bytes32, bool])
 
 
 @deploy
@@ -105,16 +131,73 @@ def bind(oracle: address, genesis_root: bytes32):
     self.genesis_root = genesis_root
 
 
+@view
+@internal
+def _root_key(index: uint256, output: Output) -> bytes32:
+    return keccak256(abi_encode(index, output.root, output.proposed_at))
+
+
+@view
+@internal
+def _defends(key: bytes32, defender: address, proposer: address) -> bool:
+    if defender == proposer:
+        return not self.proposer_beaten[key]
+    return self.backing[key][defender] == STANDS
+
+
 @external
 @payable
-def open(index: uint256) -> uint256:
-    """Dispute output `index` with the challenger's bond, against the output before it
-    (or the genesis root): the challenger accepts that one and disputes this one."""
+def back(index: uint256):
+    """Back output `index` with a bond (the game's), within its challenge window:
+    the sender becomes one of its defenders, whom a challenger must beat too before
+    the root is removed. The bond is paid to the challenger that beats it, or
+    refunded (`refund`) once the root is final or removed by another root's game."""
+    assert self.oracle != empty(address), "DisputeGame: not bound to an oracle yet"
+    oracle: Oracle = Oracle(self.oracle)
+    assert index < staticcall oracle.count(), "DisputeGame: no such output"
+    assert msg.value == bisection.bond, "DisputeGame: a backer's bond is the game's bond"
+    output: Output = staticcall oracle.outputs(index)
+    window_end: uint256 = output.proposed_at + staticcall oracle.challenge_window()
+    assert block.timestamp < window_end, "DisputeGame: the root's window has closed"
+    assert msg.sender != staticcall oracle.proposer(), "DisputeGame: the proposer defends already"
+    key: bytes32 = self._root_key(index, output)
+    assert self.backing[key][msg.sender] == UNBACKED, "DisputeGame: this root is backed by the sender"
+    self.backing[key][msg.sender] = STANDS
+    self.backer_at[key][self.backer_count[key]] = msg.sender
+    self.backer_count[key] += 1
+    self.standing[key] += 1
+    log Backed(index=index, root=output.root, backer=msg.sender)
+
+
+@external
+def refund(index: uint256, root: bytes32, proposed_at: uint256):
+    """A backer that was not beaten takes its bond back once the root it backed
+    (output `index`, `root`, proposed at `proposed_at`) is final or was removed."""
+    oracle: Oracle = Oracle(self.oracle)
+    key: bytes32 = keccak256(abi_encode(index, root, proposed_at))
+    assert self.backing[key][msg.sender] == STANDS, "DisputeGame: no standing backing to refund"
+    if index < staticcall oracle.count():
+        output: Output = staticcall oracle.outputs(index)
+        if output.root == root and output.proposed_at == proposed_at:
+            assert staticcall oracle.is_final(index), "DisputeGame: the root is not final yet"
+    self.backing[key][msg.sender] = REFUNDED
+    self.standing[key] -= 1
+    send(msg.sender, bisection.bond)
+
+
+@external
+@payable
+def open(index: uint256, defender: address) -> uint256:
+    """Dispute output `index` against `defender` (its proposer or a standing backer)
+    with the challenger's bond, against the output before it (or the genesis root):
+    the challenger accepts that one and disputes this one."""
     assert self.oracle != empty(address), "DisputeGame: not bound to an oracle yet"
     oracle: Oracle = Oracle(self.oracle)
     assert index < staticcall oracle.count(), "DisputeGame: no such output"
     assert not staticcall oracle.is_final(index), "DisputeGame: a final root cannot be disputed"
     output: Output = staticcall oracle.outputs(index)
+    key: bytes32 = self._root_key(index, output)
+    assert self._defends(key, defender, staticcall oracle.proposer()), "DisputeGame: not a standing defender of this root"
     agreed: bytes32 = self.genesis_root
     first: uint256 = 0
     if index > 0:
@@ -127,9 +210,12 @@ def open(index: uint256) -> uint256:
         if padded >= blocks:
             break
         padded = padded << 1
-    game: uint256 = bisection.open(0, padded << SPAN_BITS, agreed, output.root, staticcall oracle.proposer())
-    key: bytes32 = extcall oracle.hold(index)
-    self.disputes[game] = Dispute(index=index, root=output.root, proposed_at=output.proposed_at, blocks=blocks, key=key)
+    game: uint256 = bisection.open(0, padded << SPAN_BITS, agreed, output.root, defender)
+    hold: bytes32 = extcall oracle.hold(index)
+    self.disputes[game] = Dispute(
+        index=index, root=output.root, proposed_at=output.proposed_at, blocks=blocks, key=hold,
+        defender=defender,
+    )
     log Disputed(game=game, index=index, root=output.root, blocks=blocks)
     return game
 
@@ -234,13 +320,22 @@ def remaining(game: uint256, side: uint8) -> int256:
 
 @internal
 def _finish(game: uint256, winner: uint8):
-    """Pay the winner; remove a defeated root and everything after it (unless another
-    game removed it meanwhile), then release the game's hold."""
+    """Pay the winner. A beaten defender stops defending the root (a backer's bond
+    goes to the challenger too); once none stands, the root and everything after it
+    are removed (unless another game removed it meanwhile). Then release the hold."""
     bisection.resolve(game, winner)
     d: Dispute = self.disputes[game]
     oracle: Oracle = Oracle(self.oracle)
-    if winner == bisection.CHALLENGER and d.index < staticcall oracle.count():
-        output: Output = staticcall oracle.outputs(d.index)
-        if output.root == d.root and output.proposed_at == d.proposed_at:
-            extcall oracle.remove_from(d.index)
+    if winner == bisection.CHALLENGER:
+        key: bytes32 = keccak256(abi_encode(d.index, d.root, d.proposed_at))
+        if d.defender == staticcall oracle.proposer():
+            self.proposer_beaten[key] = True
+        elif self.backing[key][d.defender] == STANDS:
+            self.backing[key][d.defender] = BEATEN
+            self.standing[key] -= 1
+            send(bisection.games[game].challenger, bisection.bond)
+        if self.proposer_beaten[key] and self.standing[key] == 0 and d.index < staticcall oracle.count():
+            output: Output = staticcall oracle.outputs(d.index)
+            if output.root == d.root and output.proposed_at == d.proposed_at:
+                extcall oracle.remove_from(d.index)
     extcall oracle.release(d.key)
