@@ -49,11 +49,12 @@ def derive_all(rollup: Rollup) -> Deriver:
     return derive(rollup.cfg, rollup.genesis, rollup.l1.genesis_ref, rollup.l1.blocks)
 
 
-def test_a_referenced_taker_on_the_makers_side_makes_the_batch_undecodable() -> None:
+def test_a_referenced_taker_on_the_makers_side_makes_its_item_unreadable() -> None:
     """Was: a taker written as a reference to an earlier order on the maker's side
     decoded; the STF rejected the fill, then sealing the block found no standalone
     encoding for it and derivation raised out, half-applied. Now such a reference is
-    a BadReference: the batch is skipped whole and derivation goes on."""
+    a BadReference: that item is an Unreadable tx, refused in its place, and the rest
+    of the batch stands."""
     rollup = Rollup(seed=11)
     w = rollup.world
     a, b, c = rollup.people[:3]
@@ -68,20 +69,20 @@ def test_a_referenced_taker_on_the_makers_side_makes_the_batch_undecodable() -> 
     assert batch.blocks[0].txs[1].taker.signature == NO_SIGNATURE  # a reference to t1
     second = tx_bytes[1]
     # the taker's reference is the last field (the fill is the taker's whole size):
-    # point it at m1 (index 0), a buy like the maker m2
+    # item 0's taker (0 << 1 | 1); point it at item 0's maker m1 (0), a buy like m2
     at = len(second) - 2
     assert second[at : at + 2] == (1).to_bytes(2, "big")
     forged_tx = second[:at] + (0).to_bytes(2, "big") + second[at + 2 :]
-    from tests.codec.helpers import reseal
-
-    forged = reseal(good[: len(good) - len(second)] + forged_tx, w.separator)
+    forged = good[: len(good) - len(second)] + forged_tx  # the frame's length is the same
     assert ref_m1.order.side == m2.order.side
     mine_empty(rollup, rollup.cfg.confirmation_depth)
     rollup.l1.post_batch(forged)
     mine_empty(rollup, 1)
     deriver = derive_all(rollup)
-    assert any("BadReference" in n for n in deriver.notes), deriver.notes
-    assert len(deriver.blocks) == 1
+    assert len(deriver.blocks) == 2
+    first, refused = deriver.blocks[1].receipts[-2:]
+    assert first.ok
+    assert (refused.ok, refused.error) == (False, "MalformedTx")
 
 
 @pytest.mark.parametrize("amount", [0, 1 << 64])

@@ -16,17 +16,16 @@ from pathlib import Path
 from types import ModuleType
 
 from rollbook.codec.batch import (
-    TX_ROOT_OFFSET,
+    COUNTS_OFFSET,
     VERSION,
     Batch,
     BatchBlock,
     encode_batch,
+    frame,
     instrument_table,
 )
-from rollbook.codec.errors import DecodeError
-from rollbook.codec.txcodec import NO_SIGNATURE, TxContext, decode_tx
-from rollbook.codec.txroot import merkle_root
-from rollbook.codec.wire import Reader, uint
+from rollbook.codec.txcodec import NO_SIGNATURE, TxContext
+from rollbook.codec.wire import uint
 from rollbook.crypto.keccak import keccak256
 from rollbook.crypto.secp256k1 import SECP256K1_N, private_key_address
 from rollbook.exchange.orders import SignedOrder
@@ -83,8 +82,9 @@ WIDE_MAKER = 1 + 4 + 2 + 8 + 8 + 4 + 8 + 2 + 4
 WIDE_TAKER = WIDE_MAKER - 2
 WIDE_TAKER_AT_PRICE = WIDE_TAKER - 8
 AT_MAKER_PRICE = 0x01  # bit 0 of a taker's head (a maker's is its side)
-# version u8 | chain id u64 | tx root 32 | parent hash 32 | first block u64 | origin hash 32
-INSTRUMENT_COUNT_OFFSET = 1 + 8 + 32 + 32 + 8 + 32
+# version u8 | chain id u64 | parent hash 32 | first block u64 | origin hash 32
+INSTRUMENT_COUNT_OFFSET = 1 + 8 + 32 + 8 + 32
+assert INSTRUMENT_COUNT_OFFSET == COUNTS_OFFSET
 TABLE_ENTRY = 2 + 8 + 8  # id u16 | tick u64 | lot u64
 BLOCK_HEADER = 8 + 8 + 2  # timestamp u64 | l1 origin u64 | tx count u16
 
@@ -372,18 +372,15 @@ def assemble(
     chain_id: int = 31337,
     parent_hash: bytes = bytes(32),
     first_block: int = 1,
-    tx_root: bytes | None = None,
     origin_hash: bytes = bytes(32),
 ) -> bytes:
-    """Batch bytes from ``(timestamp, origin, tx encodings)`` per block, with the tx
-    root of those encodings unless one is given: how a hand-crafted batch gets past
-    the root check to the field under test."""
+    """Batch bytes from ``(timestamp, origin, tx encodings)`` per block, each tx framed
+    as an item: how a hand-crafted batch reaches the field under test."""
     items = [tx for _, _, txs in blocks for tx in txs]
     return b"".join(
         (
             bytes([version]),
             uint(chain_id, 8),
-            merkle_root(items) if tx_root is None else tx_root,
             parent_hash,
             uint(first_block, 8),
             origin_hash,
@@ -391,7 +388,7 @@ def assemble(
             b"".join(uint(i, 2) + uint(t, 8) + uint(lot, 8) for i, t, lot in table),
             uint(len(blocks), 2),
             b"".join(uint(t, 8) + uint(o, 8) + uint(len(txs), 2) for t, o, txs in blocks),
-            *items,
+            *(frame(item) for item in items),
         )
     )
 
@@ -405,37 +402,6 @@ def batch_context(
         ctx.instruments[instrument] = (index, tick, lot)
         ctx.table.append(instrument)
     return ctx
-
-
-def reseal(data: bytes, separator: bytes) -> bytes:
-    """``data`` with its tx root recomputed over the txs as a decoder splits them.
-
-    A mutated batch nearly always fails the root check; resealing lets the fuzzer
-    reach the question that matters, whether a batch that decodes re-encodes to the
-    same bytes. Returns ``data`` unchanged if its txs do not decode.
-    """
-    reader = Reader(data)
-    try:
-        reader.raw(INSTRUMENT_COUNT_OFFSET, "head")
-        table = [
-            (reader.uint(2, "id"), reader.uint(8, "tick"), reader.uint(8, "lot"))
-            for _ in range(reader.uint(1, "count"))
-        ]
-        headers = [
-            (reader.uint(8, "time"), reader.uint(8, "origin"), reader.uint(2, "txs"))
-            for _ in range(reader.uint(2, "blocks"))
-        ]
-        ctx = batch_context(separator, table, 0)
-        items = []
-        for timestamp, _, count in headers:
-            ctx.timestamp = timestamp
-            for _ in range(count):
-                start = reader.pos
-                decode_tx(reader, ctx)
-                items.append(data[start : reader.pos])
-    except DecodeError:
-        return data
-    return data[:TX_ROOT_OFFSET] + merkle_root(items) + data[TX_ROOT_OFFSET + 32 :]
 
 
 def load_bench_stf() -> ModuleType:

@@ -17,15 +17,17 @@ from hypothesis import strategies as st
 from rollbook.codec.batch import (
     MAX_BATCH_BYTES,
     MAX_BLOCKS,
-    TX_ROOT_OFFSET,
     VERSION,
     Batch,
     BatchBlock,
     decode_batch,
     encode_batch,
+    frame,
     instrument_table,
+    unframe,
 )
 from rollbook.codec.errors import (
+    BadReference,
     DecodeError,
     EncodeError,
     NonCanonical,
@@ -135,12 +137,10 @@ def test_session_batch_layout() -> None:
     assert data[:INSTRUMENT_COUNT_OFFSET] == (
         bytes([VERSION])
         + uint(BATCH.chain_id, 8)
-        + encoded.tx_root
         + BATCH.parent_hash
         + uint(BATCH.first_block, 8)
         + BATCH.origin_hash
     )
-    assert data[TX_ROOT_OFFSET : TX_ROOT_OFFSET + 32] == encoded.tx_root
     table = b"".join(uint(i, 2) + uint(t, 8) + uint(lot, 8) for i, t, lot in BATCH.instruments)
     at = INSTRUMENT_COUNT_OFFSET
     assert data[at] == len(BATCH.instruments)
@@ -151,7 +151,12 @@ def test_session_batch_layout() -> None:
         uint(b.timestamp, 8) + uint(b.l1_origin, 8) + uint(len(b.txs), 2) for b in BATCH.blocks
     )
     assert data[at + 2 : at + 2 + len(headers)] == headers
-    assert data[at + 2 + len(headers) :] == b"".join(encoded.tx_bytes)
+    assert data[at + 2 + len(headers) :] == b"".join(frame(t) for t in encoded.tx_bytes)
+    assert unframe(data) == encoded.tx_bytes
+    assert encoded.tx_root == merkle_root(encoded.tx_bytes)
+    # frames: one length byte below 255, else 0xFF and a u16
+    assert frame(b"x" * 254) == bytes([254]) + b"x" * 254
+    assert frame(b"x" * 255) == b"\xff\x00\xff" + b"x" * 255
 
 
 def test_session_references_and_resumed_orders_on_the_wire() -> None:
@@ -173,10 +178,26 @@ def test_session_references_and_resumed_orders_on_the_wire() -> None:
         (NEW, NEW),
         (REF, NEW),
     ]
-    lots = fills[3][0].size // SESSION.grid[PERP][1]
-    assert fills[3][1] == bytes([FILL_BIT | REF << 5 | REF << 3]) + uint(3, 2) + uint(4, 2) + (
-        uint(lots, 3)
-    )
+    # a reference is (item << 1 | part) of the part that wrote the order first
+    items = list(tx_bytes)
+    txs = [tx for b in BATCH.blocks for tx in b.txs]
+    fill, data = fills[3]
+    at = items.index(data)
+
+    def first_ref(digest: bytes) -> int:
+        return next(
+            i << 1 | part
+            for i, tx in enumerate(txs[:at])
+            if isinstance(tx, Fill)
+            for part, signed in enumerate((tx.maker, tx.taker))
+            if signed.digest == digest
+        )
+
+    lots = fill.size // SESSION.grid[PERP][1]
+    maker_ref, taker_ref = first_ref(fill.maker.digest), first_ref(fill.taker.digest)
+    assert data == bytes([FILL_BIT | REF << 5 | REF << 3]) + uint(maker_ref, 2) + uint(
+        taker_ref, 2
+    ) + uint(lots, 3)
     next_bytes = encode_batch(NEXT_BATCH, SEP).tx_bytes
     assert next_bytes[0][0] >> 5 & 3 == RESUMED
     # no maker signature; the taker sells at the maker's price, for its whole size
@@ -205,7 +226,7 @@ def test_benchmark_tape_round_trip() -> None:
             seen.add(tx.maker.digest)
             assert len(data) == (whole_new if first else 3 + NARROW_TAKER_AT_PRICE + SIGNATURE)
     header = INSTRUMENT_COUNT_OFFSET + 1 + TABLE_ENTRY + 2 + BLOCK_HEADER * len(batch.blocks)
-    assert len(encoded.data) == header + sum(map(len, tx_bytes))
+    assert len(encoded.data) == header + sum(len(frame(t)) for t in tx_bytes)
 
 
 def test_orders_off_the_instrument_grid_go_wide() -> None:
@@ -241,7 +262,7 @@ def test_a_batch_over_the_size_limit() -> None:
     data = DATA[0]
     with pytest.raises(Oversized, match="more than"):
         decode_batch(data + bytes(MAX_BATCH_BYTES + 1 - len(data)), SEP)
-    with pytest.raises(Oversized, match="unexpected bytes"):
+    with pytest.raises(Oversized, match="an item is"):
         decode_batch(data + bytes(MAX_BATCH_BYTES - len(data)), SEP)
 
 
@@ -358,15 +379,21 @@ def patched(data: bytes, at: int, new: bytes) -> bytes:
     return data[:at] + new + data[at + len(new) :]
 
 
-def test_a_wrong_tx_root_is_refused() -> None:
-    for data in DATA:
-        for at in (TX_ROOT_OFFSET, TX_ROOT_OFFSET + 17, TX_ROOT_OFFSET + 31):
-            bad = patched(data, at, bytes([data[at] ^ 0x01]))
-            with pytest.raises(NonCanonical, match="tx root"):
-                decode_batch(bad, SEP)
+def test_frames_must_end_at_the_end_and_counts_add_up() -> None:
+    data = DATA[0]
+    items = unframe(data)
+    with pytest.raises(Truncated, match="item"):
+        decode_batch(data[:-1], SEP)  # the last item is cut
+    last = len(data) - len(frame(items[-1]))
+    with pytest.raises(BadReference, match="items"):
+        decode_batch(data[:last], SEP)  # one item fewer than the blocks count
+    with pytest.raises(BadReference, match="items"):
+        decode_batch(data + frame(b"\x07\x00\x00\x00\x01"), SEP)  # one more
+    with pytest.raises(NonCanonical, match="frame"):
+        decode_batch(data[:last] + b"\xff" + uint(len(items[-1]), 2) + items[-1], SEP)
 
 
-@pytest.mark.parametrize("version", [0, 2, 255])
+@pytest.mark.parametrize("version", [0, 1, 255])
 def test_an_unknown_version_is_refused(version: int) -> None:
     with pytest.raises(UnknownKind, match="version"):
         decode_batch(bytes([version]) + DATA[0][1:], SEP)
@@ -413,14 +440,19 @@ def test_the_block_count_is_checked(count: int) -> None:
 
 def test_every_truncation_is_refused() -> None:
     for data in DATA:
+        items = unframe(data)
+        boundaries = {len(data) - sum(len(frame(t)) for t in items[i:]) for i in range(len(items))}
         for end in range(len(data)):
-            with pytest.raises(Truncated):
+            error = BadReference if end in boundaries else Truncated
+            with pytest.raises(error):
                 decode_batch(data[:end], SEP)
 
 
-@pytest.mark.parametrize("extra", [b"\x00", b"\x80", bytes(100)])
-def test_trailing_bytes_are_refused(extra: bytes) -> None:
-    with pytest.raises(Oversized, match="unexpected bytes"):
+@pytest.mark.parametrize(
+    ("extra", "error"), [(b"\x00", Oversized), (b"\x80", Truncated), (bytes(100), Oversized)]
+)
+def test_trailing_bytes_are_refused(extra: bytes, error: type[DecodeError]) -> None:
+    with pytest.raises(error):
         decode_batch(DATA[0] + extra, SEP)
 
 

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rollbook.chain.blocks import WithdrawalProof, prove_withdrawal
-from rollbook.codec.batch import TX_ROOT_OFFSET
+from rollbook.codec.batch import frame
+from rollbook.codec.txroot import merkle_root
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.stf import apply_tx
 from rollbook.exchange.txs import Withdraw
@@ -101,14 +102,28 @@ def test_forced_txs_pay_their_fee_and_are_logged(portal: Any) -> None:
 # -- BatchInbox ------------------------------------------------------------------------
 
 
-def test_the_inbox_records_data_hash_and_tx_root(inbox: Any) -> None:
-    data = bytes([1]) + bytes(8) + b"\x77" * 32 + b"rest of the batch"
+def test_the_inbox_computes_the_root_of_the_items(inbox: Any) -> None:
+    head = bytes([2]) + bytes(80) + b"\x01" + bytes(18) + b"\x00\x02" + bytes(36)
+    items = [b"\x07abc", b"x" * 300, b"\x01"]
+    data = head + b"".join(frame(item) for item in items)
     inbox.post(data)
     record = inbox.records(0)
-    assert (record.data_hash, record.tx_root) == (keccak256(data), data[TX_ROOT_OFFSET:][:32])
+    assert record.data_hash == keccak256(data)
+    assert record.head_hash == keccak256(head)
+    assert (record.tx_root, record.items) == (merkle_root(items), 3)
     assert record.l1_block == boa.env.evm.patch.block_number
     assert inbox.count() == 1
-    with boa.reverts("BatchInbox: a batch is at least its header"):
+    inbox.post(head)  # no items: the empty root
+    assert (inbox.records(1).tx_root, inbox.records(1).items) == (bytes(32), 0)
+    with boa.reverts("BatchInbox: the batch ends inside its head"):
+        inbox.post(head[:-1])
+    with boa.reverts("BatchInbox: the batch ends inside an item"):
+        inbox.post(data[:-1])
+    with boa.reverts("BatchInbox: an item is 1..4096 bytes"):
+        inbox.post(head + b"\x00")
+    with boa.reverts("BatchInbox: a short item has a long frame"):
+        inbox.post(head + b"\xff\x00\x04" + b"\x07abc")
+    with boa.reverts("BatchInbox: the batch ends inside a field"):
         inbox.post(data[:40])
     with boa.env.prank(stranger()), boa.reverts("BatchInbox: only the batcher posts"):
         inbox.post(data)

@@ -86,7 +86,7 @@ def test_named_refusals_and_main_paths(l1: EvmL1) -> None:
         ),
         "Portal: the forced-tx fee is not paid",
     )
-    # Only the batcher posts; a batch is at least its header.
+    # Only the batcher posts; a batch is at least its head.
     inbox = l1.system.inbox
     refused(
         l1,
@@ -95,7 +95,7 @@ def test_named_refusals_and_main_paths(l1: EvmL1) -> None:
         "BatchInbox: only the batcher posts",
     )
     refused(
-        l1, clock, lambda: l1.post_batch(bytes(20)), "BatchInbox: a batch is at least its header"
+        l1, clock, lambda: l1.post_batch(bytes(20)), "BatchInbox: the batch ends inside a field"
     )
     # Only the proposer proposes; a root is final only after the window.
     oracle = l1.system.oracle

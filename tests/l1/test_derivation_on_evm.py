@@ -50,7 +50,8 @@ def check_derivation(rollup: Rollup) -> None:
     for index, data in enumerate(posted):
         record = l1.client.read(inbox, "records", index)
         assert record[0] == keccak256(data)
-        assert record[1] == decode_batch(data, rollup.world.separator)[0].tx_root
+        batch, items = decode_batch(data, rollup.world.separator)
+        assert (record[2], record[3]) == (batch.tx_root, len(items))
     # Escrow on L1 = what derivation credited (no withdrawal has been paid yet).
     credited = sum(i.amount for i in inputs if isinstance(i, L1Deposit))
     portal = l1.system.portal.address

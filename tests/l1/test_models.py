@@ -10,6 +10,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from rollbook.codec.batch import frame, unframe
+from rollbook.codec.errors import DecodeError
+from rollbook.codec.txroot import merkle_root
+from rollbook.crypto.keccak import keccak256
 from tests.l1.conftest import load, load_timelock
 
 WINDOW = 100
@@ -209,30 +213,44 @@ TestTimelock.settings = settings(max_examples=15, stateful_step_count=20, deadli
 
 
 class BatchInboxModel(RuleBasedStateMachine):
-    """Posts by the batcher are recorded in order with their hash and tx root; anything
-    else is refused and records nothing."""
+    """Posts by the batcher are recorded in order with their hash and the root of their
+    items as the codec frames them (a batch's head, then framed items); bytes whose
+    frames do not end at the end, and posts by anyone else, are refused and record
+    nothing."""
 
     @initialize()
     def deploy(self) -> None:
         self.anchor = boa.env.anchor()
         self.anchor.__enter__()
         self.inbox: Any = load("BatchInbox", boa.env.eoa)
-        self.records: list[tuple[bytes, bytes]] = []
+        self.records: list[tuple[bytes, bytes, int]] = []
 
     def teardown(self) -> None:
         if hasattr(self, "anchor"):
             self.anchor.__exit__(None, None, None)
 
-    @rule(data=st.binary(min_size=0, max_size=200))
-    def post(self, data: bytes) -> None:
-        if len(data) < 41:
-            with boa.reverts("BatchInbox: a batch is at least its header"):
+    def _post(self, data: bytes) -> None:
+        try:
+            items = unframe(data)
+        except DecodeError:
+            with boa.reverts():
                 self.inbox.post(data)
             return
         self.inbox.post(data)
-        from rollbook.crypto.keccak import keccak256
+        self.records.append((keccak256(data), merkle_root(items), len(items)))
 
-        self.records.append((keccak256(data), data[9:41]))
+    @rule(
+        table=st.integers(0, 3),
+        blocks=st.integers(0, 3),
+        items=st.lists(st.binary(min_size=1, max_size=300), max_size=6),
+    )
+    def post_framed(self, table: int, blocks: int, items: list[bytes]) -> None:
+        head = bytes(81) + bytes([table]) + bytes(18 * table) + blocks.to_bytes(2, "big")
+        self._post(head + bytes(18 * blocks) + b"".join(frame(item) for item in items))
+
+    @rule(data=st.binary(min_size=0, max_size=200))
+    def post_bytes(self, data: bytes) -> None:
+        self._post(data)
 
     @rule(data=st.binary(min_size=41, max_size=80))
     def post_as_stranger(self, data: bytes) -> None:
@@ -247,8 +265,9 @@ class BatchInboxModel(RuleBasedStateMachine):
         if not hasattr(self, "inbox"):
             return
         assert self.inbox.count() == len(self.records)
-        for index, (data_hash, tx_root) in enumerate(self.records):
-            assert self.inbox.records(index)[:2] == (data_hash, tx_root)
+        for index, (data_hash, tx_root, items) in enumerate(self.records):
+            record = self.inbox.records(index)
+            assert (record.data_hash, record.tx_root, record.items) == (data_hash, tx_root, items)
 
 
 class CollateralModel(RuleBasedStateMachine):

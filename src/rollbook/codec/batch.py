@@ -2,21 +2,29 @@
 
 Layout (docs/design/batch.md has the table and the reasoning)::
 
-    version u8 = 1 | chain_id u64 | tx_root 32 | parent_hash 32 | first_block u64
+    version u8 = 2 | chain_id u64 | parent_hash 32 | first_block u64
     | origin_hash 32 (the hash of the last block's L1 origin)
     n_instruments u8, then (id u16, tick u64, lot u64) with strictly increasing ids
     n_blocks u16, then per block (timestamp u64, l1_origin u64, n_txs u16)
-    the txs of block 0, then of block 1, ...
+    the *items*: the txs of block 0, then of block 1, ..., each framed by its length
+    (u8 below 255, else 0xFF then u16)
 
-``tx_root`` sits at a fixed offset so the inbox contract can record it without
-parsing; it is the Merkle root (:mod:`rollbook.codec.txroot`) of the batch's tx
-encodings in order, and derivation recomputes it: a batch whose root does not match is
-invalid. Blocks are in order: timestamps and L1 origins never decrease. ``origin_hash``
+Everything before the items is the batch's *head*. The L1 inbox (``BatchInbox.vy``)
+reads the head's two counts to find the items, walks their frames, and records the
+Merkle root (:mod:`rollbook.codec.txroot`) of the items and the hash of the head: the
+batch's tx root is computed by L1, never claimed by the batcher, so a one-step proof
+(#7) can show an item under it and decode it on-chain. A batch whose frames do not
+end exactly at its end is refused by the inbox and never recorded.
+
+Each item decodes on its own (its block's time, the head's instrument table and the
+earlier items its order references name, :mod:`rollbook.codec.txcodec`): an item
+that does not decode is kept as an :class:`~rollbook.exchange.txs.Unreadable` tx,
+which the STF refuses, and the rest of the batch stands. Only a head that does not
+decode, or block tx counts that do not add up to the items, make the batch invalid;
+derivation skips such a batch whole (the deterministic rule of ARCHITECTURE section
+4). Blocks are in order: timestamps and L1 origins never decrease. ``origin_hash``
 pins the L1 fork the batch was built on (OP's ``l1_origin_check``): after an L1
 reorg, a batch built on the old fork no longer matches and is skipped.
-
-:func:`decode_batch` raises only :class:`DecodeError`; derivation skips such a batch
-whole (the deterministic rule of ARCHITECTURE section 4).
 """
 
 from __future__ import annotations
@@ -25,18 +33,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 
-from rollbook.codec.errors import EncodeError, NonCanonical, OutOfOrder, Oversized, UnknownKind
+from rollbook.codec.errors import (
+    BadReference,
+    DecodeError,
+    EncodeError,
+    NonCanonical,
+    OutOfOrder,
+    Oversized,
+    UnknownKind,
+)
 from rollbook.codec.txcodec import TxContext, decode_tx, encode_tx
 from rollbook.codec.txroot import merkle_root
 from rollbook.codec.wire import Reader, uint
 from rollbook.crypto.keccak import keccak256
-from rollbook.exchange.txs import Fill, Liquidate, Tx
+from rollbook.exchange.txs import Fill, Liquidate, Tx, Unreadable
 
-VERSION = 1
+VERSION = 2
 MAX_BATCH_BYTES = 120_000
 """Below the 128 KiB a node relays for one L1 tx and a blob's 131,072 bytes."""
 MAX_BLOCKS = 1024
-TX_ROOT_OFFSET = 9
+MAX_ITEM_BYTES = 4096
+"""An item's frame holds up to 65,535 bytes, but no tx is longer than this (an oracle
+report at its bound of 256 entries and 16 signatures is ~3.6 KB)."""
+COUNTS_OFFSET = 81
+"""The instrument count's offset: the head's fixed fields end here."""
+LONG_FRAME = 0xFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +88,7 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class EncodedBatch:
-    """A batch's bytes, with its tx encodings (the tx root's leaves) and hashes."""
+    """A batch's bytes, with its items (the tx root's leaves) and their root."""
 
     data: bytes
     tx_bytes: tuple[bytes, ...]
@@ -105,6 +126,41 @@ def _context(domain_separator: bytes, table: tuple[tuple[int, int, int], ...]) -
     return ctx
 
 
+def frame(item: bytes) -> bytes:
+    """An item with its length in front (u8, or 0xFF and u16 from 255 bytes on)."""
+    if not 0 < len(item) <= MAX_ITEM_BYTES:
+        raise EncodeError(f"an item is 1..{MAX_ITEM_BYTES} bytes, not {len(item)}")
+    if len(item) < LONG_FRAME:
+        return bytes([len(item)]) + item
+    return bytes([LONG_FRAME]) + uint(len(item), 2) + item
+
+
+def items_start(data: bytes) -> int:
+    """Where the items begin: after the head's fixed fields, instrument table and block
+    headers, found from its two counts (what the inbox does on-chain)."""
+    reader = Reader(data, COUNTS_OFFSET)
+    reader.raw(18 * reader.uint(1, "instrument count"), "instrument table")
+    reader.raw(18 * reader.uint(2, "block count"), "block headers")
+    return reader.pos
+
+
+def unframe(data: bytes) -> tuple[bytes, ...]:
+    """The items of a batch, by their frames; raises :class:`DecodeError` unless the
+    frames end exactly at the end of the data (the inbox's check)."""
+    reader = Reader(data, items_start(data))
+    items = []
+    while reader.left():
+        n = reader.uint(1, "item length")
+        if n == LONG_FRAME:
+            n = reader.uint(2, "item length")
+            if n < LONG_FRAME:
+                raise NonCanonical(f"an item of {n} bytes has a one-byte frame")
+        if not 0 < n <= MAX_ITEM_BYTES:
+            raise Oversized(f"an item is 1..{MAX_ITEM_BYTES} bytes, not {n}")
+        items.append(reader.raw(n, "item"))
+    return tuple(items)
+
+
 def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
     """Encode ``batch`` (its ``tx_root`` field is ignored and recomputed)."""
     if not 0 < len(batch.blocks) <= MAX_BLOCKS:
@@ -121,8 +177,9 @@ def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
             headers += uint(block.timestamp, 8) + uint(block.l1_origin, 8) + uint(len(block.txs), 2)
         except OverflowError as exc:
             raise EncodeError(f"a block header does not fit its fields ({exc})") from exc
-        tx_bytes.extend(encode_tx(tx, ctx) for tx in block.txs)
-    tx_root = merkle_root(tx_bytes)
+        for tx in block.txs:
+            ctx.item = len(tx_bytes)
+            tx_bytes.append(encode_tx(tx, ctx))
     try:
         table = b"".join(uint(i, 2) + uint(t, 8) + uint(lot, 8) for i, t, lot in batch.instruments)
     except OverflowError as exc:
@@ -131,7 +188,6 @@ def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
         (
             bytes([VERSION]),
             uint(batch.chain_id, 8),
-            tx_root,
             batch.parent_hash,
             uint(batch.first_block, 8),
             batch.origin_hash,
@@ -139,12 +195,12 @@ def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
             table,
             uint(len(batch.blocks), 2),
             headers,
-            *tx_bytes,
+            *(frame(item) for item in tx_bytes),
         )
     )
     if len(data) > MAX_BATCH_BYTES:
         raise Oversized(f"the batch is {len(data)} bytes, more than {MAX_BATCH_BYTES}")
-    return EncodedBatch(data, tuple(tx_bytes), tx_root)
+    return EncodedBatch(data, tuple(tx_bytes), merkle_root(tx_bytes))
 
 
 def _check_encodable(batch: Batch) -> None:
@@ -163,8 +219,23 @@ def _check_encodable(batch: Batch) -> None:
             raise EncodeError("block timestamps and L1 origins must not decrease")
 
 
+def decode_item(item: bytes, ctx: TxContext) -> Tx:
+    """One item in its batch's context (``ctx.item`` is its index): the tx, or an
+    :class:`Unreadable` of its bytes when it does not decode. Its referable order parts
+    are registered either way (a part is referable when it decodes)."""
+    reader = Reader(item)
+    try:
+        tx = decode_tx(reader, ctx)
+        reader.finish("item")
+    except DecodeError:
+        return Unreadable(item)
+    return tx
+
+
 def decode_batch(data: bytes, domain_separator: bytes) -> tuple[Batch, tuple[bytes, ...]]:
-    """Decode a batch and return it with its tx encodings; raises only DecodeError."""
+    """Decode a batch and return it with its items. Raises only DecodeError, for a
+    batch that is invalid whole (its head, its frames, or tx counts that do not add up
+    to its items); an item that does not decode is an Unreadable tx in its block."""
     if len(data) > MAX_BATCH_BYTES:
         raise Oversized(f"the batch is {len(data)} bytes, more than {MAX_BATCH_BYTES}")
     reader = Reader(data)
@@ -172,7 +243,6 @@ def decode_batch(data: bytes, domain_separator: bytes) -> tuple[Batch, tuple[byt
     if version != VERSION:
         raise UnknownKind(f"batch version {version} is unknown (this node reads {VERSION})")
     chain_id = reader.uint(8, "chain id")
-    tx_root = reader.raw(32, "tx root")
     parent_hash = reader.raw(32, "parent hash")
     first_block = reader.uint(8, "first block")
     origin_hash = reader.raw(32, "origin hash")
@@ -196,21 +266,28 @@ def decode_batch(data: bytes, domain_separator: bytes) -> tuple[Batch, tuple[byt
     for (t0, o0, _), (t1, o1, _) in pairwise(headers):
         if t1 < t0 or o1 < o0:
             raise OutOfOrder("block timestamps and L1 origins must not decrease")
+    items = unframe(data)
+    if sum(n for _, _, n in headers) != len(items):
+        raise BadReference(
+            f"the blocks count {sum(n for _, _, n in headers)} txs, the batch has "
+            f"{len(items)} items"
+        )
     ctx = _context(domain_separator, tuple(table))
     blocks = []
-    tx_bytes: list[bytes] = []
     for timestamp, origin, n_txs in headers:
         ctx.timestamp = timestamp
         txs = []
         for _ in range(n_txs):
-            start = reader.pos
-            txs.append(decode_tx(reader, ctx))
-            tx_bytes.append(data[start : reader.pos])
+            txs.append(decode_item(items[ctx.item], ctx))
+            ctx.item += 1
         blocks.append(BatchBlock(timestamp, origin, tuple(txs)))
-    reader.finish("batch")
-    if merkle_root(tx_bytes) != tx_root:
-        raise NonCanonical("the batch's tx root does not match its txs")
     batch = Batch(
-        chain_id, parent_hash, first_block, tuple(blocks), tuple(table), tx_root, origin_hash
+        chain_id,
+        parent_hash,
+        first_block,
+        tuple(blocks),
+        tuple(table),
+        merkle_root(items),
+        origin_hash,
     )
-    return batch, tuple(tx_bytes)
+    return batch, items

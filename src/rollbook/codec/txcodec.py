@@ -9,16 +9,21 @@ one-step executor of #7 could not run on-chain, and a circuit could not prove):
   as ``u24`` lots of that table, its expiry as a ``u24`` offset from the block's
   timestamp, its account and nonce as ``u24``. An order whose values do not fit is
   written *wide* (raw ``u64`` values). The encoder always picks narrow when it fits,
-  and the decoder refuses a wide order that would have fit, so every tx has exactly
-  one encoding (``encode(decode(b)) == b``).
+  and the decoder refuses a wide order that would have fit.
 - **Orders by reference.** A *repeat* fill of an order (its slot already holds it)
   needs no signature: the STF proves it by the slot's stored hash and signer and
   never re-verifies the signature (consensus spec, section 3), so the sequencer
   strips it (:func:`rollbook.chain.sequencer.strip_repeats`) and a repeat carries
-  :data:`NO_SIGNATURE`. Within a batch, a repeat of an order written earlier is its
-  ``u16`` index in the batch's order table (a maker fills twice on average); a repeat
-  of an order from an earlier batch is written *resumed*: its fields, no signature.
-  If its slot does not hold it after all, the STF refuses it as unsigned.
+  :data:`NO_SIGNATURE`. Within a batch, a repeat of an order written earlier is a
+  ``u16`` *reference* to the part that wrote it: ``item << 1 | part`` (the batch's
+  item index, 0 for a maker part, 1 for a taker part; a maker fills twice on
+  average); a repeat of an order from an earlier batch is written *resumed*: its
+  fields, no signature. If its slot does not hold it after all, the STF refuses it as
+  unsigned. A reference names an item, not a running order table, so each item
+  decodes on its own from the items it names (the one-step executor of #7 decodes one
+  item on-chain): a part is referable when it is a new or resumed order that decodes,
+  and, for a taker part, when its own maker part is not itself a reference (so a
+  reference never leads to another).
 - **EIP-2098 signatures.** 64 bytes, ``r || yParity·2²⁵⁵ + s``; the codec decodes ``v``
   as 27 or 28 (the one form it produces).
 
@@ -77,7 +82,8 @@ NO_SIGNATURE = bytes(64) + b"\x1b"
 """The signature a *resumed* order decodes with: it proves nothing, so the STF accepts
 the order only as a repeat fill of the order its slot already holds."""
 
-MAX_ORDERS_PER_BATCH = 1 << 16
+MAX_REFERABLE_ITEMS = 1 << 15
+"""A reference is ``item << 1 | part`` in a ``u16``: items past 32,767 are not referable."""
 T = TypeVar("T")
 
 
@@ -127,28 +133,33 @@ HEAD_ALLOWED = 0x3F
 class TxContext:
     """What a tx's encoding is relative to: the batch's tables and the block's time.
 
-    ``instruments`` maps an instrument id to ``(table index, tick, lot)``; ``orders``
-    is the batch's order table, grown as orders are written. A standalone encoding
-    (one tx on its own, e.g. for a block's tx root or a forced tx) uses an empty
-    context: no table, so every order is wide and nothing is a reference.
+    ``instruments`` maps an instrument id to ``(table index, tick, lot)``. ``item`` is
+    the index of the batch item being read or written; ``parts`` maps a reference
+    (``item << 1 | part``) to the order that part wrote, and ``refs`` an order's digest
+    to its first reference (the encoder's choice). A standalone encoding (one tx on its
+    own, e.g. for a block's tx root or a forced tx) uses an empty context: no table, so
+    every order is wide and nothing is a reference.
     """
 
     domain_separator: bytes
     timestamp: int = 0
     instruments: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     table: list[int] = field(default_factory=list)
-    orders: list[SignedOrder] = field(default_factory=list)
-    order_index: dict[bytes, int] = field(default_factory=dict)
+    item: int = 0
+    parts: dict[int, SignedOrder] = field(default_factory=dict)
+    refs: dict[bytes, int] = field(default_factory=dict)
 
     @classmethod
     def standalone(cls, domain_separator: bytes, timestamp: int = 0) -> TxContext:
         return cls(domain_separator, timestamp)
 
-    def add_order(self, signed: SignedOrder) -> None:
-        if len(self.orders) >= MAX_ORDERS_PER_BATCH:
-            raise BadReference(f"a batch holds at most {MAX_ORDERS_PER_BATCH} orders")
-        self.order_index[signed.digest] = len(self.orders)
-        self.orders.append(signed)
+    def register(self, signed: SignedOrder, part: int) -> None:
+        """Part ``part`` of the current item wrote ``signed``: later items may name it."""
+        if self.item >= MAX_REFERABLE_ITEMS:
+            return
+        ref = self.item << 1 | part
+        self.parts[ref] = signed
+        self.refs.setdefault(signed.digest, ref)
 
 
 # -- signatures ------------------------------------------------------------------------
@@ -322,7 +333,8 @@ def encode_order_part(
     A signed order is always written new (with its signature), even if the batch
     wrote it before (its first fill may have been rejected). An unsigned order — a
     repeat fill, which the sequencer strips (``chain.sequencer.strip_repeats``) — is a
-    2-byte reference when the batch already wrote it, else resumed.
+    2-byte reference when an earlier item wrote it, else resumed. The caller
+    registers the part (:meth:`TxContext.register`) when it is referable.
 
     Raises:
         EncodeError: the carried digest is not the order's digest in this domain.
@@ -330,46 +342,41 @@ def encode_order_part(
     if signed.digest != signed.order.digest(ctx.domain_separator):
         raise EncodeError("a signed order's digest does not match its fields and domain")
     if unsigned(signed.signature):
-        index = ctx.order_index.get(signed.digest)
-        if index is not None:
-            return REF, uint(index, 2)
-        body = encode_order(signed, ctx, maker)
-        ctx.add_order(signed)
-        return RESUMED, body
-    body = encode_order(signed, ctx, maker)
-    ctx.add_order(signed)
-    return NEW, body + encode_signature(signed.signature)
+        ref = ctx.refs.get(signed.digest)
+        if ref is not None and ref >> 1 < ctx.item:
+            return REF, uint(ref, 2)
+        return RESUMED, encode_order(signed, ctx, maker)
+    return NEW, encode_order(signed, ctx, maker) + encode_signature(signed.signature)
 
 
 def decode_order_part(
     reader: Reader, ctx: TxContext, mode: int, maker: Order | None
 ) -> SignedOrder:
     """Read an order part of the given mode; a reference decodes as a repeat (the
-    referenced order's fields, no signature). A referenced taker must trade its
-    maker's instrument on the other side, as a written one does by construction."""
+    referenced order's fields, no signature). A reference names a referable part of an
+    earlier item; a referenced taker must trade its maker's instrument on the other
+    side, as a written one does by construction."""
     if mode == REF:
-        index = reader.uint(2, "order reference")
-        if index >= len(ctx.orders):
+        ref = reader.uint(2, "order reference")
+        first = ctx.parts.get(ref) if ref >> 1 < ctx.item else None
+        if first is None:
             raise BadReference(
-                f"order reference {index} but the batch has {len(ctx.orders)} orders so far"
+                f"order reference {ref} (item {ref >> 1}, part {ref & 1}) names no "
+                "referable order of an earlier item"
             )
-        first = ctx.orders[index]
         if maker is not None and (
             first.order.instrument != maker.instrument or first.order.side == maker.side
         ):
             raise BadReference(
-                f"order reference {index} as a taker must trade the maker's instrument on "
+                f"order reference {ref} as a taker must trade the maker's instrument on "
                 "the other side"
             )
         return SignedOrder(first.order, NO_SIGNATURE, first.digest)
     if mode not in (NEW, RESUMED):
         raise UnknownKind(f"order mode {mode} is not new, reference or resumed")
     signed = decode_order(reader, ctx, maker, signature=mode == NEW)
-    if mode == RESUMED and signed.digest in ctx.order_index:
-        raise NonCanonical("a repeat of an order already in the batch must be a reference")
     if mode == NEW and unsigned(signed.signature):
         raise NonCanonical("a new order cannot carry the empty signature")
-    ctx.add_order(signed)
     return signed
 
 
@@ -399,6 +406,7 @@ def decode_size(reader: Reader, instrument: int, ctx: TxContext, wide: bool) -> 
 def encode_fill(tx: Fill, ctx: TxContext) -> bytes:
     maker_mode, maker = encode_order_part(tx.maker, ctx, None)
     taker_mode, taker = encode_order_part(tx.taker, ctx, tx.maker.order)
+    _register_parts(ctx, maker_mode, tx.maker, taker_mode, tx.taker)
     whole = tx.size == tx.taker.order.size
     kind = FILL_BIT | maker_mode << 5 | taker_mode << 3 | int(whole) << 2
     body = maker + taker
@@ -409,11 +417,31 @@ def encode_fill(tx: Fill, ctx: TxContext) -> bytes:
     return bytes([kind]) + body
 
 
+def _register_parts(
+    ctx: TxContext,
+    maker_mode: int,
+    maker: SignedOrder,
+    taker_mode: int | None = None,
+    taker: SignedOrder | None = None,
+) -> None:
+    """Register the item's referable parts: a new or resumed maker; a new or resumed
+    taker whose maker is not a reference."""
+    if maker_mode != REF:
+        ctx.register(maker, 0)
+        if taker is not None and taker_mode != REF:
+            ctx.register(taker, 1)
+
+
 def decode_fill(kind: int, reader: Reader, ctx: TxContext) -> Fill:
     if kind & 0x01 or (kind & 0x04 and kind & 0x02):
         raise UnknownKind(f"fill kind {kind:#04x} sets reserved bits")
-    maker = decode_order_part(reader, ctx, (kind >> 5) & 0x03, None)
-    taker = decode_order_part(reader, ctx, (kind >> 3) & 0x03, maker.order)
+    maker_mode, taker_mode = (kind >> 5) & 0x03, (kind >> 3) & 0x03
+    maker = decode_order_part(reader, ctx, maker_mode, None)
+    if maker_mode != REF:
+        ctx.register(maker, 0)
+    taker = decode_order_part(reader, ctx, taker_mode, maker.order)
+    if maker_mode != REF and taker_mode != REF:
+        ctx.register(taker, 1)
     if kind & 0x04:
         size = taker.order.size
     else:
@@ -425,6 +453,7 @@ def decode_fill(kind: int, reader: Reader, ctx: TxContext) -> Fill:
 
 def encode_liquidate(tx: Liquidate, ctx: TxContext) -> bytes:
     mode, maker = encode_order_part(tx.maker, ctx, None)
+    _register_parts(ctx, mode, tx.maker)
     return bytes([K_LIQUIDATE, mode]) + uint(tx.account, 4) + uint(tx.size, 8) + maker
 
 
@@ -435,6 +464,8 @@ def decode_liquidate(reader: Reader, ctx: TxContext) -> Liquidate:
     account = reader.uint(4, "account")
     size = reader.uint(8, "size")
     maker = decode_order_part(reader, ctx, mode, None)
+    if mode != REF:
+        ctx.register(maker, 0)
     return _build(Liquidate, account, maker, size)
 
 
@@ -601,6 +632,8 @@ def encode_tx(tx: Tx, ctx: TxContext) -> bytes:
 
 
 def _encode_tx(tx: Tx, ctx: TxContext) -> bytes:
+    if isinstance(tx, Unreadable):
+        return tx.data  # an item that did not decode is posted as it came
     if isinstance(tx, Fill):
         return encode_fill(tx, ctx)
     kind = OWNER_KINDS.get(type(tx))
@@ -648,9 +681,7 @@ def decode_tx(reader: Reader, ctx: TxContext) -> Tx:
 
 def encode_standalone(tx: Tx, domain_separator: bytes) -> bytes:
     """The context-free encoding of one tx (block tx roots, forced txs from L1); an
-    unreadable L1 input is its own bytes."""
-    if isinstance(tx, Unreadable):
-        return tx.data
+    unreadable L1 input or batch item is its own bytes."""
     return encode_tx(tx, TxContext.standalone(domain_separator))
 
 

@@ -69,8 +69,9 @@ Handler = Callable[[State, TxEnv, Any], None]
 
 
 def refuse_unreadable(state: State, env: TxEnv, tx: Unreadable) -> None:
-    """An L1 input that is no allowed tx keeps its place in the block and is refused."""
-    raise MalformedTx(f"the L1 input ({len(tx.data)} bytes) is no tx its source may send")
+    """An L1 input that is no allowed tx, or a batch item that does not decode, keeps
+    its place in the block and is refused."""
+    raise MalformedTx(f"the tx ({len(tx.data)} bytes) does not decode as one its source may send")
 
 
 HANDLERS: dict[type, Handler] = {

@@ -494,11 +494,13 @@ class SetRiskParams:
 @dataclass(frozen=True, slots=True)
 class Unreadable:
     """An L1 input that is no tx its source may send (bytes that do not decode, or a
-    kind the source may not send). It keeps its place in its block, in the L1 input
-    queue's order, and the STF refuses it: a block's L1 txs are exactly the queue's
-    entries, which the one-step executor (#7) loads from L1 (docs/design/
-    fraud-proofs.md section 2). The Portal refuses such forced txs and the Timelock
-    such kinds, so on a real L1 only a governance tx that does not decode gets here."""
+    kind the source may not send), or a batch item that does not decode in its batch.
+    It keeps its place in its block and the STF refuses it: a block's L1 txs are
+    exactly the L1 input queue's entries, which the one-step executor (#7) loads from
+    L1 (docs/design/fraud-proofs.md section 2), and a batch's items are exactly those
+    the inbox framed (docs/design/batch.md section 2). The Portal refuses forced txs
+    that do not decode and the Timelock non-governance kinds, so on a real L1 only a
+    governance tx that does not decode, or a batcher's bad item, gets here."""
 
     data: bytes
 

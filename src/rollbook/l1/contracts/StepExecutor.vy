@@ -29,6 +29,7 @@
 
 import smt
 import steps
+import txroot
 
 interface InputQueue:
     def entries(index: uint256) -> (bytes32, uint256): view
@@ -44,7 +45,7 @@ interface Family:
     ) -> (DynArray[steps.Change, steps.MAX_WRITES], steps.Context): view
 
 SPAN: constant(uint256) = 1048576  # 2**20 positions per block
-FRONTIER_DEPTH: constant(uint256) = 20
+FRONTIER_DEPTH: constant(uint256) = txroot.DEPTH
 FAMILIES: constant(uint256) = 16
 INPUTS_BYTES: constant(uint256) = 120
 HEADER_BYTES: constant(uint256) = 216
@@ -118,31 +119,11 @@ def _output_root(root: bytes32, wroot: bytes32, block_hash: bytes32) -> bytes32:
 
 @pure
 @internal
-def _node(left: bytes32, right: bytes32) -> bytes32:
-    return keccak256(concat(b"\x01", left, right))
-
-
-@pure
-@internal
-def _fold(start: bytes32, index: uint256, path: DynArray[bytes32, FRONTIER_DEPTH]) -> bytes32:
-    node: bytes32 = start
-    at: uint256 = index
-    for sibling: bytes32 in path:
-        if at & 1 == 1:
-            node = self._node(sibling, node)
-        else:
-            node = self._node(node, sibling)
-        at = at >> 1
-    return node
-
-
-@pure
-@internal
 def _has_item(root: bytes32, item: Bytes[steps.MAX_ITEM], index: uint256, path: DynArray[bytes32, FRONTIER_DEPTH]) -> bool:
     """rollbook.codec.txroot.verify_path."""
     if len(item) == 0 or index >= 1 << len(path):
         return False
-    return self._fold(keccak256(concat(b"\x00", item)), index, path) == root
+    return txroot.fold(keccak256(concat(b"\x00", item)), index, path) == root
 
 
 @pure
@@ -155,60 +136,7 @@ def _is_end(root: bytes32, count: uint256, item: Bytes[steps.MAX_ITEM], path: Dy
         return self._has_item(root, item, count - 1, path)
     if len(item) != 0 or count > 1 << len(path):
         return False
-    return self._fold(empty(bytes32), count, path) == root
-
-
-@pure
-@internal
-def _empty_subtree(height: uint256) -> bytes32:
-    node: bytes32 = empty(bytes32)
-    for i: uint256 in range(FRONTIER_DEPTH):
-        if i >= height:
-            break
-        node = self._node(node, node)
-    return node
-
-
-@pure
-@internal
-def _push(frontier: bytes32[FRONTIER_DEPTH], count: uint256, item: Bytes[48]) -> bytes32[FRONTIER_DEPTH]:
-    """rollbook.codec.txroot.frontier_push."""
-    branch: bytes32[FRONTIER_DEPTH] = frontier
-    node: bytes32 = keccak256(concat(b"\x00", item))
-    size: uint256 = count + 1
-    for height: uint256 in range(FRONTIER_DEPTH):
-        if size & 1 == 1:
-            branch[height] = node
-            return branch
-        node = self._node(branch[height], node)
-        size = size >> 1
-    raise "StepExecutor: the receipts frontier is full"
-
-
-@pure
-@internal
-def _frontier_root(frontier: bytes32[FRONTIER_DEPTH], count: uint256) -> bytes32:
-    """rollbook.codec.txroot.frontier_root."""
-    if count == 0:
-        return empty(bytes32)
-    depth: uint256 = 0
-    for i: uint256 in range(FRONTIER_DEPTH + 1):
-        if 1 << depth >= count:
-            break
-        depth += 1
-    if count == 1 << depth:
-        return frontier[depth]
-    node: bytes32 = empty(bytes32)
-    size: uint256 = count
-    for height: uint256 in range(FRONTIER_DEPTH):
-        if height >= depth:
-            break
-        if size & 1 == 1:
-            node = self._node(frontier[height], node)
-        else:
-            node = self._node(node, self._empty_subtree(height))
-        size = size >> 1
-    return node
+    return txroot.fold(empty(bytes32), count, path) == root
 
 
 # -- the reads and the writes ----------------------------------------------------------
@@ -334,7 +262,7 @@ def _end(ctx: steps.Context, root: bytes32, wroot: bytes32, frontier: bytes32[FR
     """`tx.end`: a refused tx's roots return to its pre-state; its receipt joins the
     frontier."""
     assert keccak256(abi_encode(frontier)) == ctx.receipts, "StepExecutor: the frontier is not the context's"
-    after: bytes32[FRONTIER_DEPTH] = self._push(frontier, ctx.tx_index, self._receipt(ctx))
+    after: bytes32[FRONTIER_DEPTH] = txroot.push(frontier, ctx.tx_index, keccak256(concat(b"\x00", self._receipt(ctx))))
     out: steps.Context = self._boundary(ctx.block, ctx.timestamp, ctx.tx_index + 1, ctx.next_input, ctx.next_sequenced, keccak256(abi_encode(after)), steps.TX_LOAD)
     if ctx.failed == 1:
         return ctx.tx_pre_root, ctx.tx_pre_withdrawals, out
@@ -347,7 +275,7 @@ def _seal(ctx: steps.Context, root: bytes32, wroot: bytes32, inputs: Bytes[INPUT
     """`block.seal`: the header from the inputs, the receipts and the roots."""
     self._check_inputs(ctx, inputs)
     assert keccak256(abi_encode(frontier)) == ctx.receipts, "StepExecutor: the frontier is not the context's"
-    receipts_root: bytes32 = self._frontier_root(frontier, ctx.tx_index)
+    receipts_root: bytes32 = txroot.frontier_root(frontier, ctx.tx_index)
     header: Bytes[HEADER_BYTES] = concat(inputs, receipts_root, root, wroot)
     return self._output_root(root, wroot, keccak256(header))
 
