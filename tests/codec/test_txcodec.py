@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rollbook.codec.batch import Batch, BatchBlock, decode_batch, encode_batch
+from rollbook.codec.batch import Batch, BatchBlock, decode_batch, encode_batch, sequenceable
 from rollbook.codec.errors import (
     BadReference,
     DecodeError,
@@ -44,6 +44,7 @@ from rollbook.exchange.orders import Order, SignedOrder, sign_order
 from rollbook.exchange.txs import (
     Deposit,
     Fill,
+    ForcedClose,
     Liquidate,
     ListInstrument,
     NonceFloor,
@@ -1069,3 +1070,17 @@ def test_a_wrong_carried_digest_is_refused_by_the_encoder() -> None:
     posing = SignedOrder(fill.taker.order, NO_SIGNATURE, fill.maker.digest)
     with pytest.raises(EncodeError, match="digest"):
         in_batch(fill, Fill(posing, fill.taker, fill.size))
+
+
+@pytest.mark.parametrize("name", list(TXS))
+def test_a_batch_carries_only_what_a_sequencer_may_send(name: str) -> None:
+    """Deposits, governance txs, forced closes and unsigned owner txs come only from
+    L1: in a batch they are unreadable items, whatever their bytes."""
+    tx = TXS[name]
+    item = encode_tx(tx, batch_context(SEP, TABLE, T))
+    decoded, _ = decode_batch(assemble([(T, 1, [item])], TABLE), SEP)
+    (got,) = decoded.blocks[0].txs
+    assert got == (tx if sequenceable(tx) else Unreadable(item))
+    signed = getattr(tx, "signature", "n/a")
+    if isinstance(tx, Deposit | ForcedClose) or signed is None:
+        assert not sequenceable(tx)

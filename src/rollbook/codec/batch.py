@@ -18,7 +18,9 @@ end exactly at its end is refused by the inbox and never recorded.
 
 Each item decodes on its own (its block's time, the head's instrument table and the
 earlier items its order references name, :mod:`rollbook.codec.txcodec`): an item
-that does not decode is kept as an :class:`~rollbook.exchange.txs.Unreadable` tx,
+that does not decode, or is a tx only L1 may send (a deposit, a governance tx, a
+forced close, an unsigned owner tx), is kept as an
+:class:`~rollbook.exchange.txs.Unreadable` tx,
 which the STF refuses, and the rest of the batch stands. Only a head that does not
 decode, or block tx counts that do not add up to the items, make the batch invalid;
 derivation skips such a batch whole (the deterministic rule of ARCHITECTURE section
@@ -46,7 +48,21 @@ from rollbook.codec.txcodec import TxContext, decode_tx, encode_tx
 from rollbook.codec.txroot import merkle_root
 from rollbook.codec.wire import Reader, uint
 from rollbook.crypto.keccak import keccak256
-from rollbook.exchange.txs import Fill, Liquidate, Tx, Unreadable
+from rollbook.exchange.txs import (
+    Backstop,
+    Fill,
+    Liquidate,
+    NonceFloor,
+    OracleUpdate,
+    RegisterKey,
+    RevokeKey,
+    SetMarginMode,
+    SettleAccount,
+    Transfer,
+    Tx,
+    Unreadable,
+    Withdraw,
+)
 
 VERSION = 2
 MAX_BATCH_BYTES = 120_000
@@ -219,17 +235,32 @@ def _check_encodable(batch: Batch) -> None:
             raise EncodeError("block timestamps and L1 origins must not decrease")
 
 
+SEQUENCED = (Fill, Liquidate, Backstop, SettleAccount, OracleUpdate)
+"""The kinds a batch carries besides owner txs; the rest (deposits, governance, forced
+closes) come only from L1, and an owner tx in a batch must be signed."""
+SIGNED = (Withdraw, Transfer, RegisterKey, RevokeKey, NonceFloor, SetMarginMode)
+
+
+def sequenceable(tx: Tx) -> bool:
+    """Whether ``tx`` is one a batch may carry (a signed owner tx, a fill, a
+    liquidation, a backstop, a settlement, an oracle report)."""
+    if isinstance(tx, SIGNED):
+        return tx.signature is not None
+    return isinstance(tx, SEQUENCED)
+
+
 def decode_item(item: bytes, ctx: TxContext) -> Tx:
     """One item in its batch's context (``ctx.item`` is its index): the tx, or an
-    :class:`Unreadable` of its bytes when it does not decode. Its referable order parts
-    are registered either way (a part is referable when it decodes)."""
+    :class:`Unreadable` of its bytes when it does not decode or is no tx a batch may
+    carry (:func:`sequenceable`). Its referable order parts are registered either way
+    (a part is referable when it decodes)."""
     reader = Reader(item)
     try:
         tx = decode_tx(reader, ctx)
         reader.finish("item")
     except DecodeError:
         return Unreadable(item)
-    return tx
+    return tx if sequenceable(tx) else Unreadable(item)
 
 
 def decode_batch(data: bytes, domain_separator: bytes) -> tuple[Batch, tuple[bytes, ...]]:
