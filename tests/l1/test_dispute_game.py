@@ -322,7 +322,7 @@ def test_backing_has_rules(chain: Chain) -> None:
         game.back(0, value=BOND)
     with (
         boa.env.prank(challenger),
-        boa.reverts("DisputeGame: this root is backed by the sender already"),
+        boa.reverts("DisputeGame: this root is backed by the sender"),
     ):
         game.back(0, value=BOND)
     output = oracle.outputs(0)
