@@ -130,7 +130,7 @@ def batches(world: World, tape: list[Tx], chain_id: int = 901) -> list[tuple[Bat
         best: tuple[Batch, bytes] | None = None
         while end <= len(blocks):
             body = tuple(blocks[start:end])
-            batch = Batch(chain_id, bytes(32), start + 1, body, instrument_table(body, grid))
+            batch = Batch(chain_id, start, body, instrument_table(body, grid))
             try:
                 data = encode_batch(batch, world.separator).data
             except Oversized:

@@ -68,6 +68,7 @@ class Setup:
             dispute_arity=arity,
             dispute_clock=3_600,
             domain_separator=world.separator,
+            chain=self.cfg,
         )
         self.genesis_state = world.state.copy()
         builder = BlockBuilder(self.cfg, world.state.copy(), self.l1.genesis_ref)

@@ -58,6 +58,7 @@ class Rollup:
                 output_version=output_version(self.cfg.mode),
                 first_deposit_id=self.world.state.globals().next_deposit_id,
                 domain_separator=self.world.separator,
+                chain=self.cfg,
                 **self.l1_params,
             )
             self.l1.add_owners({p.owner: p.owner_key for p in self.people})

@@ -26,7 +26,6 @@ from rollbook.codec.batch import (
 )
 from rollbook.codec.txcodec import NO_SIGNATURE, TxContext
 from rollbook.codec.wire import uint
-from rollbook.crypto.keccak import keccak256
 from rollbook.crypto.secp256k1 import SECP256K1_N, private_key_address
 from rollbook.exchange.orders import SignedOrder
 from rollbook.exchange.txs import (
@@ -82,8 +81,8 @@ WIDE_MAKER = 1 + 4 + 2 + 8 + 8 + 4 + 8 + 2 + 4
 WIDE_TAKER = WIDE_MAKER - 2
 WIDE_TAKER_AT_PRICE = WIDE_TAKER - 8
 AT_MAKER_PRICE = 0x01  # bit 0 of a taker's head (a maker's is its side)
-# version u8 | chain id u64 | parent hash 32 | first block u64 | origin hash 32
-INSTRUMENT_COUNT_OFFSET = 1 + 8 + 32 + 8 + 32
+# version u8 | chain id u64 | first block u64
+INSTRUMENT_COUNT_OFFSET = 1 + 8 + 8
 assert INSTRUMENT_COUNT_OFFSET == COUNTS_OFFSET
 TABLE_ENTRY = 2 + 8 + 8  # id u16 | tick u64 | lot u64
 BLOCK_HEADER = 8 + 8 + 2  # timestamp u64 | l1 origin u64 | tx count u16
@@ -255,14 +254,8 @@ def session() -> Session:
         ],
         seen,
     )
-    one = Batch(31337, keccak256(b"parent"), 7, tuple(first), instrument_table(tuple(first), grid))
-    two = Batch(
-        31337,
-        keccak256(b"parent 2"),
-        7 + len(first),
-        tuple(second),
-        instrument_table(tuple(second), grid),
-    )
+    one = Batch(31337, 7, tuple(first), instrument_table(tuple(first), grid))
+    two = Batch(31337, 7 + len(first), tuple(second), instrument_table(tuple(second), grid))
     return Session(world.separator, grid, (one, two))
 
 
@@ -370,9 +363,7 @@ def assemble(
     *,
     version: int = VERSION,
     chain_id: int = 31337,
-    parent_hash: bytes = bytes(32),
     first_block: int = 1,
-    origin_hash: bytes = bytes(32),
 ) -> bytes:
     """Batch bytes from ``(timestamp, origin, tx encodings)`` per block, each tx framed
     as an item: how a hand-crafted batch reaches the field under test."""
@@ -381,9 +372,7 @@ def assemble(
         (
             bytes([version]),
             uint(chain_id, 8),
-            parent_hash,
             uint(first_block, 8),
-            origin_hash,
             bytes([len(table)]),
             b"".join(uint(i, 2) + uint(t, 8) + uint(lot, 8) for i, t, lot in table),
             uint(len(blocks), 2),

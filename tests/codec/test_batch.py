@@ -83,7 +83,7 @@ def tape_batch(fills: int = 300, per_block: int = 40) -> Batch:
         for i, start in enumerate(range(0, len(tape), per_block))
     )
     grid = {PERP: (world.state.instrument(PERP).tick, world.state.instrument(PERP).lot)}
-    return Batch(1, keccak256(b"tape"), 1, blocks, instrument_table(blocks, grid))
+    return Batch(1, 1, blocks, instrument_table(blocks, grid))
 
 
 # -- round trips -----------------------------------------------------------------------
@@ -113,11 +113,7 @@ def test_session_batch_round_trip(index: int) -> None:
     decoded, tx_bytes = decode_batch(data, SEP)
     assert decoded.blocks == batch.blocks
     assert decoded.instruments == batch.instruments
-    assert (decoded.chain_id, decoded.parent_hash, decoded.first_block) == (
-        batch.chain_id,
-        batch.parent_hash,
-        batch.first_block,
-    )
+    assert (decoded.chain_id, decoded.first_block) == (batch.chain_id, batch.first_block)
     assert tx_bytes == encoded.tx_bytes
     assert decoded.tx_root == merkle_root(tx_bytes) == encoded.tx_root
     assert decoded == dataclasses.replace(batch, tx_root=encoded.tx_root)
@@ -135,11 +131,7 @@ def test_session_batch_layout() -> None:
     encoded = encode_batch(BATCH, SEP)
     data = encoded.data
     assert data[:INSTRUMENT_COUNT_OFFSET] == (
-        bytes([VERSION])
-        + uint(BATCH.chain_id, 8)
-        + BATCH.parent_hash
-        + uint(BATCH.first_block, 8)
-        + BATCH.origin_hash
+        bytes([VERSION]) + uint(BATCH.chain_id, 8) + uint(BATCH.first_block, 8)
     )
     table = b"".join(uint(i, 2) + uint(t, 8) + uint(lot, 8) for i, t, lot in BATCH.instruments)
     at = INSTRUMENT_COUNT_OFFSET
@@ -235,7 +227,7 @@ def test_orders_off_the_instrument_grid_go_wide() -> None:
     assert instrument_table(blocks, {}) == ()
     # only instruments traded by fills or liquidations, sorted, from the grid
     assert instrument_table(BATCH.blocks, SESSION.grid) == BATCH.instruments
-    no_table = Batch(1, bytes(32), 1, blocks)
+    no_table = Batch(1, 1, blocks)
     encoded = encode_batch(no_table, SEP)
     assert len(encoded.tx_bytes[0]) == 1 + WIDE_MAKER + WIDE_TAKER_AT_PRICE + 2 * SIGNATURE
     assert decode_batch(encoded.data, SEP)[0].blocks == blocks
@@ -244,19 +236,19 @@ def test_orders_off_the_instrument_grid_go_wide() -> None:
 def test_encode_refuses_batches_the_format_cannot_hold() -> None:
     one = BatchBlock(GENESIS_TIME, 1, (SettleAccount(1),))
     with pytest.raises(EncodeError):
-        encode_batch(Batch(1, bytes(32), 1, ()), SEP)
+        encode_batch(Batch(1, 1, ()), SEP)
     with pytest.raises(EncodeError):
-        encode_batch(Batch(1, bytes(32), 1, (one,) * (MAX_BLOCKS + 1)), SEP)
-    encode_batch(Batch(1, bytes(32), 1, (one,) * MAX_BLOCKS), SEP)
+        encode_batch(Batch(1, 1, (one,) * (MAX_BLOCKS + 1)), SEP)
+    encode_batch(Batch(1, 1, (one,) * MAX_BLOCKS), SEP)
     table = tuple((i, 1, 1) for i in range(256))
     with pytest.raises(EncodeError):
-        encode_batch(Batch(1, bytes(32), 1, (one,), table), SEP)
+        encode_batch(Batch(1, 1, (one,), table), SEP)
 
 
 def test_a_batch_over_the_size_limit() -> None:
     _, tape = load_bench_stf().build_tape(1000, traders=12)
     block = BatchBlock(GENESIS_TIME, 1, strip_repeats(tape))
-    big = Batch(1, bytes(32), 1, (block,), ((PERP, 50_000, 100_000),))
+    big = Batch(1, 1, (block,), ((PERP, 50_000, 100_000),))
     with pytest.raises(Oversized):
         encode_batch(big, SEP)
     data = DATA[0]
@@ -410,12 +402,18 @@ def test_blocks_must_not_go_back_in_time_or_origin() -> None:
         decode_batch(patched(data, origin, uint(BATCH.blocks[1].l1_origin - 1, 8)), SEP)
     with pytest.raises(OutOfOrder):  # the first block cannot be later than the second
         decode_batch(patched(data, block_header_offset(n, 0), uint(t1 + 1, 8)), SEP)
-    # equal is allowed; a narrow expiry is an offset from its own block's time
+    # equal is allowed; a narrow expiry is an offset from the batch's time (its first
+    # block's), so moving a later block's time moves no expiry, and moving the first
+    # block's moves every one
     same = patched(data, block_header_offset(n, 1), uint(t0, 8))
     decoded, _ = decode_batch(same, SEP)
     fill = next(tx for tx in decoded.blocks[1].txs if isinstance(tx, Fill))
     original = next(tx for tx in BATCH.blocks[1].txs if isinstance(tx, Fill))
-    assert fill.maker.order.expiry == original.maker.order.expiry - (t1 - t0)
+    assert fill == original
+    earlier = patched(data, block_header_offset(n, 0), uint(t0 - 5, 8))
+    decoded, _ = decode_batch(earlier, SEP)
+    fill = next(tx for tx in decoded.blocks[1].txs if isinstance(tx, Fill))
+    assert fill.maker.order.expiry == original.maker.order.expiry - 5
     assert fill.maker.digest == fill.maker.order.digest(SEP) != original.maker.digest
 
 

@@ -44,7 +44,7 @@ def kitchen_sink() -> bytes:
     decoder reads them in a batch too), orders narrow on the table."""
     txs = strip_repeats(tx for _, tx in CAT.txs)
     block = BatchBlock(CAT.now, 5, txs)
-    return encode_batch(Batch(9, bytes(32), 3, (block,), ((PERP, PERP_TICK, PERP_LOT),)), SEP).data
+    return encode_batch(Batch(9, 3, (block,), ((PERP, PERP_TICK, PERP_LOT),)), SEP).data
 
 
 def batch_sources() -> list[bytes]:

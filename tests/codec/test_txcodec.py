@@ -128,7 +128,7 @@ def taker_for(maker: SignedOrder, **fields: object) -> SignedOrder:
 
 def in_batch(*txs: Tx, table: tuple[tuple[int, int, int], ...] = TABLE) -> tuple[bytes, ...]:
     """Encode ``txs`` as one block at ``T``; check the batch round trip; the tx bytes."""
-    batch = Batch(31337, bytes(32), 1, (BatchBlock(T, 1, txs),), table)
+    batch = Batch(31337, 1, (BatchBlock(T, 1, txs),), table)
     encoded = encode_batch(batch, SEP)
     decoded, tx_bytes = decode_batch(encoded.data, SEP)
     assert decoded.blocks == batch.blocks

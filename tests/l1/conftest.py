@@ -138,6 +138,9 @@ def portal(usdc: Any, oracle: Any) -> Any:
     return load_portal(usdc.address, oracle.address, version, 10**15, 0, FREEZE_DELAY, CLAIM_PERIOD)
 
 
+INBOX_CHAIN, INBOX_DEPTH, INBOX_DRIFT = 901, 4, 1800
+
+
 @pytest.fixture
 def inbox(deployer: Any) -> Any:
-    return load("BatchInbox", deployer)
+    return load("BatchInbox", deployer, INBOX_CHAIN, INBOX_DEPTH, INBOX_DRIFT)

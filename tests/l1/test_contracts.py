@@ -102,8 +102,29 @@ def test_forced_txs_pay_their_fee_and_are_logged(portal: Any) -> None:
 # -- BatchInbox ------------------------------------------------------------------------
 
 
+def batch_head(first: int, blocks: list[tuple[int, int, int]], table: int = 1) -> bytes:
+    """A v2 batch head for chain 901: ``table`` instruments, and ``(timestamp, origin,
+    txs)`` per block."""
+    return b"".join(
+        (
+            bytes([2]),
+            (901).to_bytes(8, "big"),
+            first.to_bytes(8, "big"),
+            bytes([table]),
+            b"".join(i.to_bytes(2, "big") + bytes([0] * 7 + [1]) * 2 for i in range(table)),
+            len(blocks).to_bytes(2, "big"),
+            b"".join(
+                t.to_bytes(8, "big") + o.to_bytes(8, "big") + n.to_bytes(2, "big")
+                for t, o, n in blocks
+            ),
+        )
+    )
+
+
 def test_the_inbox_computes_the_root_of_the_items(inbox: Any) -> None:
-    head = bytes([2]) + bytes(80) + b"\x01" + bytes(18) + b"\x00\x02" + bytes(36)
+    boa.env.time_travel(blocks=10)
+    now, number = boa.env.evm.patch.timestamp, boa.env.evm.patch.block_number
+    head = batch_head(0, [(now, number - 4, 2), (now, number - 4, 1)])
     items = [b"\x07abc", b"x" * 300, b"\x01"]
     data = head + b"".join(frame(item) for item in items)
     inbox.post(data)
@@ -111,20 +132,42 @@ def test_the_inbox_computes_the_root_of_the_items(inbox: Any) -> None:
     assert record.data_hash == keccak256(data)
     assert record.head_hash == keccak256(head)
     assert (record.tx_root, record.items) == (merkle_root(items), 3)
+    assert (record.first_block, record.blocks) == (0, 2)
     assert record.l1_block == boa.env.evm.patch.block_number
-    assert inbox.count() == 1
-    inbox.post(head)  # no items: the empty root
+    assert (inbox.count(), inbox.blocks(), inbox.last_timestamp()) == (1, 2, now)
+    with boa.reverts("BatchInbox: the batch does not continue the inbox's blocks"):
+        inbox.post(data)  # posted twice
+    empty = batch_head(2, [(now, number - 4, 0)])
+    inbox.post(empty)  # no items: the empty root
     assert (inbox.records(1).tx_root, inbox.records(1).items) == (bytes(32), 0)
-    with boa.reverts("BatchInbox: the batch ends inside its head"):
+    head = batch_head(3, [(now, number - 4, 3)])
+    with boa.reverts("BatchInbox: the batch ends inside a field"):
         inbox.post(head[:-1])
+    data = head + b"".join(frame(item) for item in items)
     with boa.reverts("BatchInbox: the batch ends inside an item"):
         inbox.post(data[:-1])
     with boa.reverts("BatchInbox: an item is 1..4096 bytes"):
         inbox.post(head + b"\x00")
     with boa.reverts("BatchInbox: a short item has a long frame"):
         inbox.post(head + b"\xff\x00\x04" + b"\x07abc")
+    with boa.reverts("BatchInbox: the blocks' tx counts do not add up to the items"):
+        inbox.post(head + frame(b"\x07abc"))
+    with boa.reverts("BatchInbox: an L1 origin goes back"):
+        inbox.post(batch_head(3, [(now, number - 5, 0)]))
+    with boa.reverts("BatchInbox: an L1 origin is not deep enough"):
+        inbox.post(batch_head(3, [(now, number - 3, 0)]))
+    with boa.reverts("BatchInbox: a timestamp goes back"):
+        inbox.post(batch_head(3, [(now - 1, number - 4, 0)]))
+    with boa.reverts("BatchInbox: a timestamp is too far from L1's"):
+        inbox.post(batch_head(3, [(now + 1801, number - 4, 0)]))
+    with boa.reverts("BatchInbox: a batch for another chain"):
+        inbox.post(
+            bytes([2]) + (902).to_bytes(8, "big") + batch_head(3, [(now, number - 4, 0)])[9:]
+        )
+    with boa.reverts("BatchInbox: unknown batch version"):
+        inbox.post(bytes([1]) + batch_head(3, [(now, number - 4, 0)])[1:])
     with boa.reverts("BatchInbox: the batch ends inside a field"):
-        inbox.post(data[:40])
+        inbox.post(data[:16])
     with boa.env.prank(stranger()), boa.reverts("BatchInbox: only the batcher posts"):
         inbox.post(data)
 

@@ -10,7 +10,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from rollbook.codec.batch import frame, unframe
+from rollbook.chain.derive import ChainConfig, InboxCursor, InvalidBatch, inbox_accepts
+from rollbook.chain.l1 import L1Block
+from rollbook.codec.batch import decode_batch, frame
 from rollbook.codec.errors import DecodeError
 from rollbook.codec.txroot import merkle_root
 from rollbook.crypto.keccak import keccak256
@@ -213,16 +215,20 @@ TestTimelock.settings = settings(max_examples=15, stateful_step_count=20, deadli
 
 
 class BatchInboxModel(RuleBasedStateMachine):
-    """Posts by the batcher are recorded in order with their hash and the root of their
-    items as the codec frames them (a batch's head, then framed items); bytes whose
-    frames do not end at the end, and posts by anyone else, are refused and record
-    nothing."""
+    """The inbox records exactly the batches derivation takes: a batch is recorded iff
+    its head decodes, its frames end at its end, its tx counts add up, and
+    ``rollbook.chain.derive.inbox_accepts`` takes it (the chain id, the inbox's count
+    of batch blocks, origins and timestamps); then with its hash and the root of its
+    items. Anything else, and posts by anyone else, are refused and record nothing."""
 
     @initialize()
     def deploy(self) -> None:
         self.anchor = boa.env.anchor()
         self.anchor.__enter__()
-        self.inbox: Any = load("BatchInbox", boa.env.eoa)
+        boa.env.time_travel(blocks=20)
+        self.inbox: Any = load("BatchInbox", boa.env.eoa, 901, 4, 1800)
+        self.cfg = ChainConfig(901, bytes(32), confirmation_depth=4, max_drift=1800)
+        self.cursor = InboxCursor()
         self.records: list[tuple[bytes, bytes, int]] = []
 
     def teardown(self) -> None:
@@ -230,27 +236,66 @@ class BatchInboxModel(RuleBasedStateMachine):
             self.anchor.__exit__(None, None, None)
 
     def _post(self, data: bytes) -> None:
+        number, now = boa.env.evm.patch.block_number, boa.env.evm.patch.timestamp
         try:
-            items = unframe(data)
-        except DecodeError:
+            batch, items = decode_batch(data, bytes(32))
+            cursor = inbox_accepts(self.cursor, batch, L1Block(number, b"", b"", now), self.cfg)
+        except (DecodeError, InvalidBatch):
             with boa.reverts():
                 self.inbox.post(data)
             return
         self.inbox.post(data)
+        self.cursor = cursor
         self.records.append((keccak256(data), merkle_root(items), len(items)))
 
     @rule(
-        table=st.integers(0, 3),
-        blocks=st.integers(0, 3),
-        items=st.lists(st.binary(min_size=1, max_size=300), max_size=6),
+        chain=st.sampled_from([901, 901, 901, 902]),
+        skew=st.sampled_from([0, 0, 0, -1, 1]),
+        table=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2)), max_size=3),
+        blocks=st.lists(
+            st.tuples(st.integers(-2000, 2000), st.integers(0, 8), st.integers(0, 2)),
+            min_size=1,
+            max_size=3,
+        ),
+        extra=st.sampled_from([0, 0, 0, -1, 1]),
+        data=st.data(),
     )
-    def post_framed(self, table: int, blocks: int, items: list[bytes]) -> None:
-        head = bytes(81) + bytes([table]) + bytes(18 * table) + blocks.to_bytes(2, "big")
-        self._post(head + bytes(18 * blocks) + b"".join(frame(item) for item in items))
+    def post_batch(
+        self,
+        chain: int,
+        skew: int,
+        table: list[tuple[int, int]],
+        blocks: list[tuple[int, int, int]],
+        extra: int,
+        data: st.DataObject,
+    ) -> None:
+        number, now = boa.env.evm.patch.block_number, boa.env.evm.patch.timestamp
+        head = (
+            bytes([2])
+            + chain.to_bytes(8, "big")
+            + max(0, self.cursor.blocks + skew).to_bytes(8, "big")
+        )
+        head += bytes([len(table)]) + b"".join(
+            i.to_bytes(2, "big") + tick.to_bytes(8, "big") + (1).to_bytes(8, "big")
+            for i, tick in table
+        )
+        head += len(blocks).to_bytes(2, "big") + b"".join(
+            max(0, now + dt).to_bytes(8, "big")
+            + max(0, number - back).to_bytes(8, "big")
+            + n.to_bytes(2, "big")
+            for dt, back, n in blocks
+        )
+        count = max(0, sum(n for _, _, n in blocks) + extra)
+        items = [data.draw(st.binary(min_size=1, max_size=40)) for _ in range(count)]
+        self._post(head + b"".join(frame(item) for item in items))
 
-    @rule(data=st.binary(min_size=0, max_size=200))
+    @rule(data=st.binary(min_size=0, max_size=120))
     def post_bytes(self, data: bytes) -> None:
         self._post(data)
+
+    @rule(seconds=st.integers(0, 600))
+    def wait(self, seconds: int) -> None:
+        boa.env.time_travel(blocks=1 + seconds // 12)
 
     @rule(data=st.binary(min_size=41, max_size=80))
     def post_as_stranger(self, data: bytes) -> None:
@@ -265,6 +310,7 @@ class BatchInboxModel(RuleBasedStateMachine):
         if not hasattr(self, "inbox"):
             return
         assert self.inbox.count() == len(self.records)
+        assert self.inbox.blocks() == self.cursor.blocks
         for index, (data_hash, tx_root, items) in enumerate(self.records):
             record = self.inbox.records(index)
             assert (record.data_hash, record.tx_root, record.items) == (data_hash, tx_root, items)
@@ -332,6 +378,6 @@ class CollateralModel(RuleBasedStateMachine):
 
 
 TestBatchInbox = BatchInboxModel.TestCase
-TestBatchInbox.settings = settings(max_examples=10, stateful_step_count=15, deadline=None)
+TestBatchInbox.settings = settings(max_examples=25, stateful_step_count=15, deadline=None)
 TestCollateral = CollateralModel.TestCase
 TestCollateral.settings = settings(max_examples=10, stateful_step_count=15, deadline=None)

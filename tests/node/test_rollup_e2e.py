@@ -56,6 +56,7 @@ def test_deposit_trade_post_verify_withdraw(tmp_path: Path) -> None:
         challenge_window=60,
         first_deposit_id=state.globals().next_deposit_id,
         domain_separator=world.separator,
+        chain=cfg,
     )
     l1.back_genesis(state.globals().total_deposits)
     taker = devnet.takers[0]

@@ -6,13 +6,17 @@ to each L1 block ``B`` (number ``n``, time ``T``):
 
 1. **Inputs wait in a queue.** ``B``'s deposits, forced txs and governance txs join
    the pending queue, each tagged with ``n`` and ``T``.
-2. **Batches build blocks.** Each batch in ``B`` is decoded (:mod:`rollbook.codec`)
-   and checked as a whole: the chain id; it continues the chain (``first_block`` =
-   head + 1, ``parent_hash`` = head hash); each block's L1 origin is an L1 block at
-   depth ≥ ``k`` from ``B`` (``origin ≤ n − k``) and never goes back; timestamps never
-   go back and stay within ``[origin time, origin time + max_drift]``. A batch that
-   fails any check, or does not decode, is **skipped whole** — nothing of it applies —
-   and derivation goes on with the next. A valid batch's blocks are built in order.
+2. **Batches build blocks.** Each batch in ``B`` is decoded (:mod:`rollbook.codec`,
+   item by item: an item that does not decode is an ``Unreadable`` tx in its place)
+   and its head checked by the **inbox's rules** (``BatchInbox.vy`` refuses on L1 a
+   batch that breaks them, so on L1 nothing is ever skipped; a simulated L1 takes
+   anything, and derivation skips such a batch whole): the chain id; ``first_block``
+   is the number of batch blocks before it (no batch posted twice, none missing);
+   each block's L1 origin never goes back and is at depth ≥ ``k`` from ``B``
+   (``origin ≤ n − k``); timestamps never go back and stay within ``max_drift`` of
+   ``B``'s time. The checks compare with the last batch block, not the L2 head (rule
+   4's blocks are derivation's own): a block's timestamp and origin are its batch's,
+   raised to its parent's if lower. A valid batch's blocks are built in order.
 3. **Origins carry the L1 txs.** A block whose origin advances from ``o`` to ``o'``
    starts with every queued input from L1 blocks ``(o, o']``, in L1 order: deposits
    as ``Deposit`` txs, forced and governance txs decoded from their bytes (a forced tx
@@ -100,7 +104,9 @@ class ChainConfig:
     """A deployment's derivation parameters (fixed at genesis).
 
     ``inclusion_window`` is in seconds of L1 time (goal ≤ 30 minutes; Taiko 576 s,
-    Arbitrum up to 24 h). ``max_drift`` bounds an L2 timestamp above its origin's.
+    Arbitrum up to 24 h). ``max_drift`` bounds the distance of a batch block's
+    timestamp from the time of the L1 block that includes its batch, either way (the
+    inbox's rule, Arbitrum's ``maxTimeVariation``).
     """
 
     chain_id: int
@@ -238,6 +244,16 @@ class Heads:
     final: int
 
 
+@dataclass(frozen=True, slots=True)
+class InboxCursor:
+    """What the inbox knows of the batches so far (``BatchInbox.vy``'s state): how many
+    batch blocks, and the last one's timestamp and L1 origin."""
+
+    blocks: int = 0
+    timestamp: int = 0
+    origin: int = 0
+
+
 @dataclass
 class _Snapshot:
     """The derivation state right after an L1 block was processed."""
@@ -246,6 +262,7 @@ class _Snapshot:
     state: State
     blocks: int
     pending: tuple[Pending, ...]
+    inbox: InboxCursor
 
 
 @dataclass
@@ -263,6 +280,7 @@ class Deriver:
     l1: list[L1Ref] = field(default_factory=list)
     snapshots: list[_Snapshot] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    inbox: InboxCursor = field(default_factory=InboxCursor)
 
     def __post_init__(self) -> None:
         self.state = self.genesis_state.copy()
@@ -341,6 +359,7 @@ class Deriver:
         del self.derived_from[1:]
         self.pending = []
         self.l1 = self.l1[:1]
+        self.inbox = InboxCursor()
 
     def _restore(self, snap: _Snapshot) -> None:
         """Make the derivation state what it was right after ``snap.l1``."""
@@ -349,6 +368,7 @@ class Deriver:
         del self.derived_from[snap.blocks :]
         self.pending = list(snap.pending)
         self.l1 = [ref for ref in self.l1 if ref.number <= snap.l1.number]
+        self.inbox = snap.inbox
 
     def process(self, block: L1Block) -> None:
         """Derive from the next L1 block (rules 1-4 of the module docstring).
@@ -379,7 +399,7 @@ class Deriver:
         for index, data in enumerate(block.batches):
             try:
                 batch, _ = decode_batch(data, self.cfg.domain_separator)
-                self._check(batch, block.number)
+                self.inbox = inbox_accepts(self.inbox, batch, block, self.cfg)
             except (DecodeError, InvalidBatch) as exc:
                 self.notes.append(
                     f"L1 block {block.number} batch {index} skipped: "
@@ -387,10 +407,14 @@ class Deriver:
                 )
                 continue
             for b in batch.blocks:
-                self._append(self._ref(b.l1_origin), b.timestamp, b.txs, block.number)
+                head = self.head.header
+                origin = self._ref(max(b.l1_origin, head.l1_origin))
+                self._append(origin, max(b.timestamp, head.timestamp), b.txs, block.number)
         self._force(block)
         self.snapshots.append(
-            _Snapshot(self.l1[-1], self.state.copy(), len(self.blocks), tuple(self.pending))
+            _Snapshot(
+                self.l1[-1], self.state.copy(), len(self.blocks), tuple(self.pending), self.inbox
+            )
         )
         self._prune()
 
@@ -407,41 +431,6 @@ class Deriver:
         if not 0 <= index < len(self.l1):
             raise InvalidBatch(f"L1 origin {number} is not a known L1 block")
         return self.l1[index]
-
-    def _check(self, batch: Batch, inclusion: int) -> None:
-        """Rule 2: the whole batch fits the chain, or it is skipped."""
-        head = self.head.header
-        if batch.chain_id != self.cfg.chain_id:
-            raise InvalidBatch(f"batch for chain {batch.chain_id}, this is {self.cfg.chain_id}")
-        if batch.first_block != head.number + 1 or batch.parent_hash != head.hash():
-            raise InvalidBatch(
-                f"batch starts at block {batch.first_block} on "
-                f"{batch.parent_hash.hex()[:8]}; the head is {head.number} "
-                f"({head.hash().hex()[:8]})"
-            )
-        origin_number, timestamp = head.l1_origin, head.timestamp
-        for b in batch.blocks:
-            if b.l1_origin < origin_number:
-                raise InvalidBatch(f"L1 origin {b.l1_origin} goes back from {origin_number}")
-            if b.l1_origin + self.cfg.confirmation_depth > inclusion:
-                raise InvalidBatch(
-                    f"L1 origin {b.l1_origin} is not {self.cfg.confirmation_depth} blocks "
-                    f"deep at L1 block {inclusion}"
-                )
-            origin = self._ref(b.l1_origin)
-            if b.timestamp < timestamp:
-                raise InvalidBatch(f"timestamp {b.timestamp} goes back from {timestamp}")
-            if not origin.timestamp <= b.timestamp <= origin.timestamp + self.cfg.max_drift:
-                raise InvalidBatch(
-                    f"timestamp {b.timestamp} is outside [{origin.timestamp}, "
-                    f"{origin.timestamp + self.cfg.max_drift}] of origin {origin.number}"
-                )
-            origin_number, timestamp = b.l1_origin, b.timestamp
-        if batch.origin_hash != self._ref(origin_number).hash:
-            raise InvalidBatch(
-                f"the batch was built on another L1 fork (origin {origin_number} hash "
-                f"{batch.origin_hash.hex()[:8]}, L1 has {self._ref(origin_number).hash.hex()[:8]})"
-            )
 
     def _append(self, origin: L1Ref, timestamp: int, sequenced: Sequence[Tx], source: int) -> None:
         l1_txs, self.pending, notes = take_due(self.pending, origin.number, self.cfg)
@@ -470,6 +459,39 @@ class Deriver:
             f"derivation appends block {head.number + 1}"
         )
         self._append(origin, timestamp, (), block.number)
+
+
+def inbox_accepts(
+    cursor: InboxCursor, batch: Batch, block: L1Block, cfg: ChainConfig
+) -> InboxCursor:
+    """Rule 2, the inbox's rules (``BatchInbox.vy``, tested against this): the cursor
+    after ``batch``, included in L1 block ``block``; raises :class:`InvalidBatch` if
+    the inbox would refuse it."""
+    if batch.chain_id != cfg.chain_id:
+        raise InvalidBatch(f"batch for chain {batch.chain_id}, this is {cfg.chain_id}")
+    if batch.first_block != cursor.blocks:
+        raise InvalidBatch(
+            f"the batch starts at batch block {batch.first_block}; the inbox has "
+            f"{cursor.blocks} (posted twice, or one is missing)"
+        )
+    timestamp, origin = cursor.timestamp, cursor.origin
+    for b in batch.blocks:
+        if b.l1_origin < origin:
+            raise InvalidBatch(f"L1 origin {b.l1_origin} goes back from {origin}")
+        if b.l1_origin + cfg.confirmation_depth > block.number:
+            raise InvalidBatch(
+                f"L1 origin {b.l1_origin} is not {cfg.confirmation_depth} blocks deep at "
+                f"L1 block {block.number}"
+            )
+        if b.timestamp < timestamp:
+            raise InvalidBatch(f"timestamp {b.timestamp} goes back from {timestamp}")
+        if abs(b.timestamp - block.timestamp) > cfg.max_drift:
+            raise InvalidBatch(
+                f"timestamp {b.timestamp} is more than {cfg.max_drift} s from L1 block "
+                f"{block.number}'s {block.timestamp}"
+            )
+        timestamp, origin = b.timestamp, b.l1_origin
+    return InboxCursor(cursor.blocks + len(batch.blocks), timestamp, origin)
 
 
 def derive(

@@ -139,7 +139,9 @@ def batch_of(
 ) -> Batch:
     """The batch that posts ``blocks`` (consecutive, after ``parent``) to L1.
 
-    ``grid`` maps instrument id -> (tick, lot): the batch's instrument table.
+    ``grid`` maps instrument id -> (tick, lot): the batch's instrument table. Every
+    block after genesis in the sequencer's chain is a batch block, so the first one's
+    index among batch blocks (the inbox's count) is ``parent.number``.
     """
     body = tuple(
         BatchBlock(
@@ -149,14 +151,7 @@ def batch_of(
         )
         for b in blocks
     )
-    return Batch(
-        cfg.chain_id,
-        parent.hash,
-        parent.number + 1,
-        body,
-        instrument_table(body, grid),
-        origin_hash=blocks[-1].header.l1_origin_hash,
-    )
+    return Batch(cfg.chain_id, parent.number, body, instrument_table(body, grid))
 
 
 def postable(blocks: Sequence[L2Block], next_l1_block: int, cfg: ChainConfig) -> int:

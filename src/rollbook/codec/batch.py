@@ -2,8 +2,8 @@
 
 Layout (docs/design/batch.md has the table and the reasoning)::
 
-    version u8 = 2 | chain_id u64 | parent_hash 32 | first_block u64
-    | origin_hash 32 (the hash of the last block's L1 origin)
+    version u8 = 2 | chain_id u64 | first_block u64 (the index of its first block among
+    all batches' blocks, which the inbox checks: no batch is posted twice or skipped)
     n_instruments u8, then (id u16, tick u64, lot u64) with strictly increasing ids
     n_blocks u16, then per block (timestamp u64, l1_origin u64, n_txs u16)
     the *items*: the txs of block 0, then of block 1, ..., each framed by its length
@@ -16,17 +16,17 @@ batch's tx root is computed by L1, never claimed by the batcher, so a one-step p
 (#7) can show an item under it and decode it on-chain. A batch whose frames do not
 end exactly at its end is refused by the inbox and never recorded.
 
-Each item decodes on its own (its block's time, the head's instrument table and the
-earlier items its order references name, :mod:`rollbook.codec.txcodec`): an item
+Each item decodes on its own (the batch's time — its first block's timestamp, from
+which every narrow expiry is an offset —, the head's instrument table and the earlier
+items its order references name, :mod:`rollbook.codec.txcodec`): an item
 that does not decode, or is a tx only L1 may send (a deposit, a governance tx, a
 forced close, an unsigned owner tx), is kept as an
 :class:`~rollbook.exchange.txs.Unreadable` tx,
 which the STF refuses, and the rest of the batch stands. Only a head that does not
-decode, or block tx counts that do not add up to the items, make the batch invalid;
-derivation skips such a batch whole (the deterministic rule of ARCHITECTURE section
-4). Blocks are in order: timestamps and L1 origins never decrease. ``origin_hash``
-pins the L1 fork the batch was built on (OP's ``l1_origin_check``): after an L1
-reorg, a batch built on the old fork no longer matches and is skipped.
+decode, or block tx counts that do not add up to the items, make the batch invalid
+here; the chain's rules on a head (``rollbook.chain.derive``) are the inbox's, so on
+L1 a batch that breaks them is never recorded. Blocks are in order: timestamps and L1
+origins never decrease.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ MAX_BLOCKS = 1024
 MAX_ITEM_BYTES = 4096
 """An item's frame holds up to 65,535 bytes, but no tx is longer than this (an oracle
 report at its bound of 256 entries and 16 signatures is ~3.6 KB)."""
-COUNTS_OFFSET = 81
+COUNTS_OFFSET = 17
 """The instrument count's offset: the head's fixed fields end here."""
 LONG_FRAME = 0xFF
 
@@ -90,12 +90,10 @@ class Batch:
     """A decoded batch. ``instruments`` maps id -> (tick, lot) for narrow orders."""
 
     chain_id: int
-    parent_hash: bytes
     first_block: int
     blocks: tuple[BatchBlock, ...]
     instruments: tuple[tuple[int, int, int], ...] = ()
     tx_root: bytes = bytes(32)
-    origin_hash: bytes = bytes(32)
 
     @property
     def tx_count(self) -> int:
@@ -185,10 +183,10 @@ def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
         raise EncodeError(f"a batch's instrument table holds at most {MAX_INSTRUMENTS} entries")
     _check_encodable(batch)
     ctx = _context(domain_separator, batch.instruments)
+    ctx.timestamp = batch.blocks[0].timestamp
     tx_bytes: list[bytes] = []
     headers = b""
     for block in batch.blocks:
-        ctx.timestamp = block.timestamp
         try:
             headers += uint(block.timestamp, 8) + uint(block.l1_origin, 8) + uint(len(block.txs), 2)
         except OverflowError as exc:
@@ -204,9 +202,7 @@ def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
         (
             bytes([VERSION]),
             uint(batch.chain_id, 8),
-            batch.parent_hash,
             uint(batch.first_block, 8),
-            batch.origin_hash,
             bytes([len(batch.instruments)]),
             table,
             uint(len(batch.blocks), 2),
@@ -221,8 +217,6 @@ def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
 
 def _check_encodable(batch: Batch) -> None:
     """Refuse what the decoder would refuse, so a batcher's bug fails here, loudly."""
-    if len(batch.parent_hash) != 32 or len(batch.origin_hash) != 32:
-        raise EncodeError("parent and origin hashes must be 32 bytes")
     if not 0 <= batch.chain_id < 1 << 64:
         raise EncodeError("the chain id must be a u64")
     if not 0 <= batch.first_block < 1 << 64:
@@ -274,9 +268,7 @@ def decode_batch(data: bytes, domain_separator: bytes) -> tuple[Batch, tuple[byt
     if version != VERSION:
         raise UnknownKind(f"batch version {version} is unknown (this node reads {VERSION})")
     chain_id = reader.uint(8, "chain id")
-    parent_hash = reader.raw(32, "parent hash")
     first_block = reader.uint(8, "first block")
-    origin_hash = reader.raw(32, "origin hash")
     table = []
     previous = -1
     for _ in range(reader.uint(1, "instrument count")):
@@ -304,21 +296,13 @@ def decode_batch(data: bytes, domain_separator: bytes) -> tuple[Batch, tuple[byt
             f"{len(items)} items"
         )
     ctx = _context(domain_separator, tuple(table))
+    ctx.timestamp = headers[0][0]
     blocks = []
     for timestamp, origin, n_txs in headers:
-        ctx.timestamp = timestamp
         txs = []
         for _ in range(n_txs):
             txs.append(decode_item(items[ctx.item], ctx))
             ctx.item += 1
         blocks.append(BatchBlock(timestamp, origin, tuple(txs)))
-    batch = Batch(
-        chain_id,
-        parent_hash,
-        first_block,
-        tuple(blocks),
-        tuple(table),
-        merkle_root(items),
-        origin_hash,
-    )
+    batch = Batch(chain_id, first_block, tuple(blocks), tuple(table), merkle_root(items))
     return batch, items

@@ -6,7 +6,7 @@ one-step executor of #7 could not run on-chain, and a circuit could not prove):
 
 - **Prices in ticks, sizes in lots.** A batch carries an instrument table
   ``(id, tick, lot)``; a *narrow* order writes its price as ``u32`` ticks and its size
-  as ``u24`` lots of that table, its expiry as a ``u24`` offset from the block's
+  as ``u24`` lots of that table, its expiry as a ``u24`` offset from the batch's first block's
   timestamp, its account and nonce as ``u24``. An order whose values do not fit is
   written *wide* (raw ``u64`` values). The encoder always picks narrow when it fits,
   and the decoder refuses a wide order that would have fit.
@@ -131,7 +131,8 @@ HEAD_ALLOWED = 0x3F
 
 @dataclass
 class TxContext:
-    """What a tx's encoding is relative to: the batch's tables and the block's time.
+    """What a tx's encoding is relative to: the batch's tables and its time (its first
+    block's timestamp, from which a narrow expiry is an offset).
 
     ``instruments`` maps an instrument id to ``(table index, tick, lot)``. ``item`` is
     the index of the batch item being read or written; ``parts`` maps a reference

@@ -19,11 +19,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rollbook.chain.blocks import L2Block, Mode, WithdrawalProof, block_output
+from rollbook.chain.derive import ChainConfig
 from rollbook.chain.l1 import L1Block, L1Ref
 from rollbook.l1.anvil import FAUCET_KEY as ANVIL_FAUCET_KEY
 from rollbook.l1.anvil import Anvil
 from rollbook.l1.client import L1Client, checksum
-from rollbook.l1.system import DisputeParams, Roles, System, anchor_game, deploy, read_block
+from rollbook.l1.system import (
+    DisputeParams,
+    InboxParams,
+    Roles,
+    System,
+    anchor_game,
+    deploy,
+    read_block,
+)
 
 L1_BLOCK_TIME = 12
 GAS_FUNDING = 10**18
@@ -85,8 +94,12 @@ class EvmL1:
         dispute_arity: int = 2,
         dispute_clock: int = 300,
         domain_separator: bytes = bytes(32),
+        chain: ChainConfig | None = None,
     ) -> EvmL1:
-        """Deploy the system on ``client`` at ``start``, ``faucet`` paying for gas."""
+        """Deploy the system on ``client`` at ``start``, ``faucet`` paying for gas;
+        the inbox holds ``chain``'s rules (by default chain 901's)."""
+        if chain is None:
+            chain = ChainConfig(901, domain_separator)
         roles = Roles(faucet, _key(b"proposer"), _key(b"batcher"))
         # (the deployment's blocks end at `start`; the gas limit decides how many)
         client.open_block(start - 16)
@@ -104,6 +117,7 @@ class EvmL1:
             governance_delay=governance_delay,
             freeze_delay=freeze_delay,
             claim_period=claim_period,
+            chain=InboxParams(chain.chain_id, chain.confirmation_depth, chain.max_drift),
             dispute=DisputeParams(
                 arity=dispute_arity, clock=dispute_clock, domain_separator=domain_separator
             ),

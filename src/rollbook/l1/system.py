@@ -49,6 +49,16 @@ class DisputeParams:
 
 
 @dataclass(frozen=True)
+class InboxParams:
+    """The chain's rules the batch inbox holds (rollbook.chain.derive.ChainConfig's:
+    the chain id, the L1 origins' confirmation depth, the timestamps' drift bound)."""
+
+    chain_id: int = 901
+    depth: int = 4
+    max_drift: int = 1800
+
+
+@dataclass(frozen=True)
 class Roles:
     """The keys of the system's operators (the deployer mints devnet collateral)."""
 
@@ -108,6 +118,7 @@ def deploy(
     claim_period: int = 7 * 86_400,
     collateral: str | None = None,
     dispute: DisputeParams | None = None,
+    chain: InboxParams | None = None,
 ) -> System:
     """Deploy the system in the L1 blocks that end with one mined at ``timestamp + 1``
     (as many as the contracts' gas needs, a second apart: :func:`_deploy_in_blocks`).
@@ -127,6 +138,8 @@ def deploy(
     """
     if dispute is None:
         dispute = DisputeParams()
+    if chain is None:
+        chain = InboxParams()
     if freeze_delay is None:
         freeze_delay = challenge_window + 86_400
     if governance_delay is None:
@@ -158,7 +171,7 @@ def deploy(
             dispute.bond,
         ],
         "OutputOracle": [proposer, required_bond, challenge_window, ahead["DisputeGame"]],
-        "BatchInbox": [batcher],
+        "BatchInbox": [batcher, chain.chain_id, chain.depth, chain.max_drift],
         "Timelock": [deployer, governance_delay, ahead["InputQueue"]],
     }
     helpers = {name: helper_args(name, ahead) for name in later}

@@ -91,6 +91,7 @@ async def run(args: argparse.Namespace) -> int:
         first_deposit_id=glob.next_deposit_id,
         domain_separator=world.separator,
         dispute_clock=DISPUTE_CLOCK,
+        chain=cfg,
     )
     try:
         return await _run(d, devnet, state, cfg, l1)

@@ -155,6 +155,7 @@ class Session:
             challenge_window=CHALLENGE_WINDOW,
             first_deposit_id=glob.next_deposit_id,
             domain_separator=self.world.separator,
+            chain=self.cfg,
         )
         self.l1.back_genesis(glob.total_deposits)
         users = (*self.takers, *self.option_takers)

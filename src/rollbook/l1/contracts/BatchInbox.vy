@@ -4,17 +4,29 @@
 @title BatchInbox
 @notice Records each batch the batcher posts (docs/design/batch.md section 2): the
         keccak of its data and of its head, the Merkle root of its items and their
-        count, and the L1 block. The root is computed here from the data, never taken
-        from the batcher: the inbox finds the items from the head's two counts and
-        walks their length frames, and refuses a batch whose frames do not end
-        exactly at its end. Derivation reads the data from the tx's calldata; the
-        record lets #7's one-step proof show an item under the root and decode it.
+        count, its blocks' place among all batch blocks, and the L1 block. The root
+        is computed here from the data, never taken from the batcher: the inbox finds
+        the items from the head's two counts and walks their length frames, and
+        refuses a batch whose frames do not end exactly at its end.
+        The inbox also holds the chain's rules on a batch's head
+        (rollbook.chain.derive.inbox_accepts, rule 2), so a batch it records is never
+        skipped: the version and chain id; `first_block` continues its count of batch
+        blocks (a batch is never posted twice or skipped); the instrument table's ids
+        increase and its ticks and lots are positive; 1..1024 blocks whose tx counts
+        add up to the items; L1 origins never go back and are `depth` blocks deep;
+        timestamps never go back and are within `max_drift` seconds of this block's.
+        Derivation reads the data from the tx's calldata; the record lets #7's
+        one-step proof find a block's batch, check its time and origin, and show an
+        item under the root to decode it.
 """
 
 import txroot
 
 MAX_BATCH_BYTES: constant(uint256) = 120000
-COUNTS_OFFSET: constant(uint256) = 81
+VERSION: constant(uint256) = 2
+COUNTS_OFFSET: constant(uint256) = 17
+MAX_BLOCKS: constant(uint256) = 1024
+MAX_INSTRUMENTS: constant(uint256) = 255
 TABLE_ENTRY: constant(uint256) = 18
 BLOCK_ENTRY: constant(uint256) = 18
 LONG_FRAME: constant(uint256) = 255
@@ -26,6 +38,8 @@ struct Record:
     head_hash: bytes32
     tx_root: bytes32
     items: uint256
+    first_block: uint256
+    blocks: uint256
     l1_block: uint256
 
 event BatchPosted:
@@ -36,13 +50,23 @@ event BatchPosted:
     size: uint256
 
 batcher: public(address)
+chain_id: public(uint256)
+depth: public(uint256)
+max_drift: public(uint256)
 records: public(HashMap[uint256, Record])
 count: public(uint256)
+# The inbox's cursor: batch blocks so far, and the last one's timestamp and origin.
+blocks: public(uint256)
+last_timestamp: public(uint256)
+last_origin: public(uint256)
 
 
 @deploy
-def __init__(batcher: address):
+def __init__(batcher: address, chain_id: uint256, depth: uint256, max_drift: uint256):
     self.batcher = batcher
+    self.chain_id = chain_id
+    self.depth = depth
+    self.max_drift = max_drift
 
 
 @pure
@@ -52,15 +76,58 @@ def _uint(data: Bytes[MAX_BATCH_BYTES], at: uint256, width: uint256) -> uint256:
     return convert(extract32(concat(data, empty(bytes32)), at), uint256) >> (256 - 8 * width)
 
 
+@internal
+def _check_head(data: Bytes[MAX_BATCH_BYTES]) -> (uint256, uint256, uint256):
+    """The head's rules; returns where the items start, the blocks and their txs."""
+    assert self._uint(data, 0, 1) == VERSION, "BatchInbox: unknown batch version"
+    assert self._uint(data, 1, 8) == self.chain_id, "BatchInbox: a batch for another chain"
+    first: uint256 = self._uint(data, 9, 8)
+    assert first == self.blocks, "BatchInbox: the batch does not continue the inbox's blocks"
+    instruments: uint256 = self._uint(data, COUNTS_OFFSET, 1)
+    at: uint256 = COUNTS_OFFSET + 1
+    previous: uint256 = 0
+    for i: uint256 in range(MAX_INSTRUMENTS):
+        if i >= instruments:
+            break
+        id: uint256 = self._uint(data, at, 2)
+        assert i == 0 or id > previous, "BatchInbox: instrument ids must increase"
+        assert self._uint(data, at + 2, 8) > 0 and self._uint(data, at + 10, 8) > 0, "BatchInbox: tick and lot must be positive"
+        previous = id
+        at += TABLE_ENTRY
+    blocks: uint256 = self._uint(data, at, 2)
+    assert blocks > 0 and blocks <= MAX_BLOCKS, "BatchInbox: a batch holds 1..1024 blocks"
+    at += 2
+    timestamp: uint256 = self.last_timestamp
+    origin: uint256 = self.last_origin
+    txs: uint256 = 0
+    for j: uint256 in range(MAX_BLOCKS):
+        if j >= blocks:
+            break
+        t: uint256 = self._uint(data, at, 8)
+        o: uint256 = self._uint(data, at + 8, 8)
+        txs += self._uint(data, at + 16, 2)
+        assert o >= origin, "BatchInbox: an L1 origin goes back"
+        assert o + self.depth <= block.number, "BatchInbox: an L1 origin is not deep enough"
+        assert t >= timestamp, "BatchInbox: a timestamp goes back"
+        assert t + self.max_drift >= block.timestamp and t <= block.timestamp + self.max_drift, "BatchInbox: a timestamp is too far from L1's"
+        timestamp = t
+        origin = o
+        at += BLOCK_ENTRY
+    self.blocks = first + blocks
+    self.last_timestamp = timestamp
+    self.last_origin = origin
+    return at, blocks, txs
+
+
 @external
 def post(data: Bytes[MAX_BATCH_BYTES]):
     assert msg.sender == self.batcher, "BatchInbox: only the batcher posts"
     n: uint256 = len(data)
-    instruments: uint256 = self._uint(data, COUNTS_OFFSET, 1)
-    at: uint256 = COUNTS_OFFSET + 1 + TABLE_ENTRY * instruments
-    blocks: uint256 = self._uint(data, at, 2)
-    start: uint256 = at + 2 + BLOCK_ENTRY * blocks
-    assert start <= n, "BatchInbox: the batch ends inside its head"
+    first: uint256 = self.blocks
+    start: uint256 = 0
+    blocks: uint256 = 0
+    txs: uint256 = 0
+    start, blocks, txs = self._check_head(data)  # (its reads stop at the data's end)
     frontier: bytes32[txroot.DEPTH] = empty(bytes32[txroot.DEPTH])
     items: uint256 = 0
     cursor: uint256 = start
@@ -80,12 +147,13 @@ def post(data: Bytes[MAX_BATCH_BYTES]):
         items += 1
         cursor += size
     assert cursor == n, "BatchInbox: too many items"
+    assert items == txs, "BatchInbox: the blocks' tx counts do not add up to the items"
     root: bytes32 = txroot.frontier_root(frontier, items)
     digest: bytes32 = keccak256(data)
     index: uint256 = self.count
     self.records[index] = Record(
         data_hash=digest, head_hash=keccak256(slice(data, 0, start)), tx_root=root,
-        items=items, l1_block=block.number,
+        items=items, first_block=first, blocks=blocks, l1_block=block.number,
     )
     self.count = index + 1
     log BatchPosted(index=index, data_hash=digest, tx_root=root, items=items, size=n)
