@@ -24,8 +24,8 @@
         here, and nothing else; the answer is a bool, so their order does not matter
         except where it decides whether a part is referable (`_referable`). Nothing
         here reverts on any item bytes: a revert would let a lying party block a
-        proof. Only inputs the caller guarantees are asserted (the table is whole
-        entries; timestamps are u64).
+        proof. Only an input the caller guarantees is asserted: the table is whole
+        entries (of strictly increasing ids, tick and lot > 0, which is assumed).
 """
 
 import ownertx
@@ -34,6 +34,12 @@ struct Named:
     index: uint256  # the batch item index of a referenced item
     timestamp: uint256  # its block's timestamp
     item: Bytes[MAX_ITEM]  # its compact bytes
+
+struct Entry:  # an instrument table entry
+    found: bool
+    instrument: uint256
+    tick: uint256
+    lot: uint256
 
 struct Order:
     account: uint256
@@ -49,9 +55,11 @@ struct Order:
     signed: bool  # false for a resumed or referenced order (NO_SIGNATURE)
     r: bytes32
     vs: bytes32  # EIP-2098: yParity·2^255 + s, as written
+    grid: Entry  # its instrument's table entry, if any
 
 MAX_ITEM: constant(uint256) = 4096
-PADDED: constant(uint256) = MAX_ITEM + 32  # an item and a zero word: a field read never passes its end
+WINDOW: constant(uint256) = 128  # at least an order part's longest form: a wide maker and its signature, 105 bytes
+PADDED: constant(uint256) = MAX_ITEM + WINDOW
 MAX_TABLE: constant(uint256) = 4590  # 255 entries
 ENTRY: constant(uint256) = 18  # id u16, tick u64, lot u64
 MAX_NAMED: constant(uint256) = 2
@@ -62,6 +70,7 @@ K_SETTLE_ACCOUNT: constant(uint256) = 7
 K_BACKSTOP: constant(uint256) = 8
 K_LIQUIDATE: constant(uint256) = 9
 K_ORACLE: constant(uint256) = 10
+LIQUIDATION_MAKER: constant(uint256) = 14  # kind, mode u8, account u32, size u64, then the maker
 
 # Order modes inside a fill or liquidation.
 NEW: constant(uint256) = 0
@@ -98,33 +107,74 @@ def standalone(item: Bytes[MAX_ITEM], index: uint256, timestamp: uint256, table:
     with their block timestamps (others are ignored; a reference to an item not
     among them makes the item unreadable)."""
     assert len(table) % ENTRY == 0, "BatchDecoder: the table is whole entries"
-    assert timestamp <= U64_MAX, "BatchDecoder: a block timestamp is a u64"
-    for i: uint256 in range(MAX_NAMED):
-        if i < len(named):
-            assert named[i].timestamp <= U64_MAX, "BatchDecoder: a block timestamp is a u64"
     n: uint256 = len(item)
     if n == 0:
         return False, b""
-    data: Bytes[PADDED] = concat(item, empty(bytes32))
-    kind: uint256 = self._uint(extract32(data, 0), 1)
-    if kind & FILL_BIT != 0:
-        return self._fill(data, n, kind, index, timestamp, table, named)
+    kind: uint256 = convert(slice(item, 0, 1), uint256)
+    if kind & FILL_BIT == 0 and kind != K_LIQUIDATE:
+        # The other kinds are written in their standalone encoding already.
+        if self._plain(item, kind):
+            return True, item
+        return False, b""
+
+    # A fill: its maker and taker parts, then its size unless it is the taker's
+    # whole size; or a liquidation: mode, account, size, then its maker part.
+    # (Everything is read here, so the item, the table and `named` are copied
+    # into one frame only: memory is paid for by its high-water mark.)
+    data: Bytes[PADDED] = self._padded(item)
+    modes: uint256[2] = [(kind >> 5) & 3, (kind >> 3) & 3]
+    parts: uint256 = 2
+    at: uint256 = 1
     if kind == K_LIQUIDATE:
-        return self._liquidate(data, n, index, timestamp, table, named)
-    readable: bool = False
-    if kind == K_ORACLE:
-        readable = self._oracle(data, n)
-    elif kind == K_SETTLE_ACCOUNT:
-        readable = n == 5  # account u32
-    elif kind == K_BACKSTOP:
-        readable = n == 7  # account u32, instrument u16
-    else:
-        # Only a signed owner tx: an unsigned one (UNSIGNED_BIT) comes from L1 only.
-        readable = self._owner(item, kind)
-    # The rest is written as its standalone encoding already.
-    if readable:
-        return True, item
-    return False, b""
+        if n < LIQUIDATION_MAKER:
+            return False, b""
+        modes[0] = self._uint(extract32(data, 1), 1)
+        if modes[0] > RESUMED:
+            return False, b""
+        parts = 1
+        at = LIQUIDATION_MAKER
+    elif kind & FILL_RESERVED != 0 or (kind & FILL_WHOLE != 0 and kind & FILL_WIDE != 0):
+        return False, b""
+    orders: Order[2] = empty(Order[2])
+    for p: uint256 in range(2):
+        if p == parts:
+            break
+        taker: bool = p == 1
+        ok: bool = False
+        o: Order = empty(Order)
+        if modes[p] == REF:
+            # A reference to a referable part of an earlier item among `named`: that
+            # order without its signature. As a taker it must trade the maker's
+            # instrument on the other side.
+            if at + 2 > n:
+                return False, b""
+            ref: uint256 = self._uint(extract32(data, at), 2)
+            at += 2
+            for i: uint256 in range(MAX_NAMED):
+                if i < len(named) and named[i].index == ref >> 1 and ref >> 1 < index:
+                    ok, o = self._referable(self._padded(named[i].item), len(named[i].item), named[i].timestamp, ref & 1, table)
+                    break
+            if not ok or (taker and (o.instrument != orders[0].instrument or o.side == orders[0].side)):
+                return False, b""
+        else:
+            length: uint256 = 0
+            ok, length, o = self._written(slice(data, at, WINDOW), n - at, modes[p], timestamp, table, orders[0], taker)
+            if not ok:
+                return False, b""
+            at += length
+        orders[p] = o
+
+    if kind == K_LIQUIDATE:
+        size: uint256 = self._uint(extract32(data, 6), 8)
+        if at != n or size == 0:
+            return False, b""
+        return True, concat(
+            convert(convert(K_LIQUIDATE, uint8), bytes1),
+            convert(convert(self._mode(orders[0]), uint8), bytes1),
+            slice(item, 2, 12),  # account u32, size u64
+            self._encode_order(orders[0], empty(Order), False),
+        )
+    return self._fill(data, n, at, kind, orders[0], orders[1])
 
 
 # -- fields ----------------------------------------------------------------------------
@@ -133,32 +183,18 @@ def standalone(item: Bytes[MAX_ITEM], index: uint256, timestamp: uint256, table:
 @pure
 @internal
 def _uint(word: bytes32, width: uint256) -> uint256:
-    """The `width`-byte big-endian integer a word read by `extract32` starts with
-    (a field at an offset the caller checked is inside the item; the item is padded
-    with a zero word, so the word is always there)."""
+    """The `width`-byte big-endian integer a word read by `extract32` starts with (a
+    field at an offset the caller checked is inside the item; the item is padded with
+    zeros, so the word is always there)."""
     return convert(word, uint256) >> (256 - 8 * width)
 
 
 @pure
 @internal
-def _instrument(table: Bytes[MAX_TABLE], instrument: uint256) -> (bool, uint256, uint256):
-    """(in the table, tick, lot) of `instrument`: a binary search of the table's
-    strictly increasing ids."""
-    low: uint256 = 0
-    high: uint256 = len(table) // ENTRY
-    for _: uint256 in range(9):  # 255 entries: 8 halvings
-        if low >= high:
-            break
-        mid: uint256 = (low + high) // 2
-        at: uint256 = ENTRY * mid
-        found: uint256 = convert(slice(table, at, 2), uint256)
-        if found == instrument:
-            return True, convert(slice(table, at + 2, 8), uint256), convert(slice(table, at + 10, 8), uint256)
-        if found < instrument:
-            low = mid + 1
-        else:
-            high = mid
-    return False, 0, 0
+def _padded(item: Bytes[MAX_ITEM]) -> Bytes[PADDED]:
+    """`item` and a window of zeros: a field or a window read at an offset inside
+    the item never passes the end."""
+    return concat(item, empty(bytes32), empty(bytes32), empty(bytes32), empty(bytes32))
 
 
 # -- orders ----------------------------------------------------------------------------
@@ -166,104 +202,152 @@ def _instrument(table: Bytes[MAX_TABLE], instrument: uint256) -> (bool, uint256,
 
 @pure
 @internal
-def _fits(o: Order, timestamp: uint256, in_table: bool, tick: uint256, lot: uint256) -> bool:
+def _written(window: Bytes[WINDOW], avail: uint256, mode: uint256, timestamp: uint256, table: Bytes[MAX_TABLE], maker: Order, taker: bool) -> (bool, uint256, Order):
+    """A new or resumed order part (txcodec `decode_order_part` but references) at
+    the start of `window`, of which `avail` bytes are the item's: its instrument's
+    table entry looked up, then the order read. A new one carries a signature, which
+    may not be the empty one. Returns (decodes, its length, the order)."""
+    if mode != NEW and mode != RESUMED:
+        return False, 0, empty(Order)
+    # The instrument: a taker's is its maker's; a maker's is written, as a table
+    # index (narrow, after the head and a u24 account) or an id (wide, after the head
+    # and a u32 account).
+    head: uint256 = self._uint(extract32(window, 0), 1)
+    by_index: bool = False
+    key: uint256 = maker.instrument
+    if not taker:
+        by_index = head & HEAD_WIDE == 0
+        if by_index:
+            key = self._uint(extract32(window, 4), 1)
+        else:
+            key = self._uint(extract32(window, 5), 2)
+    count: uint256 = len(table) // ENTRY
+    k: uint256 = count  # the entry's place, if found
+    if by_index:
+        k = min(key, count)
+    else:
+        # a binary search of the table's strictly increasing ids (255 entries: 8 halvings)
+        low: uint256 = 0
+        high: uint256 = count
+        for _: uint256 in range(9):
+            if low >= high:
+                break
+            mid: uint256 = (low + high) // 2
+            found: uint256 = convert(slice(table, ENTRY * mid, 2), uint256)
+            if found == key:
+                k = mid
+                break
+            if found < key:
+                low = mid + 1
+            else:
+                high = mid
+    entry: Entry = empty(Entry)
+    if k < count:
+        entry = Entry(
+            found=True,
+            instrument=convert(slice(table, ENTRY * k, 2), uint256),
+            tick=convert(slice(table, ENTRY * k + 2, 8), uint256),
+            lot=convert(slice(table, ENTRY * k + 10, 8), uint256),
+        )
+    ok: bool = False
+    length: uint256 = 0
+    o: Order = empty(Order)
+    ok, length, o = self._order(window, avail, timestamp, entry, maker, taker, mode == NEW)
+    if ok and mode == NEW and o.r == empty(bytes32) and convert(o.vs, uint256) & ownertx.S_MASK == 0:
+        return False, 0, empty(Order)
+    return ok, length, o
+
+
+@pure
+@internal
+def _fits(o: Order, timestamp: uint256, entry: Entry) -> bool:
     """Whether `o` fits the narrow layout (txcodec `_narrow`): its instrument in the
     table, price and size on its grid, every other value within its narrow width."""
-    if not in_table:
+    if not entry.found:
         return False
     if o.account >= 2**24 or o.nonce >= 2**24 or o.max_fee >= 2**16:
         return False
     if o.expiry < timestamp or o.expiry - timestamp >= 2**24:
         return False
-    if o.price % tick != 0 or o.size % lot != 0:
+    if o.price % entry.tick != 0 or o.size % entry.lot != 0:
         return False
-    return o.price // tick < 2**32 and o.size // lot < 2**24
+    return o.price // entry.tick < 2**32 and o.size // entry.lot < 2**24
 
 
 @pure
 @internal
-def _order(data: Bytes[PADDED], n: uint256, start: uint256, timestamp: uint256, table: Bytes[MAX_TABLE], maker: Order, taker: bool, signature: bool) -> (bool, uint256, Order):
-    """Read an order's fields at `start` (txcodec `decode_order`), and its signature
-    if `signature`; a taker (`taker`) inherits `maker`'s instrument and the other
-    side. Returns (decodes, the offset after it, the order)."""
+def _order(window: Bytes[WINDOW], avail: uint256, timestamp: uint256, entry: Entry, maker: Order, taker: bool, signature: bool) -> (bool, uint256, Order):
+    """Read an order's fields at the start of `window` (txcodec `decode_order`), and
+    its signature if `signature`. `entry` is its instrument's table entry, if any; a
+    taker (`taker`) inherits `maker`'s instrument and the other side."""
     failed: Order = empty(Order)
-    if start >= n:
+    if avail == 0:
         return False, 0, failed
-    head: uint256 = self._uint(extract32(data, start), 1)
+    head: uint256 = self._uint(extract32(window, 0), 1)
     if head & HEAD_RESERVED != 0:
         return False, 0, failed
     wide: bool = head & HEAD_WIDE != 0
     at_maker_price: bool = taker and head & HEAD_AT_MAKER_PRICE != 0
-    # The fields' length, from the head: every read below is inside the item.
-    length: uint256 = 21  # narrow: account 3, index 1, ticks 4, lots 3, fee 2, expiry 3, slot 2, nonce 3
+    # The part's length, from the head: every read below is inside the item.
+    length: uint256 = 22  # narrow: head, account 3, index 1, ticks 4, lots 3, fee 2, expiry 3, slot 2, nonce 3
     if wide:
-        length = 40  # account 4, instrument 2, price 8, size 8, fee 4, expiry 8, slot 2, nonce 4
+        length = 41  # head, account 4, instrument 2, price 8, size 8, fee 4, expiry 8, slot 2, nonce 4
     if taker:
         length -= 2 if wide else 1
     if at_maker_price:
         length -= 8 if wide else 4
     if signature:
         length += ownertx.SIGNATURE_BYTES
-    if start + 1 + length > n:
+    if length > avail:
         return False, 0, failed
 
     o: Order = empty(Order)
     o.flags = (head >> 1) & 15
-    at: uint256 = start + 1
-    in_table: bool = False
-    tick: uint256 = 0
-    lot: uint256 = 0
+    o.grid = entry
+    at: uint256 = 1
     if wide:
-        o.account = self._uint(extract32(data, at), 4)
+        o.account = self._uint(extract32(window, at), 4)
         at += 4
         if taker:
             o.instrument = maker.instrument
         else:
-            o.instrument = self._uint(extract32(data, at), 2)
+            o.instrument = self._uint(extract32(window, at), 2)
             at += 2
         if at_maker_price:
             o.price = maker.price
         else:
-            o.price = self._uint(extract32(data, at), 8)
+            o.price = self._uint(extract32(window, at), 8)
             at += 8
-        o.size = self._uint(extract32(data, at), 8)
-        o.max_fee = self._uint(extract32(data, at + 8), 4)
-        o.expiry = self._uint(extract32(data, at + 12), 8)
+        o.size = self._uint(extract32(window, at), 8)
+        o.max_fee = self._uint(extract32(window, at + 8), 4)
+        o.expiry = self._uint(extract32(window, at + 12), 8)
         at += 20
-        in_table, tick, lot = self._instrument(table, o.instrument)
     else:
-        o.account = self._uint(extract32(data, at), 3)
+        if not entry.found:
+            return False, 0, failed  # a narrow order's instrument is in the table
+        o.account = self._uint(extract32(window, at), 3)
         at += 3
-        if taker:
-            o.instrument = maker.instrument
-            in_table, tick, lot = self._instrument(table, o.instrument)
-            if not in_table:
-                return False, 0, failed
-        else:
-            index: uint256 = self._uint(extract32(data, at), 1)
-            at += 1
-            if index >= len(table) // ENTRY:
-                return False, 0, failed
-            o.instrument = convert(slice(table, ENTRY * index, 2), uint256)
-            tick = convert(slice(table, ENTRY * index + 2, 8), uint256)
-            lot = convert(slice(table, ENTRY * index + 10, 8), uint256)
-            in_table = True
+        o.instrument = entry.instrument
+        if not taker:
+            at += 1  # the table index
         if at_maker_price:
             o.price = maker.price
         else:
-            o.price = self._uint(extract32(data, at), 4) * tick
+            o.price = self._uint(extract32(window, at), 4) * entry.tick
             at += 4
-        o.size = self._uint(extract32(data, at), 3) * lot
-        o.max_fee = self._uint(extract32(data, at + 3), 2)
-        o.expiry = timestamp + self._uint(extract32(data, at + 5), 3)
+        o.size = self._uint(extract32(window, at), 3) * entry.lot
+        o.max_fee = self._uint(extract32(window, at + 3), 2)
+        if timestamp > U64_MAX:
+            return False, 0, failed  # the expiry would be beyond a u64 (and the sum could overflow)
+        o.expiry = timestamp + self._uint(extract32(window, at + 5), 3)
         at += 8
-    o.slot = self._uint(extract32(data, at), 2)
+    o.slot = self._uint(extract32(window, at), 2)
     at += 2
     if wide:
-        o.nonce = self._uint(extract32(data, at), 4)
+        o.nonce = self._uint(extract32(window, at), 4)
         at += 4
     else:
-        o.nonce = self._uint(extract32(data, at), 3)
+        o.nonce = self._uint(extract32(window, at), 3)
         at += 3
     if taker:
         o.side = 1 - maker.side
@@ -278,101 +362,50 @@ def _order(data: Bytes[PADDED], n: uint256, start: uint256, timestamp: uint256, 
     if o.flags & POST_ONLY != 0 and o.flags & (IOC | FOK) != 0:
         return False, 0, failed
     # Canonical: narrow exactly when it fits; a taker at the maker's price says so.
-    if wide == self._fits(o, timestamp, in_table, tick, lot):
+    if wide == self._fits(o, timestamp, entry):
         return False, 0, failed
     if taker and not at_maker_price and o.price == maker.price:
         return False, 0, failed
 
     if signature:
-        o.r = extract32(data, at)
-        o.vs = extract32(data, at + 32)
-        at += 64
+        o.r = extract32(window, at)
+        o.vs = extract32(window, at + 32)
         if not ownertx.low_s(o.vs):
             return False, 0, failed
         o.signed = True
-    return True, at, o
+    return True, length, o
 
 
 @pure
 @internal
-def _written(data: Bytes[PADDED], n: uint256, start: uint256, mode: uint256, timestamp: uint256, table: Bytes[MAX_TABLE], maker: Order, taker: bool) -> (bool, uint256, Order):
-    """A new or resumed order part (txcodec `decode_order_part` but references): a
-    new one carries a signature, which may not be the empty one."""
-    if mode != NEW and mode != RESUMED:
-        return False, 0, empty(Order)
-    ok: bool = False
-    at: uint256 = 0
-    o: Order = empty(Order)
-    ok, at, o = self._order(data, n, start, timestamp, table, maker, taker, mode == NEW)
-    if ok and mode == NEW and o.r == empty(bytes32) and convert(o.vs, uint256) & ownertx.S_MASK == 0:
-        return False, 0, empty(Order)
-    return ok, at, o
-
-
-@pure
-@internal
-def _referable(item: Bytes[MAX_ITEM], timestamp: uint256, part: uint256, table: Bytes[MAX_TABLE]) -> (bool, Order):
-    """The order part `part` of `item` (in a block at `timestamp`) wrote, if it is
-    referable: what decoding the item registers (txcodec `decode_fill` and
-    `decode_liquidate`, which register a new or resumed maker once it decodes, and
-    a new or resumed taker once it decodes after such a maker), whether or not the
-    rest of the item decodes."""
-    n: uint256 = len(item)
+def _referable(data: Bytes[PADDED], n: uint256, timestamp: uint256, part: uint256, table: Bytes[MAX_TABLE]) -> (bool, Order):
+    """The order part `part` of an item (`n` bytes, padded, in a block at
+    `timestamp`) wrote, if it is referable: what decoding the item registers
+    (txcodec `decode_fill` and `decode_liquidate`: a new or resumed maker once it
+    decodes, and a new or resumed taker once it decodes after such a maker), whether
+    or not the rest of the item decodes. It decodes as a repeat: no signature."""
     if n == 0:
         return False, empty(Order)
-    data: Bytes[PADDED] = concat(item, empty(bytes32))
     kind: uint256 = self._uint(extract32(data, 0), 1)
     ok: bool = False
-    at: uint256 = 0
-    maker: Order = empty(Order)
+    length: uint256 = 0
+    o: Order = empty(Order)
     if kind & FILL_BIT != 0:
         # The reserved bits are checked before either part is read.
         if kind & FILL_RESERVED != 0 or (kind & FILL_WHOLE != 0 and kind & FILL_WIDE != 0):
             return False, empty(Order)
-        ok, at, maker = self._written(data, n, 1, (kind >> 5) & 3, timestamp, table, empty(Order), False)
-        if not ok or part == 0:
-            return ok, maker
-        taker: Order = empty(Order)
-        ok, at, taker = self._written(data, n, at, (kind >> 3) & 3, timestamp, table, maker, True)
-        return ok, taker
-    if kind == K_LIQUIDATE and part == 0 and n > 1:
-        # mode u8, account u32, size u64, then the maker
-        ok, at, maker = self._written(data, n, 14, self._uint(extract32(data, 1), 1), timestamp, table, empty(Order), False)
-        return ok, maker
-    return False, empty(Order)
-
-
-@pure
-@internal
-def _part(data: Bytes[PADDED], n: uint256, start: uint256, mode: uint256, index: uint256, timestamp: uint256, table: Bytes[MAX_TABLE], named: DynArray[Named, MAX_NAMED], maker: Order, taker: bool) -> (bool, uint256, Order):
-    """An order part of item `index` (txcodec `decode_order_part`): new, resumed, or
-    a reference to a referable part of an earlier item among `named`, which decodes
-    as that order without its signature; as a taker it must trade the maker's
-    instrument on the other side."""
-    if mode != REF:
-        return self._written(data, n, start, mode, timestamp, table, maker, taker)
-    if start + 2 > n:
-        return False, 0, empty(Order)
-    ref: uint256 = self._uint(extract32(data, start), 2)
-    if ref >> 1 >= index:
-        return False, 0, empty(Order)
-    for i: uint256 in range(MAX_NAMED):
-        if i >= len(named):
-            break
-        if named[i].index != ref >> 1:
-            continue
-        ok: bool = False
-        o: Order = empty(Order)
-        ok, o = self._referable(named[i].item, named[i].timestamp, ref & 1, table)
-        if not ok:
-            return False, 0, empty(Order)
-        if taker and (o.instrument != maker.instrument or o.side == maker.side):
-            return False, 0, empty(Order)
-        o.signed = False
-        o.r = empty(bytes32)
-        o.vs = empty(bytes32)
-        return True, start + 2, o
-    return False, 0, empty(Order)
+        ok, length, o = self._written(slice(data, 1, WINDOW), n - 1, (kind >> 5) & 3, timestamp, table, empty(Order), False)
+        if ok and part == 1:
+            ok, length, o = self._written(slice(data, 1 + length, WINDOW), n - 1 - length, (kind >> 3) & 3, timestamp, table, o, True)
+    elif kind == K_LIQUIDATE and part == 0 and n >= LIQUIDATION_MAKER:
+        mode: uint256 = self._uint(extract32(data, 1), 1)
+        ok, length, o = self._written(slice(data, LIQUIDATION_MAKER, WINDOW), n - LIQUIDATION_MAKER, mode, timestamp, table, empty(Order), False)
+    if not ok:
+        return False, empty(Order)
+    o.signed = False
+    o.r = empty(bytes32)
+    o.vs = empty(bytes32)
+    return True, o
 
 
 @pure
@@ -417,44 +450,31 @@ def _mode(o: Order) -> uint256:
     return RESUMED
 
 
-# -- fills and liquidations ------------------------------------------------------------
+# -- fills -----------------------------------------------------------------------------
 
 
 @pure
 @internal
-def _fill(data: Bytes[PADDED], n: uint256, kind: uint256, index: uint256, timestamp: uint256, table: Bytes[MAX_TABLE], named: DynArray[Named, MAX_NAMED]) -> (bool, Bytes[MAX_ITEM]):
-    """txcodec `decode_fill`, then `encode_fill` in an empty context."""
-    if kind & FILL_RESERVED != 0 or (kind & FILL_WHOLE != 0 and kind & FILL_WIDE != 0):
-        return False, b""
-    ok: bool = False
-    at: uint256 = 0
-    maker: Order = empty(Order)
-    ok, at, maker = self._part(data, n, 1, (kind >> 5) & 3, index, timestamp, table, named, empty(Order), False)
-    if not ok:
-        return False, b""
-    taker: Order = empty(Order)
-    ok, at, taker = self._part(data, n, at, (kind >> 3) & 3, index, timestamp, table, named, maker, True)
-    if not ok:
-        return False, b""
+def _fill(data: Bytes[PADDED], n: uint256, start: uint256, kind: uint256, maker: Order, taker: Order) -> (bool, Bytes[MAX_ITEM]):
+    """A fill's size after its two parts at `start` (txcodec `decode_fill` and
+    `decode_size`, then `Fill`'s constructor), and its standalone encoding."""
+    at: uint256 = start
     size: uint256 = taker.size
     whole: bool = kind & FILL_WHOLE != 0
     if not whole:
-        in_table: bool = False
-        tick: uint256 = 0
-        lot: uint256 = 0
-        in_table, tick, lot = self._instrument(table, maker.instrument)
+        entry: Entry = maker.grid
         if kind & FILL_WIDE != 0:
             if at + 8 > n:
                 return False, b""
             size = self._uint(extract32(data, at), 8)
             at += 8
             # txcodec `encode_size`: u24 lots whenever the table allows
-            if in_table and size % lot == 0 and size // lot < 2**24:
+            if entry.found and size % entry.lot == 0 and size // entry.lot < 2**24:
                 return False, b""
         else:
-            if not in_table or at + 3 > n:
+            if not entry.found or at + 3 > n:
                 return False, b""
-            size = self._uint(extract32(data, at), 3) * lot
+            size = self._uint(extract32(data, at), 3) * entry.lot
             at += 3
         if size == taker.size:
             return False, b""  # the whole flag says so
@@ -468,40 +488,21 @@ def _fill(data: Bytes[PADDED], n: uint256, kind: uint256, index: uint256, timest
     return True, concat(convert(convert(out_kind | FILL_WIDE, uint8), bytes1), parts, convert(convert(size, uint64), bytes8))
 
 
-@pure
-@internal
-def _liquidate(data: Bytes[PADDED], n: uint256, index: uint256, timestamp: uint256, table: Bytes[MAX_TABLE], named: DynArray[Named, MAX_NAMED]) -> (bool, Bytes[MAX_ITEM]):
-    """txcodec `decode_liquidate`, then `encode_liquidate` in an empty context."""
-    if n < 14:  # kind, mode u8, account u32, size u64
-        return False, b""
-    mode: uint256 = self._uint(extract32(data, 1), 1)
-    account: uint256 = self._uint(extract32(data, 2), 4)
-    size: uint256 = self._uint(extract32(data, 6), 8)
-    if mode > RESUMED or size == 0:
-        return False, b""
-    ok: bool = False
-    at: uint256 = 0
-    maker: Order = empty(Order)
-    ok, at, maker = self._part(data, n, 14, mode, index, timestamp, table, named, empty(Order), False)
-    if not ok or at != n:
-        return False, b""
-    head: Bytes[14] = concat(
-        convert(convert(K_LIQUIDATE, uint8), bytes1),
-        convert(convert(self._mode(maker), uint8), bytes1),
-        convert(convert(account, uint32), bytes4),
-        convert(convert(size, uint64), bytes8),
-    )
-    return True, concat(head, self._encode_order(maker, empty(Order), False))
-
-
-# -- owner txs and oracle reports -------------------------------------------------------
+# -- owner txs, settlements, backstops and oracle reports -------------------------------
 
 
 @pure
 @internal
-def _owner(item: Bytes[MAX_ITEM], kind: uint256) -> bool:
-    """A signed owner tx (kinds 0x01-0x06): its fields, its constructor's checks and
-    a low-s signature, nothing after it."""
+def _plain(item: Bytes[MAX_ITEM], kind: uint256) -> bool:
+    """Whether an item of a kind with no order parts decodes: a signed owner tx, a
+    settlement, a backstop or an oracle report (what else a batch may carry)."""
+    if kind == K_ORACLE:
+        return self._oracle(self._padded(item), len(item))
+    if kind == K_SETTLE_ACCOUNT:
+        return len(item) == 5  # account u32
+    if kind == K_BACKSTOP:
+        return len(item) == 7  # account u32, instrument u16
+    # A signed owner tx: an unsigned one (with `UNSIGNED_BIT`) comes from L1 only.
     body: uint256 = ownertx.body_length(kind)
     if body == 0 or len(item) != 1 + body + ownertx.SIGNATURE_BYTES:
         return False
@@ -540,7 +541,7 @@ def _oracle(data: Bytes[PADDED], n: uint256) -> bool:
             high = MAX_VOL_PPM
         previous: uint256 = 0
         for e: uint256 in range(MAX_ORACLE_ENTRIES):
-            if e >= counts[k]:
+            if e == counts[k]:
                 break
             id: uint256 = self._uint(extract32(data, at), 2)
             value: uint256 = self._uint(extract32(data, at + 2), width)
@@ -548,8 +549,9 @@ def _oracle(data: Bytes[PADDED], n: uint256) -> bool:
             if (e > 0 and id <= previous) or value < low or value > high:
                 return False
             previous = id
+    at += 1
     for s: uint256 in range(255):
-        if s >= signers:
+        if s == signers:
             break
         if not ownertx.low_s(extract32(data, at + 32)):
             return False
