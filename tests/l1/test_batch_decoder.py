@@ -36,14 +36,17 @@ from rollbook.codec.batch import (
 from rollbook.codec.txcodec import (
     FILL_BIT,
     NO_SIGNATURE,
+    REF,
+    RESUMED,
     SECP256K1_HALF_N,
+    decode_standalone,
     encode_standalone,
     encode_tx,
 )
 from rollbook.codec.wire import uint
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.orders import Order, SignedOrder
-from rollbook.exchange.txs import Fill, Tx, Unreadable
+from rollbook.exchange.txs import Fill, Liquidate, Tx, Unreadable
 from rollbook.exchange.types import Side
 from rollbook.sim.world import GENESIS_TIME
 from tests.codec.helpers import (
@@ -276,9 +279,10 @@ def naming_items() -> list[tuple[DecodedBatch, int]]:
 @st.composite
 def scenarios(draw: st.DrawFn) -> tuple[DecodedBatch, int, bytes, int]:
     """(earlier items in context, the item's index, the item, its timestamp): an
-    item of a real batch with one byte changed or mutated more, or random bytes after a known kind (sometimes
-    with a reference to an earlier item first), or an item whose named items are
-    mutated; at a place in a real batch, after its earlier items."""
+    item of a real batch with one byte changed or mutated more, or random bytes after
+    a known kind (sometimes with a reference to an earlier item first), or an item
+    whose named items are mutated; at a place in a real batch, after its earlier
+    items."""
     source = draw(st.sampled_from(real_decoded()))
     index = draw(st.integers(0, len(source.items)))
     items = list(source.items[:index])
@@ -489,7 +493,7 @@ def test_a_fill_still_decodes(decoder: Any, edit: Any) -> None:
 
 # -- narrow exactly when it fits -------------------------------------------------------
 
-TOO_WIDE = {
+TOO_WIDE: dict[str, dict[str, Any]] = {
     "account": dict(account=1 << 24),
     "nonce": dict(nonce=1 << 24),
     "max fee": dict(max_fee_ppm=1 << 16),
@@ -501,7 +505,7 @@ TOO_WIDE = {
     "too many lots": dict(size=(1 << 24) * PERP_LOT),
     "off the table": dict(instrument=OFF_TABLE),
 }
-JUST_NARROW = {
+JUST_NARROW: dict[str, dict[str, Any]] = {
     "account": dict(account=(1 << 24) - 1),
     "nonce": dict(nonce=(1 << 24) - 1),
     "max fee": dict(max_fee_ppm=(1 << 16) - 1),
@@ -644,3 +648,303 @@ def test_grid_values_beyond_a_u64_are_refused(decoder: Any) -> None:
     beyond = replace(case, timestamps=(1 << 64,))
     assert not verdict(decoder, beyond)
     assert verdict(decoder, replace(beyond, items=(encode_standalone(fill(), SEP),), table=()))
+
+
+# -- references ------------------------------------------------------------------------
+
+SELLER = replace(MAKER, account=8, slot=3, nonce=4)  # another maker, on the taker's other side
+SELLER_TAKER = replace(TAKER, account=9, slot=4, nonce=5)  # another taker, on the maker's
+CAT_TX = dict(CAT.txs)
+
+
+def test_a_reference_names_an_earlier_item_passed_in_named(decoder: Any) -> None:
+    """A maker filled again is a reference to the part that wrote it; the item reads
+    only with that item among ``named`` (another one, or none, will not do)."""
+    case = craft(fill(size=PARTIAL), Fill(repeat(MAKER), signed(SELLER_TAKER), PARTIAL))
+    item = case.last
+    assert item[0] >> 5 & 3 == REF and item[1:3] == uint(0 << 1 | 0, 2)
+    assert verdict(decoder, case) and verdict(decoder, case, named=[0])
+    assert not verdict(decoder, case, named=[])
+    other = Crafted((case.items[0], craft(fill(size=PARTIAL)).last, item), (T, T, T))
+    assert verdict(decoder, other) and verdict(decoder, other, named=[0, 1])
+    assert not verdict(decoder, other, named=[1])  # item 1 is no help
+
+
+def test_a_reference_to_itself_or_a_later_item_is_refused(decoder: Any) -> None:
+    """``ref >> 1 < index``: the item itself and later items are not earlier, even
+    when passed in ``named``."""
+    case = craft(fill(size=PARTIAL), Fill(repeat(MAKER), signed(SELLER_TAKER), PARTIAL))
+    first, second = case.items
+    for index, ref in ((1, 1 << 1), (1, 2 << 1), (1, 2 << 1 | 1), (0, 0), (0, 1 << 1)):
+        item = patched(second, 1, uint(ref, 2))
+        # the item named is a copy of the first, whose maker would be referable
+        named = (
+            [Named(0, T, first), Named(ref >> 1, T, first)] if ref >> 1 else [Named(0, T, first)]
+        )
+        assert not agree(decoder, item, index, T, TABLE, named), (index, ref)
+    assert agree(decoder, second, 1, T, TABLE, [Named(0, T, first)])
+
+
+def test_what_is_referable(decoder: Any) -> None:
+    """A new or resumed maker part that decodes, even if the rest of its item does
+    not; a taker part only after such a maker (not after a reference); a
+    liquidation's maker; nothing else."""
+    # the taker of item 0 (maker new): referable, on the maker's other side
+    base = craft(fill(size=PARTIAL), Fill(signed(SELLER), repeat(TAKER), PARTIAL))
+    assert base.last[0] >> 3 & 3 == REF and verdict(decoder, base)
+    taker_ref = base.last
+    # a taker whose maker is a reference: not referable (written by hand, the
+    # encoder would write it resumed)
+    second = replace(TAKER, slot=9, nonce=99)
+    chain = craft(
+        fill(size=PARTIAL),
+        Fill(repeat(MAKER), signed(second), PARTIAL),
+        Fill(signed(SELLER), repeat(second), PARTIAL),
+    )
+    assert chain.last[0] >> 3 & 3 == RESUMED and verdict(decoder, chain)
+    by_hand = patched(taker_ref, 1 + NARROW_MAKER + SIGNATURE, uint(1 << 1 | 1, 2))
+    assert not verdict(decoder, replace(chain, items=(*chain.items[:2], by_hand)))
+    assert verdict(decoder, replace(chain, items=(*chain.items[:2], taker_ref)))
+    # the named item does not decode: its maker is still referable, its bad taker not
+    first = base.items[0]
+    bad_taker = patched(first, T_HEAD, bytes([first[T_HEAD] | 0x18]))
+    for broken, maker_ok in (
+        (bad_taker, True),
+        (first + b"\x00", True),
+        (bytes([first[0] | 0x01]) + first[1:], False),  # reserved kind bits: nothing
+        (patched(first, M_HEAD, b"\x80"), False),  # the maker itself does not decode
+        (kind_with(first, maker=3), False),
+    ):
+        assert not verdict(decoder, replace(base, items=(broken,)), named=[])
+        maker_ref = craft(fill(size=PARTIAL), Fill(repeat(MAKER), signed(SELLER_TAKER), PARTIAL))
+        assert verdict(decoder, replace(maker_ref, items=(broken, maker_ref.last))) == maker_ok
+        taker_ok = maker_ok and broken is not bad_taker
+        assert verdict(decoder, replace(base, items=(broken, taker_ref))) == taker_ok
+    # a liquidation's maker, not a part 1; no other kind
+    liquidation = Liquidate(3, signed(MAKER), PARTIAL)
+    case = craft(liquidation, Fill(repeat(MAKER), signed(SELLER_TAKER), PARTIAL))
+    assert verdict(decoder, case)
+    assert not verdict(decoder, case.with_last(patched(case.last, 1, uint(1, 2))))
+    withdraw = CAT_TX["withdraw"]
+    assert not verdict(decoder, replace(case, items=(encode_standalone(withdraw, SEP), case.last)))
+
+
+def test_a_referenced_taker_trades_the_makers_instrument_on_the_other_side(
+    decoder: Any,
+) -> None:
+    case = craft(fill(size=PARTIAL), Fill(signed(SELLER), repeat(TAKER), PARTIAL))
+    assert verdict(decoder, case)
+    same_side = patched(case.last, 1 + NARROW_MAKER + SIGNATURE, uint(0 << 1 | 0, 2))
+    assert not verdict(decoder, case.with_last(same_side))
+    buyer = replace(TAKER, instrument=OTHER, price=1_000, size=5_000)
+    other = craft(
+        fill(replace(MAKER, instrument=OTHER, price=1_000, size=10_000), buyer, 4_000),
+        Fill(signed(SELLER), repeat(buyer), 4_000),
+    )
+    assert other.last[0] >> 3 & 3 == REF
+    assert not verdict(decoder, other)
+
+
+def test_a_referenced_order_is_read_in_its_own_blocks_time(decoder: Any) -> None:
+    """A narrow maker's expiry is an offset from its own block's timestamp, not the
+    referencing item's: the standalone encoding keeps the signed expiry."""
+    case = craft(
+        fill(size=PARTIAL),
+        Fill(repeat(MAKER), signed(replace(SELLER_TAKER, expiry=T + 900)), PARTIAL),
+        timestamps=(T, T + 600),
+    )
+    assert verdict(decoder, case)
+    ok, out = on_chain(decoder, case.last, 1, T + 600, TABLE, [Named(0, T, case.items[0])])
+    tx = decode_standalone(out, SEP)
+    assert ok and isinstance(tx, Fill) and tx.maker.order == MAKER
+    assert tx.maker.signature == NO_SIGNATURE
+    # read in the wrong time, it would be another order (what the caller must prove)
+    moved = on_chain(decoder, case.last, 1, T + 600, TABLE, [Named(0, T + 1, case.items[0])])
+    assert moved[0] and moved[1] != out
+
+
+def test_a_reference_cut_short(decoder: Any) -> None:
+    case = craft(fill(size=PARTIAL), Fill(repeat(MAKER), signed(SELLER_TAKER), PARTIAL))
+    for cut in (case.last[:2], case.last[:1], case.last[:3]):
+        assert not verdict(decoder, case.with_last(cut), named=[0])
+
+
+# -- liquidations ----------------------------------------------------------------------
+
+
+def test_liquidations(decoder: Any) -> None:
+    """mode u8 (not 3 or more), account u32, size u64 (not 0), then the maker part."""
+    case = craft(Liquidate(3, signed(MAKER), PARTIAL))
+    item = case.last
+    assert item[0] == 0x09 and verdict(decoder, case)
+    for edit in (
+        patched(item, 1, b"\x03"),
+        patched(item, 1, b"\xff"),
+        patched(item, 6, bytes(8)),
+        item + b"\x00",
+        item[:-1],
+        item[:14],
+        item[:2],
+    ):
+        assert not verdict(decoder, case.with_last(edit))
+    resumed = craft(Liquidate(3, repeat(MAKER), PARTIAL))
+    assert resumed.last[1] == RESUMED and verdict(decoder, resumed)
+    by_ref = craft(fill(size=PARTIAL), Liquidate(3, repeat(MAKER), PARTIAL))
+    assert by_ref.last[1] == REF and verdict(decoder, by_ref)
+    assert not verdict(decoder, by_ref, named=[])
+
+
+# -- owner txs, settlements, backstops, oracle reports, other kinds -------------------
+
+
+def owner_item(name: str, **changes: Any) -> bytes:
+    tx = CAT_TX[name]
+    return encode_standalone(replace(tx, **changes) if changes else tx, SEP)
+
+
+def test_owner_txs(decoder: Any) -> None:
+    """Signed only; each constructor's checks; a low-s signature; exact length."""
+    for name in ("withdraw", "transfer", "register-key", "revoke-key", "nonce-floor"):
+        item = owner_item(name)
+        assert agree(decoder, item)
+        assert not agree(decoder, item + b"\x00") and not agree(decoder, item[:-1])
+        assert not agree(decoder, item[:-32] + uint(SECP256K1_HALF_N + 1, 32))
+        assert agree(decoder, item[:-32] + uint(SECP256K1_HALF_N | 1 << 255, 32))
+        assert not agree(decoder, bytes([item[0] | 0x40]) + item[1:-64])  # from L1 only
+        assert not agree(decoder, bytes([item[0] | 0x40]) + item[1:])
+    withdraw = owner_item("withdraw")
+    assert not agree(decoder, patched(withdraw, 5, bytes(8)))  # amount 0
+    transfer = owner_item("transfer")
+    assert not agree(decoder, patched(transfer, 5, transfer[1:5]))  # to itself
+    assert not agree(decoder, patched(transfer, 9, bytes(8)))  # amount 0
+    register = owner_item("register-key")
+    assert not agree(decoder, patched(register, 6, bytes(20)))  # the zero address
+    margin = owner_item("margin-mode")
+    assert agree(decoder, margin) and agree(decoder, patched(margin, 5, b"\x00"))
+    assert not agree(decoder, patched(margin, 5, b"\x02"))
+
+
+def test_settlements_and_backstops(decoder: Any) -> None:
+    for name in ("settle-account", "backstop"):
+        item = owner_item(name)
+        assert agree(decoder, item)
+        assert not agree(decoder, item + b"\x00") and not agree(decoder, item[:-1])
+
+
+@pytest.mark.parametrize(
+    "kind", [0x00, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x10, 0x11, 0x12, 0x3F, 0x47, 0x49, 0x4A, 0x7F]
+)
+def test_kinds_a_batch_may_not_carry(decoder: Any, kind: int) -> None:
+    """Deposits, governance, forced closes and unknown kinds are unreadable, whatever
+    follows (the catalogue's own bytes included)."""
+    tails = [b"", bytes(40), owner_item("settle-account")[1:]]
+    tails += [encode_standalone(tx, SEP)[1:] for tx in CAT_TX.values()]
+    for tail in tails:
+        assert not agree(decoder, bytes([kind]) + tail)
+
+
+def oracle_item(
+    index: Sequence[tuple[int, int]] = ((1, 3_000_000_000),),
+    marks: Sequence[tuple[int, int]] = ((PERP, 3_001_000_000),),
+    vols: Sequence[tuple[int, int]] = ((OTHER, 800_000),),
+    signatures: int = 2,
+    counts: tuple[int, int, int] | None = None,
+) -> bytes:
+    """An oracle report's bytes, written by hand (the constructor would refuse the
+    bad ones): timestamp, counts, entries, signer count, signatures."""
+    n = counts or (len(index), len(marks), len(vols))
+    return (
+        b"\x0a"
+        + uint(T, 8)
+        + b"".join(uint(c, 2) for c in n)
+        + b"".join(uint(i, 2) + uint(p, 8) for i, p in index)
+        + b"".join(uint(i, 2) + uint(p, 8) for i, p in marks)
+        + b"".join(uint(i, 2) + uint(v, 4) for i, v in vols)
+        + bytes([signatures])
+        + (SIG[:32] + uint(12_345 + 1, 32)) * signatures
+    )
+
+
+def test_oracle_reports(decoder: Any) -> None:
+    """1..256 entries, each list's ids strictly increasing, prices positive, vols in
+    [1 %, 500 %], at least one signature, each low-s, nothing after them."""
+    assert agree(decoder, oracle_item())
+    assert agree(decoder, oracle_item(marks=(), vols=()))
+    assert agree(decoder, oracle_item(index=(), marks=(), vols=((1, 10_000), (2, 5_000_000))))
+    assert agree(decoder, oracle_item(index=[(i, 1) for i in range(256)], marks=(), vols=()))
+    refused = [
+        oracle_item(index=(), marks=(), vols=()),
+        oracle_item(index=[(i, 1) for i in range(257)], marks=(), vols=()),
+        oracle_item(index=[(i, 1) for i in range(200)], marks=[(i, 1) for i in range(57)]),
+        oracle_item(index=((2, 1), (2, 1))),
+        oracle_item(index=((2, 1), (1, 1))),
+        oracle_item(marks=((5, 1), (4, 1))),
+        oracle_item(vols=((5, 20_000), (5, 20_000))),
+        oracle_item(index=((1, 0),)),
+        oracle_item(marks=((1, 0),)),
+        oracle_item(vols=((1, 9_999),)),
+        oracle_item(vols=((1, 5_000_001),)),
+        oracle_item(signatures=0),
+        oracle_item(counts=(2, 1, 1)),
+        oracle_item(counts=(1, 1, 0)),
+        oracle_item() + b"\x00",
+        oracle_item()[:-1],
+        oracle_item()[:14],
+        oracle_item()[:-64] + SIG[:32] + uint(SECP256K1_HALF_N + 1, 32),
+    ]
+    for item in refused:
+        assert not agree(decoder, item), item.hex()
+    # ids need only increase within a list
+    assert agree(decoder, oracle_item(index=((9, 1),), marks=((1, 1),), vols=((0, 10_000),)))
+
+
+# -- 4. gas ----------------------------------------------------------------------------
+
+
+def calldata_gas(data: bytes) -> int:
+    """EIP-2028: 16 gas per non-zero calldata byte, 4 per zero byte."""
+    return sum(16 if byte else 4 for byte in data)
+
+
+def gas_cases() -> dict[str, tuple[Crafted, int]]:
+    """Typical items (the last of each case) and the execution gas each stays under."""
+    buyer = replace(TAKER, account=11, slot=6, nonce=8)
+    two_refs = craft(
+        fill(size=PARTIAL),
+        Fill(signed(SELLER), signed(buyer), PARTIAL),
+        Fill(repeat(MAKER), repeat(buyer), PARTIAL),
+    )
+    assert two_refs.last[0] >> 5 & 3 == REF and two_refs.last[0] >> 3 & 3 == REF
+    report = oracle_item(
+        index=[(i, 3_000_000_000 + i) for i in range(5)],
+        marks=[(i, 3_000_000_000 + i) for i in range(5)],
+        vols=[(i, 800_000) for i in range(10)],
+    )
+    return {
+        "narrow fill, new maker and taker": (craft(fill()), 40_000),
+        "fill of two references": (two_refs, 60_000),
+        "oracle report, 20 entries, 2 signatures": (Crafted((report,), (T,)), 40_000),
+        "signed withdraw": (Crafted((owner_item("withdraw"),), (T,)), 20_000),
+    }
+
+
+@pytest.mark.parametrize("name", list(gas_cases()))
+def test_gas(decoder: Any, name: str) -> None:
+    """The execution gas of ``standalone`` (without the call's 21,000 and calldata,
+    which ``calldata_gas`` counts) stays under a bound; docs report the figures."""
+    case, bound = gas_cases()[name]
+    assert verdict(decoder, case)
+    index = len(case.items) - 1
+    named = decode_in_batch(DecodedBatch(case.items, case.timestamps, case.table, ()), index)[1]
+    args = (
+        case.last,
+        index,
+        case.timestamps[-1],
+        table_bytes(case.table),
+        [(n.index, n.timestamp, n.item) for n in named],
+    )
+    decoder.standalone(*args)
+    used = decoder._computation.get_gas_used()
+    calldata = decoder.standalone.prepare_calldata(*args)
+    print(f"{name}: {used} gas, calldata {len(calldata)} bytes, {calldata_gas(calldata)} gas")
+    assert used <= bound
