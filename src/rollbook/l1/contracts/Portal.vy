@@ -17,6 +17,8 @@
 
 from ethereum.ercs import IERC20
 
+import ownertx
+
 interface IInputQueue:
     def push(item_hash: bytes32) -> uint256: nonpayable
 
@@ -38,7 +40,6 @@ struct ForcedTx:
     posted_at: uint256
 
 MAX_FORCED_BYTES: constant(uint256) = 512
-SECP256K1_HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
 UNSIGNED_BIT: constant(uint8) = 64
 BASE_MASK: constant(uint8) = 191  # the kind without UNSIGNED_BIT
 K_DEPOSIT: constant(bytes1) = 0x0b
@@ -200,38 +201,21 @@ def _check_forced(data: Bytes[MAX_FORCED_BYTES]):
     if kind == K_FORCED_CLOSE:
         body = 6  # account u32, instrument u16
     else:
-        base: uint8 = kind & BASE_MASK
+        base: uint256 = convert(kind & BASE_MASK, uint256)
         signed = kind & UNSIGNED_BIT == 0
-        if base == 1:
-            body = 16  # Withdraw: account u32, amount u64, nonce u32
-        elif base == 2:
-            body = 20  # Transfer: sender u32, recipient u32, amount u64, nonce u32
-        elif base == 3:
-            body = 29  # RegisterKey: account u32, key index u8, key 20, nonce u32
-        elif base == 4:
-            body = 9  # RevokeKey: account u32, key index u8, nonce u32
-        elif base == 5:
-            body = 8  # NonceFloor: account u32, floor u32
-        elif base == 6:
-            body = 9  # SetMarginMode: account u32, portfolio u8, nonce u32
-        else:
-            raise "Portal: a forced tx is an owner action or a forced close"
-        if base == 1:
-            assert convert(slice(data, 5, 8), uint256) > 0, "Portal: the amount must be positive"
-        elif base == 2:
-            assert slice(data, 1, 4) != slice(data, 5, 4), "Portal: a transfer needs two different accounts"
-            assert convert(slice(data, 9, 8), uint256) > 0, "Portal: the amount must be positive"
-        elif base == 3:
-            assert convert(slice(data, 6, 20), bytes20) != empty(bytes20), "Portal: the zero address cannot be a trading key"
-        elif base == 6:
-            assert convert(slice(data, 5, 1), uint256) <= 1, "Portal: portfolio must be 0 or 1"
+        body = ownertx.body_length(base)
+        assert body != 0, "Portal: a forced tx is an owner action or a forced close"
+        problem: uint256 = ownertx.field_problem(data, base)
+        assert problem != ownertx.ZERO_AMOUNT, "Portal: the amount must be positive"
+        assert problem != ownertx.SAME_ACCOUNTS, "Portal: a transfer needs two different accounts"
+        assert problem != ownertx.ZERO_KEY, "Portal: the zero address cannot be a trading key"
+        assert problem != ownertx.NOT_A_BOOL, "Portal: portfolio must be 0 or 1"
     size: uint256 = 1 + body
     if signed:
-        size += 64
+        size += ownertx.SIGNATURE_BYTES
     assert len(data) == size, "Portal: the forced tx's length does not match its kind"
     if signed:
-        # EIP-2098: r, then yParity·2^255 + s; only a low s has this form.
-        assert convert(slice(data, 1 + body + 32, 32), uint256) & (2**255 - 1) <= SECP256K1_HALF_N, "Portal: the signature's s is in the high half"
+        assert ownertx.low_s(extract32(data, 1 + body + 32)), "Portal: the signature's s is in the high half"
 
 
 @external
