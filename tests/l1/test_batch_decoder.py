@@ -157,7 +157,8 @@ def agree(
 
 @dataclass(frozen=True)
 class DecodedBatch:
-    """A batch's items with their blocks' timestamps and its table."""
+    """A batch's items with the time each is read in (the batch's: its first block's
+    timestamp) and its table."""
 
     items: tuple[bytes, ...]
     timestamps: tuple[int, ...]
@@ -167,7 +168,7 @@ class DecodedBatch:
 
 def decoded(data: bytes) -> DecodedBatch:
     batch, items = decode_batch(data, SEP)
-    timestamps = tuple(b.timestamp for b in batch.blocks for _ in b.txs)
+    timestamps = tuple(batch.blocks[0].timestamp for b in batch.blocks for _ in b.txs)
     txs = tuple(tx for b in batch.blocks for tx in b.txs)
     return DecodedBatch(items, timestamps, batch.instruments, txs)
 
@@ -200,7 +201,7 @@ def kitchen_sink() -> bytes:
     narrow on the table: the kinds a batch may not carry are unreadable items."""
     txs = strip_repeats(tx for _, tx in CAT.txs)
     block = BatchBlock(CAT.now, 5, txs)
-    return encode_batch(Batch(9, bytes(32), 3, (block,), ((PERP, PERP_TICK, PERP_LOT),)), SEP).data
+    return encode_batch(Batch(9, 3, (block,), ((PERP, PERP_TICK, PERP_LOT),)), SEP).data
 
 
 def real_batches() -> list[bytes]:
