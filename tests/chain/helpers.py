@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass, field
 
 from rollbook.chain.blocks import L2Block, output_version
-from rollbook.chain.derive import ChainConfig
+from rollbook.chain.derive import ChainConfig, due_input
 from rollbook.chain.sequencer import BlockBuilder, batch_of, postable
 from rollbook.codec.batch import encode_batch
 from rollbook.codec.txcodec import encode_standalone
@@ -63,7 +63,9 @@ class Rollup:
             )
             self.l1.add_owners({p.owner: p.owner_key for p in self.people})
         else:
-            self.l1 = SimL1(self.world.now, self.world.state.globals().next_deposit_id)
+            self.l1 = SimL1(
+                self.world.now, self.world.state.globals().next_deposit_id, cfg=self.cfg
+            )
         self.seq = BlockBuilder(self.cfg, self.world.state, self.l1.genesis_ref)
         if isinstance(self.l1, EvmL1):
             self.l1.anchor(self.seq.blocks[0])
@@ -86,8 +88,28 @@ class Rollup:
         self.l1.force(trader.owner, encode_standalone(tx, self.world.separator))
 
     def mine(self) -> None:
-        for block in self.l1.mine(self.world.now):
-            self.seq.observe(block)
+        """Mine L1 up to now, one block at a time, with a watcher that forces due L1
+        inputs in through the inbox (rule 4) before each."""
+        while self.l1.tip.timestamp + L1_BLOCK_TIME <= self.world.now:
+            self.force_due()
+            for block in self.l1.mine(self.l1.tip.timestamp + L1_BLOCK_TIME):
+                self.seq.observe(block)
+
+    def force_due(self) -> int | None:
+        """A watcher's move: if an L1 input has waited its window and no batch block
+        has taken it, ask the inbox to force it in (rule 4) in the next L1 block;
+        returns its queue index."""
+        tip = self.l1.tip
+        index = due_input(
+            self.l1.entries(),
+            self.l1.inbox_cursor(),
+            tip.number + 1,
+            tip.timestamp + L1_BLOCK_TIME,
+            self.cfg,
+        )
+        if index is not None:
+            self.l1.force_include(index)
+        return index
 
     # -- sequencer side --------------------------------------------------------------
 

@@ -138,9 +138,12 @@ def portal(usdc: Any, oracle: Any) -> Any:
     return load_portal(usdc.address, oracle.address, version, 10**15, 0, FREEZE_DELAY, CLAIM_PERIOD)
 
 
-INBOX_CHAIN, INBOX_DEPTH, INBOX_DRIFT = 901, 4, 1800
+INBOX_CHAIN, INBOX_DEPTH, INBOX_DRIFT, INBOX_WINDOW = 901, 4, 1800, 600
 
 
 @pytest.fixture
 def inbox(deployer: Any) -> Any:
-    return load("BatchInbox", deployer, INBOX_CHAIN, INBOX_DEPTH, INBOX_DRIFT)
+    queue = input_queue()
+    return load(
+        "BatchInbox", deployer, queue.address, INBOX_CHAIN, INBOX_DEPTH, INBOX_DRIFT, INBOX_WINDOW
+    )

@@ -11,13 +11,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rollbook.chain.blocks import WithdrawalProof, prove_withdrawal
+from rollbook.chain.derive import ChainConfig, InboxCursor, forced_batch
 from rollbook.codec.batch import frame
 from rollbook.codec.txroot import merkle_root
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.stf import apply_tx
 from rollbook.exchange.txs import Withdraw
 from tests.chain.helpers import Rollup
-from tests.l1.conftest import FORCED_WITHDRAW, WINDOW, address, events
+from tests.l1.conftest import (
+    FORCED_WITHDRAW,
+    INBOX_CHAIN,
+    INBOX_DEPTH,
+    INBOX_DRIFT,
+    INBOX_WINDOW,
+    WINDOW,
+    address,
+    deployer_of,
+    events,
+)
 
 
 def stranger() -> Any:
@@ -170,6 +181,47 @@ def test_the_inbox_computes_the_root_of_the_items(inbox: Any) -> None:
         inbox.post(data[:16])
     with boa.env.prank(stranger()), boa.reverts("BatchInbox: only the batcher posts"):
         inbox.post(data)
+
+
+def test_anyone_forces_an_input_in_after_its_window(inbox: Any) -> None:
+    """Rule 4 on L1: once an input has waited the window and no batch block's origin
+    has taken it, anyone records a batch of one empty block that takes it; the head
+    is the one ``rollbook.chain.derive.forced_batch`` makes."""
+    queue = deployer_of("InputQueue").at(inbox.queue())
+    boa.env.time_travel(blocks=10)
+    queue.push(keccak256(b"a forced withdrawal"))
+    entry = tuple(queue.entries(0))[1:]
+    with boa.env.prank(stranger()), boa.reverts("BatchInbox: the input is within its window"):
+        inbox.force_include(0)
+    boa.env.time_travel(seconds=INBOX_WINDOW)
+    with boa.env.prank(stranger()), boa.reverts("BatchInbox: no such input"):
+        inbox.force_include(1)
+    number, now = boa.env.evm.patch.block_number, boa.env.evm.patch.timestamp
+    cfg = ChainConfig(
+        INBOX_CHAIN,
+        bytes(32),
+        confirmation_depth=INBOX_DEPTH,
+        max_drift=INBOX_DRIFT,
+        inclusion_window=INBOX_WINDOW,
+    )
+    want = forced_batch(InboxCursor(), entry, number, now, cfg)
+    with boa.env.prank(stranger()):
+        inbox.force_include(0)
+    (event,) = events(inbox, "ForcedBatch")
+    assert bytes(event.data) == want
+    record = inbox.records(0)
+    assert (record.head_hash, record.items, record.first_block, record.blocks) == (
+        keccak256(want),
+        0,
+        0,
+        1,
+    )
+    assert inbox.last_origin() == number - INBOX_DEPTH >= entry[0]
+    with (
+        boa.env.prank(stranger()),
+        boa.reverts("BatchInbox: a batch block has taken the input already"),
+    ):
+        inbox.force_include(0)
 
 
 # -- OutputOracle ----------------------------------------------------------------------

@@ -45,7 +45,7 @@ def raw(value: Any) -> bytes:
 
 
 def entry(queue: Any, index: int) -> tuple[bytes, int]:
-    item_hash, l1_block = queue.entries(index)
+    item_hash, l1_block, _ = queue.entries(index)
     return bytes(item_hash), l1_block
 
 

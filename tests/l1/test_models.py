@@ -226,7 +226,8 @@ class BatchInboxModel(RuleBasedStateMachine):
         self.anchor = boa.env.anchor()
         self.anchor.__enter__()
         boa.env.time_travel(blocks=20)
-        self.inbox: Any = load("BatchInbox", boa.env.eoa, 901, 4, 1800)
+        queue = load("InputQueue")
+        self.inbox: Any = load("BatchInbox", boa.env.eoa, queue.address, 901, 4, 1800, 600)
         self.cfg = ChainConfig(901, bytes(32), confirmation_depth=4, max_drift=1800)
         self.cursor = InboxCursor()
         self.records: list[tuple[bytes, bytes, int]] = []

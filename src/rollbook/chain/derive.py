@@ -14,9 +14,11 @@ to each L1 block ``B`` (number ``n``, time ``T``):
    is the number of batch blocks before it (no batch posted twice, none missing);
    each block's L1 origin never goes back and is at depth ≥ ``k`` from ``B``
    (``origin ≤ n − k``); timestamps never go back and stay within ``max_drift`` of
-   ``B``'s time. The checks compare with the last batch block, not the L2 head (rule
-   4's blocks are derivation's own): a block's timestamp and origin are its batch's,
-   raised to its parent's if lower. A valid batch's blocks are built in order.
+   ``B``'s time. Every L2 block after genesis is a batch block (rule 4's too), so
+   the inbox's last block is the L2 head; a block's timestamp and origin are its
+   batch's, raised to its parent's if lower (which only the genesis, built on the
+   deployment's L1 block after the inbox's start, can be). A valid batch's blocks
+   are built in order.
 3. **Origins carry the L1 txs.** A block whose origin advances from ``o`` to ``o'``
    starts with every queued input from L1 blocks ``(o, o']``, in L1 order: deposits
    as ``Deposit`` txs, forced and governance txs decoded from their bytes (a forced tx
@@ -26,13 +28,15 @@ to each L1 block ``B`` (number ``n``, time ``T``):
    inputs are the ``InputQueue`` contract's entries, one tx each, in its order; a
    block's tx root covers only its sequenced txs (the one-step executor loads the
    L1 txs from the queue itself: docs/design/fraud-proofs.md section 2).
-4. **Forced inclusion.** After ``B``'s batches, if a queued input has waited its
-   window (``L1 time + inclusion_window ≤ T``) and its L1 block is at depth ≥ ``k``,
-   derivation itself appends a block with no sequenced txs, origin ``n − k`` and
-   timestamp ``max(head time, origin time)``: every input up to that origin goes in,
-   whatever the sequencer posted. There is no per-item throttle: all expired inputs
-   are included at once (the anti-example is a FIFO where item ``i`` waits ``i ×``
-   window).
+4. **Forced inclusion** (Arbitrum's ``forceInclusion``). Once a queued input has
+   waited its window (``L1 time + inclusion_window ≤ T``) and no batch block's origin
+   has taken it, anyone may have the inbox record a *forced batch*: one block with no
+   sequenced txs, origin ``max(last origin, n − k)`` (which must reach the input's L1
+   block) and timestamp ``max(last timestamp, T)`` (:func:`forced_batch`,
+   ``BatchInbox.force_include``). It is a batch like any other — every L2 block comes
+   from the inbox — and every input up to its origin goes in at once, whatever the
+   sequencer posted, with no per-item throttle (the anti-example is a FIFO where
+   item ``i`` waits ``i ×`` window).
 
 A rejected tx inside a block is a no-op with a rejection receipt (the STF's rule), not
 a reason to skip anything. The sequencer builds its blocks with the same
@@ -59,7 +63,7 @@ from rollbook.chain.blocks import (
     tx_root,
 )
 from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Input, L1Ref
-from rollbook.codec.batch import Batch, decode_batch
+from rollbook.codec.batch import Batch, BatchBlock, decode_batch, encode_batch
 from rollbook.codec.errors import DecodeError
 from rollbook.codec.txcodec import decode_standalone, encode_standalone
 from rollbook.codec.wire import uint
@@ -410,7 +414,6 @@ class Deriver:
                 head = self.head.header
                 origin = self._ref(max(b.l1_origin, head.l1_origin))
                 self._append(origin, max(b.timestamp, head.timestamp), b.txs, block.number)
-        self._force(block)
         self.snapshots.append(
             _Snapshot(
                 self.l1[-1], self.state.copy(), len(self.blocks), tuple(self.pending), self.inbox
@@ -440,25 +443,6 @@ class Deriver:
         )
         self.blocks.append(block)
         self.derived_from.append(source)
-
-    def _force(self, block: L1Block) -> None:
-        """Rule 4: include inputs whose window has expired, whatever was posted."""
-        deepest = block.number - self.cfg.confirmation_depth
-        expired = [
-            p
-            for p in self.pending
-            if p.l1_time + self.cfg.inclusion_window <= block.timestamp and p.l1_number <= deepest
-        ]
-        if not expired:
-            return
-        head = self.head.header
-        origin = self._ref(max(head.l1_origin, deepest))
-        timestamp = max(head.timestamp, origin.timestamp)
-        self.notes.append(
-            f"L1 block {block.number}: {len(expired)} L1 inputs past their window; "
-            f"derivation appends block {head.number + 1}"
-        )
-        self._append(origin, timestamp, (), block.number)
 
 
 def inbox_accepts(
@@ -492,6 +476,44 @@ def inbox_accepts(
             )
         timestamp, origin = b.timestamp, b.l1_origin
     return InboxCursor(cursor.blocks + len(batch.blocks), timestamp, origin)
+
+
+def due_input(
+    entries: Sequence[tuple[int, int]],
+    cursor: InboxCursor,
+    l1_number: int,
+    l1_time: int,
+    cfg: ChainConfig,
+) -> int | None:
+    """The first input queue entry (``(L1 block, L1 time)`` each, in queue order) that a
+    forced batch may take in L1 block ``l1_number`` at ``l1_time``: past its window,
+    taken by no batch block's origin, and ``k`` deep. None if there is none."""
+    for index, (number, time) in enumerate(entries):
+        if number <= cursor.origin:
+            continue
+        deep = max(cursor.origin, l1_number - cfg.confirmation_depth) >= number
+        if time + cfg.inclusion_window <= l1_time and deep:
+            return index
+        return None
+    return None
+
+
+def forced_batch(
+    cursor: InboxCursor, entry: tuple[int, int], l1_number: int, l1_time: int, cfg: ChainConfig
+) -> bytes:
+    """Rule 4: the head ``BatchInbox.force_include`` records for the queue entry
+    ``entry`` (its L1 block and time) in L1 block ``l1_number`` at ``l1_time``: one
+    block, no txs. Raises :class:`InvalidBatch` where the inbox would refuse."""
+    number, time = entry
+    if number <= cursor.origin:
+        raise InvalidBatch("a batch block has taken the input already")
+    if time + cfg.inclusion_window > l1_time:
+        raise InvalidBatch("the input is within its window")
+    origin = max(cursor.origin, l1_number - cfg.confirmation_depth)
+    if origin < number:
+        raise InvalidBatch("the input is not deep enough yet")
+    block = BatchBlock(max(cursor.timestamp, l1_time), origin, ())
+    return encode_batch(Batch(cfg.chain_id, cursor.blocks, (block,)), cfg.domain_separator).data
 
 
 def derive(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rollbook.chain.blocks import L2Block, Mode, WithdrawalProof, block_output
-from rollbook.chain.derive import ChainConfig
+from rollbook.chain.derive import ChainConfig, InboxCursor
 from rollbook.chain.l1 import L1Block, L1Ref
 from rollbook.l1.anvil import FAUCET_KEY as ANVIL_FAUCET_KEY
 from rollbook.l1.anvil import Anvil
@@ -117,7 +117,9 @@ class EvmL1:
             governance_delay=governance_delay,
             freeze_delay=freeze_delay,
             claim_period=claim_period,
-            chain=InboxParams(chain.chain_id, chain.confirmation_depth, chain.max_drift),
+            chain=InboxParams(
+                chain.chain_id, chain.confirmation_depth, chain.max_drift, chain.inclusion_window
+            ),
             dispute=DisputeParams(
                 arity=dispute_arity, clock=dispute_clock, domain_separator=domain_separator
             ),
@@ -185,6 +187,28 @@ class EvmL1:
     def post_batch(self, data: bytes) -> None:
         client, batcher, inbox = self.client, self.roles.batcher, self.system.inbox
         self.queued.append(lambda: client.call_tx(batcher, inbox, "post", data, gas=12_000_000))
+
+    def force_include(self, index: int) -> None:
+        """Anyone (here the batcher's key pays) asks the inbox to force input queue
+        entry ``index`` in (rule 4), in the next block."""
+        client, payer, inbox = self.client, self.roles.batcher, self.system.inbox
+        self.queued.append(lambda: client.call_tx(payer, inbox, "force_include", index))
+
+    def entries(self) -> list[tuple[int, int]]:
+        """The input queue: (L1 block, L1 time) of each entry, in order."""
+        client, queue = self.client, self.system.queue
+        return [
+            tuple(client.read(queue, "entries", i)[1:])  # type: ignore[misc]
+            for i in range(int(client.read(queue, "count")))
+        ]
+
+    def inbox_cursor(self) -> InboxCursor:
+        client, inbox = self.client, self.system.inbox
+        return InboxCursor(
+            int(client.read(inbox, "blocks")),
+            int(client.read(inbox, "last_timestamp")),
+            int(client.read(inbox, "last_origin")),
+        )
 
     def propose(self, root: bytes, l2_block: int, l1_origin: int) -> None:
         """The proposer posts the output root of ``l2_block`` (whose origin is

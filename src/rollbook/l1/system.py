@@ -51,11 +51,13 @@ class DisputeParams:
 @dataclass(frozen=True)
 class InboxParams:
     """The chain's rules the batch inbox holds (rollbook.chain.derive.ChainConfig's:
-    the chain id, the L1 origins' confirmation depth, the timestamps' drift bound)."""
+    the chain id, the L1 origins' confirmation depth, the timestamps' drift bound, the
+    inclusion window after which anyone forces an L1 input in)."""
 
     chain_id: int = 901
     depth: int = 4
     max_drift: int = 1800
+    window: int = 600
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class System:
     timelock: Contract
     game: Contract
     executor: Contract
+    queue: Contract
 
 
 def deploy(
@@ -171,7 +174,14 @@ def deploy(
             dispute.bond,
         ],
         "OutputOracle": [proposer, required_bond, challenge_window, ahead["DisputeGame"]],
-        "BatchInbox": [batcher, chain.chain_id, chain.depth, chain.max_drift],
+        "BatchInbox": [
+            batcher,
+            ahead["InputQueue"],
+            chain.chain_id,
+            chain.depth,
+            chain.max_drift,
+            chain.window,
+        ],
         "Timelock": [deployer, governance_delay, ahead["InputQueue"]],
     }
     helpers = {name: helper_args(name, ahead) for name in later}
@@ -285,6 +295,7 @@ def bind(client: L1Client, deployment: Deployment) -> System:
         client.contract("Timelock", a["Timelock"]),
         client.contract("DisputeGame", a["DisputeGame"]),
         client.contract("StepExecutor", a["StepExecutor"]),
+        client.contract("InputQueue", a["InputQueue"]),
     )
 
 
@@ -295,12 +306,14 @@ def read_block(system: System, number: int) -> L1Block:
     deposited = system.portal.events.Deposited()
     forced = system.portal.events.Forced()
     posted = system.inbox.events.BatchPosted()
+    forced_batch = system.inbox.events.ForcedBatch()
     executed = system.timelock.events.GovernanceExecuted()
     topics = {
         _topic(system.timelock, "GovernanceExecuted"): executed,
         _topic(system.portal, "Deposited"): deposited,
         _topic(system.portal, "Forced"): forced,
         _topic(system.inbox, "BatchPosted"): posted,
+        _topic(system.inbox, "ForcedBatch"): forced_batch,
     }
     block_hash = bytes(block["hash"])
     logs = client.w3.eth.get_logs(
@@ -330,6 +343,8 @@ def read_block(system: System, number: int) -> L1Block:
             inputs.append(L1Forced(raw_address(args["sender"]), bytes(args["data"])))
         elif event is executed:
             inputs.append(L1Governance(bytes(args["data"])))
+        elif event is forced_batch:
+            batches.append(bytes(args["data"]))  # rule 4: its head is in the log
         else:
             data = _batch_data(system, log)
             if data is None or keccak256(data) != bytes(args["data_hash"]):

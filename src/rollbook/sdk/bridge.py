@@ -11,6 +11,9 @@
    proof against that root (``rollbook_proveWithdrawal``) and calls the portal's
    ``withdraw``; anyone may send it, the money goes to the owner.
 
+If the sequencer leaves an L1 input (a deposit, a forced withdrawal) out for longer
+than the inclusion window, :func:`force_include` has the inbox put it in.
+
 These functions are synchronous (web3); each names the L1 block it reads at.
 """
 
@@ -92,3 +95,12 @@ def claim(system: System, payer_key: bytes, output_index: int, proof: dict[str, 
 def balance(client: L1Client, system: System, address: str) -> int:
     """The collateral ``address`` holds on L1."""
     return int(client.read(system.collateral, "balanceOf", address))
+
+
+def force_include(system: System, payer_key: bytes, index: int) -> bytes:
+    """Have the inbox force L1 input ``index`` in (a deposit, forced tx or governance
+    tx, by its place in the input queue) once it has waited the inclusion window and
+    no posted block has taken it: the inbox records a batch of one empty block whose
+    L1 origin takes it (derivation's rule 4, Arbitrum's ``forceInclusion``). Anyone
+    may send it; returns the tx hash."""
+    return system.client.call_tx(payer_key, system.inbox, "force_include", index)

@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rollbook.chain.derive import (
+    ChainConfig,
+    InboxCursor,
+    InvalidBatch,
+    forced_batch,
+    inbox_accepts,
+)
 from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Governance, L1Input, L1Ref
+from rollbook.codec.batch import decode_batch
+from rollbook.codec.errors import DecodeError
 from rollbook.crypto.keccak import keccak256
 
 L1_BLOCK_TIME = 12
@@ -49,6 +58,11 @@ class SimL1:
     queued_inputs: list[L1Input] = field(default_factory=list)
     queued_batches: list[bytes] = field(default_factory=list)
     salt: bytes = b""
+    cfg: ChainConfig | None = None
+    """The chain's rules, for forced inclusion (``force_include``): the inbox's cursor
+    is followed only when they are given."""
+    inbox: InboxCursor = field(default_factory=InboxCursor)
+    queued_forced: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         genesis_hash = block_hash(0, bytes(32), self.start, (), ())
@@ -77,6 +91,43 @@ class SimL1:
     def post_batch(self, data: bytes) -> None:
         self.queued_batches.append(data)
 
+    def force_include(self, index: int) -> None:
+        """Anyone asks the inbox to force input queue entry ``index`` in (rule 4); in
+        the next block, after its posts, if the inbox's rules allow it then."""
+        self.queued_forced.append(index)
+
+    def entries(self) -> list[tuple[int, int]]:
+        """The input queue: (L1 block, L1 time) of each entry, in order."""
+        return [(b.number, b.timestamp) for b in self.blocks for _ in b.inputs]
+
+    def inbox_cursor(self) -> InboxCursor:
+        return self.inbox
+
+    def _follow(self, number: int, timestamp: int, batches: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        """The inbox's cursor through ``batches`` in the block being mined, then the
+        forced batches asked for (those the inbox would record) after them."""
+        if self.cfg is None:
+            return batches
+        block = L1Block(number, b"", b"", timestamp)
+        for data in batches:
+            try:
+                batch, _ = decode_batch(data, self.cfg.domain_separator)
+                self.inbox = inbox_accepts(self.inbox, batch, block, self.cfg)
+            except (DecodeError, InvalidBatch):
+                continue  # the inbox would refuse it (derivation skips it)
+        forced = []
+        entries = self.entries()
+        for index in self.queued_forced:
+            try:
+                data = forced_batch(self.inbox, entries[index], number, timestamp, self.cfg)
+            except (IndexError, InvalidBatch):
+                continue  # the inbox would refuse it
+            batch, _ = decode_batch(data, self.cfg.domain_separator)
+            self.inbox = inbox_accepts(self.inbox, batch, block, self.cfg)
+            forced.append(data)
+        self.queued_forced = []
+        return (*batches, *forced)
+
     def mine(self, now: int) -> list[L1Block]:
         """Mine every block due by ``now``; queued items go into the first of them."""
         mined = []
@@ -85,6 +136,7 @@ class SimL1:
             inputs, batches = tuple(self.queued_inputs), tuple(self.queued_batches)
             self.queued_inputs, self.queued_batches = [], []
             number, timestamp = parent.number + 1, parent.timestamp + L1_BLOCK_TIME
+            batches = self._follow(number, timestamp, batches)
             block = L1Block(
                 number,
                 block_hash(number, parent.hash, timestamp, inputs, batches, self.salt),

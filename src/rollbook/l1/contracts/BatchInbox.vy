@@ -18,6 +18,11 @@
         Derivation reads the data from the tx's calldata; the record lets #7's
         one-step proof find a block's batch, check its time and origin, and show an
         item under the root to decode it.
+        Forced inclusion (Arbitrum's `forceInclusion`): once an L1 input has waited
+        `window` seconds and no batch block's origin has taken it, anyone records a
+        batch of one empty block whose origin takes it (`force_include`). So every L2
+        block comes from this inbox, and a sequencer that censors an input only
+        delays it by the window.
 """
 
 import txroot
@@ -32,6 +37,7 @@ BLOCK_ENTRY: constant(uint256) = 18
 LONG_FRAME: constant(uint256) = 255
 MAX_ITEM_BYTES: constant(uint256) = 4096
 MAX_ITEMS: constant(uint256) = 60000  # a framed item is at least 2 bytes
+FORCED_HEAD: constant(uint256) = 38  # the head of one empty block and no table
 
 struct Record:
     data_hash: bytes32
@@ -42,6 +48,14 @@ struct Record:
     blocks: uint256
     l1_block: uint256
 
+interface InputQueue:
+    def entries(index: uint256) -> (bytes32, uint256, uint256): view
+    def count() -> uint256: view
+
+event ForcedBatch:
+    index: indexed(uint256)
+    data: Bytes[FORCED_HEAD]
+
 event BatchPosted:
     index: indexed(uint256)
     data_hash: indexed(bytes32)
@@ -50,9 +64,11 @@ event BatchPosted:
     size: uint256
 
 batcher: public(address)
+queue: public(InputQueue)
 chain_id: public(uint256)
 depth: public(uint256)
 max_drift: public(uint256)
+window: public(uint256)
 records: public(HashMap[uint256, Record])
 count: public(uint256)
 # The inbox's cursor: batch blocks so far, and the last one's timestamp and origin.
@@ -62,11 +78,13 @@ last_origin: public(uint256)
 
 
 @deploy
-def __init__(batcher: address, chain_id: uint256, depth: uint256, max_drift: uint256):
+def __init__(batcher: address, queue: InputQueue, chain_id: uint256, depth: uint256, max_drift: uint256, window: uint256):
     self.batcher = batcher
+    self.queue = queue
     self.chain_id = chain_id
     self.depth = depth
     self.max_drift = max_drift
+    self.window = window
 
 
 @pure
@@ -157,3 +175,44 @@ def post(data: Bytes[MAX_BATCH_BYTES]):
     )
     self.count = index + 1
     log BatchPosted(index=index, data_hash=digest, tx_root=root, items=items, size=n)
+
+
+@external
+def force_include(index: uint256):
+    """Anyone: once the input queue's entry `index` has waited `window` seconds and
+    no batch block's origin has taken it, record a batch of one empty block whose
+    origin (`depth` blocks back, at least the last origin) takes it and every entry
+    before it; its timestamp is this block's, at least the last (derivation rule 4).
+    The batch's head is logged (`ForcedBatch`) for derivation to read."""
+    assert index < staticcall self.queue.count(), "BatchInbox: no such input"
+    item: bytes32 = empty(bytes32)
+    l1_block: uint256 = 0
+    l1_time: uint256 = 0
+    item, l1_block, l1_time = staticcall self.queue.entries(index)
+    assert l1_block > self.last_origin, "BatchInbox: a batch block has taken the input already"
+    assert l1_time + self.window <= block.timestamp, "BatchInbox: the input is within its window"
+    origin: uint256 = max(self.last_origin, block.number - self.depth)
+    assert origin >= l1_block, "BatchInbox: the input is not deep enough yet"
+    timestamp: uint256 = max(self.last_timestamp, block.timestamp)
+    first: uint256 = self.blocks
+    head: Bytes[FORCED_HEAD] = concat(
+        convert(convert(VERSION, uint8), bytes1),
+        convert(convert(self.chain_id, uint64), bytes8),
+        convert(convert(first, uint64), bytes8),
+        b"\x00",  # no instruments
+        b"\x00\x01",  # one block:
+        convert(convert(timestamp, uint64), bytes8),
+        convert(convert(origin, uint64), bytes8),
+        b"\x00\x00",  # no txs
+    )
+    self.blocks = first + 1
+    self.last_timestamp = timestamp
+    self.last_origin = origin
+    digest: bytes32 = keccak256(head)
+    n: uint256 = self.count
+    self.records[n] = Record(
+        data_hash=digest, head_hash=digest, tx_root=empty(bytes32), items=0,
+        first_block=first, blocks=1, l1_block=block.number,
+    )
+    self.count = n + 1
+    log ForcedBatch(index=n, data=head)

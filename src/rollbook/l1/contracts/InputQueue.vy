@@ -5,7 +5,9 @@
 @notice The L1 inputs of the rollup, in one order: every deposit and forced tx (from
         the Portal) and every governance tx (from the Timelock) is an entry, with
         the hash of its block tx item (`origin 1 || L1 sender or zeros || standalone
-        encoding`, rollbook.chain.blocks.tx_item) and the L1 block it arrived in.
+        encoding`, rollbook.chain.blocks.tx_item) and the L1 block it arrived in, with
+        that block's time (the inbox forces an input in once it has waited its
+        window: `BatchInbox.force_include`).
         Derivation takes the entries in this order, and an L2 block whose L1
         origin is `o` takes every entry from L1 blocks up to `o` that its parent did
         not (rollbook.chain.derive, rule 3). The one-step executor (#7) loads a
@@ -19,6 +21,7 @@
 struct Entry:
     item_hash: bytes32
     l1_block: uint256
+    l1_time: uint256
 
 deployer: address
 portal: public(address)
@@ -46,7 +49,7 @@ def push(item_hash: bytes32) -> uint256:
     """Append an input; returns its index."""
     assert msg.sender == self.portal or msg.sender == self.timelock, "InputQueue: only the Portal and the Timelock push"
     index: uint256 = self.count
-    self.entries[index] = Entry(item_hash=item_hash, l1_block=block.number)
+    self.entries[index] = Entry(item_hash=item_hash, l1_block=block.number, l1_time=block.timestamp)
     self.count = index + 1
     return index
 

@@ -32,7 +32,7 @@ import steps
 import txroot
 
 interface InputQueue:
-    def entries(index: uint256) -> (bytes32, uint256): view
+    def entries(index: uint256) -> (bytes32, uint256, uint256): view
     def due(index: uint256, origin: uint256) -> bool: view
 
 interface Family:
@@ -336,7 +336,8 @@ def _load(ctx: steps.Context, root: bytes32, wroot: bytes32, inputs: Bytes[INPUT
     if staticcall self.queue.due(ctx.next_input, origin):
         entry_hash: bytes32 = empty(bytes32)
         entry_block: uint256 = 0
-        entry_hash, entry_block = staticcall self.queue.entries(ctx.next_input)
+        entry_time: uint256 = 0
+        entry_hash, entry_block, entry_time = staticcall self.queue.entries(ctx.next_input)
         assert keccak256(item) == entry_hash, "StepExecutor: the item is not the L1 input queue's next entry"
         out.next_input = ctx.next_input + 1
     else:
