@@ -177,7 +177,7 @@ def test_the_inbox_computes_the_root_of_the_items(inbox: Any) -> None:
         )
     with boa.reverts("BatchInbox: unknown batch version"):
         inbox.post(bytes([1]) + batch_head(3, [(now, number - 4, 0)])[1:])
-    with boa.reverts("BatchInbox: the batch ends inside a field"):
+    with boa.reverts("BatchInbox: a batch is at least a head of one block"):
         inbox.post(data[:16])
     with boa.env.prank(stranger()), boa.reverts("BatchInbox: only the batcher posts"):
         inbox.post(data)

@@ -94,7 +94,12 @@ def test_named_refusals_and_main_paths(l1: EvmL1) -> None:
         lambda: l1.queued.append(lambda: client.call_tx(key, inbox, "post", bytes(80))),
         "BatchInbox: only the batcher posts",
     )
-    refused(l1, clock, lambda: l1.post_batch(bytes(20)), "BatchInbox: unknown batch version")
+    refused(
+        l1,
+        clock,
+        lambda: l1.post_batch(bytes(20)),
+        "BatchInbox: a batch is at least a head of one block",
+    )
     # Only the proposer proposes; a root is final only after the window.
     oracle = l1.system.oracle
     refused(

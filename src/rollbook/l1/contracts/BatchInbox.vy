@@ -38,6 +38,8 @@ LONG_FRAME: constant(uint256) = 255
 MAX_ITEM_BYTES: constant(uint256) = 4096
 MAX_ITEMS: constant(uint256) = 60000  # a framed item is at least 2 bytes
 FORCED_HEAD: constant(uint256) = 38  # the head of one empty block and no table
+MIN_HEAD: constant(uint256) = 38
+MAX_PADDED: constant(uint256) = 120032
 
 struct Record:
     data_hash: bytes32
@@ -89,41 +91,52 @@ def __init__(batcher: address, queue: InputQueue, chain_id: uint256, depth: uint
 
 @pure
 @internal
-def _uint(data: Bytes[MAX_BATCH_BYTES], at: uint256, width: uint256) -> uint256:
-    assert at + width <= len(data), "BatchInbox: the batch ends inside a field"
-    return convert(extract32(concat(data, empty(bytes32)), at), uint256) >> (256 - 8 * width)
+def _field(word: bytes32, width: uint256) -> uint256:
+    """The big-endian `width`-byte integer a word starts with."""
+    return convert(word, uint256) >> (256 - 8 * width)
 
 
-@internal
-def _check_head(data: Bytes[MAX_BATCH_BYTES]) -> (uint256, uint256, uint256):
-    """The head's rules; returns where the items start, the blocks and their txs."""
-    assert self._uint(data, 0, 1) == VERSION, "BatchInbox: unknown batch version"
-    assert self._uint(data, 1, 8) == self.chain_id, "BatchInbox: a batch for another chain"
-    first: uint256 = self._uint(data, 9, 8)
+@external
+def post(data: Bytes[MAX_BATCH_BYTES]):
+    """Record a batch (the frames walked and the root computed here). The data is read
+    in this frame only: an internal call would copy all of it (Vyper passes `Bytes` by
+    value), so each read is one word extracted from one copy padded with a zero word
+    (a field in the last 32 bytes reads whole)."""
+    assert msg.sender == self.batcher, "BatchInbox: only the batcher posts"
+    n: uint256 = len(data)
+    assert n >= MIN_HEAD, "BatchInbox: a batch is at least a head of one block"
+    padded: Bytes[MAX_PADDED] = concat(data, empty(bytes32))
+    assert self._field(extract32(padded, 0), 1) == VERSION, "BatchInbox: unknown batch version"
+    assert self._field(extract32(padded, 1), 8) == self.chain_id, "BatchInbox: a batch for another chain"
+    first: uint256 = self._field(extract32(padded, 9), 8)
     assert first == self.blocks, "BatchInbox: the batch does not continue the inbox's blocks"
-    instruments: uint256 = self._uint(data, COUNTS_OFFSET, 1)
+    instruments: uint256 = self._field(extract32(padded, COUNTS_OFFSET), 1)
     at: uint256 = COUNTS_OFFSET + 1
+    assert at + TABLE_ENTRY * instruments + 2 <= n, "BatchInbox: the batch ends inside a field"
     previous: uint256 = 0
     for i: uint256 in range(MAX_INSTRUMENTS):
         if i >= instruments:
             break
-        id: uint256 = self._uint(data, at, 2)
+        id: uint256 = self._field(extract32(padded, at), 2)
         assert i == 0 or id > previous, "BatchInbox: instrument ids must increase"
-        assert self._uint(data, at + 2, 8) > 0 and self._uint(data, at + 10, 8) > 0, "BatchInbox: tick and lot must be positive"
+        tick: uint256 = self._field(extract32(padded, at + 2), 8)
+        lot: uint256 = self._field(extract32(padded, at + 10), 8)
+        assert tick > 0 and lot > 0, "BatchInbox: tick and lot must be positive"
         previous = id
         at += TABLE_ENTRY
-    blocks: uint256 = self._uint(data, at, 2)
+    blocks: uint256 = self._field(extract32(padded, at), 2)
     assert blocks > 0 and blocks <= MAX_BLOCKS, "BatchInbox: a batch holds 1..1024 blocks"
     at += 2
+    assert at + BLOCK_ENTRY * blocks <= n, "BatchInbox: the batch ends inside a field"
     timestamp: uint256 = self.last_timestamp
     origin: uint256 = self.last_origin
     txs: uint256 = 0
     for j: uint256 in range(MAX_BLOCKS):
         if j >= blocks:
             break
-        t: uint256 = self._uint(data, at, 8)
-        o: uint256 = self._uint(data, at + 8, 8)
-        txs += self._uint(data, at + 16, 2)
+        t: uint256 = self._field(extract32(padded, at), 8)
+        o: uint256 = self._field(extract32(padded, at + 8), 8)
+        txs += self._field(extract32(padded, at + 16), 2)
         assert o >= origin, "BatchInbox: an L1 origin goes back"
         assert o + self.depth <= block.number, "BatchInbox: an L1 origin is not deep enough"
         assert t >= timestamp, "BatchInbox: a timestamp goes back"
@@ -131,31 +144,18 @@ def _check_head(data: Bytes[MAX_BATCH_BYTES]) -> (uint256, uint256, uint256):
         timestamp = t
         origin = o
         at += BLOCK_ENTRY
-    self.blocks = first + blocks
-    self.last_timestamp = timestamp
-    self.last_origin = origin
-    return at, blocks, txs
-
-
-@external
-def post(data: Bytes[MAX_BATCH_BYTES]):
-    assert msg.sender == self.batcher, "BatchInbox: only the batcher posts"
-    n: uint256 = len(data)
-    first: uint256 = self.blocks
-    start: uint256 = 0
-    blocks: uint256 = 0
-    txs: uint256 = 0
-    start, blocks, txs = self._check_head(data)  # (its reads stop at the data's end)
+    start: uint256 = at
     frontier: bytes32[txroot.DEPTH] = empty(bytes32[txroot.DEPTH])
     items: uint256 = 0
     cursor: uint256 = start
     for i: uint256 in range(MAX_ITEMS):
         if cursor == n:
             break
-        size: uint256 = self._uint(data, cursor, 1)
+        size: uint256 = self._field(extract32(padded, cursor), 1)
         cursor += 1
         if size == LONG_FRAME:
-            size = self._uint(data, cursor, 2)
+            assert cursor + 2 <= n, "BatchInbox: the batch ends inside a field"
+            size = self._field(extract32(padded, cursor), 2)
             cursor += 2
             assert size >= LONG_FRAME, "BatchInbox: a short item has a long frame"
         assert size > 0 and size <= MAX_ITEM_BYTES, "BatchInbox: an item is 1..4096 bytes"
@@ -166,6 +166,9 @@ def post(data: Bytes[MAX_BATCH_BYTES]):
         cursor += size
     assert cursor == n, "BatchInbox: too many items"
     assert items == txs, "BatchInbox: the blocks' tx counts do not add up to the items"
+    self.blocks = first + blocks
+    self.last_timestamp = timestamp
+    self.last_origin = origin
     root: bytes32 = txroot.frontier_root(frontier, items)
     digest: bytes32 = keccak256(data)
     index: uint256 = self.count
