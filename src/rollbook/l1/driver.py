@@ -197,10 +197,11 @@ class EvmL1:
     def entries(self) -> list[tuple[int, int]]:
         """The input queue: (L1 block, L1 time) of each entry, in order."""
         client, queue = self.client, self.system.queue
-        return [
-            tuple(client.read(queue, "entries", i)[1:])  # type: ignore[misc]
-            for i in range(int(client.read(queue, "count")))
-        ]
+        entries = []
+        for i in range(int(client.read(queue, "count"))):
+            _, number, time = client.read(queue, "entries", i)
+            entries.append((int(number), int(time)))
+        return entries
 
     def inbox_cursor(self) -> InboxCursor:
         client, inbox = self.client, self.system.inbox

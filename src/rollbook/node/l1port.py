@@ -66,6 +66,9 @@ class ChainPort:
     def tip(self) -> int:
         return self.system.client.head()
 
+    def batched(self) -> int:
+        return int(self.system.client.read(self.system.inbox, "blocks"))
+
     def post_batch(self, data: bytes) -> None:
         s = self.system
         self._confirm(s.client.call_tx(self.batcher, s.inbox, "post", data, gas=12_000_000))
@@ -124,6 +127,9 @@ class DevnetPort:
 
     def tip(self) -> int:
         return self.l1.tip.number
+
+    def batched(self) -> int:
+        return int(self.l1.client.read(self.l1.system.inbox, "blocks"))
 
     def post_batch(self, data: bytes) -> None:
         self.l1.post_batch(data)  # mined in the next slot

@@ -68,6 +68,10 @@ class L1Port(Protocol):
     def tip(self) -> int:
         """The number of the newest L1 block."""
 
+    def batched(self) -> int:
+        """How many L2 blocks the inbox holds (its count of batch blocks): every block
+        after genesis up to this number is posted."""
+
     def spent(self) -> tuple[int, int]:
         """Gas and wei the batcher and proposer have spent so far."""
 
@@ -319,6 +323,10 @@ class Node:
         if tip <= self._batched_at:
             return  # at most one batch per L1 block: later blocks join the next one
         blocks = self.core.builder.blocks
+        # The inbox refuses a batch that does not continue its count: after a crash
+        # between a post and its note in the log, go on from what L1 holds.
+        on_l1 = await loop.run_in_executor(self._l1_io, port.batched)
+        self.posted = max(self.posted, on_l1)
         ready = next_batch(blocks, self.posted, tip + 1, self.genesis.cfg, self.genesis.grid)
         if ready is None:
             return
