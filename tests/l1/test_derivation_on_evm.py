@@ -12,6 +12,7 @@ from rollbook.codec.batch import decode_batch
 from rollbook.codec.txcodec import encode_standalone
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.txs import SetRiskParams
+from rollbook.l1.client import L1Error
 from rollbook.l1.driver import EvmL1
 from tests.chain.helpers import Rollup, run
 from tests.chain.test_derive import inclusion_times
@@ -101,5 +102,38 @@ def test_governance_through_the_timelock_reaches_l2_after_its_delay(backend: str
         )
         assert executed_at >= l1.genesis.timestamp + delay
         assert block.header.timestamp >= executed_at
+    finally:
+        rollup.close()
+
+
+def test_a_silent_sequencer_is_overridden_through_the_inbox(backend: str) -> None:
+    """The sequencer posts nothing; a watcher has the inbox force each L1 input in once
+    it has waited its window (``BatchInbox.force_include``), derivation reads the
+    forced batches from the inbox's logs, and the forced withdrawals execute by their
+    deadline. A second force of the same input is refused."""
+    window = 120
+    rollup = Rollup(seed=44, traders=3, backend=backend, overrides={"inclusion_window": window})
+    try:
+        l1 = rollup.l1
+        assert isinstance(l1, EvmL1)
+        for k in range(2):
+            rollup.force_withdraw(rollup.people[k], 1 + k)
+            rollup.world.advance(7)
+            rollup.mine()
+        rollup.world.advance(window + 12 * (rollup.cfg.confirmation_depth + 3))
+        rollup.mine()  # (the watcher forces what is due, one L1 block at a time)
+        forced = [d for b in l1.blocks for d in b.batches]
+        assert forced and l1.client.read(l1.system.inbox, "count") == len(forced)
+        deriver = derive(rollup.cfg, rollup.genesis, rollup.l1.genesis_ref, rollup.l1.blocks)
+        assert not any("skipped" in n for n in deriver.notes)
+        assert len(deriver.blocks) == 1 + len(forced)  # every block is an inbox block
+        pairs = inclusion_times(deriver, rollup.l1.blocks)
+        assert len(pairs) == 2
+        for posted, included in pairs:
+            assert included <= posted + window + 12 * (rollup.cfg.confirmation_depth + 1)
+        assert all(r.ok for b in deriver.blocks for r in b.receipts)
+        l1.force_include(0)
+        with pytest.raises(L1Error, match="a batch block has taken the input already"):
+            l1.mine(l1.tip.timestamp + 12)
     finally:
         rollup.close()
