@@ -84,10 +84,10 @@ def decoder() -> Any:
 
 @dataclass(frozen=True)
 class Named:
-    """An earlier item a reference names: its index, its block's timestamp, its bytes."""
+    """An earlier item a reference names: its index and its bytes (it is read in the
+    batch's time, as every item is)."""
 
     index: int
-    timestamp: int
     item: bytes
 
 
@@ -119,10 +119,10 @@ def python_decode(
     item: bytes, index: int, timestamp: int, table: Table, named: Sequence[Named]
 ) -> Tx:
     """``decode_item`` as ``decode_batch`` calls it, with only ``named`` before it
-    (decoded first, in their own blocks' time, to register their parts)."""
+    (decoded first, in the batch's time, to register their parts)."""
     ctx = _context(SEP, table)
     for earlier in sorted(named, key=lambda n: n.index):
-        ctx.item, ctx.timestamp = earlier.index, earlier.timestamp
+        ctx.item, ctx.timestamp = earlier.index, timestamp
         decode_item(earlier.item, ctx)
     ctx.item, ctx.timestamp = index, timestamp
     return decode_item(item, ctx)
@@ -136,7 +136,7 @@ def on_chain(
         index,
         timestamp,
         table_bytes(table),
-        [(n.index, n.timestamp, n.item) for n in named],
+        [(n.index, n.item) for n in named],
     )
     return ok, bytes(out)
 
@@ -180,7 +180,7 @@ def decode_in_batch(batch: DecodedBatch, index: int) -> tuple[Tx, list[Named]]:
     parts = AskedParts()
     ctx.parts = parts
     for i in range(index):
-        ctx.item, ctx.timestamp = i, batch.timestamps[i]
+        ctx.item, ctx.timestamp = i, batch.timestamps[index]
         decode_item(batch.items[i], ctx)
     parts.asked.clear()
     ctx.item, ctx.timestamp = index, batch.timestamps[index]
@@ -188,7 +188,7 @@ def decode_in_batch(batch: DecodedBatch, index: int) -> tuple[Tx, list[Named]]:
     named: dict[int, Named] = {}
     for ref in parts.asked:
         i = ref >> 1
-        named.setdefault(i, Named(i, batch.timestamps[i], batch.items[i]))
+        named.setdefault(i, Named(i, batch.items[i]))
     return tx, list(named.values())
 
 
@@ -340,7 +340,7 @@ def test_mutated_items_decode_alike(
         unnamed = [i for i in range(index) if i not in {n.index for n in named}]
         if unnamed:
             i = unnamed[0]
-            named.append(Named(i, batch.timestamps[i], batch.items[i]))
+            named.append(Named(i, batch.items[i]))
     want = expected(tx)
     event(f"{type(tx).__name__}, {len(named)} named")
     assert on_chain(decoder, item, index, timestamp, batch.table, named) == want
@@ -411,7 +411,7 @@ def verdict(decoder: Any, case: Crafted, named: Sequence[int] | None = None) -> 
         batch = DecodedBatch(case.items, case.timestamps, case.table, ())
         refs = decode_in_batch(batch, index)[1]
     else:
-        refs = [Named(i, case.timestamps[i], case.items[i]) for i in named]
+        refs = [Named(i, case.items[i]) for i in named]
     return agree(decoder, case.last, index, case.timestamps[-1], case.table, refs)
 
 
@@ -679,11 +679,9 @@ def test_a_reference_to_itself_or_a_later_item_is_refused(decoder: Any) -> None:
     for index, ref in ((1, 1 << 1), (1, 2 << 1), (1, 2 << 1 | 1), (0, 0), (0, 1 << 1)):
         item = patched(second, 1, uint(ref, 2))
         # the item named is a copy of the first, whose maker would be referable
-        named = (
-            [Named(0, T, first), Named(ref >> 1, T, first)] if ref >> 1 else [Named(0, T, first)]
-        )
+        named = [Named(0, first), Named(ref >> 1, first)] if ref >> 1 else [Named(0, first)]
         assert not agree(decoder, item, index, T, TABLE, named), (index, ref)
-    assert agree(decoder, second, 1, T, TABLE, [Named(0, T, first)])
+    assert agree(decoder, second, 1, T, TABLE, [Named(0, first)])
 
 
 def test_what_is_referable(decoder: Any) -> None:
@@ -746,21 +744,21 @@ def test_a_referenced_taker_trades_the_makers_instrument_on_the_other_side(
     assert not verdict(decoder, other)
 
 
-def test_a_referenced_order_is_read_in_its_own_blocks_time(decoder: Any) -> None:
-    """A narrow maker's expiry is an offset from its own block's timestamp, not the
-    referencing item's: the standalone encoding keeps the signed expiry."""
+def test_a_referenced_order_is_read_in_the_batch_time(decoder: Any) -> None:
+    """A narrow maker's expiry is an offset from the batch's time (its first block's
+    timestamp), for the item that wrote it and the one that names it: the standalone
+    encoding keeps the signed expiry, whichever block each item is in."""
     case = craft(
         fill(size=PARTIAL),
         Fill(repeat(MAKER), signed(replace(SELLER_TAKER, expiry=T + 900)), PARTIAL),
-        timestamps=(T, T + 600),
     )
     assert verdict(decoder, case)
-    ok, out = on_chain(decoder, case.last, 1, T + 600, TABLE, [Named(0, T, case.items[0])])
+    ok, out = on_chain(decoder, case.last, 1, T, TABLE, [Named(0, case.items[0])])
     tx = decode_standalone(out, SEP)
     assert ok and isinstance(tx, Fill) and tx.maker.order == MAKER
     assert tx.maker.signature == NO_SIGNATURE
-    # read in the wrong time, it would be another order (what the caller must prove)
-    moved = on_chain(decoder, case.last, 1, T + 600, TABLE, [Named(0, T + 1, case.items[0])])
+    # read in another time, both orders move with it (the executor gives the batch's)
+    moved = on_chain(decoder, case.last, 1, T + 1, TABLE, [Named(0, case.items[0])])
     assert moved[0] and moved[1] != out
 
 
@@ -942,7 +940,7 @@ def test_gas(decoder: Any, name: str) -> None:
         index,
         case.timestamps[-1],
         table_bytes(case.table),
-        [(n.index, n.timestamp, n.item) for n in named],
+        [(n.index, n.item) for n in named],
     )
     decoder.standalone(*args)
     used = decoder._computation.get_gas_used()

@@ -9,13 +9,14 @@
         what tx it is: the tx's context-free encoding (`encode_standalone`, what a
         block's tx root holds), or that it is unreadable (`Unreadable`, refused in
         its place by the STF).
-@dev    An item is read in its context: its block's timestamp (a narrow order's
-        expiry is an offset from it), the batch head's instrument table (a narrow
+@dev    An item is read in its context: the batch's time, its first block's
+        timestamp (a narrow order's expiry is an offset from it; one time for every
+        item, so a named item needs no proof of its own), the batch head's instrument
+        table (a narrow
         order's prices in ticks and sizes in lots) and the earlier items its order
         references name. A reference `item << 1 | part` names a *referable* part: a
-        new or resumed order that decodes in its own item, at that item's block
-        timestamp (for a taker part, after its item's maker, itself new or resumed,
-        decodes). So a reference never leads to another, and one item names at most
+        new or resumed order that decodes in its own item (for a taker part, after its
+        item's maker, itself new or resumed, decodes). So a reference never leads to another, and one item names at most
         two others. Only what a batch may carry decodes: fills, liquidations, signed
         owner txs, settlements, backstops and oracle reports.
 
@@ -32,7 +33,6 @@ import ownertx
 
 struct Named:
     index: uint256  # the batch item index of a referenced item
-    timestamp: uint256  # its block's timestamp
     item: Bytes[MAX_ITEM]  # its compact bytes
 
 struct Entry:  # an instrument table entry
@@ -100,12 +100,12 @@ MAX_VOL_PPM: constant(uint256) = 5000000
 @view
 @external
 def standalone(item: Bytes[MAX_ITEM], index: uint256, timestamp: uint256, table: Bytes[MAX_TABLE], named: DynArray[Named, MAX_NAMED]) -> (bool, Bytes[MAX_ITEM]):
-    """The tx batch item `item` (number `index` of its batch, in a block at
+    """The tx batch item `item` (number `index` of its batch, whose time is
     `timestamp`) decodes to, in its context-free encoding: `(True, encoding)`, or
     `(False, b"")` when the item is unreadable. `table` is the batch head's
-    instrument table; `named` holds the earlier items the item's references name,
-    with their block timestamps (others are ignored; a reference to an item not
-    among them makes the item unreadable)."""
+    instrument table; `named` holds the earlier items the item's references name
+    (others are ignored; a reference to an item not among them makes the item
+    unreadable)."""
     assert len(table) % ENTRY == 0, "BatchDecoder: the table is whole entries"
     n: uint256 = len(item)
     if n == 0:
@@ -152,7 +152,7 @@ def standalone(item: Bytes[MAX_ITEM], index: uint256, timestamp: uint256, table:
             at += 2
             for i: uint256 in range(MAX_NAMED):
                 if i < len(named) and named[i].index == ref >> 1 and ref >> 1 < index:
-                    ok, o = self._referable(self._padded(named[i].item), len(named[i].item), named[i].timestamp, ref & 1, table)
+                    ok, o = self._referable(self._padded(named[i].item), len(named[i].item), timestamp, ref & 1, table)
                     break
             if not ok or (taker and (o.instrument != orders[0].instrument or o.side == orders[0].side)):
                 return False, b""
