@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from rollbook.chain.blocks import L2Block
 from rollbook.chain.derive import derive
 from rollbook.chain.l1 import L1Deposit, L1Forced, L1Governance
 from rollbook.codec.batch import decode_batch
 from rollbook.codec.txcodec import encode_standalone
+from rollbook.codec.txroot import merkle_root
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.txs import SetRiskParams
 from rollbook.l1.client import L1Error
@@ -53,10 +55,27 @@ def check_derivation(rollup: Rollup) -> None:
         assert record[0] == keccak256(data)
         batch, items = decode_batch(data, rollup.world.separator)
         assert (record[2], record[3]) == (batch.tx_root, len(items))
+    check_sources(l1, deriver.blocks)
     # Escrow on L1 = what derivation credited (no withdrawal has been paid yet).
     credited = sum(i.amount for i in inputs if isinstance(i, L1Deposit))
     portal = l1.system.portal.address
     assert l1.client.read(l1.system.collateral, "balanceOf", portal) == credited
+
+
+def check_sources(l1: EvmL1, blocks: list[L2Block]) -> None:
+    """Every derived block after genesis is the inbox's batch block ``n − 1``: its
+    source names the record that holds it, whose head and items it carries."""
+    for block in blocks[1:]:
+        source = block.source
+        assert source is not None
+        data_hash, head_hash, tx_root, items, first_block, count, _ = l1.client.read(
+            l1.system.inbox, "records", source.record
+        )
+        assert bytes(head_hash) == keccak256(source.head)
+        assert (bytes(tx_root), items) == (merkle_root(source.items), len(source.items))
+        assert first_block + source.block == block.number - 1 and source.block < count
+        if not source.items:
+            assert bytes(data_hash) == keccak256(source.head)
 
 
 def test_forced_txs_posted_on_the_evm_land_by_their_deadline(backend: str) -> None:
@@ -127,6 +146,7 @@ def test_a_silent_sequencer_is_overridden_through_the_inbox(backend: str) -> Non
         deriver = derive(rollup.cfg, rollup.genesis, rollup.l1.genesis_ref, rollup.l1.blocks)
         assert not any("skipped" in n for n in deriver.notes)
         assert len(deriver.blocks) == 1 + len(forced)  # every block is an inbox block
+        check_sources(l1, deriver.blocks)
         pairs = inclusion_times(deriver, rollup.l1.blocks)
         assert len(pairs) == 2
         for posted, included in pairs:

@@ -23,7 +23,7 @@ root by its leaf in the withdrawals tree plus the three other fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from rollbook.codec.txcodec import encode_standalone
@@ -124,6 +124,20 @@ class Header:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchSource:
+    """Where a derived block comes from in the inbox: record ``record`` (the inbox's
+    index of its batch), block ``block`` of that batch, the batch's head and items.
+    Every derived block after genesis has one: block ``n`` is the inbox's batch block
+    ``n − 1`` (docs/design/batch.md section 5). #7's one-step proof of ``block.begin``
+    and ``tx.load`` reads it."""
+
+    record: int
+    block: int
+    head: bytes
+    items: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class L2Block:
     """A block: its header, its txs and their receipts.
 
@@ -135,6 +149,9 @@ class L2Block:
     txs: tuple[BlockTx, ...]
     receipts: tuple[Receipt, ...]
     sequenced: int
+    source: BatchSource | None = field(default=None, compare=False)
+    """Its batch in the inbox, for a derived block (a sequencer's block before it is
+    posted has none)."""
 
     @property
     def hash(self) -> bytes:

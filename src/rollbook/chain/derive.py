@@ -52,10 +52,11 @@ the new history from genesis, which the tests check.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rollbook.chain.blocks import (
     GENESIS_PARENT,
+    BatchSource,
     Header,
     L2Block,
     Mode,
@@ -63,7 +64,7 @@ from rollbook.chain.blocks import (
     tx_root,
 )
 from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Input, L1Ref
-from rollbook.codec.batch import Batch, BatchBlock, decode_batch, encode_batch
+from rollbook.codec.batch import Batch, BatchBlock, decode_batch, encode_batch, items_start
 from rollbook.codec.errors import DecodeError
 from rollbook.codec.txcodec import decode_standalone, encode_standalone
 from rollbook.codec.wire import uint
@@ -251,11 +252,12 @@ class Heads:
 @dataclass(frozen=True, slots=True)
 class InboxCursor:
     """What the inbox knows of the batches so far (``BatchInbox.vy``'s state): how many
-    batch blocks, and the last one's timestamp and L1 origin."""
+    batch blocks, the last one's timestamp and L1 origin, and how many records."""
 
     blocks: int = 0
     timestamp: int = 0
     origin: int = 0
+    records: int = 0
 
 
 @dataclass
@@ -402,7 +404,8 @@ class Deriver:
         self.pending.extend(Pending(block.number, block.timestamp, i) for i in block.inputs)
         for index, data in enumerate(block.batches):
             try:
-                batch, _ = decode_batch(data, self.cfg.domain_separator)
+                batch, items = decode_batch(data, self.cfg.domain_separator)
+                record = self.inbox.records
                 self.inbox = inbox_accepts(self.inbox, batch, block, self.cfg)
             except (DecodeError, InvalidBatch) as exc:
                 self.notes.append(
@@ -410,10 +413,14 @@ class Deriver:
                     f"{type(exc).__name__}: {exc.message}"
                 )
                 continue
-            for b in batch.blocks:
+            batch_head = data[: items_start(data)]
+            for j, b in enumerate(batch.blocks):
                 head = self.head.header
                 origin = self._ref(max(b.l1_origin, head.l1_origin))
                 self._append(origin, max(b.timestamp, head.timestamp), b.txs, block.number)
+                self.blocks[-1] = replace(
+                    self.blocks[-1], source=BatchSource(record, j, batch_head, items)
+                )
         self.snapshots.append(
             _Snapshot(
                 self.l1[-1], self.state.copy(), len(self.blocks), tuple(self.pending), self.inbox
@@ -475,7 +482,7 @@ def inbox_accepts(
                 f"{block.number}'s {block.timestamp}"
             )
         timestamp, origin = b.timestamp, b.l1_origin
-    return InboxCursor(cursor.blocks + len(batch.blocks), timestamp, origin)
+    return InboxCursor(cursor.blocks + len(batch.blocks), timestamp, origin, cursor.records + 1)
 
 
 def due_input(
