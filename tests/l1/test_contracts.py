@@ -181,6 +181,13 @@ def test_the_inbox_computes_the_root_of_the_items(inbox: Any) -> None:
         inbox.post(data[:16])
     with boa.env.prank(stranger()), boa.reverts("BatchInbox: only the batcher posts"):
         inbox.post(data)
+    boa.env.time_travel(seconds=3600)
+    later = boa.env.evm.patch.timestamp
+    with boa.reverts("BatchInbox: a timestamp is too far from L1's"):  # back in time, too
+        inbox.post(batch_head(3, [(later - 1801, number - 4, 0)]))
+    inbox.post(batch_head(3, [(later - 1800, number - 4, 0)]))  # the bound is inclusive
+    inbox.post(batch_head(4, [(later + 1800, number - 4, 0)]))
+    assert inbox.last_timestamp() == later + 1800
 
 
 def test_anyone_forces_an_input_in_after_its_window(inbox: Any) -> None:

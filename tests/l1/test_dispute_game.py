@@ -328,11 +328,49 @@ def test_backing_has_rules(chain: Chain) -> None:
     output = oracle.outputs(0)
     with boa.env.prank(challenger), boa.reverts("DisputeGame: the root is not final yet"):
         game.refund(0, output.root, output.proposed_at)
-    boa.env.time_travel(seconds=WINDOW)
+    boa.env.time_travel(seconds=WINDOW // 2)
     late = boa.env.generate_address()
     boa.env.set_balance(late, BOND)
-    with boa.env.prank(late), boa.reverts("DisputeGame: the root's window has closed"):
+    with (
+        boa.env.prank(late),
+        boa.reverts("DisputeGame: backing the root has closed (half its window)"),
+    ):
         game.back(0, value=BOND)
+
+
+def test_a_last_moment_backer_can_still_be_played_and_cannot_run(chain: Chain) -> None:
+    """Backing closes at half the window, so a challenger has the other half to play
+    a backer that came at the last moment; and a backer cannot take its bond back
+    while a game against it is open, even once another game removed the root."""
+    proposer, challenger = players()
+    accomplice = boa.env.generate_address()
+    boa.env.set_balance(accomplice, 10 * BOND)
+    game, oracle = deploy(chain, proposer)
+    honest = chain.trace(0, 3)
+    lying = LyingTrace(honest, SPAN + 2, chain.rollup.cfg.mode)
+    with boa.env.prank(proposer):
+        oracle.propose(lying[lying.length], 3, 0)
+    with boa.env.prank(challenger):
+        against_proposer = game.open(0, proposer, value=BOND)
+    assert play(game, against_proposer, proposer, challenger, lying, honest) == CHALLENGER
+    assert oracle.count() == 0  # no backer: the lie is gone at once
+    boa.env.time_travel(seconds=12)  # (the same root again is another proposal)
+    with boa.env.prank(proposer):
+        oracle.propose(lying[lying.length], 3, 0)
+    boa.env.time_travel(seconds=WINDOW // 2 - 5)
+    with boa.env.prank(accomplice):
+        game.back(0, value=BOND)  # at the last moment
+    with boa.env.prank(challenger):
+        again = game.open(0, proposer, value=BOND)
+    assert play(game, again, proposer, challenger, lying, honest) == CHALLENGER
+    assert oracle.count() == 1 and not oracle.is_final(0)
+    with boa.env.prank(challenger):
+        against_backer = game.open(0, accomplice, value=BOND)  # half a window is left
+    output = oracle.outputs(0)
+    with boa.env.prank(accomplice), boa.reverts("DisputeGame: a game against the backer is open"):
+        game.refund(0, output.root, output.proposed_at)
+    assert play(game, against_backer, accomplice, challenger, lying, honest) == CHALLENGER
+    assert oracle.count() == 0
 
 
 def _key(oracle: Any, index: int) -> bytes:

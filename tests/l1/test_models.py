@@ -10,7 +10,13 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from rollbook.chain.derive import ChainConfig, InboxCursor, InvalidBatch, inbox_accepts
+from rollbook.chain.derive import (
+    ChainConfig,
+    InboxCursor,
+    InvalidBatch,
+    forced_batch,
+    inbox_accepts,
+)
 from rollbook.chain.l1 import L1Block
 from rollbook.codec.batch import decode_batch, frame
 from rollbook.codec.errors import DecodeError
@@ -226,9 +232,13 @@ class BatchInboxModel(RuleBasedStateMachine):
         self.anchor = boa.env.anchor()
         self.anchor.__enter__()
         boa.env.time_travel(blocks=20)
-        queue = load("InputQueue")
-        self.inbox: Any = load("BatchInbox", boa.env.eoa, queue.address, 901, 4, 1800, 600)
-        self.cfg = ChainConfig(901, bytes(32), confirmation_depth=4, max_drift=1800)
+        self.queue: Any = load("InputQueue")
+        self.queue.bind(boa.env.eoa, boa.env.eoa)
+        self.entries: list[tuple[int, int]] = []
+        self.inbox: Any = load("BatchInbox", boa.env.eoa, self.queue.address, 901, 4, 1800, 600)
+        self.cfg = ChainConfig(
+            901, bytes(32), confirmation_depth=4, max_drift=1800, inclusion_window=600
+        )
         self.cursor = InboxCursor()
         self.records: list[tuple[bytes, bytes, int]] = []
 
@@ -294,7 +304,27 @@ class BatchInboxModel(RuleBasedStateMachine):
     def post_bytes(self, data: bytes) -> None:
         self._post(data)
 
-    @rule(seconds=st.integers(0, 600))
+    @rule()
+    def push_input(self) -> None:
+        self.queue.push(keccak256(len(self.entries).to_bytes(32, "big")))
+        self.entries.append((boa.env.evm.patch.block_number, boa.env.evm.patch.timestamp))
+
+    @rule(index=st.integers(0, 6))
+    def force_include(self, index: int) -> None:
+        """Rule 4: recorded iff ``forced_batch`` makes a head, and then that head."""
+        number, now = boa.env.evm.patch.block_number, boa.env.evm.patch.timestamp
+        try:
+            head = forced_batch(self.cursor, self.entries[index], number, now, self.cfg)
+        except (IndexError, InvalidBatch):
+            with boa.reverts():
+                self.inbox.force_include(index)
+            return
+        self.inbox.force_include(index)
+        batch, _ = decode_batch(head, bytes(32))
+        self.cursor = inbox_accepts(self.cursor, batch, L1Block(number, b"", b"", now), self.cfg)
+        self.records.append((keccak256(head), bytes(32), 0))
+
+    @rule(seconds=st.integers(0, 900))
     def wait(self, seconds: int) -> None:
         boa.env.time_travel(blocks=1 + seconds // 12)
 

@@ -17,7 +17,7 @@ import pytest
 
 from rollbook.exchange.types import OrderFlags
 from rollbook.node.cli import spawn
-from rollbook.node.service import Node
+from rollbook.node.service import Node, resume_from
 from rollbook.sdk import Client, RpcError, TradingKey
 
 ROLLBOOK = [sys.executable, "-m", "rollbook.cli"]
@@ -136,3 +136,15 @@ def test_kill_9_loses_no_acknowledged_input(tmp_path: Path) -> None:
         assert "0x" + replayed.core.state.root().hex() == before["root"]
     finally:
         replayed.log.close()
+
+
+def test_the_batcher_resumes_from_what_the_inbox_holds() -> None:
+    """After a crash the batcher goes on from the inbox's count when that is what it
+    posted or sent (a post landed before its note), or less (a post was lost); when
+    the inbox holds more than it sent, a forced batch took its place and it stops."""
+    assert resume_from(on_l1=5, posted=5, posting=5) == 5
+    assert resume_from(on_l1=9, posted=5, posting=9) == 9  # landed, not noted
+    assert resume_from(on_l1=5, posted=5, posting=9) == 5  # sent, lost: post again
+    assert resume_from(on_l1=3, posted=5, posting=5) == 3  # an L1 reorg dropped posts
+    assert resume_from(on_l1=6, posted=5, posting=5) is None  # a forced batch
+    assert resume_from(on_l1=10, posted=5, posting=9) is None

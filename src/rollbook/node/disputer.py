@@ -17,8 +17,8 @@ Anyone may defend (section 4): a root stands until every one of its defenders �
 proposer and whoever backed it with a bond — is beaten. So the disputer opens a game
 against each standing defender of a wrong root (:meth:`check_outputs` looks again
 for new backers while the root is not final), and, when a root it derived the same
-is disputed and it did not propose it, backs it once, within the root's window, so
-the root does not hang on a proposer that may not answer.
+is disputed and it did not propose it, backs it once (backing closes at half the
+root's window), so the root does not hang on a proposer that may not answer.
 
 Its trace of a game is the honest trace of the output (:func:`~rollbook.chain.trace.
 trace_output`), or — for a faulty proposer of ``rollbook devnet --fault`` — the lie it
@@ -144,8 +144,8 @@ class Disputer:
             return
         self._backed.add((output_index, bytes(root)))
         window = int(client.read(oracle, "challenge_window"))
-        if int(client.block("latest")["timestamp"]) >= int(proposed_at) + window:
-            return  # too late to back: the root's defenders are fixed
+        if int(client.block("latest")["timestamp"]) >= int(proposed_at) + window // 2:
+            return  # too late to back (backing closes at half the window)
         self._send("back", output_index, value=int(self._read("bond")))
         self.moves.append(Move(-1, "back", f"output {output_index}"))
 
@@ -187,8 +187,11 @@ class Disputer:
         count = int(self._read("count"))
         for gid in range(self._games_seen, count):
             index, root, *_ = self._read("disputes", gid)
-            if self._wrong.get(index) == bytes(root) or index >= self._checked:
-                continue  # a root it disputes, or has not derived yet
+            if index >= self._checked:
+                return  # not derived that far yet: this game and those after, later
+            self._games_seen = gid + 1
+            if self._wrong.get(index) == bytes(root):
+                continue  # a root it disputes
             oracle = self.system.oracle
             if index >= int(self.system.client.read(oracle, "count")):
                 continue
@@ -197,7 +200,6 @@ class Disputer:
             if self.system.client.read(oracle, "is_final", index):
                 continue
             self.back(int(index))
-        self._games_seen = count
 
     # -- playing -------------------------------------------------------------------------
 

@@ -54,6 +54,17 @@ SNAPSHOT_EVERY_BLOCKS = 600
 HASH_EARLY = 256  # dirty leaves that trigger hashing before the block is sealed
 
 
+def resume_from(on_l1: int, posted: int, posting: int) -> int | None:
+    """Where the batcher goes on, given the inbox's count of batch blocks ``on_l1``,
+    the last block this node noted as posted and the last it sent: from what L1 holds
+    when that is what it posted, what it sent (a crash came between the post and its
+    note) or less (its post was lost: post again); None when L1 holds more than this
+    node sent (another batch, a forced one, took its place: stop)."""
+    if on_l1 in (posted, posting) or on_l1 < posted:
+        return on_l1
+    return None
+
+
 class L1Port(Protocol):
     """What the node needs of L1. Calls run in the node's L1 thread, one at a time."""
 
@@ -140,6 +151,8 @@ class Node:
     subscribers: list[Callable[[Published], None]] = field(default_factory=list)
     costs: Costs = field(default_factory=Costs)
     posted: int = 0
+    posting: int = 0
+    """The last block of the batch this node sent last (noted before it is sent)."""
     proposed: int = 0
     _queue: list[_Pending] = field(default_factory=list)
     _wake: asyncio.Event | None = None
@@ -186,6 +199,7 @@ class Node:
         core.drain()
         node = cls(log, log.get_meta("key"), genesis, core, **options)
         node.posted = log.get_meta("posted") or 0
+        node.posting = log.get_meta("posting") or node.posted
         node.proposed = log.get_meta("proposed") or 0
         node._blocks_at_snapshot = len(core.builder.blocks)
         return node
@@ -323,14 +337,28 @@ class Node:
         if tip <= self._batched_at:
             return  # at most one batch per L1 block: later blocks join the next one
         blocks = self.core.builder.blocks
-        # The inbox refuses a batch that does not continue its count: after a crash
-        # between a post and its note in the log, go on from what L1 holds.
+        # The inbox refuses a batch that does not continue its count. What it holds is
+        # what this node posted, or its last post landed before its note in the log (a
+        # crash), or that post was lost (post again) — or another batch took this
+        # node's place (a forced batch, rule 4): its blocks are no longer the chain's,
+        # and posting them would propose wrong roots. It stops until it is rebuilt on
+        # the derived chain.
         on_l1 = await loop.run_in_executor(self._l1_io, port.batched)
-        self.posted = max(self.posted, on_l1)
+        resume = resume_from(on_l1, self.posted, self.posting)
+        if resume is None:
+            self.costs.failures += 1
+            self.costs.last_error = (
+                f"the inbox holds {on_l1} batch blocks, this node posted {self.posted}: "
+                "another batch (a forced one) took its place; the batcher stops"
+            )
+            return
+        self.posted = resume
         ready = next_batch(blocks, self.posted, tip + 1, self.genesis.cfg, self.genesis.grid)
         if ready is None:
             return
         data, last = ready
+        self.posting = last
+        await loop.run_in_executor(self._io, self.log.put_meta, "posting", last)
         await loop.run_in_executor(self._l1_io, port.post_batch, data)
         self.posted = last
         self._batched_at = tip

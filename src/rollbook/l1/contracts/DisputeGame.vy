@@ -109,6 +109,7 @@ backer_count: public(HashMap[bytes32, uint256])
 backing: public(HashMap[bytes32, HashMap[address, uint8]])
 standing: public(HashMap[bytes32, uint256])
 proposer_beaten: public(HashMap[bytes32, bool])
+playing: public(HashMap[bytes32, HashMap[address, uint256]])  # open games against each backer
 
 
 @deploy
@@ -148,17 +149,20 @@ def _defends(key: bytes32, defender: address, proposer: address) -> bool:
 @external
 @payable
 def back(index: uint256):
-    """Back output `index` with a bond (the game's), within its challenge window:
-    the sender becomes one of its defenders, whom a challenger must beat too before
-    the root is removed. The bond is paid to the challenger that beats it, or
-    refunded (`refund`) once the root is final or removed by another root's game."""
+    """Back output `index` with a bond (the game's), within the first half of its
+    challenge window: the sender becomes one of its defenders, whom a challenger must
+    beat too before the root is removed. Backing closes at half the window so that a
+    challenger always has the other half to open a game against each backer (a
+    backer that came at the window's last moment could not be played). The bond is
+    paid to the challenger that beats it, or refunded (`refund`) once the root is
+    final or removed by another root's game."""
     assert self.oracle != empty(address), "DisputeGame: not bound to an oracle yet"
     oracle: Oracle = Oracle(self.oracle)
     assert index < staticcall oracle.count(), "DisputeGame: no such output"
     assert msg.value == bisection.bond, "DisputeGame: a backer's bond is the game's bond"
     output: Output = staticcall oracle.outputs(index)
-    window_end: uint256 = output.proposed_at + staticcall oracle.challenge_window()
-    assert block.timestamp < window_end, "DisputeGame: the root's window has closed"
+    closes: uint256 = output.proposed_at + staticcall oracle.challenge_window() // 2
+    assert block.timestamp < closes, "DisputeGame: backing the root has closed (half its window)"
     assert msg.sender != staticcall oracle.proposer(), "DisputeGame: the proposer defends already"
     key: bytes32 = self._root_key(index, output)
     assert self.backing[key][msg.sender] == UNBACKED, "DisputeGame: this root is backed by the sender"
@@ -172,10 +176,12 @@ def back(index: uint256):
 @external
 def refund(index: uint256, root: bytes32, proposed_at: uint256):
     """A backer that was not beaten takes its bond back once the root it backed
-    (output `index`, `root`, proposed at `proposed_at`) is final or was removed."""
+    (output `index`, `root`, proposed at `proposed_at`) is final or was removed, and
+    no game against it is open (a game it may yet lose pays its bond)."""
     oracle: Oracle = Oracle(self.oracle)
     key: bytes32 = keccak256(abi_encode(index, root, proposed_at))
     assert self.backing[key][msg.sender] == STANDS, "DisputeGame: no standing backing to refund"
+    assert self.playing[key][msg.sender] == 0, "DisputeGame: a game against the backer is open"
     if index < staticcall oracle.count():
         output: Output = staticcall oracle.outputs(index)
         if output.root == root and output.proposed_at == proposed_at:
@@ -211,6 +217,7 @@ def open(index: uint256, defender: address) -> uint256:
             break
         padded = padded << 1
     game: uint256 = bisection.open(0, padded << SPAN_BITS, agreed, output.root, defender)
+    self.playing[key][defender] += 1
     hold: bytes32 = extcall oracle.hold(index)
     self.disputes[game] = Dispute(
         index=index, root=output.root, proposed_at=output.proposed_at, blocks=blocks, key=hold,
@@ -326,8 +333,9 @@ def _finish(game: uint256, winner: uint8):
     bisection.resolve(game, winner)
     d: Dispute = self.disputes[game]
     oracle: Oracle = Oracle(self.oracle)
+    key: bytes32 = keccak256(abi_encode(d.index, d.root, d.proposed_at))
+    self.playing[key][d.defender] -= 1
     if winner == bisection.CHALLENGER:
-        key: bytes32 = keccak256(abi_encode(d.index, d.root, d.proposed_at))
         if d.defender == staticcall oracle.proposer():
             self.proposer_beaten[key] = True
         elif self.backing[key][d.defender] == STANDS:
