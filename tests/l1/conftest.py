@@ -9,8 +9,9 @@ from typing import Any
 import boa
 import pytest
 
-from rollbook.chain.blocks import Mode, output_version
+from rollbook.chain.blocks import BatchSource, Mode, output_version
 from rollbook.chain.trace import BlockTrace, TraceStep
+from rollbook.codec.batch import frame
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.steps import TX_LOAD
 from rollbook.exchange.txs import Origin
@@ -71,9 +72,32 @@ def queue_for(traces: Sequence[BlockTrace]) -> Any:
     return input_queue(l1_loads(traces))
 
 
-def deploy_executor(version: int, domain_separator: bytes, queue: Any = None) -> Any:
+def inbox_for(sources: Sequence[BatchSource | None], queue: Any, chain_id: int = 901) -> Any:
+    """A ``BatchInbox`` (the test's account its batcher) holding the batches of
+    ``sources`` (a chain's blocks' sources: their records, in order from 0, each
+    posted once), with no confirmation depth and no drift bound: the inbox of a chain
+    the tests derived from a simulated L1 or built."""
+    inbox = load("BatchInbox", boa.env.eoa, queue.address, chain_id, 0, 1 << 62, 600)
+    number = boa.env.evm.patch.block_number
+    posted: dict[int, bytes] = {}
+    for source in sources:
+        if source is not None and source.record not in posted:
+            posted[source.record] = source.head + b"".join(frame(i) for i in source.items)
+    assert sorted(posted) == list(range(len(posted))), "the records are not 0, 1, ..."
+    boa.env.evm.patch.block_number = 1 << 40  # every origin is deep enough
+    for record in range(len(posted)):
+        inbox.post(posted[record])
+    boa.env.evm.patch.block_number = number
+    return inbox
+
+
+def deploy_executor(
+    version: int, domain_separator: bytes, queue: Any = None, sources: Sequence[Any] = ()
+) -> Any:
     """The one-step executor with every step family deployed so far (and the
-    contracts they call), loading L1 txs from ``queue`` (default: an empty one)."""
+    contracts they call), loading L1 txs from ``queue`` (default: an empty one) and
+    sequenced txs from an inbox of the batches of ``sources`` (blocks' sources, or
+    traces with one)."""
     helpers: dict[str, Any] = {}
     for name in FAMILY_HELPERS:
         helpers[name] = load(name, *helper_args(name, helpers)).address
@@ -82,7 +106,9 @@ def deploy_executor(version: int, domain_separator: bytes, queue: Any = None) ->
         families[index] = load(name, *family_args(name, domain_separator, helpers)).address
     if queue is None:
         queue = input_queue()
-    return load("StepExecutor", version, families, queue.address)
+    inbox = inbox_for([getattr(s, "source", s) for s in sources], queue)
+    decoder = load("BatchDecoder")
+    return load("StepExecutor", version, families, queue.address, inbox.address, decoder.address)
 
 
 def events(contract: Any, name: str) -> list[Any]:

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from rollbook.codec.batch import (
     Batch,
     BatchBlock,
-    _context,
+    table_context,
     decode_batch,
     decode_item,
     encode_batch,
@@ -120,7 +120,7 @@ def python_decode(
 ) -> Tx:
     """``decode_item`` as ``decode_batch`` calls it, with only ``named`` before it
     (decoded first, in the batch's time, to register their parts)."""
-    ctx = _context(SEP, table)
+    ctx = table_context(SEP, table)
     for earlier in sorted(named, key=lambda n: n.index):
         ctx.item, ctx.timestamp = earlier.index, timestamp
         decode_item(earlier.item, ctx)
@@ -176,7 +176,7 @@ def decoded(data: bytes) -> DecodedBatch:
 def decode_in_batch(batch: DecodedBatch, index: int) -> tuple[Tx, list[Named]]:
     """Item ``index`` decoded as ``decode_batch`` does (every earlier item first), and
     the earlier items its references look up."""
-    ctx = _context(SEP, batch.table)
+    ctx = table_context(SEP, batch.table)
     parts = AskedParts()
     ctx.parts = parts
     for i in range(index):
@@ -390,7 +390,7 @@ class Crafted:
 
 
 def craft(*txs: Tx, table: Table = TABLE, timestamps: Sequence[int] = ()) -> Crafted:
-    ctx = _context(SEP, table)
+    ctx = table_context(SEP, table)
     items = []
     times = tuple(timestamps) or (T,) * len(txs)
     for index, tx in enumerate(txs):

@@ -3,14 +3,16 @@
 An L2 block is a header and its txs. The header commits to everything a verifier
 checks::
 
-    number u64 | parent_hash 32 | timestamp u64 | l1_origin u64 | l1_origin_hash 32
-    | tx_root 32 | receipts_root 32 | state_root 32 | withdrawals_root 32
+    number u64 | parent_hash 32 | timestamp u64 | l1_origin u64
+    | receipts_root 32 | state_root 32 | withdrawals_root 32
 
-and the block hash is ``keccak`` of that encoding. ``tx_root`` is the Merkle root
-(:mod:`rollbook.codec.txroot`) of the block's txs in their standalone encoding (the
-codec with no batch context), with the L1 sender of an L1-origin tx prefixed, so a
-forced tx and a sequenced tx with the same fields differ; ``receipts_root`` the
-Merkle root of the receipts.
+and the block hash is ``keccak`` of that encoding; ``receipts_root`` is the Merkle root
+(:mod:`rollbook.codec.txroot`) of the receipts. A block's txs are fixed by L1, so
+the header does not repeat them: block ``n`` is the inbox's batch block ``n − 1``,
+whose sequenced txs are its batch's items (docs/design/batch.md section 2), and its
+L1 txs are the input queue's entries its origin takes (section 5). #7's one-step
+proof checks each against L1; a tx root or an L1 block hash in the header could not
+be checked, and a header field the executor cannot check is one a liar wins with.
 
 The output root is what a proposer posts to L1 (ARCHITECTURE section 5)::
 
@@ -66,13 +68,16 @@ class BlockInputs:
     parent_hash: bytes
     timestamp: int
     l1_origin: int
-    l1_origin_hash: bytes
-    tx_root: bytes
 
     def encode(self) -> bytes:
-        head = (uint(self.number, 8), self.parent_hash, uint(self.timestamp, 8))
-        origin = (uint(self.l1_origin, 8), self.l1_origin_hash, self.tx_root)
-        return b"".join(head + origin)
+        return b"".join(
+            (
+                uint(self.number, 8),
+                self.parent_hash,
+                uint(self.timestamp, 8),
+                uint(self.l1_origin, 8),
+            )
+        )
 
     def hash(self) -> bytes:
         return keccak256(BLOCK_TAG + self.encode())
@@ -83,8 +88,6 @@ class BlockInputs:
             self.parent_hash,
             self.timestamp,
             self.l1_origin,
-            self.l1_origin_hash,
-            self.tx_root,
             receipts_root,
             state_root,
             withdrawals_root,
@@ -99,21 +102,12 @@ class Header:
     parent_hash: bytes
     timestamp: int
     l1_origin: int
-    l1_origin_hash: bytes
-    tx_root: bytes
     receipts_root: bytes
     state_root: bytes
     withdrawals_root: bytes
 
     def inputs(self) -> BlockInputs:
-        return BlockInputs(
-            self.number,
-            self.parent_hash,
-            self.timestamp,
-            self.l1_origin,
-            self.l1_origin_hash,
-            self.tx_root,
-        )
+        return BlockInputs(self.number, self.parent_hash, self.timestamp, self.l1_origin)
 
     def encode(self) -> bytes:
         roots = self.receipts_root + self.state_root + self.withdrawals_root

@@ -61,7 +61,6 @@ from rollbook.chain.blocks import (
     L2Block,
     Mode,
     receipts_root,
-    tx_root,
 )
 from rollbook.chain.l1 import L1Block, L1Deposit, L1Forced, L1Input, L1Ref
 from rollbook.codec.batch import Batch, BatchBlock, decode_batch, encode_batch, items_start
@@ -199,8 +198,6 @@ def seal_block(
         parent.hash(),
         timestamp,
         origin.number,
-        origin.hash,
-        tx_root(tuple(txs[len(txs) - sequenced :]), cfg.domain_separator),
         receipts_root(tuple(receipts)),
         state.root(),
         state.withdrawals_root(),
@@ -233,8 +230,6 @@ def genesis_block(state: State, origin: L1Ref) -> L2Block:
         GENESIS_PARENT,
         origin.timestamp,
         origin.number,
-        origin.hash,
-        tx_root((), b""),
         receipts_root(()),
         state.root(),
         state.withdrawals_root(),

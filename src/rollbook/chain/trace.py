@@ -42,8 +42,10 @@ The trace of block ``j`` of a disputed range occupies positions
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from rollbook.chain.blocks import (
+    BatchSource,
     BlockInputs,
     Header,
     L2Block,
@@ -52,17 +54,18 @@ from rollbook.chain.blocks import (
     receipt_item,
     tx_item,
 )
+from rollbook.codec.batch import decode_item, head_entries, table_context
 from rollbook.codec.txroot import (
     EMPTY_FRONTIER,
-    end_proof,
     frontier_push,
     frontier_root,
-    merkle_path,
+    merkle_paths,
 )
 from rollbook.commitment.witness import StepWitness, witness_tx
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.env import TxEnv
 from rollbook.exchange.errors import InvariantError
+from rollbook.exchange.orders import SignedOrder
 from rollbook.exchange.state import State
 from rollbook.exchange.steps import (
     BLOCK_BEGIN,
@@ -109,7 +112,13 @@ class StepContext:
     next_input: int = 0
     """The L1 input queue's entry the block takes next (``InputQueue.vy``)."""
     next_sequenced: int = 0
-    """The index under the block's tx root of the next sequenced tx."""
+    """The batch item of the block's next sequenced tx."""
+    sequenced_end: int = 0
+    """The batch item after the block's last sequenced tx."""
+    batch: int = 0
+    """The inbox record of the block's batch."""
+    batch_table: bytes = ZERO
+    """``keccak(table || time u64)`` of the batch: what an item is decoded in."""
     receipts: bytes = ZERO
     tx_hash: bytes = ZERO
     pc: int = STEP_IDS[TX_LOAD]
@@ -131,6 +140,9 @@ class StepContext:
             _word(self.tx_index),
             _word(self.next_input),
             _word(self.next_sequenced),
+            _word(self.sequenced_end),
+            _word(self.batch),
+            self.batch_table,
             self.receipts,
             self.tx_hash,
             _word(self.pc),
@@ -180,6 +192,27 @@ class Point:
 
 
 @dataclass(frozen=True, slots=True)
+class NamedItem:
+    """An earlier batch item a sequenced tx's references name, with its path."""
+
+    index: int
+    item: bytes
+    path: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLoad:
+    """What ``tx.load`` of a sequenced tx proves and decodes: the batch item with its
+    path under the inbox's root, the batch's table and time, the items it names."""
+
+    item: bytes
+    path: tuple[bytes, ...]
+    table: bytes
+    time: int
+    named: tuple[NamedItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class TraceStep:
     """One step of a block trace and what its executor needs beyond the pre-point."""
 
@@ -195,6 +228,8 @@ class TraceStep:
     """``tx.end`` and ``block.seal``: the receipts' frontier before the step."""
     receipt: bytes = b""
     """``tx.end``: the receipt item the step appends."""
+    batch: BatchLoad | None = None
+    """``tx.load`` of a sequenced tx: its batch item and what decoding it needs."""
 
 
 @dataclass
@@ -205,6 +240,8 @@ class BlockTrace:
     first_input: int = 0
     """The L1 input queue's entry the block's first L1 tx is (the witness of
     ``block.begin`` names it; the executor checks it against the queue)."""
+    source: BatchSource | None = None
+    """The block's batch in the inbox (``block.begin`` reads its head)."""
     steps: list[TraceStep] = field(default_factory=list)
 
     @property
@@ -224,6 +261,53 @@ class BlockTrace:
         return self.steps[offset] if offset < len(self.steps) else None
 
 
+class _Asked(dict[int, SignedOrder]):
+    """A batch's referable parts that records which references a decoder looks up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[int] = []
+
+    def get(self, key: int, default: Any = None) -> Any:
+        self.asked.append(key)
+        return super().get(key, default)
+
+
+def batch_loads(source: BatchSource, first: int, count: int, separator: bytes) -> list[BatchLoad]:
+    """What ``tx.load`` proves for batch items ``first`` .. ``first + count − 1``: each
+    item with its path, the batch's table and time, and the earlier items its
+    references name (found by decoding the batch up to it, as derivation does)."""
+    table, entries = head_entries(source.head)
+    time = entries[0][0]
+    instruments = tuple(
+        (int.from_bytes(table[k : k + 2], "big"), int.from_bytes(table[k + 2 : k + 10], "big"),
+         int.from_bytes(table[k + 10 : k + 18], "big"))
+        for k in range(0, len(table), 18)
+    )
+    ctx = table_context(separator, instruments)
+    ctx.timestamp = time
+    parts = _Asked()
+    ctx.parts = parts
+    _, paths = merkle_paths(list(source.items))
+    loads = []
+    for index in range(first + count):
+        ctx.item = index
+        parts.asked.clear()
+        decode_item(source.items[index], ctx)
+        if index >= first:
+            named = sorted({ref >> 1 for ref in parts.asked if ref >> 1 < index})
+            loads.append(
+                BatchLoad(
+                    source.items[index],
+                    tuple(paths[index]),
+                    table,
+                    time,
+                    tuple(NamedItem(i, source.items[i], tuple(paths[i])) for i in named),
+                )
+            )
+    return loads
+
+
 def trace_block(
     state: State,
     parent: Header,
@@ -234,37 +318,47 @@ def trace_block(
 ) -> BlockTrace:
     """Apply ``block`` to ``state`` (the parent's post-state) step by step and return
     its trace; ``first_input`` is the input queue's entry of the block's first L1 tx
-    (the number of L1 txs in the blocks before it). Raises :class:`InvariantError` if
-    the result is not ``block``."""
+    (the number of L1 txs in the blocks before it). The block must know its batch in
+    the inbox (``block.source``: a derived block does). Raises
+    :class:`InvariantError` if the result is not ``block``."""
+    source = block.source
+    if source is None:
+        raise InvariantError(f"block {block.number} has no batch on L1 to trace it from")
     inputs = block.header.inputs()
-    trace = BlockTrace(inputs, first_input)
+    trace = BlockTrace(inputs, first_input, source)
     steps = trace.steps
     parent_point = Point(state.root(), state.withdrawals_root(), header=parent, mode=mode)
     if parent_point.checkpoint != output_root(
         mode, parent.state_root, parent.withdrawals_root, parent.hash()
     ):
         raise InvariantError("the state is not the parent's post-state")
+    table, entries = head_entries(source.head)
+    first = sum(n for _, _, n in entries[: source.block])
+    count = entries[source.block][2]
+    loads = batch_loads(source, first, count, domain_separator)
     frontier = EMPTY_FRONTIER
     boundary = StepContext(
         inputs.hash(),
         inputs.timestamp,
         next_input=first_input,
+        next_sequenced=first,
+        sequenced_end=first + count,
+        batch=source.record,
+        batch_table=keccak256(table + entries[0][0].to_bytes(8, "big")),
         receipts=frontier_hash(frontier),
     )
     point = Point(state.root(), state.withdrawals_root(), boundary)
     steps.append(TraceStep(BLOCK_BEGIN, parent_point, point))
     items = [tx_item(t, domain_separator) for t in block.txs]
-    # The tx root holds the sequenced txs; the L1 txs come from the input queue.
-    sequenced = [item for item, t in zip(items, block.txs, strict=True) if t.origin is Origin.L2]
     receipts: list[Receipt] = []
     for index, (item, block_tx) in enumerate(zip(items, block.txs, strict=True)):
         env = TxEnv(inputs.timestamp, domain_separator, block_tx.origin, block_tx.l1_sender)
         pre_root, pre_wd = point.state_root, point.withdrawals_root
+        load: BatchLoad | None = None
         if block_tx.origin is Origin.L1:
-            path: tuple[bytes, ...] = ()
             loaded = replace(boundary, next_input=boundary.next_input + 1)
         else:
-            path = tuple(merkle_path(sequenced, boundary.next_sequenced))
+            load = loads[boundary.next_sequenced - first]
             loaded = replace(boundary, next_sequenced=boundary.next_sequenced + 1)
         tx_context = replace(
             loaded,
@@ -284,7 +378,7 @@ def trace_block(
             end = replace(end, failed=True, code=receipt.code, error=error_word(receipt.error))
         contexts.append(end)
         steps.append(
-            TraceStep(TX_LOAD, point, Point(pre_root, pre_wd, contexts[0]), item=item, path=path)
+            TraceStep(TX_LOAD, point, Point(pre_root, pre_wd, contexts[0]), item=item, batch=load)
         )
         for k, w in enumerate(witnesses):
             if w.failed != (k == len(witnesses) - 1 and not receipt.ok):
@@ -303,9 +397,10 @@ def trace_block(
         steps.append(TraceStep(TX_END, last, point, frontier=before, receipt=receipt_bytes))
     if point.state_root != state.root() or point.withdrawals_root != state.withdrawals_root():
         raise InvariantError("the trace's roots are not the state's")
-    end_item, end_path = end_proof(sequenced)
+    if boundary.next_sequenced != first + count:
+        raise InvariantError(f"block {block.number} is not its batch block's txs")
     sealing = Point(point.state_root, point.withdrawals_root, replace(boundary, pc=step_id(SEAL)))
-    steps.append(TraceStep(TX_LOAD, point, sealing, item=end_item, path=end_path))
+    steps.append(TraceStep(TX_LOAD, point, sealing))
     header = inputs.header(
         frontier_root(frontier, len(receipts)), point.state_root, point.withdrawals_root
     )

@@ -132,7 +132,8 @@ def instrument_table(
     return tuple((i, *grid[i]) for i in sorted(top))
 
 
-def _context(domain_separator: bytes, table: tuple[tuple[int, int, int], ...]) -> TxContext:
+def table_context(domain_separator: bytes, table: tuple[tuple[int, int, int], ...]) -> TxContext:
+    """A batch's decoding context before its first item: its instrument table."""
     ctx = TxContext(domain_separator)
     for index, (instrument, tick, lot) in enumerate(table):
         ctx.instruments[instrument] = (index, tick, lot)
@@ -156,6 +157,18 @@ def items_start(data: bytes) -> int:
     reader.raw(18 * reader.uint(1, "instrument count"), "instrument table")
     reader.raw(18 * reader.uint(2, "block count"), "block headers")
     return reader.pos
+
+
+def head_entries(head: bytes) -> tuple[bytes, tuple[tuple[int, int, int], ...]]:
+    """A head's instrument table (its bytes) and its blocks' ``(timestamp, origin,
+    txs)`` entries, as the one-step executor reads them (the head is the inbox's)."""
+    reader = Reader(head, COUNTS_OFFSET)
+    table = reader.raw(18 * reader.uint(1, "instrument count"), "instrument table")
+    entries = tuple(
+        (reader.uint(8, "timestamp"), reader.uint(8, "l1 origin"), reader.uint(2, "tx count"))
+        for _ in range(reader.uint(2, "block count"))
+    )
+    return table, entries
 
 
 def unframe(data: bytes) -> tuple[bytes, ...]:
@@ -182,7 +195,7 @@ def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
     if len(batch.instruments) > MAX_INSTRUMENTS:
         raise EncodeError(f"a batch's instrument table holds at most {MAX_INSTRUMENTS} entries")
     _check_encodable(batch)
-    ctx = _context(domain_separator, batch.instruments)
+    ctx = table_context(domain_separator, batch.instruments)
     ctx.timestamp = batch.blocks[0].timestamp
     tx_bytes: list[bytes] = []
     headers = b""
@@ -295,7 +308,7 @@ def decode_batch(data: bytes, domain_separator: bytes) -> tuple[Batch, tuple[byt
             f"the blocks count {sum(n for _, _, n in headers)} txs, the batch has "
             f"{len(items)} items"
         )
-    ctx = _context(domain_separator, tuple(table))
+    ctx = table_context(domain_separator, tuple(table))
     ctx.timestamp = headers[0][0]
     blocks = []
     for timestamp, origin, n_txs in headers:

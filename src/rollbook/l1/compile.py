@@ -35,6 +35,7 @@ NAMES = (
     "Black76",
     "LiquidationMoves",
     "InputQueue",
+    "BatchDecoder",
     "StepExecutor",
     "DisputeGame",
     "OutputOracle",

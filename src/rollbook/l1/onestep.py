@@ -67,11 +67,12 @@ def family_args(name: str, domain_separator: bytes, addresses: Mapping[str, Any]
 
 
 WITNESS_ABI = (
-    "((bytes32,uint256,uint256,uint256,uint256,bytes32,bytes32,uint256,uint256,bytes32,bytes32,uint256,"
-    "uint256,bytes32,int256[16]),bytes32,bytes32,bytes,bytes,bytes,bytes32[],bytes32[20],"
-    "(bytes32,bytes,(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32))[],"
+    "((bytes32,uint256,uint256,uint256,uint256,uint256,uint256,bytes32,bytes32,bytes32,uint256,"
+    "uint256,bytes32,bytes32,uint256,uint256,bytes32,int256[16]),bytes32,bytes32,bytes,bytes,bytes,"
+    "bytes32[],bytes32[20],(bytes32,bytes,(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32))[],"
     "(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32)[],"
-    "(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32)[],bytes)"
+    "(bytes32[],bool,bytes32,bytes32,uint8,bytes32,bytes32)[],bytes,bytes,bytes,"
+    "(uint256,bytes,bytes32[])[])"
 )
 """The ``Witness`` struct's ABI type (for encoding it by hand, as the game does)."""
 
@@ -99,7 +100,7 @@ def proof_struct(proof: Proof) -> tuple[Any, ...]:
 
 def context_struct(ctx: StepContext | None) -> tuple[Any, ...]:
     if ctx is None:
-        return (ZERO, 0, 0, 0, 0, ZERO, ZERO, 0, 0, ZERO, ZERO, 0, 0, ZERO, [0] * CARRY_WORDS)
+        ctx = StepContext(ZERO, 0, pc=0)
     carry = list(ctx.carry) + [0] * (CARRY_WORDS - len(ctx.carry))
     return (
         ctx.block,
@@ -107,6 +108,9 @@ def context_struct(ctx: StepContext | None) -> tuple[Any, ...]:
         ctx.tx_index,
         ctx.next_input,
         ctx.next_sequenced,
+        ctx.sequenced_end,
+        ctx.batch,
+        ctx.batch_table,
         ctx.receipts,
         ctx.tx_hash,
         ctx.pc,
@@ -128,12 +132,13 @@ def witness_at(trace: BlockTrace, offset: int) -> tuple[Any, ...]:
         assert final.header is not None
         return _witness(header=final.header.encode())
     pre = step.pre
-    if offset == 0:  # the block's first L1 input, which the executor checks
-        assert pre.header is not None
+    if offset == 0:  # the block's first L1 input and its batch, which the executor checks
+        assert pre.header is not None and trace.source is not None
         return _witness(
             header=pre.header.encode(),
             inputs=trace.inputs.encode(),
-            aux=trace.first_input.to_bytes(32, "big"),
+            aux=trace.first_input.to_bytes(32, "big") + trace.source.record.to_bytes(32, "big"),
+            head=trace.source.head,
         )
     base: dict[str, Any] = {
         "context": pre.context,
@@ -141,7 +146,17 @@ def witness_at(trace: BlockTrace, offset: int) -> tuple[Any, ...]:
         "withdrawals_root": pre.withdrawals_root,
     }
     if step.name == TX_LOAD:
-        return _witness(**base, inputs=trace.inputs.encode(), item=step.item, path=step.path)
+        if step.batch is None:  # an L1 input, or the end of the block's txs
+            return _witness(**base, inputs=trace.inputs.encode(), item=step.item)
+        return _witness(
+            **base,
+            inputs=trace.inputs.encode(),
+            item=step.batch.item,
+            path=step.batch.path,
+            table=step.batch.table,
+            aux=step.batch.time.to_bytes(8, "big"),
+            named=[(n.index, n.item, list(n.path)) for n in step.batch.named],
+        )
     if step.name == TX_END:
         return _witness(**base, frontier=step.frontier)
     if step.name == SEAL:
@@ -175,6 +190,9 @@ def _witness(
     writes: list[Any] | None = None,
     withdrawal_writes: list[Any] | None = None,
     aux: bytes = b"",
+    head: bytes = b"",
+    table: bytes = b"",
+    named: list[Any] | None = None,
 ) -> tuple[Any, ...]:
     return (
         context_struct(context),
@@ -189,6 +207,9 @@ def _witness(
         writes or [],
         withdrawal_writes or [],
         aux,
+        head,
+        table,
+        named or [],
     )
 
 

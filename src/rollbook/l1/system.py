@@ -152,7 +152,8 @@ def deploy(
     proposer = client.address_of(roles.proposer)
     batcher = client.address_of(roles.batcher)
     names = ([] if collateral is not None else ["Collateral"]) + list(FAMILY_CONTRACTS.values())
-    names += ["InputQueue", "StepExecutor", "DisputeGame", "OutputOracle", "BatchInbox", "Timelock"]
+    names += ["InputQueue", "BatchDecoder", "StepExecutor", "DisputeGame", "OutputOracle"]
+    names += ["BatchInbox", "Timelock"]
     later = list(FAMILY_HELPERS)
     ahead = {name: client.next_address(roles.deployer, i) for i, name in enumerate(names + later)}
     families = [ZERO_ADDRESS] * FAMILY_SLOTS
@@ -165,7 +166,14 @@ def deploy(
             for family in FAMILY_CONTRACTS.values()
         },
         "InputQueue": [],
-        "StepExecutor": [output_version, families, ahead["InputQueue"]],
+        "BatchDecoder": [],
+        "StepExecutor": [
+            output_version,
+            families,
+            ahead["InputQueue"],
+            ahead["BatchInbox"],
+            ahead["BatchDecoder"],
+        ],
         "DisputeGame": [
             ahead["StepExecutor"],
             output_version,

@@ -805,8 +805,9 @@ def block_json(block: L2Block) -> dict[str, Any]:
         "parent_hash": "0x" + h.parent_hash.hex(),
         "timestamp": h.timestamp,
         "l1_origin": h.l1_origin,
-        "l1_origin_hash": "0x" + h.l1_origin_hash.hex(),
-        "tx_root": "0x" + h.tx_root.hex(),
+        # where L1 holds its sequenced txs: the inbox's record and the batch's block
+        "batch": None if block.source is None else block.source.record,
+        "batch_block": None if block.source is None else block.source.block,
         "receipts_root": "0x" + h.receipts_root.hex(),
         "state_root": "0x" + h.state_root.hex(),
         "withdrawals_root": "0x" + h.withdrawals_root.hex(),

@@ -27,7 +27,7 @@ and disputes every root that differs from what it derives.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rollbook.chain.blocks import L2Block, block_output
@@ -196,11 +196,10 @@ def rebuild(genesis: Genesis, blocks: list[L2Block], edit: Edit) -> list[L2Block
         h = block.header
         l1_txs = edit(block, [t for t in block.txs if t.origin is Origin.L1], state)
         sequenced = [t.tx for t in block.txs if t.origin is Origin.L2]
-        origin = L1Ref(h.l1_origin, h.l1_origin_hash, 0)
+        origin = L1Ref(h.l1_origin, bytes(32), 0)
         parent = chain[-1].header
-        chain.append(
-            build_block(state, parent, origin, h.timestamp, l1_txs, sequenced, genesis.cfg)
-        )
+        built = build_block(state, parent, origin, h.timestamp, l1_txs, sequenced, genesis.cfg)
+        chain.append(replace(built, source=block.source))  # the same batch on L1
     return chain
 
 

@@ -66,12 +66,13 @@ struct Dispute:
 SPAN_BITS: constant(uint256) = 20
 SPAN: constant(uint256) = 1048576  # 2**20
 MAX_WITNESS: constant(uint256) = 49152
-HEADER_BYTES: constant(uint256) = 216
-INPUTS_BYTES: constant(uint256) = 120
+HEADER_BYTES: constant(uint256) = 152
+INPUTS_BYTES: constant(uint256) = 56
+ROOT_AT: constant(uint256) = 88  # the state root's offset in a header (then the withdrawals root)
 BLOCK_TAG: constant(Bytes[14]) = b"rollbook.block"
 # StepExecutor.execute(bytes32,uint256,bytes32,Witness): checked against the executor's
 # ABI in tests/l1/test_dispute_game.py.
-EXECUTE: constant(bytes4) = 0x55344c98
+EXECUTE: constant(bytes4) = 0x54af26af
 # A backer's standing on a root.
 UNBACKED: constant(uint8) = 0
 STANDS: constant(uint8) = 1
@@ -233,8 +234,8 @@ def _opens(checkpoint: bytes32, header: Bytes[HEADER_BYTES]) -> bool:
     """Whether `header` is the preimage of the output root `checkpoint`."""
     if len(header) != HEADER_BYTES:
         return False
-    root: bytes32 = extract32(header, 152)
-    wroot: bytes32 = extract32(header, 184)
+    root: bytes32 = extract32(header, ROOT_AT)
+    wroot: bytes32 = extract32(header, ROOT_AT + 32)
     return keccak256(concat(convert(self.version, bytes32), root, wroot, keccak256(header))) == checkpoint
 
 

@@ -35,6 +35,30 @@ interface InputQueue:
     def entries(index: uint256) -> (bytes32, uint256, uint256): view
     def due(index: uint256, origin: uint256) -> bool: view
 
+interface BatchInbox:
+    def records(index: uint256) -> InboxRecord: view
+
+interface BatchDecoder:
+    def standalone(item: Bytes[steps.MAX_ITEM], index: uint256, timestamp: uint256, table: Bytes[MAX_TABLE], named: DynArray[DecoderNamed, MAX_NAMED]) -> (bool, Bytes[MAX_STANDALONE]): view
+
+struct InboxRecord:
+    data_hash: bytes32
+    head_hash: bytes32
+    tx_root: bytes32
+    items: uint256
+    first_block: uint256
+    blocks: uint256
+    l1_block: uint256
+
+struct DecoderNamed:
+    index: uint256
+    item: Bytes[steps.MAX_ITEM]
+
+struct Named:  # an earlier item of the batch a reference names, with its path
+    index: uint256
+    item: Bytes[steps.MAX_ITEM]
+    path: DynArray[bytes32, FRONTIER_DEPTH]
+
 interface Family:
     def begin(ctx: steps.Context, item: Bytes[steps.MAX_ITEM]) -> steps.Context: view
     def rule(
@@ -47,8 +71,17 @@ interface Family:
 SPAN: constant(uint256) = 1048576  # 2**20 positions per block
 FRONTIER_DEPTH: constant(uint256) = txroot.DEPTH
 FAMILIES: constant(uint256) = 16
-INPUTS_BYTES: constant(uint256) = 120
-HEADER_BYTES: constant(uint256) = 216
+INPUTS_BYTES: constant(uint256) = 56
+HEADER_BYTES: constant(uint256) = 152
+ROOT_AT: constant(uint256) = 88  # the state root's offset in a header (then the withdrawals root)
+# A batch head (rollbook.codec.batch): version, chain id, first block, the table's count
+# at 17, then its entries, the block count and 18-byte block entries.
+MAX_HEAD: constant(uint256) = 23042  # 17 + 1 + 255 * 18 + 2 + 1024 * 18
+MAX_TABLE: constant(uint256) = 4590
+MAX_NAMED: constant(uint256) = 2
+MAX_STANDALONE: constant(uint256) = 4075  # a tx item's 4,096 less origin and sender (an oracle report at its bound is ~3.6 KB)
+COUNTS_AT: constant(uint256) = 17
+E_MALFORMED: constant(bytes32) = 0x4d616c666f726d65645478000000000000000000000000000000000000000000  # "MalformedTx"
 
 STEP_TAG: constant(Bytes[13]) = b"rollbook.step"
 CONTEXT_TAG: constant(Bytes[16]) = b"rollbook.context"
@@ -83,17 +116,24 @@ struct Witness:
     writes: DynArray[smt.Proof, steps.MAX_WRITES]
     withdrawal_writes: DynArray[smt.Proof, steps.MAX_WRITES]
     aux: Bytes[steps.MAX_AUX]
+    head: Bytes[MAX_HEAD]  # begin: the batch's head
+    table: Bytes[MAX_TABLE]  # tx.load of a sequenced tx: the batch's table (its time in `aux`)
+    named: DynArray[Named, MAX_NAMED]
 
 version: public(uint256)
 families: public(address[FAMILIES])
 queue: public(InputQueue)
+inbox: public(BatchInbox)
+decoder: public(BatchDecoder)
 
 
 @deploy
-def __init__(version: uint256, families: address[FAMILIES], queue: InputQueue):
+def __init__(version: uint256, families: address[FAMILIES], queue: InputQueue, inbox: BatchInbox, decoder: BatchDecoder):
     self.version = version
     self.families = families
     self.queue = queue
+    self.inbox = inbox
+    self.decoder = decoder
 
 
 # -- hashing -------------------------------------------------------------------------
@@ -124,22 +164,6 @@ def _has_item(root: bytes32, item: Bytes[steps.MAX_ITEM], index: uint256, path: 
     if len(item) == 0 or index >= 1 << len(path):
         return False
     return txroot.fold(keccak256(concat(b"\x00", item)), index, path) == root
-
-
-@pure
-@internal
-def _is_end(root: bytes32, count: uint256, item: Bytes[steps.MAX_ITEM], path: DynArray[bytes32, FRONTIER_DEPTH]) -> bool:
-    """rollbook.codec.txroot.verify_end: no item at `count`."""
-    if count == 0:
-        return root == empty(bytes32) and len(item) == 0 and len(path) == 0
-    if count == 1 << len(path):
-        return self._has_item(root, item, count - 1, path)
-    if len(item) != 0 or count > 1 << len(path):
-        return False
-    return txroot.fold(empty(bytes32), count, path) == root
-
-
-# -- the reads and the writes ----------------------------------------------------------
 
 
 @pure
@@ -181,13 +205,16 @@ def _sorted(changes: DynArray[steps.Change, steps.MAX_WRITES]) -> DynArray[steps
 
 @pure
 @internal
-def _boundary(blk: bytes32, timestamp: uint256, tx_index: uint256, next_input: uint256, next_sequenced: uint256, receipts: bytes32, pc: uint256) -> steps.Context:
+def _boundary(blk: steps.Context, tx_index: uint256, next_input: uint256, next_sequenced: uint256, receipts: bytes32) -> steps.Context:
+    """A context between txs: `blk`'s block fields (inputs, time, its batch), the
+    counters given, nothing of a tx, `tx.load` next."""
     return steps.Context(
-        block=blk, timestamp=timestamp, tx_index=tx_index, next_input=next_input,
-        next_sequenced=next_sequenced, receipts=receipts,
-        tx_hash=empty(bytes32), pc=pc, step=0, tx_pre_root=empty(bytes32),
-        tx_pre_withdrawals=empty(bytes32), failed=0, code=0, error=empty(bytes32),
-        carry=empty(int256[steps.CARRY]),
+        block=blk.block, timestamp=blk.timestamp, tx_index=tx_index,
+        next_input=next_input, next_sequenced=next_sequenced,
+        sequenced_end=blk.sequenced_end, batch=blk.batch, batch_table=blk.batch_table,
+        receipts=receipts, tx_hash=empty(bytes32), pc=steps.TX_LOAD, step=0,
+        tx_pre_root=empty(bytes32), tx_pre_withdrawals=empty(bytes32), failed=0, code=0,
+        error=empty(bytes32), carry=empty(int256[steps.CARRY]),
     )
 
 
@@ -213,30 +240,64 @@ def _receipt(ctx: steps.Context) -> Bytes[48]:
 # -- the steps -----------------------------------------------------------------------
 
 
+@pure
+@internal
+def _field(word: bytes32, width: uint256) -> uint256:
+    """The big-endian `width`-byte integer a word starts with."""
+    return convert(word, uint256) >> (256 - 8 * width)
+
+
 @view
 @internal
-def _begin(pre: bytes32, block_inputs: bytes32, header: Bytes[HEADER_BYTES], inputs: Bytes[INPUTS_BYTES], aux: Bytes[steps.MAX_AUX]) -> bytes32:
+def _begin(pre: bytes32, block_inputs: bytes32, header: Bytes[HEADER_BYTES], inputs: Bytes[INPUTS_BYTES], aux: Bytes[steps.MAX_AUX], head: Bytes[MAX_HEAD]) -> bytes32:
     """From the parent's output root to the block's first context. `aux` names the
-    block's first L1 input: the first queue entry from an L1 block after the
-    parent's origin (the parent took every one up to it)."""
+    block's first L1 input (the first queue entry from an L1 block after the
+    parent's origin: the parent took every one up to it) and the inbox record of its
+    batch, whose head is `head`: block `n` is the inbox's batch block `n − 1`, and
+    its time and origin are that block's entry's, raised to the parent's if lower
+    (rollbook.chain.derive, rule 2). Its sequenced txs are the batch's items from
+    the entry's first; the context keeps their range, the record and the table."""
     assert len(header) == HEADER_BYTES, "StepExecutor: the parent header is missing"
     parent_hash: bytes32 = keccak256(header)
-    root: bytes32 = extract32(header, 152)
-    wroot: bytes32 = extract32(header, 184)
+    root: bytes32 = extract32(header, ROOT_AT)
+    wroot: bytes32 = extract32(header, ROOT_AT + 32)
     assert self._output_root(root, wroot, parent_hash) == pre, "StepExecutor: the header does not open the parent's output root"
     assert len(inputs) == INPUTS_BYTES and keccak256(concat(BLOCK_TAG, inputs)) == block_inputs, "StepExecutor: the inputs are not the block's"
     assert extract32(inputs, 8) == parent_hash, "StepExecutor: the block does not extend the parent"
     number: uint256 = convert(slice(inputs, 0, 8), uint256)
     assert number == convert(slice(header, 0, 8), uint256) + 1, "StepExecutor: the block number does not follow the parent's"
-    timestamp: uint256 = convert(slice(inputs, 40, 8), uint256)
     parent_origin: uint256 = convert(slice(header, 48, 8), uint256)
-    assert convert(slice(inputs, 48, 8), uint256) >= parent_origin, "StepExecutor: the block's L1 origin goes back"
-    assert len(aux) == 32, "StepExecutor: begin needs the block's first L1 input"
+    assert len(aux) == 64, "StepExecutor: begin needs the block's first L1 input and its batch"
     first: uint256 = convert(slice(aux, 0, 32), uint256)
     assert not staticcall self.queue.due(first, parent_origin), "StepExecutor: the parent left an L1 input behind"
     assert first == 0 or staticcall self.queue.due(first - 1, parent_origin), "StepExecutor: the first L1 input is not the parent's next"
+    # The batch: the record holds batch block n - 1, the head is the record's.
+    record: uint256 = convert(slice(aux, 32, 32), uint256)
+    rec: InboxRecord = staticcall self.inbox.records(record)
+    assert keccak256(head) == rec.head_hash, "StepExecutor: the head is not the record's"
+    assert rec.first_block < number and number <= rec.first_block + rec.blocks, "StepExecutor: the record does not hold the block"
+    j: uint256 = number - 1 - rec.first_block
+    padded: Bytes[MAX_HEAD + 32] = concat(head, empty(bytes32))  # (read in this frame: no copies)
+    table: uint256 = 18 * self._field(extract32(padded, COUNTS_AT), 1)
+    entries: uint256 = COUNTS_AT + 1 + table + 2
+    sequenced: uint256 = 0
+    for i: uint256 in range(1024):
+        if i == j:
+            break
+        sequenced += self._field(extract32(padded, entries + 18 * i + 16), 2)
+    at: uint256 = entries + 18 * j
+    timestamp: uint256 = max(self._field(extract32(padded, at), 8), convert(slice(header, 40, 8), uint256))
+    origin: uint256 = max(self._field(extract32(padded, at + 8), 8), parent_origin)
+    assert convert(slice(inputs, 40, 8), uint256) == timestamp, "StepExecutor: the block's time is not its batch's"
+    assert convert(slice(inputs, 48, 8), uint256) == origin, "StepExecutor: the block's L1 origin is not its batch's"
+    ctx: steps.Context = empty(steps.Context)
+    ctx.block = block_inputs
+    ctx.timestamp = timestamp
+    ctx.sequenced_end = sequenced + self._field(extract32(padded, at + 16), 2)
+    ctx.batch = record
+    ctx.batch_table = keccak256(concat(slice(head, COUNTS_AT + 1, table), slice(head, entries, 8)))
     receipts: bytes32 = keccak256(abi_encode(empty(bytes32[FRONTIER_DEPTH])))
-    return self._checkpoint(root, wroot, self._boundary(block_inputs, timestamp, 0, first, 0, receipts, steps.TX_LOAD))
+    return self._checkpoint(root, wroot, self._boundary(ctx, 0, first, sequenced, receipts))
 
 
 @view
@@ -244,8 +305,8 @@ def _begin(pre: bytes32, block_inputs: bytes32, header: Bytes[HEADER_BYTES], inp
 def _noop(pre: bytes32, header: Bytes[HEADER_BYTES]) -> bytes32:
     """Past the seal the block's output root stays."""
     assert len(header) == HEADER_BYTES, "StepExecutor: the header is missing"
-    root: bytes32 = extract32(header, 152)
-    wroot: bytes32 = extract32(header, 184)
+    root: bytes32 = extract32(header, ROOT_AT)
+    wroot: bytes32 = extract32(header, ROOT_AT + 32)
     assert self._output_root(root, wroot, keccak256(header)) == pre, "StepExecutor: the header does not open the output root"
     return pre
 
@@ -263,7 +324,7 @@ def _end(ctx: steps.Context, root: bytes32, wroot: bytes32, frontier: bytes32[FR
     frontier."""
     assert keccak256(abi_encode(frontier)) == ctx.receipts, "StepExecutor: the frontier is not the context's"
     after: bytes32[FRONTIER_DEPTH] = txroot.push(frontier, ctx.tx_index, keccak256(concat(b"\x00", self._receipt(ctx))))
-    out: steps.Context = self._boundary(ctx.block, ctx.timestamp, ctx.tx_index + 1, ctx.next_input, ctx.next_sequenced, keccak256(abi_encode(after)), steps.TX_LOAD)
+    out: steps.Context = self._boundary(ctx, ctx.tx_index + 1, ctx.next_input, ctx.next_sequenced, keccak256(abi_encode(after)))
     if ctx.failed == 1:
         return ctx.tx_pre_root, ctx.tx_pre_withdrawals, out
     return root, wroot, out
@@ -326,13 +387,31 @@ def _family(index: uint256) -> Family:
 
 @view
 @internal
-def _load(ctx: steps.Context, root: bytes32, wroot: bytes32, inputs: Bytes[INPUTS_BYTES], item: Bytes[steps.MAX_ITEM], path: DynArray[bytes32, FRONTIER_DEPTH]) -> steps.Context:
+def _sequenced(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], path: DynArray[bytes32, FRONTIER_DEPTH], table: Bytes[MAX_TABLE], time: Bytes[steps.MAX_AUX], named: DynArray[Named, MAX_NAMED]) -> (bool, Bytes[MAX_STANDALONE]):
+    """The block's next sequenced tx: batch item `ctx.next_sequenced` of the record,
+    proven under its root with the earlier items its references name, decoded
+    on-chain in the batch's table and time (8 bytes; both against the context): its
+    standalone encoding, or False for an unreadable item (refused in its place)."""
+    tx_root: bytes32 = (staticcall self.inbox.records(ctx.batch)).tx_root
+    assert self._has_item(tx_root, item, ctx.next_sequenced, path), "StepExecutor: the item is not the batch's next"
+    assert len(time) == 8 and keccak256(concat(table, time)) == ctx.batch_table, "StepExecutor: the table is not the batch's"
+    given: DynArray[DecoderNamed, MAX_NAMED] = []
+    for n: Named in named:
+        assert n.index < ctx.next_sequenced and self._has_item(tx_root, n.item, n.index, n.path), "StepExecutor: a named item is not the batch's"
+        given.append(DecoderNamed(index=n.index, item=n.item))
+    return staticcall self.decoder.standalone(item, ctx.next_sequenced, convert(slice(time, 0, 8), uint256), table, given)
+
+
+@view
+@internal
+def _load(ctx: steps.Context, root: bytes32, wroot: bytes32, inputs: Bytes[INPUTS_BYTES], item: Bytes[steps.MAX_ITEM], path: DynArray[bytes32, FRONTIER_DEPTH], table: Bytes[MAX_TABLE], time: Bytes[steps.MAX_AUX], named: DynArray[Named, MAX_NAMED]) -> steps.Context:
     """`tx.load`: while an L1 input up to the block's origin is left in the queue, the
-    next one (the item must be the entry's); then the sequenced tx at the next index
-    under the block's tx root, or the end of them."""
+    next one (the item must be the entry's); then the block's next batch item, decoded
+    on-chain (`_sequenced`), until its range ends."""
     self._check_inputs(ctx, inputs)
     out: steps.Context = ctx
     origin: uint256 = convert(slice(inputs, 48, 8), uint256)
+    loaded: Bytes[steps.MAX_ITEM] = item
     if staticcall self.queue.due(ctx.next_input, origin):
         entry_hash: bytes32 = empty(bytes32)
         entry_block: uint256 = 0
@@ -340,24 +419,31 @@ def _load(ctx: steps.Context, root: bytes32, wroot: bytes32, inputs: Bytes[INPUT
         entry_hash, entry_block, entry_time = staticcall self.queue.entries(ctx.next_input)
         assert keccak256(item) == entry_hash, "StepExecutor: the item is not the L1 input queue's next entry"
         out.next_input = ctx.next_input + 1
+    elif ctx.next_sequenced == ctx.sequenced_end:
+        out.pc = steps.SEAL
+        return out
     else:
-        tx_root: bytes32 = extract32(inputs, 88)
-        if not self._has_item(tx_root, item, ctx.next_sequenced, path):
-            assert self._is_end(tx_root, ctx.next_sequenced, item, path), "StepExecutor: neither the tx nor the end of the txs is proven"
-            out.pc = steps.SEAL
-            return out
-        assert convert(slice(item, 0, 1), uint8) != steps.ORIGIN_L1, "StepExecutor: a sequenced tx does not come from L1"
+        readable: bool = False
+        encoding: Bytes[MAX_STANDALONE] = b""
+        readable, encoding = self._sequenced(ctx, item, path, table, time, named)
         out.next_sequenced = ctx.next_sequenced + 1
-    out.tx_hash = keccak256(item)
+        if not readable:  # its block tx item is its own bytes (rollbook.chain.blocks.tx_item)
+            out.tx_hash = keccak256(concat(empty(bytes21), item))
+            out.tx_pre_root = root
+            out.tx_pre_withdrawals = wroot
+            out.step = 0
+            return steps.refuse(out, steps.CODE_INVALID, E_MALFORMED)
+        loaded = concat(empty(bytes21), encoding)
+    out.tx_hash = keccak256(loaded)
     out.tx_pre_root = root
     out.tx_pre_withdrawals = wroot
     out.step = 0
-    assert len(item) > steps.KIND_AT, "StepExecutor: a tx item is at least its origin, sender and kind"
-    kind: uint8 = convert(slice(item, steps.KIND_AT, 1), uint8)
+    assert len(loaded) > steps.KIND_AT, "StepExecutor: a tx item is at least its origin, sender and kind"
+    kind: uint8 = convert(slice(loaded, steps.KIND_AT, 1), uint8)
     family: uint256 = self._family_of_kind(kind)
-    if convert(slice(item, 0, 1), uint8) == steps.ORIGIN_L1 and not self._from_l1_allowed(kind):
+    if convert(slice(loaded, 0, 1), uint8) == steps.ORIGIN_L1 and not self._from_l1_allowed(kind):
         return steps.refuse(out, steps.CODE_UNAUTHORIZED, steps.E_WRONG_ORIGIN)
-    return staticcall self._family(family).begin(out, item)
+    return staticcall self._family(family).begin(out, loaded)
 
 
 @view
@@ -368,7 +454,7 @@ def execute(pre: bytes32, offset: uint256, block_inputs: bytes32, w: Witness) ->
     on a witness that does not prove its part."""
     assert offset < SPAN, "StepExecutor: the offset is outside a block's span"
     if offset == 0:
-        return self._begin(pre, block_inputs, w.header, w.inputs, w.aux)
+        return self._begin(pre, block_inputs, w.header, w.inputs, w.aux, w.head)
     if len(w.header) > 0:
         return self._noop(pre, w.header)
     ctx: steps.Context = w.context
@@ -379,7 +465,7 @@ def execute(pre: bytes32, offset: uint256, block_inputs: bytes32, w: Witness) ->
         return self._seal(ctx, root, wroot, w.inputs, w.frontier)
     out: steps.Context = empty(steps.Context)
     if ctx.pc == steps.TX_LOAD:
-        out = self._load(ctx, root, wroot, w.inputs, w.item, w.path)
+        out = self._load(ctx, root, wroot, w.inputs, w.item, w.path, w.table, w.aux, w.named)
     elif ctx.pc == steps.TX_END:
         root, wroot, out = self._end(ctx, root, wroot, w.frontier)
     else:

@@ -50,7 +50,10 @@ struct Context:
     timestamp: uint256
     tx_index: uint256
     next_input: uint256  # the L1 input queue's entry the block takes next
-    next_sequenced: uint256  # the index under the tx root of the next sequenced tx
+    next_sequenced: uint256  # the batch item of the next sequenced tx
+    sequenced_end: uint256  # the batch item after the block's last
+    batch: uint256  # the inbox record of the block's batch
+    batch_table: bytes32  # keccak(the batch's instrument table || its time u64)
     receipts: bytes32
     tx_hash: bytes32
     pc: uint256
