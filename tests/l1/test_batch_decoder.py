@@ -28,10 +28,10 @@ from hypothesis import strategies as st
 from rollbook.codec.batch import (
     Batch,
     BatchBlock,
-    table_context,
     decode_batch,
     decode_item,
     encode_batch,
+    table_context,
 )
 from rollbook.codec.txcodec import (
     FILL_BIT,

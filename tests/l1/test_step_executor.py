@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rollbook.chain.blocks import Mode, output_version
-from rollbook.chain.derive import build_block, derive
+from rollbook.chain.derive import build_batched_block, derive
 from rollbook.chain.l1 import L1Ref
 from rollbook.chain.trace import SPAN, BlockTrace, error_word, trace_block, trace_output
 from rollbook.exchange.leaves import instrument_key
@@ -122,7 +122,9 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
     filled: set[tuple[str, bytes]] = set()
     for name in sorted(SCENARIOS):
         trace, separator = scenario_trace(name)
-        ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator, queue_for([trace]))
+        ex = deploy_executor(
+            output_version(Mode.OPTIMISTIC), separator, queue_for([trace]), [trace]
+        )
         done, pending = replay(ex, trace)
         assert {"block.begin", "tx.load", "tx.end", "block.seal"} <= set(done), name
         # (a tx of a family still to come cannot even load: its first step is the
@@ -195,7 +197,8 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
     assert liq_refused == {
         ("tx.load", word("MalformedTx")),  # against the account's own order
         ("tx.load", word("NotLiquidatable")),  # the insurance fund
-        ("tx.load", word("WrongOrigin")),  # a forced close from L2
+        # (a forced close from L2 is no tx a batch may carry: an unreadable item,
+        # refused as MalformedTx, like the liquidation against the account's own order)
         ("liq.instrument", word("NotLiquidatable")),
         ("liq.instrument", word("PriceNotAllowed")),  # outside the band
         ("liq.penalty", word("PriceNotAllowed")),  # beyond the bankruptcy price
@@ -238,9 +241,11 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
 
 
 def executor(rollup: Rollup, traced: list[BlockTrace]) -> Any:
-    """The executor, with the input queue of the traced chain's L1 txs."""
+    """The executor, with the input queue of the traced chain's L1 txs and the inbox
+    of its batches."""
     queue = queue_for(traced)
-    return deploy_executor(output_version(rollup.cfg.mode), rollup.world.separator, queue)
+    version = output_version(rollup.cfg.mode)
+    return deploy_executor(version, rollup.world.separator, queue, traced)
 
 
 def wide_portfolio(w: World) -> tuple[Tx, Origin, bytes | None]:
@@ -268,12 +273,15 @@ def calldata_gas(data: bytes) -> int:
     return sum(16 if byte else 4 for byte in data)
 
 
+AUX = 11  # the witness's aux field (StepExecutor.Witness)
+
+
 def test_a_portfolio_of_32_assets_runs_within_the_step_gas_bound() -> None:
     """Every step of a portfolio check over 32 assets gives the STF's checkpoint, and
     none costs more than 1M gas with its calldata (docs/design/fraud-proofs.md section
     7's goal; the aux grows by 768 bytes per asset)."""
     trace, separator = trace_of(wide_portfolio)
-    ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator)
+    ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator, sources=[trace])
     block_inputs = trace.inputs.hash()
     worst, largest_aux = 0, 0
     for offset, step in enumerate(trace.steps):
@@ -286,7 +294,7 @@ def test_a_portfolio_of_32_assets_runs_within_the_step_gas_bound() -> None:
             )
             used = ex._computation.get_gas_used() + calldata_gas(calldata)
             worst = max(worst, used)
-            largest_aux = max(largest_aux, len(witness[-1]))
+            largest_aux = max(largest_aux, len(witness[AUX]))
     assert 96 + 31 * 32 <= largest_aux <= 2048
     assert worst <= 1_000_000, worst
 
@@ -295,7 +303,7 @@ def test_a_portfolio_aux_that_is_not_the_carried_one_reverts() -> None:
     """A portfolio step's aux must open the carried head, and its lanes the asset's
     entry: an altered head or lane reverts (a false aux proves nothing)."""
     trace, separator = scenario_trace("portfolio_withdraw")
-    ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator)
+    ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator, sources=[trace])
     inputs = trace.inputs.hash()
     for name, at, reason in (
         ("margin.compare", 31, "not the carried ones"),  # the head's loss
@@ -309,10 +317,12 @@ def test_a_portfolio_aux_that_is_not_the_carried_one_reverts() -> None:
         step = trace.steps[offset]
         good = witness_at(trace, offset)
         assert ex.execute(step.pre.checkpoint, offset, inputs, good) == step.post.checkpoint
-        forged = bytearray(good[-1])
+        forged = bytearray(good[AUX])
         forged[at] ^= 1
         with pytest.raises(boa.BoaError, match=reason):
-            ex.execute(step.pre.checkpoint, offset, inputs, (*good[:-1], bytes(forged)))
+            ex.execute(
+                step.pre.checkpoint, offset, inputs, (*good[:AUX], bytes(forged), *good[AUX + 1 :])
+            )
 
 
 def no_vector(w: World) -> tuple[Tx, Origin, bytes | None]:
@@ -329,7 +339,8 @@ def no_vector(w: World) -> tuple[Tx, Origin, bytes | None]:
 
 def test_a_portfolio_check_without_a_vector_is_refused_the_same() -> None:
     trace, separator = trace_of(no_vector)
-    done, pending = replay(deploy_executor(output_version(Mode.OPTIMISTIC), separator), trace)
+    ex = deploy_executor(output_version(Mode.OPTIMISTIC), separator, sources=[trace])
+    done, pending = replay(ex, trace)
     assert not pending and "margin.compare" in done
     failed = [s for s in trace.steps if s.post.context is not None and s.post.context.failed]
     assert [(s.name, s.post.context.error) for s in failed if s.post.context] == [
@@ -389,15 +400,13 @@ def test_refused_deposits_match_the_stf(chain: tuple[Rollup, list[Any]]) -> None
     ]
     genesis = rollup.l1.genesis_ref
     origin = L1Ref(genesis.number + 1, b"\x01" * 32, genesis.timestamp + 12)
-    block = build_block(
+    block = build_batched_block(
         state,
         parent.header,
         origin,
         parent.header.timestamp + 2,
         txs,
-        [
-            Deposit(glob.next_deposit_id + 2, known, 5)  # from L2: refused
-        ],
+        [Deposit(glob.next_deposit_id + 2, known, 5)],  # from L2: an unreadable item
         rollup.cfg,
     )
     assert [r.ok for r in block.receipts] == [False, True, True, False]
@@ -432,7 +441,7 @@ def test_a_witness_that_does_not_prove_its_part_reverts(
     ctx = trace.steps[offset].pre.context
     assert ctx is not None
     moved = list(good[0])
-    moved[8] = ctx.step + 1
+    moved[11] = ctx.step + 1  # (the context's step count)
     with pytest.raises(boa.BoaError, match="does not open"):
         ex.execute(step.pre.checkpoint, offset, trace.inputs.hash(), (tuple(moved), *good[1:]))
     # The block.begin step refuses inputs that are not the block's.
@@ -457,13 +466,13 @@ def test_a_block_can_neither_invent_nor_skip_an_l1_input(
     args = (step.pre.checkpoint, offset, trace.inputs.hash(), witness_at(trace, offset))
     assert honest.execute(*args) == step.post.checkpoint
     # Invented: no such entry in the queue.
-    with pytest.raises(boa.BoaError, match="neither the tx nor the end"):
-        deploy_executor(version, separator).execute(*args)
+    with pytest.raises(boa.BoaError, match="the item is not the batch's next"):
+        deploy_executor(version, separator, sources=traced).execute(*args)
     # Skipped: the queue holds an input due before this one, which the block left out.
     entries = l1_loads(traced)
     index = trace.first_input + sum(is_l1_load(s) for s in trace.steps[:offset])
     extra = (b"\x01" + bytes(20) + b"\x0b" + bytes(36), entries[index][1])
-    skipped = deploy_executor(version, separator, input_queue([*entries[:index], extra]))
+    skipped = deploy_executor(version, separator, input_queue([*entries[:index], extra]), traced)
     with pytest.raises(boa.BoaError, match="not the L1 input queue's next entry"):
         skipped.execute(*args)
     # ...and nor can the block's last load end it while the entry is due.
@@ -471,7 +480,7 @@ def test_a_block_can_neither_invent_nor_skip_an_l1_input(
     end = (last.pre.checkpoint, len(trace.steps) - 2, trace.inputs.hash())
     later = [*entries[: trace.first_input + sum(map(is_l1_load, trace.steps))], extra]
     with pytest.raises(boa.BoaError, match="not the L1 input queue's next entry"):
-        deploy_executor(version, separator, input_queue(later)).execute(
+        deploy_executor(version, separator, input_queue(later), traced).execute(
             *end, witness_at(trace, len(trace.steps) - 2)
         )
     # The first L1 input of a block is the parent's next: not one more, not one less.
@@ -479,7 +488,7 @@ def test_a_block_can_neither_invent_nor_skip_an_l1_input(
     for first in (trace.first_input - 1, trace.first_input + 1):
         if first < 0:
             continue
-        moved = (*begin[:11], first.to_bytes(32, "big"))
+        moved = (*begin[:AUX], first.to_bytes(32, "big") + begin[AUX][32:], *begin[AUX + 1 :])
         with pytest.raises(boa.BoaError, match="L1 input"):
             honest.execute(trace.steps[0].pre.checkpoint, 0, trace.inputs.hash(), moved)
 
@@ -536,7 +545,7 @@ def test_a_seventeenth_expiry_is_refused_on_the_executor() -> None:
 def _vector_executor(trace: BlockTrace) -> Any:
     """An executor for a trace of the vectors' world, with its L1 tx in the queue."""
     separator = _base_world().separator
-    return deploy_executor(output_version(Mode.OPTIMISTIC), separator, queue_for([trace]))
+    return deploy_executor(output_version(Mode.OPTIMISTIC), separator, queue_for([trace]), [trace])
 
 
 def _days_from_civil(year: int, month: int, day: int) -> int:
@@ -576,7 +585,7 @@ def test_fills_in_one_block_match_the_stf(chain: tuple[Rollup, list[Any]]) -> No
             base(1),
         ),
     ]
-    block = build_block(
+    block = build_batched_block(
         state,
         parent.header,
         rollup.l1.genesis_ref,

@@ -181,6 +181,27 @@ def build_block(
     return seal_block(state, parent, origin, timestamp, txs, receipts, len(sequenced), cfg)
 
 
+def build_batched_block(
+    state: State,
+    parent: Header,
+    origin: L1Ref,
+    timestamp: int,
+    l1_txs: Sequence[BlockTx],
+    sequenced: Sequence[Tx],
+    cfg: ChainConfig,
+    record: int = 0,
+) -> L2Block:
+    """:func:`build_block` of a block whose sequenced txs L1 holds as a batch of its
+    own, the inbox's record ``record`` (its batch block ``parent.number``): the block
+    runs what the batch decodes to (an L2 tx a batch may not carry is an unreadable
+    item), and knows its source. For tests and vectors that build blocks directly."""
+    body = BatchBlock(timestamp, origin.number, tuple(sequenced))
+    data = encode_batch(Batch(cfg.chain_id, parent.number, (body,)), cfg.domain_separator).data
+    batch, items = decode_batch(data, cfg.domain_separator)
+    block = build_block(state, parent, origin, timestamp, l1_txs, batch.blocks[0].txs, cfg)
+    return replace(block, source=BatchSource(record, 0, data[: items_start(data)], items))
+
+
 def seal_block(
     state: State,
     parent: Header,

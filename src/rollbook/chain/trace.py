@@ -280,8 +280,11 @@ def batch_loads(source: BatchSource, first: int, count: int, separator: bytes) -
     table, entries = head_entries(source.head)
     time = entries[0][0]
     instruments = tuple(
-        (int.from_bytes(table[k : k + 2], "big"), int.from_bytes(table[k + 2 : k + 10], "big"),
-         int.from_bytes(table[k + 10 : k + 18], "big"))
+        (
+            int.from_bytes(table[k : k + 2], "big"),
+            int.from_bytes(table[k + 2 : k + 10], "big"),
+            int.from_bytes(table[k + 10 : k + 18], "big"),
+        )
         for k in range(0, len(table), 18)
     )
     ctx = table_context(separator, instruments)

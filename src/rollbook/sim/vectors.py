@@ -22,11 +22,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from rollbook.chain.blocks import BatchSource, tx_item
-from rollbook.chain.derive import ChainConfig, build_block, genesis_block
+from rollbook.chain.blocks import tx_item
+from rollbook.chain.derive import ChainConfig, build_batched_block, genesis_block
 from rollbook.chain.l1 import L1Ref
 from rollbook.chain.trace import BlockTrace, trace_block
-from rollbook.codec.batch import Batch, BatchBlock, decode_batch, encode_batch, items_start
 from rollbook.codec.txcodec import encode_standalone
 from rollbook.commitment.witness import StepWitness, witness_tx
 from rollbook.crypto.keccak import keccak256
@@ -1036,15 +1035,7 @@ def world_trace(
     l1_txs, sequenced = ([item], []) if origin is Origin.L1 else ([], [tx])
     # The block as L1 holds it: the inbox's first batch (an L2 tx a batch may not carry
     # is an unreadable item there).
-    data = encode_batch(
-        Batch(cfg.chain_id, 0, (BatchBlock(world.now, l1_block, tuple(sequenced)),)),
-        world.separator,
-    ).data
-    batch, items = decode_batch(data, world.separator)
-    block = build_block(
-        world.state, parent.header, ref, world.now, l1_txs, batch.blocks[0].txs, cfg
-    )
-    block = replace(block, source=BatchSource(0, 0, data[: items_start(data)], items))
+    block = build_batched_block(world.state, parent.header, ref, world.now, l1_txs, sequenced, cfg)
     return trace_block(pre, parent.header, block, world.separator)
 
 
