@@ -14,7 +14,7 @@ import boa
 import pytest
 
 from rollbook.chain.blocks import L2Block, output_root, output_version
-from rollbook.chain.derive import build_block
+from rollbook.chain.derive import build_batched_block
 from rollbook.chain.l1 import L1Ref
 from rollbook.chain.trace import SPAN, LyingTrace, OutputTrace, trace_output
 from rollbook.crypto.keccak import keccak256
@@ -71,14 +71,18 @@ def chain() -> Chain:
         parent = blocks[-1].header
         genesis = rollup.l1.genesis_ref
         origin = L1Ref(genesis.number + n, bytes([n]) * 32, genesis.timestamp + 12 * n)
-        blocks.append(build_block(state, parent, origin, parent.timestamp + 2, txs, [], rollup.cfg))
+        blocks.append(
+            build_batched_block(
+                state, parent, origin, parent.timestamp + 2, txs, [], rollup.cfg, record=n - 1
+            )
+        )
     return Chain(rollup, blocks)
 
 
 def deploy(chain: Chain, proposer: str) -> tuple[Any, Any]:
     version = output_version(chain.rollup.cfg.mode)
     queue = queue_for(chain.trace(0, len(chain.blocks) - 1).blocks)
-    executor = deploy_executor(version, chain.rollup.world.separator, queue)
+    executor = deploy_executor(version, chain.rollup.world.separator, queue, chain.blocks[1:])
     game = load("DisputeGame", executor.address, version, 2, CLOCK, BOND)
     oracle = load("OutputOracle", proposer, 0, WINDOW, game.address)
     game.bind(oracle.address, chain.output(0))

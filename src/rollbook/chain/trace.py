@@ -487,17 +487,26 @@ def l1_tx_count(block: L2Block) -> int:
     return sum(1 for t in block.txs if t.origin is Origin.L1)
 
 
+ROOT_AT = 88
+"""A header's state root's offset (then the withdrawals root): ``Header.encode``."""
+
+
+def header_roots(header: bytes) -> tuple[bytes, bytes]:
+    """The state and withdrawals roots of an encoded header."""
+    return header[ROOT_AT : ROOT_AT + 32], header[ROOT_AT + 32 : ROOT_AT + 64]
+
+
 def forge_header(header: bytes, position: int, salt: bytes = b"rollbook.fault") -> bytes:
     """A header with its state root replaced by ``keccak(salt | position)`` (a fault's
     claim at a block boundary)."""
-    return header[:152] + keccak256(salt + position.to_bytes(8, "big")) + header[184:]
+    return header[:ROOT_AT] + keccak256(salt + position.to_bytes(8, "big")) + header[ROOT_AT + 32 :]
 
 
 def forged_root(header: bytes, position: int, mode: Mode = Mode.OPTIMISTIC) -> bytes:
     """The output root of :func:`forge_header`: what a proposer lying about the last
     block's state claims (``LyingTrace(honest, position).root()``)."""
     forged = forge_header(header, position)
-    return output_root(mode, forged[152:184], forged[184:216], keccak256(forged))
+    return output_root(mode, *header_roots(forged), keccak256(forged))
 
 
 @dataclass
@@ -529,8 +538,7 @@ class LyingTrace:
             return self.honest[position]
         if position % SPAN == 0:
             header = self.header_at(position)
-            state_root, withdrawals_root = header[152:184], header[184:216]
-            return output_root(self.mode, state_root, withdrawals_root, keccak256(header))
+            return output_root(self.mode, *header_roots(header), keccak256(header))
         return keccak256(self.salt + b".step" + position.to_bytes(8, "big"))
 
     def root(self) -> bytes:
