@@ -68,17 +68,7 @@ def withdrawal_gas(l1: EvmL1, world: Any, count: int, now: int) -> tuple[int, in
         )
         assert world.l2(tx).ok
     state = world.state
-    header = Header(
-        1,
-        bytes(32),
-        now,
-        0,
-        bytes(32),
-        bytes(32),
-        bytes(32),
-        state.root(),
-        state.withdrawals_root(),
-    )
+    header = Header(1, bytes(32), now, 0, bytes(32), state.root(), state.withdrawals_root())
     block = L2Block(header, (), (), 0)
     claim = prove_withdrawal(state, block, Mode.OPTIMISTIC, count // 2)
     l1.propose(claim.output_root(), 2, l1.tip.number)
@@ -96,9 +86,7 @@ def escape_gas(l1: EvmL1, world: Any, owner: bytes, now: int) -> dict[str, int]:
     """Gas of the escape hatch: freeze, record the books, the largest claim, a payout."""
     state = world.state
     root = state.root()
-    header = Header(
-        3, bytes(32), now, 0, bytes(32), bytes(32), bytes(32), root, state.withdrawals_root()
-    )
+    header = Header(3, bytes(32), now, 0, bytes(32), root, state.withdrawals_root())
     block = L2Block(header, (), (), 0)
     glob = state.globals()
     l1.back_genesis(glob.total_deposits - glob.total_withdrawals)

@@ -142,7 +142,7 @@ def test_a_batch_trading_more_instruments_than_the_table_holds_still_encodes() -
         txs.append(Fill(m, t, base(1)))
     grid = {i: (50_000, 100_000) for i in range(1, 300)}
     parent = rollup.seq.blocks[0]
-    header = Header(1, parent.hash, w.now, 0, rollup.l1.genesis.hash, *(bytes(32),) * 4)
+    header = Header(1, parent.hash, w.now, 0, *(bytes(32),) * 3)
     block = L2Block(header, tuple(BlockTx(t) for t in txs), (), len(txs))
     batch = batch_of([block], parent, rollup.cfg, grid)
     assert len(batch.instruments) == MAX_INSTRUMENTS

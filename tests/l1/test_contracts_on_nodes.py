@@ -117,17 +117,7 @@ def test_named_refusals_and_main_paths(l1: EvmL1) -> None:
     tx = world.owner_signed(Withdraw, alice, account=alice.index, amount=2_000_000, nonce=nonce)
     assert world.l2(tx).ok
     state = world.state
-    header = Header(
-        1,
-        bytes(32),
-        clock.now,
-        0,
-        bytes(32),
-        bytes(32),
-        bytes(32),
-        state.root(),
-        state.withdrawals_root(),
-    )
+    header = Header(1, bytes(32), clock.now, 0, bytes(32), state.root(), state.withdrawals_root())
     block = L2Block(header, (), (), 0)
     claim = prove_withdrawal(state, block, Mode.OPTIMISTIC, 0)
     l1.back_genesis(10**9)

@@ -39,6 +39,7 @@ struct ForcedTx:
     l1_block: uint256
     posted_at: uint256
 
+HEADER_BYTES: constant(uint256) = 152  # rollbook.chain.blocks.Header
 MAX_FORCED_BYTES: constant(uint256) = 512
 UNSIGNED_BIT: constant(uint8) = 64
 BASE_MASK: constant(uint8) = 191  # the kind without UNSIGNED_BIT
@@ -282,7 +283,7 @@ GLOBAL_KEY: constant(Bytes[16]) = b"\x05\x00\x00\x00\x01\x04\x00\x00\x00\x06glob
 def record_books(
     state_root: bytes32,
     withdrawals_root: bytes32,
-    header: Bytes[216],
+    header: Bytes[HEADER_BYTES],
     globals_leaf: Bytes[512],
     siblings: DynArray[bytes32, MAX_DEPTH],
 ):
@@ -293,7 +294,7 @@ def record_books(
     root: bytes32 = staticcall self.oracle.final_root(self.reference)
     # The L2 block header (docs/design/batch.md §4): its hash is in the output root,
     # and its timestamp is the time at which accounts are valued (option expiries).
-    assert len(header) == 216, "Portal: an L2 header is 216 bytes"
+    assert len(header) == HEADER_BYTES, "Portal: an L2 header is 152 bytes"
     block_hash: bytes32 = keccak256(header)
     output: bytes32 = keccak256(
         concat(convert(self.output_version, bytes32), state_root, withdrawals_root, block_hash)
