@@ -23,9 +23,10 @@ from collections.abc import Callable
 from typing import Any
 
 from rollbook.chain.blocks import L2Block, Mode, output_version
-from rollbook.chain.derive import ChainConfig
-from rollbook.chain.sequencer import BlockBuilder
+from rollbook.chain.derive import ChainConfig, derive
+from rollbook.chain.sequencer import BlockBuilder, batch_of
 from rollbook.chain.trace import SPAN, LyingTrace, trace_output
+from rollbook.codec.batch import encode_batch, frame
 from rollbook.codec.txcodec import encode_standalone
 from rollbook.crypto.keccak import keccak256
 from rollbook.crypto.secp256k1 import private_key_address
@@ -89,7 +90,13 @@ class Setup:
         for l1_block in self.l1.blocks[-blocks:]:
             builder.open_block(l1_block.timestamp)
             builder.seal([], [])
-        self.chain: list[L2Block] = builder.blocks
+        # The blocks as L1 holds them: one batch in the inbox, and the chain derived.
+        batch = batch_of(builder.blocks[1:], builder.blocks[0], self.cfg, {})
+        self.l1.post_batch(encode_batch(batch, world.separator).data)
+        self.mine()
+        derived = derive(self.cfg, self.genesis_state, self.l1.genesis_ref, self.l1.blocks)
+        assert [b.hash for b in derived.blocks] == [b.hash for b in builder.blocks]
+        self.chain: list[L2Block] = derived.blocks
         self.hashes: list[bytes] = []
 
     def submit(self, send: Callable[[], bytes]) -> None:
@@ -113,16 +120,11 @@ def one_step_gas(setup: Setup) -> dict[str, int]:
         setup.genesis_state, setup.chain, 0, len(setup.chain) - 1, setup.cfg.domain_separator
     ).blocks
     runs = [(executor, trace) for trace in traces]
-    # Each vector once; one whose tx comes from L1 again at the L1 block its own
-    # executor's queue holds it from (the others at L1 block 1, before any of the
-    # system's queue entries).
-    vectors = {name: scenario_trace(name)[0] for name in sorted(scenarios())}
-    items = {n: t.steps[1].item for n, t in vectors.items() if t.steps[1].item[:1] == b"\x01"}
-    l1_block, executors = scenario_executors(setup, items)
-    runs += [
-        (executors[n], scenario_trace(n, l1_block)[0]) if n in items else (executor, t)
-        for n, t in vectors.items()
-    ]
+    # Each vector once, in a block of its own on an executor of its own, whose input
+    # queue holds its L1 tx (if any) and whose inbox holds its batch (record 0).
+    names = sorted(scenarios())
+    l1_block, executors = scenario_executors(setup, names)
+    runs += [(executors[n], scenario_trace(n, l1_block)[0]) for n in names]
     out: dict[str, int] = {}
     for ex, trace in runs:
         inputs = trace.inputs.hash()
@@ -147,11 +149,10 @@ def one_step_gas(setup: Setup) -> dict[str, int]:
     return out
 
 
-def scenario_executors(setup: Setup, items: dict[str, bytes]) -> tuple[int, dict[str, Any]]:
-    """For each vector's L1 tx item (by name), an executor (with the system's
-    families) whose input queue holds it, pushed in one L1 block; returns that block's
-    number and the executors (deployed one per L1 block after it)."""
-    names = list(items)
+def scenario_executors(setup: Setup, names: list[str]) -> tuple[int, dict[str, Any]]:
+    """For each vector (by name), an executor (with the system's families and batch
+    decoder) whose input queue holds its L1 tx, pushed in one L1 block, and whose inbox
+    holds its block's batch; returns that block's number and the executors."""
     l1 = setup.l1
     client, key = l1.client, l1.roles.deployer
     system = l1.system
@@ -160,18 +161,39 @@ def scenario_executors(setup: Setup, items: dict[str, bytes]) -> tuple[int, dict
     for _ in names:
         l1.queued.append(lambda: client.deploy("InputQueue", key))
     setup.mine()
+    l1_block = l1.tip.number + 1
+    traces = {name: scenario_trace(name, l1_block)[0] for name in names}
     for name, address in zip(names, queues, strict=True):
         queue = client.contract("InputQueue", address)
-        item = items[name]
         l1.queued.append(lambda q=queue: client.call_tx(key, q, "bind", me, me))
-        l1.queued.append(lambda q=queue, i=item: client.call_tx(key, q, "push", keccak256(i)))
+        item = traces[name].steps[1].item
+        if item[:1] == b"\x01":  # an L1 tx: the queue's first entry
+            l1.queued.append(lambda q=queue, i=item: client.call_tx(key, q, "push", keccak256(i)))
     setup.mine()
-    l1_block = l1.tip.number
+    assert l1.tip.number == l1_block
+    inboxes = []
+    for name, queue in zip(names, queues, strict=True):  # no depth, no drift bound
+        source = traces[name].source
+        assert source is not None
+        data = source.head + b"".join(frame(i) for i in source.items)
+        inbox = client.contract("BatchInbox", client.next_address(key))
+        inboxes.append(inbox.address)
+        l1.queued.append(
+            lambda q=queue: client.deploy("BatchInbox", key, me, q, 901, 0, 1 << 62, 600)
+        )
+        l1.queued.append(lambda b=inbox, d=data: client.call_tx(key, b, "post", d))
+        setup.mine()
     families = [client.read(system.executor, "families", i) for i in range(FAMILY_SLOTS)]
     version = client.read(system.executor, "version")
-    executors = [client.next_address(key, i) for i in range(len(names))]
-    for address in queues:  # one per L1 block: each is most of a block's gas
-        l1.queued.append(lambda a=address: client.deploy("StepExecutor", key, version, families, a))
+    decoder = client.read(system.executor, "decoder")
+    executors = []
+    for queue, inbox in zip(queues, inboxes, strict=True):  # each is most of a block's gas
+        executors.append(client.next_address(key))
+        l1.queued.append(
+            lambda q=queue, b=inbox: client.deploy(
+                "StepExecutor", key, version, families, q, b, decoder
+            )
+        )
         setup.mine()
     return l1_block, {
         name: client.contract("StepExecutor", address)

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rollbook.chain.blocks import output_version
-from rollbook.chain.derive import ChainConfig, genesis_block
+from rollbook.chain.blocks import L2Block, output_version
+from rollbook.chain.derive import ChainConfig, Deriver, genesis_block
 from rollbook.chain.l1 import L1Deposit
 from rollbook.exchange.audit import escrow_gap
 from rollbook.exchange.numeric import QUOTE_ONE
@@ -131,7 +131,14 @@ async def _run(d: Devnet, devnet: Any, state: Any, cfg: ChainConfig, l1: EvmL1) 
         node = Node.open(data, block_ms=250, l1=port, clock=d.clock)
         if isinstance(port, FaultyPort):
             port.blocks = lambda: node.core.builder.blocks
-            d.disputes = Disputes(l1, genesis, lambda: node.core.builder.blocks, lies)
+            # The defender traces the chain as L1 holds it (each block with its batch).
+            view = Deriver(cfg, genesis.state, l1.genesis_ref)
+
+            def posted() -> list[L2Block]:
+                view.update(l1.blocks)
+                return view.blocks
+
+            d.disputes = Disputes(l1, genesis, posted, lies)
         api = NodeApi(node)
         await node.start(l1_every=0.2)
         api.start()

@@ -182,7 +182,10 @@ def rebuilt_lie(
     def lie(honest: OutputTrace) -> OutputTrace:
         first = honest.blocks[0].inputs.number - 1
         last = first + len(honest.blocks)
-        return trace_output(g.state, chain, first, last, g.cfg.domain_separator, g.cfg.mode)
+        # (each block runs from the same batch on L1 as the honest one)
+        sources = {t.inputs.number: t.source for t in honest.blocks}
+        sourced = [replace(b, source=sources.get(b.number, b.source)) for b in chain]
+        return trace_output(g.state, sourced, first, last, g.cfg.domain_separator, g.cfg.mode)
 
     return block_output(chain[-1], g.cfg.mode), lie
 
