@@ -67,7 +67,10 @@ from rollbook.exchange.txs import (
 VERSION = 2
 MAX_BATCH_BYTES = 120_000
 """Below the 128 KiB a node relays for one L1 tx and a blob's 131,072 bytes."""
-MAX_BLOCKS = 1024
+MAX_BLOCKS = 128
+"""Blocks per batch: a batcher posting every L1 block at 4 blocks a second posts ~48;
+the one-step executor reads a batch's head whole at a block's start (#7), and every
+step's witness is sized for the largest."""
 MAX_ITEM_BYTES = 4096
 """An item's frame holds up to 65,535 bytes, but no tx is longer than this (an oracle
 report at its bound of 256 entries and 16 signatures is ~3.6 KB)."""

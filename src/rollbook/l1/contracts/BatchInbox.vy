@@ -12,7 +12,7 @@
         (rollbook.chain.derive.inbox_accepts, rule 2), so a batch it records is never
         skipped: the version and chain id; `first_block` continues its count of batch
         blocks (a batch is never posted twice or skipped); the instrument table's ids
-        increase and its ticks and lots are positive; 1..1024 blocks whose tx counts
+        increase and its ticks and lots are positive; 1..128 blocks whose tx counts
         add up to the items; L1 origins never go back and are `depth` blocks deep;
         timestamps never go back and are within `max_drift` seconds of this block's.
         Derivation reads the data from the tx's calldata; the record lets #7's
@@ -30,7 +30,7 @@ import txroot
 MAX_BATCH_BYTES: constant(uint256) = 120000
 VERSION: constant(uint256) = 2
 COUNTS_OFFSET: constant(uint256) = 17
-MAX_BLOCKS: constant(uint256) = 1024
+MAX_BLOCKS: constant(uint256) = 128
 MAX_INSTRUMENTS: constant(uint256) = 255
 TABLE_ENTRY: constant(uint256) = 18
 BLOCK_ENTRY: constant(uint256) = 18
@@ -125,7 +125,7 @@ def post(data: Bytes[MAX_BATCH_BYTES]):
         previous = id
         at += TABLE_ENTRY
     blocks: uint256 = self._field(extract32(padded, at), 2)
-    assert blocks > 0 and blocks <= MAX_BLOCKS, "BatchInbox: a batch holds 1..1024 blocks"
+    assert blocks > 0 and blocks <= MAX_BLOCKS, "BatchInbox: a batch holds 1..128 blocks"
     at += 2
     assert at + BLOCK_ENTRY * blocks <= n, "BatchInbox: the batch ends inside a field"
     timestamp: uint256 = self.last_timestamp

@@ -76,7 +76,7 @@ HEADER_BYTES: constant(uint256) = 152
 ROOT_AT: constant(uint256) = 88  # the state root's offset in a header (then the withdrawals root)
 # A batch head (rollbook.codec.batch): version, chain id, first block, the table's count
 # at 17, then its entries, the block count and 18-byte block entries.
-MAX_HEAD: constant(uint256) = 23042  # 17 + 1 + 255 * 18 + 2 + 1024 * 18
+MAX_HEAD: constant(uint256) = 6914  # 17 + 1 + 255 * 18 + 2 + 128 * 18
 MAX_TABLE: constant(uint256) = 4590
 MAX_NAMED: constant(uint256) = 2
 MAX_STANDALONE: constant(uint256) = 4075  # a tx item's 4,096 less origin and sender (an oracle report at its bound is ~3.6 KB)
@@ -281,7 +281,7 @@ def _begin(pre: bytes32, block_inputs: bytes32, header: Bytes[HEADER_BYTES], inp
     table: uint256 = 18 * self._field(extract32(padded, COUNTS_AT), 1)
     entries: uint256 = COUNTS_AT + 1 + table + 2
     sequenced: uint256 = 0
-    for i: uint256 in range(1024):
+    for i: uint256 in range(128):
         if i == j:
             break
         sequenced += self._field(extract32(padded, entries + 18 * i + 16), 2)
