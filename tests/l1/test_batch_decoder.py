@@ -25,6 +25,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from rollbook.chain.trace import AskedParts
 from rollbook.codec.batch import (
     Batch,
     BatchBlock,
@@ -89,19 +90,6 @@ class Named:
 
     index: int
     item: bytes
-
-
-class AskedParts(dict[int, SignedOrder]):
-    """``TxContext.parts`` that records the references a decoder looks up (the items
-    the one-step executor must then pass as ``named``)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.asked: list[int] = []
-
-    def get(self, key: int, default: Any = None) -> Any:
-        self.asked.append(key)
-        return super().get(key, default)
 
 
 def table_bytes(table: Table) -> bytes:

@@ -261,8 +261,9 @@ class BlockTrace:
         return self.steps[offset] if offset < len(self.steps) else None
 
 
-class _Asked(dict[int, SignedOrder]):
-    """A batch's referable parts that records which references a decoder looks up."""
+class AskedParts(dict[int, SignedOrder]):
+    """``TxContext.parts`` that records the references a decoder looks up (the items
+    the one-step executor must then be given as ``named``)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -289,7 +290,7 @@ def batch_loads(source: BatchSource, first: int, count: int, separator: bytes) -
     )
     ctx = table_context(separator, instruments)
     ctx.timestamp = time
-    parts = _Asked()
+    parts = AskedParts()
     ctx.parts = parts
     _, paths = merkle_paths(list(source.items))
     loads = []
