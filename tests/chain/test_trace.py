@@ -9,7 +9,6 @@ from itertools import pairwise
 from rollbook.chain.blocks import output_root
 from rollbook.chain.derive import derive
 from rollbook.chain.trace import SPAN, StepContext, checkpoint, trace_block
-from rollbook.codec.txroot import end_proof, merkle_root, verify_end
 from rollbook.commitment.witness import verify_step
 from rollbook.exchange.steps import SEAL, TX_END, TX_LOAD
 from tests.chain.helpers import Rollup, run
@@ -62,19 +61,10 @@ def test_the_checkpoint_binds_every_context_field() -> None:
         StepContext(b"\x01" * 32, 1_000, failed=True, carry=(5,)),
         StepContext(b"\x01" * 32, 1_000, carry=(-5,)),
         StepContext(b"\x01" * 32, 1_000, carry=(5, 1)),
+        StepContext(b"\x01" * 32, 1_000, sequenced_end=1, carry=(5,)),
+        StepContext(b"\x01" * 32, 1_000, batch=1, carry=(5,)),
+        StepContext(b"\x01" * 32, 1_000, batch_table=b"\x01" * 32, carry=(5,)),
     ]
     ours = checkpoint(root, root, base)
     assert len({checkpoint(root, root, v) for v in variants} | {ours}) == len(variants) + 1
     assert checkpoint(root, b"\x03" * 32, base) != ours
-
-
-def test_the_end_of_a_tx_list_is_provable() -> None:
-    for count in range(0, 10):
-        items = [bytes([i]) * 3 for i in range(count)]
-        root = merkle_root(items)
-        item, path = end_proof(items)
-        assert verify_end(root, count, item, path)
-        # The evidence never passes for a slot that holds an item: no tx can be skipped.
-        assert not any(verify_end(root, c, item, path) for c in range(count))
-        for c in range(count):
-            assert not verify_end(root, c, *end_proof(items[:c]))

@@ -178,10 +178,6 @@ def receipt_item(receipt: Receipt) -> bytes:
     return bytes([int(receipt.ok)]) + uint(receipt.code, 4) + bytes([len(error)]) + error
 
 
-def tx_root(txs: tuple[BlockTx, ...], domain_separator: bytes) -> bytes:
-    return merkle_root([tx_item(t, domain_separator) for t in txs])
-
-
 def receipts_root(receipts: tuple[Receipt, ...]) -> bytes:
     return merkle_root([receipt_item(r) for r in receipts])
 
@@ -253,6 +249,7 @@ def verify_withdrawal(root: bytes, claim: WithdrawalProof) -> bool:
 GENESIS_PARENT = bytes(32)
 __all__ = [
     "GENESIS_PARENT",
+    "BatchSource",
     "Header",
     "L2Block",
     "Mode",
@@ -260,6 +257,5 @@ __all__ = [
     "output_root",
     "prove_withdrawal",
     "receipts_root",
-    "tx_root",
     "verify_withdrawal",
 ]

@@ -433,10 +433,8 @@ class Deriver:
             for j, b in enumerate(batch.blocks):
                 head = self.head.header
                 origin = self._ref(max(b.l1_origin, head.l1_origin))
-                self._append(origin, max(b.timestamp, head.timestamp), b.txs, block.number)
-                self.blocks[-1] = replace(
-                    self.blocks[-1], source=BatchSource(record, j, batch_head, items)
-                )
+                source = BatchSource(record, j, batch_head, items)
+                self._append(origin, max(b.timestamp, head.timestamp), b.txs, block.number, source)
         self.snapshots.append(
             _Snapshot(
                 self.l1[-1], self.state.copy(), len(self.blocks), tuple(self.pending), self.inbox
@@ -458,14 +456,22 @@ class Deriver:
             raise InvalidBatch(f"L1 origin {number} is not a known L1 block")
         return self.l1[index]
 
-    def _append(self, origin: L1Ref, timestamp: int, sequenced: Sequence[Tx], source: int) -> None:
+    def _append(
+        self,
+        origin: L1Ref,
+        timestamp: int,
+        sequenced: Sequence[Tx],
+        l1_number: int,
+        source: BatchSource,
+    ) -> None:
+        """Build the next block from batch ``source``, derived at L1 block ``l1_number``."""
         l1_txs, self.pending, notes = take_due(self.pending, origin.number, self.cfg)
         self.notes.extend(notes)
         block = build_block(
             self.state, self.head.header, origin, timestamp, l1_txs, sequenced, self.cfg, self.cache
         )
-        self.blocks.append(block)
-        self.derived_from.append(source)
+        self.blocks.append(replace(block, source=source))
+        self.derived_from.append(l1_number)
 
 
 def inbox_accepts(

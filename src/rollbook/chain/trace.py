@@ -26,14 +26,15 @@ The trace of block ``j`` of a disputed range occupies positions
   context of the block, whose next L1 input is the first queue entry from an L1 block
   after the parent's origin;
 - for each tx ``t``: ``tx.load`` (an L1 tx is the input queue's next entry, while one
-  from an L1 block up to the block's origin is left; a sequenced tx is proven by its
-  path to the block's tx root, which holds only those; the item becomes the tx's
-  context and the first STF step of its type is next), the STF's
+  from an L1 block up to the block's origin is left; a sequenced tx is the next item
+  of the block's batch in the inbox, proven under the inbox's root and decoded from
+  the compact codec; the item becomes the tx's context and the first STF step of its
+  type is next), the STF's
   own steps (each with a :class:`~rollbook.commitment.witness.StepWitness`), and
   ``tx.end`` (a failed tx's roots go back to its pre-state; its receipt joins the
   frontier);
-- ``tx.load`` past the last tx: no queue entry is due and the tx root has no item
-  at the next index, so the seal is next;
+- ``tx.load`` past the last tx: no queue entry is due and the block's range of its
+  batch's items is done, so the seal is next;
 - ``block.seal``: the header from the inputs, the receipts root from the frontier,
   and the roots, hashed into the output root;
 - no-ops up to the end of the span: the output root stays.
@@ -221,9 +222,7 @@ class TraceStep:
     post: Point
     witness: StepWitness | None = None
     item: bytes = b""
-    """The tx item of a tx's steps (for ``tx.load`` past the last tx: the end
-    evidence of :func:`~rollbook.codec.txroot.end_proof`)."""
-    path: tuple[bytes, ...] = ()
+    """The tx item of a tx's steps: origin, L1 sender or zeros, standalone encoding."""
     frontier: tuple[bytes, ...] = ()
     """``tx.end`` and ``block.seal``: the receipts' frontier before the step."""
     receipt: bytes = b""
@@ -278,16 +277,8 @@ def batch_loads(source: BatchSource, first: int, count: int, separator: bytes) -
     """What ``tx.load`` proves for batch items ``first`` .. ``first + count − 1``: each
     item with its path, the batch's table and time, and the earlier items its
     references name (found by decoding the batch up to it, as derivation does)."""
-    table, entries = head_entries(source.head)
+    table, instruments, entries = head_entries(source.head)
     time = entries[0][0]
-    instruments = tuple(
-        (
-            int.from_bytes(table[k : k + 2], "big"),
-            int.from_bytes(table[k + 2 : k + 10], "big"),
-            int.from_bytes(table[k + 10 : k + 18], "big"),
-        )
-        for k in range(0, len(table), 18)
-    )
     ctx = table_context(separator, instruments)
     ctx.timestamp = time
     parts = AskedParts()
@@ -336,7 +327,7 @@ def trace_block(
         mode, parent.state_root, parent.withdrawals_root, parent.hash()
     ):
         raise InvariantError("the state is not the parent's post-state")
-    table, entries = head_entries(source.head)
+    table, _, entries = head_entries(source.head)
     first = sum(n for _, _, n in entries[: source.block])
     count = entries[source.block][2]
     loads = batch_loads(source, first, count, domain_separator)

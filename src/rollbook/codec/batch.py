@@ -162,16 +162,24 @@ def items_start(data: bytes) -> int:
     return reader.pos
 
 
-def head_entries(head: bytes) -> tuple[bytes, tuple[tuple[int, int, int], ...]]:
-    """A head's instrument table (its bytes) and its blocks' ``(timestamp, origin,
-    txs)`` entries, as the one-step executor reads them (the head is the inbox's)."""
+def head_entries(
+    head: bytes,
+) -> tuple[bytes, tuple[tuple[int, int, int], ...], tuple[tuple[int, int, int], ...]]:
+    """A head's instrument table (its bytes, and its ``(id, tick, lot)`` entries) and its
+    blocks' ``(timestamp, origin, txs)`` entries, as the one-step executor reads them
+    (the head is the inbox's)."""
     reader = Reader(head, COUNTS_OFFSET)
-    table = reader.raw(18 * reader.uint(1, "instrument count"), "instrument table")
+    start = reader.pos + 1
+    instruments = tuple(
+        (reader.uint(2, "instrument"), reader.uint(8, "tick"), reader.uint(8, "lot"))
+        for _ in range(reader.uint(1, "instrument count"))
+    )
+    table = head[start : reader.pos]
     entries = tuple(
         (reader.uint(8, "timestamp"), reader.uint(8, "l1 origin"), reader.uint(2, "tx count"))
         for _ in range(reader.uint(2, "block count"))
     )
-    return table, entries
+    return table, instruments, entries
 
 
 def unframe(data: bytes) -> tuple[bytes, ...]:

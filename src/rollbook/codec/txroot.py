@@ -53,34 +53,6 @@ def merkle_path(items: Sequence[bytes], index: int) -> tuple[bytes, ...]:
     return _path(_levels(items), index)
 
 
-def end_proof(items: Sequence[bytes]) -> tuple[bytes, tuple[bytes, ...]]:
-    """Evidence that the list has no item at ``len(items)`` (#7's ``tx.load`` past the
-    last tx): the siblings of that empty padding slot with an empty item, or, when the
-    tree is full (a power of two), the last item and its path."""
-    count = len(items)
-    if count == 0:
-        return b"", ()
-    if count & (count - 1) == 0:
-        return items[-1], _path(_levels(items), count - 1)
-    return b"", _path(_levels(items), count)
-
-
-def verify_end(root: bytes, count: int, item: bytes, path: Sequence[bytes]) -> bool:
-    """True if the list under ``root`` has no item at index ``count``, given
-    :func:`end_proof`'s evidence (so no evidence passes below the true length)."""
-    if count == 0:
-        return root == EMPTY and not item and not path
-    if count == 1 << len(path):
-        return verify_path(root, item, count - 1, path)
-    if item or count > 1 << len(path):
-        return False
-    node, index = EMPTY, count
-    for sibling in path:
-        node = keccak256(b"\x01" + (sibling + node if index & 1 else node + sibling))
-        index >>= 1
-    return node == root
-
-
 FRONTIER_DEPTH = 20
 """Heights of an incremental tree's frontier: lists of up to ``2^20`` items."""
 
