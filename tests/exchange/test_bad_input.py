@@ -52,7 +52,7 @@ from rollbook.exchange.txs import (
     sign_owner_tx,
 )
 from rollbook.exchange.types import OrderFlags, Side
-from rollbook.sim.world import Trader, World, base, key_from_label, perp_spec, usd
+from rollbook.sim.world import Trader, World, base, key_from_label, option_chain, perp_spec, usd
 
 OTHER_DOMAIN = Domain("rollbook", "1", 1, bytes.fromhex("00" * 17 + "0b0b0b"))
 STRANGER = key_from_label("stranger")
@@ -703,6 +703,12 @@ def test_wrongly_typed_payloads_are_malformed_not_crashes() -> None:
         ListInstrument(spec._replace(tick="50000"))  # type: ignore[arg-type]
     with pytest.raises(MalformedTx, match="symbol"):
         ListInstrument(spec._replace(symbol=b"X"))  # type: ignore[arg-type]
+    with pytest.raises(MalformedTx, match="printable ASCII"):
+        ListInstrument(spec._replace(symbol="ΞTH-PERP"))
+    with pytest.raises(MalformedTx, match="vector"):
+        ListInstrument(spec._replace(vector=(1, "2")))  # type: ignore[arg-type]
+    with pytest.raises(MalformedTx, match="underlying"):
+        option_chain(20, 1_767_254_400, (3000,), underlying="ÉTH")
     with pytest.raises(MalformedTx, match="max_positions"):
         SetRiskParams(None, 3600, 50_000, 500_000)  # type: ignore[arg-type]
     world, alice, bob = make_world()

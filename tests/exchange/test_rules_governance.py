@@ -7,11 +7,14 @@ is ``WrongOrigin``, as is an L2-only tx arriving from L1.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rollbook.crypto.secp256k1 import private_key_address
 from rollbook.exchange.errors import MalformedTx
-from rollbook.exchange.leaves import Instrument
+from rollbook.exchange.governance import MAX_POSITIONS_LIMIT
+from rollbook.exchange.leaves import Account, Instrument, encode_leaf
 from rollbook.exchange.stf import Receipt
 from rollbook.exchange.txs import (
     Backstop,
@@ -25,6 +28,7 @@ from rollbook.exchange.txs import (
     Tx,
 )
 from rollbook.exchange.types import Side
+from rollbook.l1.compile import CONTRACTS
 from rollbook.sim.world import World, base, key_from_label, perp_spec, usd
 
 
@@ -144,7 +148,7 @@ def test_risk_params_only_from_l1_and_applied() -> None:
     reject(world, shorter, "WrongOrigin", 13009)
     for bad in (
         SetRiskParams(0, 3_600, 50_000, 500_000),
-        SetRiskParams(257, 3_600, 50_000, 500_000),
+        SetRiskParams(MAX_POSITIONS_LIMIT + 1, 3_600, 50_000, 500_000),
         SetRiskParams(32, 0, 50_000, 500_000),
         SetRiskParams(32, 3_600, 0, 500_000),
         SetRiskParams(32, 3_600, 50_000, 1_000_001),
@@ -155,6 +159,30 @@ def test_risk_params_only_from_l1_and_applied() -> None:
     ask = world.order(bob, Side.SELL, usd(2000), base(1), expiry=world.now + 3_601)
     bid = world.order(alice, Side.BUY, usd(2000), base(1))
     reject(world, Fill(ask, bid, base(1)), "OrderExpired", 10010)
+
+
+def _contract_constant(contract: str, name: str) -> int:
+    source = (CONTRACTS / contract).read_text()
+    found = re.search(rf"^{name}: constant\((?:u?int256)\) = (\d+)", source, re.MULTILINE)
+    assert found, f"{name} not in {contract}"
+    return int(found.group(1))
+
+
+def test_position_bound_is_what_the_executor_can_prove() -> None:
+    # The fraud-proof executor reads an account leaf of at most MAX_LEAF bytes and a
+    # portfolio of at most MAX_ASSETS assets: governance may not allow accounts beyond.
+    assert _contract_constant("GovernanceSteps.vy", "MAX_POSITIONS") == MAX_POSITIONS_LIMIT
+    assert MAX_POSITIONS_LIMIT <= _contract_constant("MarginSteps.vy", "MAX_ASSETS")
+    widest = Account(
+        owner=bytes(range(20)),
+        balance=-(2**255),
+        keys=tuple(bytes([k]) * 20 for k in range(1, 5)),
+        nonce_floor=2**255 - 1,
+        tx_nonce=2**255 - 1,
+        instruments=tuple(2**255 - 1 - k for k in range(MAX_POSITIONS_LIMIT)),
+        portfolio=True,
+    )
+    assert len(encode_leaf(widest)) <= _contract_constant("steps.vy", "MAX_LEAF")
 
 
 def test_l2_only_txs_refused_from_l1() -> None:

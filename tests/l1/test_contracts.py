@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 from rollbook.chain.blocks import WithdrawalProof, prove_withdrawal
 from rollbook.chain.derive import ChainConfig, InboxCursor, forced_batch
 from rollbook.codec.batch import frame
+from rollbook.codec.txcodec import encode_standalone
 from rollbook.codec.txroot import merkle_root
 from rollbook.crypto.keccak import keccak256
 from rollbook.exchange.stf import apply_tx
-from rollbook.exchange.txs import Withdraw
+from rollbook.exchange.txs import ListInstrument, SetOracle, SetRiskParams, Withdraw
+from rollbook.sim.world import perp_spec
 from tests.chain.helpers import Rollup
 from tests.l1.conftest import (
     FORCED_WITHDRAW,
@@ -398,7 +400,7 @@ def test_governance_waits_its_delay_and_runs_once() -> None:
     from tests.l1.conftest import load_timelock
 
     timelock = load_timelock(boa.env.eoa, 600)
-    data = b"\x10" + b"governance tx bytes"
+    data = encode_standalone(SetRiskParams(16, 3_600, 50_000, 500_000), bytes(32))
     now = boa.env.evm.patch.timestamp
     with boa.reverts("Timelock: eta is before the delay"):
         timelock.schedule(data, now + 599)
@@ -424,7 +426,7 @@ def test_a_cancelled_governance_tx_never_runs() -> None:
     from tests.l1.conftest import load_timelock
 
     timelock = load_timelock(boa.env.eoa, 60)
-    data = b"\x0f" + bytes(10)
+    data = encode_standalone(SetOracle((), 0, 0, 0), bytes(32))
     proposal = timelock.schedule(data, boa.env.evm.patch.timestamp + 60)
     with boa.env.prank(stranger()), boa.reverts("Timelock: only the governor cancels"):
         timelock.cancel(proposal)
@@ -600,13 +602,15 @@ def test_governance_runs_in_the_order_scheduled() -> None:
 
     timelock = load_timelock(boa.env.eoa, 60)
     now = boa.env.evm.patch.timestamp
-    first = timelock.schedule(b"\x0c listing", now + 60)
-    second = timelock.schedule(b"\x0e params", now + 60)
+    listing = encode_standalone(ListInstrument(perp_spec(2, "BTC-PERP", asset=2)), bytes(32))
+    params = encode_standalone(SetRiskParams(16, 3_600, 50_000, 500_000), bytes(32))
+    first = timelock.schedule(listing, now + 60)
+    second = timelock.schedule(params, now + 60)
     (event,) = events(timelock, "GovernanceScheduled")
-    assert event.data == b"\x0e params"  # what is coming is public when scheduled
+    assert event.data == params  # what is coming is public when scheduled
     boa.env.time_travel(seconds=60)
     with boa.env.prank(stranger()), boa.reverts("Timelock: an earlier proposal is still pending"):
-        timelock.execute(second, b"\x0e params")
-    timelock.execute(first, b"\x0c listing")
-    timelock.execute(second, b"\x0e params")
+        timelock.execute(second, params)
+    timelock.execute(first, listing)
+    timelock.execute(second, params)
     assert timelock.cursor() == 2

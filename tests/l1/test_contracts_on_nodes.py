@@ -16,6 +16,8 @@ from rollbook.chain.blocks import (
     output_version,
     prove_withdrawal,
 )
+from rollbook.codec.txcodec import encode_standalone
+from rollbook.exchange.txs import SetRiskParams
 from rollbook.l1.client import L1Error, checksum
 from rollbook.l1.driver import EvmL1
 from rollbook.sim.world import GENESIS_TIME, World
@@ -167,13 +169,23 @@ def test_named_refusals_and_main_paths(l1: EvmL1) -> None:
     refused(l1, clock, lambda: l1.deposit(alice.owner, 1), "Portal: the system is frozen")
     # Governance waits its delay.
     timelock = l1.system.timelock
-    l1.govern(b"\x10" + bytes(8))
+    eta = l1.tip.timestamp + 10**6
+    refused(
+        l1,
+        clock,
+        lambda: l1.queued.append(
+            lambda: client.call_tx(l1.roles.deployer, timelock, "schedule", b"\x10" + bytes(8), eta)
+        ),
+        "govtx: a field has the wrong type",
+    )
+    risk = encode_standalone(SetRiskParams(16, 3_600, 50_000, 500_000), bytes(32))
+    l1.govern(risk)
     clock.tick()
     refused(
         l1,
         clock,
         lambda: l1.queued.append(
-            lambda: client.call_tx(l1.roles.deployer, timelock, "execute", 0, b"\x10" + bytes(8))
+            lambda: client.call_tx(l1.roles.deployer, timelock, "execute", 0, risk)
         ),
         "Timelock: too early",
     )

@@ -23,6 +23,7 @@ from rollbook.exchange.txs import (
     RegisterKey,
     RevokeKey,
     SetMarginMode,
+    SetRiskParams,
     Transfer,
     Unreadable,
     Withdraw,
@@ -79,13 +80,15 @@ def test_deposits_and_forced_txs_join_the_queue_as_their_block_items(
 def test_governance_joins_the_queue_when_executed() -> None:
     timelock = load_timelock(boa.env.eoa, 60)
     queue = queue_of(timelock)
-    data = b"\x0c" + b"not a listing"  # a governance kind that does not decode
+    with boa.reverts("govtx: a field has the wrong type"):  # no undecodable input enters
+        timelock.schedule(b"\x0c" + b"not a listing", boa.env.evm.patch.timestamp + 60)
+    data = encode_standalone(SetRiskParams(16, 3_600, 50_000, 500_000), CFG.domain_separator)
     proposal = timelock.schedule(data, boa.env.evm.patch.timestamp + 60)
     assert queue.count() == 0
     boa.env.time_travel(seconds=60)
     timelock.execute(proposal, data)
     item = l1_tx(L1Governance(data), CFG)
-    assert isinstance(item.tx, Unreadable)  # refused in its place, never dropped
+    assert item.tx == SetRiskParams(16, 3_600, 50_000, 500_000)
     assert entry(queue, 0)[0] == keccak256(tx_item(item, CFG.domain_separator))
 
 

@@ -32,7 +32,10 @@ from rollbook.exchange.txs import (
 )
 
 MAX_FEE_PPM = 100_000
-MAX_POSITIONS_LIMIT = 256
+MAX_POSITIONS_LIMIT = 32
+"""The most positions an account may hold: the fraud-proof executor reads an account
+leaf of at most 2,048 bytes and a portfolio of at most 32 assets, so a larger bound
+would let accounts exist whose steps cannot be proven (docs/design/fraud-proofs.md)."""
 MAX_LIVE_EXPIRIES = 16
 MAX_EXPIRY_HORIZON = 2 * 365 * 86_400
 
@@ -259,7 +262,10 @@ def set_risk_params(state: State, env: TxEnv, tx: SetRiskParams) -> None:
     """Set the position bound, the order lifetime and the liquidation parameters."""
     require_l1(env)
     state.step("gov.risk", GLOBALS_KEY)
-    _require(0 < tx.max_positions <= MAX_POSITIONS_LIMIT, "max positions must be 1..256")
+    _require(
+        0 < tx.max_positions <= MAX_POSITIONS_LIMIT,
+        f"max positions must be 1..{MAX_POSITIONS_LIMIT}",
+    )
     _require(0 < tx.max_order_lifetime <= 365 * 86_400, "order lifetime must be 1 s .. 1 year")
     _require(0 < tx.liq_band_ppm <= PPM, "liquidation band out of range")
     _require(0 < tx.backstop_ppm <= PPM, "backstop threshold out of range")

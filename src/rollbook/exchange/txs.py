@@ -357,6 +357,12 @@ class ListInstrument:
             raise MalformedTx("a listing carries an Instrument")
         if not isinstance(spec.symbol, str) or not isinstance(spec.active, bool):
             raise MalformedTx("symbol must be text and active a boolean")
+        if not all("!" <= c <= "~" for c in spec.symbol):
+            raise MalformedTx("symbol must be printable ASCII without spaces")
+        if not isinstance(spec.vector, tuple) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in spec.vector
+        ):
+            raise MalformedTx("a listing's vector is a tuple of integers")
         for name in Instrument._fields:
             value = getattr(spec, name)
             if name not in ("symbol", "active", "vector") and (
@@ -399,7 +405,9 @@ class ListOptionChain:
         _check_ints(self, ("underlying", "strikes"))
         if not isinstance(self.underlying, str) or not 0 < len(self.underlying) <= 8:
             raise MalformedTx("underlying must be a name of 1..8 characters")
-        if not self.underlying.isalnum() or not self.underlying.isupper():
+        if not (
+            self.underlying.isascii() and self.underlying.isalnum() and self.underlying.isupper()
+        ):
             raise MalformedTx("underlying must be upper-case letters and digits, e.g. ETH")
         if not isinstance(self.strikes, tuple) or not 0 < len(self.strikes) <= MAX_STRIKES:
             raise MalformedTx(f"a chain lists 1..{MAX_STRIKES} strikes")

@@ -890,6 +890,10 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
     def gov_risk_params(w: World) -> tuple[Tx, Origin, bytes | None]:
         return SetRiskParams(16, 7 * 86_400, 40_000, 400_000), Origin.L1, None
 
+    def gov_risk_refused(w: World) -> tuple[Tx, Origin, bytes | None]:
+        """A position bound beyond what the fraud-proof executor can prove: refused."""
+        return SetRiskParams(33, 7 * 86_400, 40_000, 400_000), Origin.L1, None
+
     def gov_oracle_rotation(w: World) -> tuple[Tx, Origin, bytes | None]:
         signers = (bytes([0xA1]) * 20, bytes([0xB2]) * 20, bytes([0xC3]) * 20)
         return SetOracle(signers, 2, 90, 50_000), Origin.L1, None
@@ -994,6 +998,7 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
         "forced_close": forced_close,
         "governance_from_l2": governance_from_l2,
         "gov_risk_params": gov_risk_params,
+        "gov_risk_refused": gov_risk_refused,
         "gov_oracle_rotation": gov_oracle_rotation,
         "gov_oracle_refused": gov_oracle_refused,
         "gov_params_change": gov_params_change,

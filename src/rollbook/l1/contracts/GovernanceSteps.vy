@@ -32,6 +32,7 @@ GOV_LIST_OPTION: constant(uint256) = 258
 GOV_PARAMS: constant(uint256) = 259
 GOV_ORACLE: constant(uint256) = 260
 GOV_RISK: constant(uint256) = 261
+MAX_POSITIONS: constant(int256) = 32  # the STF's bound: what the executor can prove
 K_LIST_INSTRUMENT: constant(uint8) = 12
 K_LIST_OPTION_CHAIN: constant(uint8) = 13
 K_SET_INSTRUMENT_PARAMS: constant(uint8) = 14
@@ -52,7 +53,7 @@ SETTLEMENT_WINDOW: constant(int256) = 1800
 MAX_EXPIRY_HORIZON: constant(int256) = 2 * 365 * 86400
 MAX_LIVE_EXPIRIES: constant(uint256) = 16
 MAX_STRIKES: constant(uint256) = 32
-MAX_SYMBOL_BYTES: constant(uint256) = 256  # 64 characters of at most 4 bytes
+MAX_SYMBOL_BYTES: constant(uint256) = 64  # a symbol is ASCII (govtx.vy)
 CALL: constant(int256) = 2
 MONTHS: constant(Bytes[36]) = b"JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC"
 # A ListInstrument item: its tuple (0x05, u32 1), the Instrument's (0x05, u32 30), then
@@ -123,7 +124,7 @@ def _risk(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[step
     backstop: int256 = self._field(item, FIELDS_AT + 99)
     # The checks come before the leaf is read, as in the STF (a refused tx's witness
     # holds no leaf).
-    if not (self._within(max_positions, 256) and self._within(lifetime, 365 * 86400) and self._within(band, PPM) and self._within(backstop, PPM)):
+    if not (self._within(max_positions, MAX_POSITIONS) and self._within(lifetime, 365 * 86400) and self._within(band, PPM) and self._within(backstop, PPM)):
         return nothing, steps.fail(ctx, steps.CODE_INVALID, E_MALFORMED)
     gpath: bytes32 = steps.globals_path()
     glob: Bytes[steps.MAX_LEAF] = steps.leaf(leaves, gpath)
@@ -282,17 +283,9 @@ def _list(ctx: steps.Context, item: Bytes[steps.MAX_ITEM], leaves: DynArray[step
     ipath: bytes32 = steps.int_key(b"inst", convert(instrument_id, uint256))
     if len(steps.leaf(leaves, ipath)) > 0:
         return nothing, steps.fail(ctx, steps.CODE_INVALID, E_MALFORMED)
+    # 1..64 characters, one byte each (the Timelock took printable ASCII only).
     length: uint256 = convert(slice(item, LISTING_AT + 34, 4), uint256)
     if length == 0 or length > MAX_SYMBOL_BYTES:
-        return nothing, steps.fail(ctx, steps.CODE_INVALID, E_MALFORMED)
-    # 1..64 characters: the UTF-8 bytes that start one (the codec checked the text).
-    chars: uint256 = 0
-    for i: uint256 in range(MAX_SYMBOL_BYTES):
-        if i >= length:
-            break
-        if convert(slice(item, LISTING_AT + 38 + i, 1), uint256) & 192 != 128:
-            chars += 1
-    if chars > 64:
         return nothing, steps.fail(ctx, steps.CODE_INVALID, E_MALFORMED)
     kind_at: uint256 = LISTING_AT + 38 + length  # then asset, tick, lot, ..., max OI
     f: int256[11] = empty(int256[11])

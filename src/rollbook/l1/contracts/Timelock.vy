@@ -5,14 +5,17 @@
 @notice Governance for the L2: listings, parameters and the oracle set. The governance
         key schedules a governance tx (its standalone codec encoding, #4); after the
         delay anyone executes it, which appends it to the `InputQueue`, and derivation
-        applies it at confirmation depth.
+        applies it at confirmation depth. A tx the codec would not decode is refused
+        when scheduled (`govtx.check`), so every governance input decodes.
         The delay is at least the exit window, so users who disagree can leave first.
 @dev    The timelock only emits L2 governance txs. It has no power over the Portal:
         no key can disable forced txs, withdrawals of free collateral or the escape
         hatch, and the contracts have no upgrade path.
 """
 
-MAX_GOV_BYTES: constant(uint256) = 4096
+import govtx
+
+MAX_GOV_BYTES: constant(uint256) = govtx.MAX_GOV_BYTES
 FIRST_GOVERNANCE_KIND: constant(uint8) = 12  # ListInstrument (rollbook.codec.txcodec)
 LAST_GOVERNANCE_KIND: constant(uint8) = 16  # SetRiskParams
 
@@ -61,6 +64,8 @@ def schedule(data: Bytes[MAX_GOV_BYTES], eta: uint256) -> uint256:
     assert len(data) > 0, "Timelock: empty governance tx"
     kind: uint8 = convert(slice(data, 0, 1), uint8)
     assert kind >= FIRST_GOVERNANCE_KIND and kind <= LAST_GOVERNANCE_KIND, "Timelock: not a governance tx kind"
+    # Only a tx the codec decodes enters the queue (the executor reads it as decoded).
+    govtx.check(data)
     proposal_id: uint256 = self.count
     self.proposals[proposal_id] = Scheduled(data_hash=keccak256(data), eta=eta, done=False)
     self.count = proposal_id + 1
