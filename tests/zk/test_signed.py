@@ -1,0 +1,64 @@
+"""The circuits' signature rule (``signed.circom``'s SignedBy) against the Python one.
+
+``rollbook.crypto.babyjub.verify`` is the spec: for a valid signature and for each way
+one can be wrong, the ``key_auth`` circuit can be proven exactly when ``verify``
+accepts (#8: "a bad signature cannot be proven").
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rollbook.crypto import babyjub as bj
+from rollbook.crypto.poseidon import P, poseidon
+from rollbook.zk import keys as zk
+
+SEED = bytes([3]) * 32
+KEY = bj.public_key(SEED)
+MESSAGE = 123_456_789
+SIGNATURE = bj.sign(SEED, MESSAGE)
+SMALL = bj.Point(0, P - 1)  # order 2: 8 * SMALL is the identity
+
+
+def provable(key: bj.Point, message: int, signature: bj.Signature) -> bool:
+    inputs = {
+        "ax": key.x,
+        "ay": key.y,
+        "s": signature.s,
+        "r8x": signature.r8.x,
+        "r8y": signature.r8.y,
+        "m": message,
+    }
+    public = poseidon([key.x, key.y, message])
+    try:
+        zk.prove(zk.circuit_keys("key_auth"), inputs, public)
+    except zk.Unprovable:
+        return False
+    return True
+
+
+CASES = [
+    ("valid", KEY, MESSAGE, SIGNATURE),
+    ("another message", KEY, MESSAGE + 1, SIGNATURE),
+    ("another key", bj.public_key(bytes(32)), MESSAGE, SIGNATURE),
+    ("S + 1", KEY, MESSAGE, SIGNATURE._replace(s=(SIGNATURE.s + 1) % bj.L)),
+    ("S + L", KEY, MESSAGE, SIGNATURE._replace(s=SIGNATURE.s + bj.L)),
+    (
+        "R8 off the curve",
+        KEY,
+        MESSAGE,
+        SIGNATURE._replace(r8=bj.Point(SIGNATURE.r8.x, (SIGNATURE.r8.y + 1) % P)),
+    ),
+    ("A off the curve", bj.Point(KEY.x, (KEY.y + 1) % P), MESSAGE, SIGNATURE),
+    ("a small-order key", SMALL, MESSAGE, bj.Signature(bj.IDENTITY, 0)),
+    ("the largest message", KEY, P - 1, bj.sign(SEED, P - 1)),
+]
+
+
+@pytest.mark.parametrize(("name", "key", "message", "signature"), CASES, ids=[c[0] for c in CASES])
+def test_the_circuit_accepts_exactly_what_verify_accepts(
+    name: str, key: bj.Point, message: int, signature: bj.Signature
+) -> None:
+    expected = bj.verify(key, message, signature)
+    assert expected == (name in ("valid", "the largest message")), name
+    assert provable(key, message, signature) == expected, name
