@@ -6,7 +6,7 @@ simplification) against the circomlib it vendors. Its keys come from a **single-
 setup that is unsafe for real funds**: whoever ran it could forge proofs. It is what a
 devnet needs; production imports a ceremony's key (``rollbook zk setup --ptau``, to
 come). Keys are cached under ``~/.cache/rollbook/zk``, keyed by the SHA-256 of the
-circuit sources and the prover's version: an artefact, never needed for correctness
+circuit's sources and the prover's version: an artefact, never needed for correctness
 (a missing key is made again, with new toxic waste, and the verifier deployed with it).
 
 :func:`prove` proves and then verifies its own proof: groth16py does not check that the
@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -62,10 +63,28 @@ class CircuitKeys:
         return verifier_args(json.loads(self.verifying.to_json()))
 
 
+INCLUDE = re.compile(rb'^\s*include\s+"([^"]+)"\s*;', re.MULTILINE)
+
+
+def _sources(name: str) -> list[Path]:
+    """The circuit's file and every file of ours it includes, transitively (circomlib's
+    are the prover's version)."""
+    seen: dict[str, Path] = {}
+    todo = [f"{name}.circom"]
+    while todo:
+        file = todo.pop()
+        path = CIRCUITS / file
+        if file in seen or not path.is_file():
+            continue
+        seen[file] = path
+        todo += [m.decode() for m in INCLUDE.findall(path.read_bytes())]
+    return [seen[file] for file in sorted(seen)]
+
+
 def circuit_digest(name: str) -> str:
-    """SHA-256 of the prover's version, the circuit's name and every circuit source."""
+    """SHA-256 of the prover's version, the circuit's name and its sources."""
     digest = hashlib.sha256(_groth16().__version__.encode() + b"\0" + name.encode())
-    for path in sorted(CIRCUITS.glob("*.circom")):
+    for path in _sources(name):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
