@@ -12,6 +12,7 @@ import pytest
 from rollbook.crypto import babyjub as bj
 from rollbook.crypto.poseidon import P, poseidon
 from rollbook.zk import keys as zk
+from tests.zk.helpers import key_auth_inputs
 
 SEED = bytes([3]) * 32
 KEY = bj.public_key(SEED)
@@ -21,14 +22,7 @@ SMALL = bj.Point(0, P - 1)  # order 2: 8 * SMALL is the identity
 
 
 def provable(key: bj.Point, message: int, signature: bj.Signature) -> bool:
-    inputs = {
-        "ax": key.x,
-        "ay": key.y,
-        "s": signature.s,
-        "r8x": signature.r8.x,
-        "r8y": signature.r8.y,
-        "m": message,
-    }
+    inputs = key_auth_inputs(key, message, signature)
     public = poseidon([key.x, key.y, message])
     try:
         zk.prove(zk.circuit_keys("key_auth"), inputs, public)

@@ -19,6 +19,7 @@ from rollbook.crypto import babyjub as bj
 from rollbook.crypto.poseidon import poseidon
 from rollbook.zk import keys as zk
 from tests.l1.conftest import load
+from tests.zk.helpers import key_auth_inputs
 
 SEED = bytes([7]) * 32
 R = zk.R
@@ -28,14 +29,7 @@ R = zk.R
 def statement(message: int) -> tuple[dict[str, int], int]:
     key = bj.public_key(SEED)
     signature = bj.sign(SEED, message)
-    inputs = {
-        "ax": key.x,
-        "ay": key.y,
-        "s": signature.s,
-        "r8x": signature.r8.x,
-        "r8y": signature.r8.y,
-        "m": message,
-    }
+    inputs = key_auth_inputs(key, message, signature)
     return inputs, poseidon([key.x, key.y, message])
 
 
