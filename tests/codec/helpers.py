@@ -349,7 +349,7 @@ def catalogue() -> Catalogue:
             ),
         ),
         ("set-oracle-empty", SetOracle((), 0, 0, 0)),
-        ("set-risk-params", SetRiskParams(64, 30 * 86_400, 20_000, 5_000)),
+        ("set-risk-params", SetRiskParams(32, 30 * 86_400, 20_000, 5_000)),
     ]
     return Catalogue(world.separator, world.now, tuple(txs), fill)
 

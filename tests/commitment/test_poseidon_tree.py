@@ -60,3 +60,12 @@ def test_out_of_range_is_refused() -> None:
         tree.set(0, P)
     with pytest.raises(ValueError):
         PoseidonTree(0)
+
+
+def test_a_path_refuses_what_the_circuit_refuses() -> None:
+    tree = PoseidonTree(DEPTH)
+    path = tree.path(3)
+    with pytest.raises(IndexError):
+        root_from_path(0, 1 << DEPTH, path)
+    with pytest.raises(ValueError):
+        root_from_path(P, 3, path)

@@ -7,8 +7,6 @@ is ``WrongOrigin``, as is an L2-only tx arriving from L1.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from rollbook.crypto.secp256k1 import private_key_address
@@ -28,8 +26,8 @@ from rollbook.exchange.txs import (
     Tx,
 )
 from rollbook.exchange.types import Side
-from rollbook.l1.compile import CONTRACTS
 from rollbook.sim.world import World, base, key_from_label, perp_spec, usd
+from tests.l1.conftest import contract_constant
 
 
 def make_world() -> World:
@@ -161,18 +159,11 @@ def test_risk_params_only_from_l1_and_applied() -> None:
     reject(world, Fill(ask, bid, base(1)), "OrderExpired", 10010)
 
 
-def _contract_constant(contract: str, name: str) -> int:
-    source = (CONTRACTS / contract).read_text()
-    found = re.search(rf"^{name}: constant\((?:u?int256)\) = (\d+)", source, re.MULTILINE)
-    assert found, f"{name} not in {contract}"
-    return int(found.group(1))
-
-
 def test_position_bound_is_what_the_executor_can_prove() -> None:
     # The fraud-proof executor reads an account leaf of at most MAX_LEAF bytes and a
     # portfolio of at most MAX_ASSETS assets: governance may not allow accounts beyond.
-    assert _contract_constant("GovernanceSteps.vy", "MAX_POSITIONS") == MAX_POSITIONS_LIMIT
-    assert MAX_POSITIONS_LIMIT <= _contract_constant("MarginSteps.vy", "MAX_ASSETS")
+    assert contract_constant("GovernanceSteps", "MAX_POSITIONS") == MAX_POSITIONS_LIMIT
+    assert MAX_POSITIONS_LIMIT <= contract_constant("MarginSteps", "MAX_ASSETS")
     widest = Account(
         owner=bytes(range(20)),
         balance=-(2**255),
@@ -182,7 +173,7 @@ def test_position_bound_is_what_the_executor_can_prove() -> None:
         instruments=tuple(2**255 - 1 - k for k in range(MAX_POSITIONS_LIMIT)),
         portfolio=True,
     )
-    assert len(encode_leaf(widest)) <= _contract_constant("steps.vy", "MAX_LEAF")
+    assert len(encode_leaf(widest)) <= contract_constant("steps", "MAX_LEAF")
 
 
 def test_l2_only_txs_refused_from_l1() -> None:

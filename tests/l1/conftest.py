@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
@@ -37,6 +38,16 @@ CLAIM_PERIOD = 300  # seconds for escape claims after a freeze
 def deployer_of(name: str) -> Any:
     """The compiled contract, once per test run (compiling is the slow part)."""
     return boa.load_partial(str(source_path(name)))
+
+
+def contract_constant(contract: str, name: str) -> int:
+    """An integer constant of a contract's source: ``NAME: constant(...) = 123``, or a
+    sum or difference of numbers (``= 4096 - 21``)."""
+    source = source_path(contract).read_text()
+    found = re.search(rf"^{name}: constant\(u?int\d+\) = ([0-9 +-]+?)\s*(#.*)?$", source, re.M)
+    assert found, f"{name} not in {contract}"
+    terms = re.findall(r"([+-]?)\s*(\d+)", found.group(1))
+    return sum(-int(number) if sign == "-" else int(number) for sign, number in terms)
 
 
 def load(name: str, *args: Any, **kwargs: Any) -> Any:

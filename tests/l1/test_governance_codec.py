@@ -2,9 +2,10 @@
 
 `govtx.check` is a second implementation of :func:`rollbook.codec.txcodec.
 decode_governance` and the governance constructors: the Timelock schedules exactly
-the governance txs the codec decodes, so every governance input in the queue is one
-the one-step executor can read (docs/design/fraud-proofs.md section 2). The Python
-codec is the spec; every test asks both and compares:
+the governance txs the codec decodes (up to the length the executor loads), so
+every governance input in the queue is one the one-step executor can read
+(docs/design/fraud-proofs.md section 2). The Python codec is the spec; every test
+asks both and compares:
 
 1. the catalogue's governance txs are scheduled;
 2. a Hypothesis property over field tuples of right and wrong types, with fields
@@ -34,7 +35,7 @@ from rollbook.codec.txcodec import (
 )
 from rollbook.exchange.leaves import encode_value
 from tests.codec.helpers import catalogue
-from tests.l1.conftest import load_timelock
+from tests.l1.conftest import contract_constant, load_timelock
 
 U64 = 2**64 - 1
 SEPARATOR = bytes(32)  # governance encodings do not depend on the domain
@@ -325,3 +326,18 @@ def test_framing_is_refused_with_its_reason(timelock: Any, data: bytes, reason: 
     assert not decodes(data)
     with boa.reverts(reason):
         timelock.schedule(data, boa.env.evm.patch.timestamp)
+
+
+def test_a_governance_tx_fits_the_executors_item(timelock: Any) -> None:
+    """The queue item (origin, sender, data) of the longest tx the Timelock takes is
+    the longest item `tx.load` reads; a longer one decodes but is refused."""
+    longest = contract_constant("govtx", "MAX_TX_BYTES")
+    assert longest + contract_constant("steps", "KIND_AT") == contract_constant("steps", "MAX_ITEM")
+    signers = [bytes([i % 256]) * 20 for i in range(160)]
+    fits = governance(K_SET_ORACLE, (tuple(signers[:158]), 1, 60, 5))
+    over = governance(K_SET_ORACLE, (tuple(signers[:159]), 1, 60, 5))
+    assert len(fits) <= longest < len(over)
+    assert decodes(fits) and decodes(over)
+    assert scheduled(timelock, fits)
+    with boa.reverts("govtx: a governance tx is at most 4,075 bytes"):
+        timelock.schedule(over, boa.env.evm.patch.timestamp)

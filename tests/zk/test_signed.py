@@ -56,3 +56,26 @@ def test_the_circuit_accepts_exactly_what_verify_accepts(
     expected = bj.verify(key, message, signature)
     assert expected == (name in ("valid", "the largest message")), name
     assert provable(key, message, signature) == expected, name
+
+
+def on_curve_provable(enabled: int, point: bj.Point) -> bool:
+    inputs = {"enabled": enabled, "x": point.x, "y": point.y}
+    try:
+        zk.prove(zk.circuit_keys("on_curve_test"), inputs, poseidon([point.x, point.y, enabled]))
+    except zk.Unprovable:
+        return False
+    return True
+
+
+def test_the_on_curve_check_itself() -> None:
+    """SignedBy's own checks, apart from the signature equation (which an off-curve
+    point fails anyway, almost surely): a point off the curve is refused when the slot
+    is enabled, anything passes when it is not, and ``enabled`` is 0 or 1."""
+    off = bj.Point(KEY.x, (KEY.y + 1) % P)
+    assert bj.on_curve(KEY) and not bj.on_curve(off)
+    assert on_curve_provable(1, KEY)
+    assert not on_curve_provable(1, off)
+    assert on_curve_provable(0, off)
+    # the identity passes the curve check at any `enabled`: only its 0-or-1 rule fails
+    assert on_curve_provable(1, bj.IDENTITY)
+    assert not on_curve_provable(2, bj.IDENTITY)

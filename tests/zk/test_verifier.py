@@ -9,6 +9,7 @@ there would let an estimate "succeed" while verifying nothing).
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
@@ -107,3 +108,14 @@ def test_too_little_gas_reverts_and_never_returns(verifier: Any) -> None:
         with boa.reverts():
             verifier.verify(proof, public, gas=gas)
     verifier.verify(proof, public, gas=needed + 30_000)
+
+
+def test_the_key_maps_infinity_and_refuses_projective_points() -> None:
+    vk = json.loads(zk.circuit_keys("key_auth").verifying.to_json())
+    args = zk.verifier_args(vk)
+    assert args[4] == [int(vk["IC"][0][0]), int(vk["IC"][0][1])]
+    at_infinity = dict(vk, IC=[["0", "1", "0"], vk["IC"][1]])
+    assert zk.verifier_args(at_infinity)[4] == [0, 0]
+    projective = dict(vk, IC=[[vk["IC"][0][0], vk["IC"][0][1], "2"], vk["IC"][1]])
+    with pytest.raises(ValueError, match="not affine"):
+        zk.verifier_args(projective)

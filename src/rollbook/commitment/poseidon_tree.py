@@ -77,7 +77,13 @@ class PoseidonTree:
 
 
 def root_from_path(leaf: int, index: int, path: list[int]) -> int:
-    """The root a leaf and its path give (what the circuit's ``PathRoot`` computes)."""
+    """The root a leaf and its path give (what the circuit's ``PathRoot`` computes);
+    an index beyond the path's tree, or a value that is no field element, is refused
+    as the circuit refuses it."""
+    if not 0 <= index < 1 << len(path):
+        raise IndexError(f"index {index} is outside a tree of depth {len(path)}")
+    if not all(0 <= value < P for value in (leaf, *path)):
+        raise ValueError("a leaf and its siblings are field elements")
     node = leaf
     for height, sibling in enumerate(path):
         node = poseidon([node, sibling] if (index >> height) & 1 == 0 else [sibling, node])

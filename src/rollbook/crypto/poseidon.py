@@ -5,7 +5,7 @@ partial rounds and constants of the Poseidon paper's reference script for t = 2.
 so a hash computed here equals the one a circuit computes with circomlib's
 ``Poseidon(n)``. The permutation runs in ``light-poseidon`` (Rust, Apache-2.0, the
 ``rollbook[zk]`` extra), which matched circomlibjs on every vector we tried
-(``tests/crypto/test_poseidon.py`` pins a few).
+(``tests/crypto/test_babyjub.py`` pins a few).
 
 Inputs are field elements: integers in ``[0, P)``; 1..12 of them per call.
 """

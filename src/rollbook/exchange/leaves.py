@@ -35,7 +35,9 @@ class Account(NamedTuple):
     """An account: owner, quote balance (may be negative), keys and bookkeeping.
 
     ``instruments`` lists the instruments in which the account has an open position,
-    in the order they were opened; its length is bounded by ``max_positions``.
+    in the order they were opened; its length is bounded by ``max_positions``, but for
+    the insurance fund (account 0), which takes over any position a forced close or a
+    backstop gives it.
     """
 
     owner: bytes

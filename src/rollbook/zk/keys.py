@@ -20,6 +20,8 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -104,17 +106,24 @@ def circuit_keys(name: str) -> CircuitKeys:
         raise FileNotFoundError(f"no circuit {name!r} in {CIRCUITS}")
     digest = circuit_digest(name)
     folder = cache_dir() / f"{name}-{digest[:16]}"
-    pk_path, vk_path = folder / "proving.key", folder / "verification_key.json"
-    if pk_path.is_file() and vk_path.is_file():
-        proving = groth16py.ProvingKey.load(str(pk_path))
-        verifying = groth16py.VerifyingKey.from_snarkjs(vk_path.read_text())
-        return CircuitKeys(name, digest, proving, verifying)
-    proving, verifying = groth16py.setup_circom(str(source), [groth16py.circomlib_path(2)])
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f"proving.key.{os.getpid()}"
-    proving.save(str(partial))
-    vk_path.write_text(verifying.to_json())
-    partial.replace(pk_path)  # the key last: a folder with it is complete
+    if not (folder / "proving.key").is_file():
+        shutil.rmtree(folder, ignore_errors=True)  # an incomplete folder of older code
+        # A fresh setup goes to a folder of its own, renamed into place whole: of two
+        # processes that set up at once, one wins and the other loads the winner's
+        # keys, so a proving key is never paired with another setup's verifying key.
+        proving, verifying = groth16py.setup_circom(str(source), [groth16py.circomlib_path(2)])
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        fresh = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=folder.parent))
+        (fresh / "verification_key.json").write_text(verifying.to_json())
+        proving.save(str(fresh / "proving.key"))
+        try:
+            fresh.rename(folder)
+        except OSError:  # another process put its keys there first
+            shutil.rmtree(fresh, ignore_errors=True)
+        else:
+            return CircuitKeys(name, digest, proving, verifying)
+    proving = groth16py.ProvingKey.load(str(folder / "proving.key"))
+    verifying = groth16py.VerifyingKey.from_snarkjs((folder / "verification_key.json").read_text())
     return CircuitKeys(name, digest, proving, verifying)
 
 
@@ -169,9 +178,19 @@ def verifier_args(vk: Mapping[str, Any]) -> list[Any]:
         raise ValueError("Groth16Verifier takes exactly one public input")
 
     def g1(point: list[str]) -> list[int]:
+        # snarkjs writes projective points; z = 0 is the point at infinity, which the
+        # precompiles take as (0, 0)
+        if int(point[2]) == 0:
+            return [0, 0]
+        if int(point[2]) != 1:
+            raise ValueError("a G1 point of the key is not affine (z is neither 1 nor 0)")
         return [int(point[0]), int(point[1])]
 
     def g2(point: list[list[str]]) -> list[int]:
+        if [int(c) for c in point[2]] == [0, 0]:
+            return [0, 0, 0, 0]
+        if [int(c) for c in point[2]] != [1, 0]:
+            raise ValueError("a G2 point of the key is not affine (z is neither 1 nor 0)")
         (x0, x1), (y0, y1) = point[0], point[1]
         return [int(x1), int(x0), int(y1), int(y0)]
 

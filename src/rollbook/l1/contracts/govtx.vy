@@ -4,7 +4,8 @@
 @notice The governance txs' encoding (`decode_governance` of rollbook.codec.txcodec,
         the tagged values of `rollbook.exchange.leaves.encode_value`) and the checks
         their constructors make (rollbook.exchange.txs): `check` reverts, with the
-        reason, exactly when the codec would not decode the bytes. The Timelock runs it
+        reason, exactly when the codec would not decode the bytes, or when they are
+        longer than the executor can load (`MAX_TX_BYTES`). The Timelock runs it
         when a tx is scheduled, so every governance input in the `InputQueue` decodes
         and the one-step executor's `GovernanceSteps` may read it at fixed offsets
         (docs/design/fraud-proofs.md section 2).
@@ -15,7 +16,11 @@
         underlying), which the constructors require, so no UTF-8 is decoded.
 """
 
-MAX_GOV_BYTES: constant(uint256) = 4096
+MAX_GOV_BYTES: constant(uint256) = 4096  # what the Timelock's ABI takes
+# The most a governance tx may be: its queue item (origin, sender, data) must fit the
+# executor's `steps.MAX_ITEM` (4,096) for `tx.load` to read it. Longer txs decode in
+# Python but are refused here (a test binds the numbers).
+MAX_TX_BYTES: constant(uint256) = 4096 - 21
 U64_MAX: constant(uint256) = 2**64 - 1
 U16_MAX: constant(uint256) = 2**16 - 1
 MAX_STRIKES: constant(uint256) = 32
@@ -227,6 +232,7 @@ def check(data: Bytes[MAX_GOV_BYTES]):
     """Revert, with the reason, unless `data` (the kind byte first) is a governance
     tx the codec decodes."""
     self._need(data, 0, 1)
+    assert len(data) <= MAX_TX_BYTES, "govtx: a governance tx is at most 4,075 bytes"
     kind: uint256 = convert(slice(data, 0, 1), uint256)
     at: uint256 = 0
     if kind == K_LIST_INSTRUMENT:

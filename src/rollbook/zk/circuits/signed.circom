@@ -8,6 +8,18 @@ pragma circom 2.1.0;
 include "babyjub.circom";
 include "eddsaposeidon.circom";
 
+// (x, y) is on Baby Jubjub when enabled is 1; anything goes when it is 0. BabyCheck
+// asserts unconditionally, so a disabled slot checks the identity (0, 1) instead.
+template OnCurveIfEnabled() {
+    signal input enabled;
+    signal input x;
+    signal input y;
+    enabled * (enabled - 1) === 0;
+    component check = BabyCheck();
+    check.x <== x * enabled;
+    check.y <== (y - 1) * enabled + 1;
+}
+
 template SignedBy() {
     signal input enabled;
     signal input ax;
@@ -17,14 +29,14 @@ template SignedBy() {
     signal input r8y;
     signal input m;
 
-    // On the curve when enabled (BabyCheck asserts unconditionally, so a disabled
-    // slot checks the identity (0, 1) instead).
-    component key = BabyCheck();
-    key.x <== ax * enabled;
-    key.y <== (ay - 1) * enabled + 1;
-    component r8 = BabyCheck();
-    r8.x <== r8x * enabled;
-    r8.y <== (r8y - 1) * enabled + 1;
+    component key = OnCurveIfEnabled();
+    key.enabled <== enabled;
+    key.x <== ax;
+    key.y <== ay;
+    component r8 = OnCurveIfEnabled();
+    r8.enabled <== enabled;
+    r8.x <== r8x;
+    r8.y <== r8y;
 
     component eddsa = EdDSAPoseidonVerifier();
     eddsa.enabled <== enabled;
