@@ -12,7 +12,7 @@ import pytest
 from rollbook.crypto.secp256k1 import private_key_address
 from rollbook.exchange.errors import MalformedTx
 from rollbook.exchange.governance import MAX_POSITIONS_LIMIT
-from rollbook.exchange.leaves import Account, Instrument, encode_leaf
+from rollbook.exchange.leaves import FUND_MAX_POSITIONS, Account, Instrument, encode_leaf
 from rollbook.exchange.stf import Receipt
 from rollbook.exchange.txs import (
     Backstop,
@@ -174,6 +174,10 @@ def test_position_bound_is_what_the_executor_can_prove() -> None:
         portfolio=True,
     )
     assert len(encode_leaf(widest)) <= contract_constant("steps", "MAX_LEAF")
+    # the insurance fund has its own bound, in the STF and the executor alike
+    assert contract_constant("LiquidationMoves", "FUND_MAX_POSITIONS") == FUND_MAX_POSITIONS
+    fund = widest._replace(instruments=tuple(range(2**255 - FUND_MAX_POSITIONS, 2**255)))
+    assert len(encode_leaf(fund)) <= contract_constant("steps", "MAX_LEAF")
 
 
 def test_l2_only_txs_refused_from_l1() -> None:

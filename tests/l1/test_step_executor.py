@@ -208,6 +208,7 @@ def test_every_vector_runs_the_same_on_the_executor() -> None:
         ("backstop.mark", word("MalformedTx")),  # no position
         ("forced_close.auth", word("Unauthorized")),
         ("forced_close.mark", word("OracleError")),
+        ("forced_close.move", word("PositionLimit")),  # the insurance fund is full
     }, sorted(liq_refused)
     assert filled == {
         ("tx.load", error_word("MalformedTx")),

@@ -16,6 +16,11 @@ LeafKey = tuple[object, ...]
 
 NO_KEY = bytes(20)
 INSURANCE_FUND = 0
+FUND_MAX_POSITIONS = 48
+"""The most positions the insurance fund holds: a forced close or a backstop that
+would give it a position in a 49th instrument is refused (``PositionLimit``). The
+bound keeps the fund's account leaf within what the fraud-proof executor reads
+(2,048 bytes: about 55 instruments; docs/design/fraud-proofs.md)."""
 """Account 0: the insurance fund, owned by governance (consensus spec section 2)."""
 
 
@@ -35,9 +40,8 @@ class Account(NamedTuple):
     """An account: owner, quote balance (may be negative), keys and bookkeeping.
 
     ``instruments`` lists the instruments in which the account has an open position,
-    in the order they were opened; its length is bounded by ``max_positions``, but for
-    the insurance fund (account 0), which takes over any position a forced close or a
-    backstop gives it.
+    in the order they were opened; its length is bounded by ``max_positions``, the
+    insurance fund's (account 0) by ``FUND_MAX_POSITIONS``.
     """
 
     owner: bytes

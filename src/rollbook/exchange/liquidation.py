@@ -29,6 +29,7 @@ from rollbook.exchange.errors import (
 )
 from rollbook.exchange.expiry import is_expired
 from rollbook.exchange.leaves import (
+    FUND_MAX_POSITIONS,
     GLOBALS_KEY,
     INSURANCE_FUND,
     ORACLE_KEY,
@@ -293,7 +294,7 @@ def position_to_fund(
         state, index, instrument, -size, instrument.mark, value, max_positions
     )
     f_old, f_new = change_position(
-        state, INSURANCE_FUND, instrument, size, instrument.mark, -value, 1 << 16
+        state, INSURANCE_FUND, instrument, size, instrument.mark, -value, FUND_MAX_POSITIONS
     )
     oi_change = long_open_interest_change(a_old, a_new) + long_open_interest_change(f_old, f_new)
     state.step(

@@ -20,7 +20,7 @@ import positions
 
 PPM: constant(int256) = 10**6
 SIZE_ONE: constant(int256) = 10**8
-FUND_MAX_POSITIONS: constant(uint256) = 65536  # the fund may hold any position
+FUND_MAX_POSITIONS: constant(uint256) = 48  # leaves.FUND_MAX_POSITIONS: its leaf fits MAX_LEAF
 INDEX_DENOMINATOR: constant(int256) = 10**20  # SIZE_ONE * INDEX_SCALE
 BUY: constant(int256) = 0
 
