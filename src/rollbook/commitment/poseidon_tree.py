@@ -18,7 +18,7 @@ from functools import cache
 
 from rollbook.crypto.poseidon import P, poseidon
 
-MAX_DEPTH = 32
+MAX_DEPTH = 160  # an address-keyed tree (ZK mode's owners)
 
 
 @cache
