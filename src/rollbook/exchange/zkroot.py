@@ -4,8 +4,9 @@ The optimistic root commits to every leaf in one compact keccak tree keyed by 25
 paths. A circuit pays ~250 constraints per level per leaf it opens, so ZK mode commits
 to the same state in a denser layout (docs/design/zk.md, "The state tree"):
 
-- **accounts** by index (depth 32): an account's leaf hashes its fields, the root of
-  its **positions** (depth 6, by their place in the account's list, so the list's order
+- **accounts** by index (depth 32): an account's leaf hashes its fields (the
+  instrument list by its length only: :func:`account_hash`), the root of its
+  **positions** (depth 6, by their place in the account's list, so the list's order
   is committed; each holds its instrument id) and the root of its **order slots**
   (depth 16, by slot). The margin check opens one account and its positions' short
   paths, not a leaf per position in a global tree.
@@ -100,6 +101,17 @@ def leaf_hash(leaf: Leaf, *extra: int) -> int:
     return hash_elements([*values, *extra])
 
 
+def account_hash(account: Account, position_root: int, slot_root: int) -> int:
+    """An account's leaf: its fields with the instrument list replaced by its length
+    (the positions' tree holds each instrument id at its place), then the two subtree
+    roots. Every account hashes the same number of elements (19), so a circuit hashes
+    it with a fixed shape."""
+    values = [LEAF_TAGS[Account]]
+    for name, field in zip(Account._fields, account, strict=True):
+        values += [len(account.instruments)] if name == "instruments" else elements(field)
+    return hash_elements([*values, position_root, slot_root])
+
+
 def _tree(depth: int, leaves: Iterable[tuple[int, int]]) -> PoseidonTree:
     tree = PoseidonTree(depth)
     for index, value in leaves:
@@ -163,7 +175,7 @@ def zk_root(items: Iterable[tuple[LeafKey, Leaf]]) -> int:
         ]
         position_root = _tree(POSITION_DEPTH, by_place).root()
         slot_root = _tree(SLOT_DEPTH, slots.pop(index, [])).root()
-        account_leaves.append((index, leaf_hash(account, position_root, slot_root)))
+        account_leaves.append((index, account_hash(account, position_root, slot_root)))
     if positions or slots:
         raise ValueError("positions or order slots of no account")
     assets = [
