@@ -33,6 +33,7 @@ tree for blocks, and the circuits, come next.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from rollbook.commitment.poseidon_tree import PoseidonTree
 from rollbook.crypto.poseidon import P, poseidon
@@ -93,15 +94,20 @@ def hash_elements(values: Sequence[int]) -> int:
     return running
 
 
-def leaf_hash(leaf: Leaf, *extra: int) -> int:
-    """A leaf's hash: its tag, its fields' elements, then ``extra`` (subtree roots)."""
+def leaf_values(leaf: Leaf, *extra: int) -> list[int]:
+    """What a leaf's hash takes: its tag, its fields' elements, then ``extra``."""
     values = [LEAF_TAGS[type(leaf)]]
     for field in leaf:
         values += elements(field)
-    return hash_elements([*values, *extra])
+    return [*values, *extra]
 
 
-def account_hash(account: Account, position_root: int, slot_root: int) -> int:
+def leaf_hash(leaf: Leaf, *extra: int) -> int:
+    """A leaf's hash: its tag, its fields' elements, then ``extra`` (subtree roots)."""
+    return hash_elements(leaf_values(leaf, *extra))
+
+
+def account_values(account: Account, position_root: int, slot_root: int) -> list[int]:
     """An account's leaf: its fields with the instrument list replaced by its length
     (the positions' tree holds each instrument id at its place), then the two subtree
     roots. Every account hashes the same number of elements (19), so a circuit hashes
@@ -109,7 +115,11 @@ def account_hash(account: Account, position_root: int, slot_root: int) -> int:
     values = [LEAF_TAGS[Account]]
     for name, field in zip(Account._fields, account, strict=True):
         values += [len(account.instruments)] if name == "instruments" else elements(field)
-    return hash_elements([*values, position_root, slot_root])
+    return [*values, position_root, slot_root]
+
+
+def account_hash(account: Account, position_root: int, slot_root: int) -> int:
+    return hash_elements(account_values(account, position_root, slot_root))
 
 
 def _tree(depth: int, leaves: Iterable[tuple[int, int]]) -> PoseidonTree:
@@ -125,8 +135,20 @@ def settlement_index(asset: int, expiry: int) -> int:
     return asset << 32 | expiry // DAY
 
 
-def zk_root(items: Iterable[tuple[LeafKey, Leaf]]) -> int:
-    """ZK mode's state root of the leaves ``items`` (``State.items()``)."""
+@dataclass
+class ZkState:
+    """The ZK layout of a whole state: its trees, and what a circuit's witness needs."""
+
+    accounts: PoseidonTree
+    subtrees: dict[int, tuple[int, int]]  # account index -> (positions root, slots root)
+    components: list[int]  # the eight the state root hashes
+
+    def root(self) -> int:
+        return poseidon(self.components)
+
+
+def zk_state(items: Iterable[tuple[LeafKey, Leaf]]) -> ZkState:
+    """The ZK layout of the leaves ``items`` (``State.items()``)."""
     accounts: dict[int, Account] = {}
     positions: dict[int, dict[int, Position]] = {}
     slots: dict[int, list[tuple[int, int]]] = {}
@@ -165,6 +187,7 @@ def zk_root(items: Iterable[tuple[LeafKey, Leaf]]) -> int:
         else:
             raise ValueError(f"no ZK place for leaf {key!r} ({type(leaf).__name__})")
     account_leaves = []
+    subtrees: dict[int, tuple[int, int]] = {}
     for index, account in accounts.items():
         held = positions.pop(index, {})
         if set(held) != set(account.instruments):
@@ -175,6 +198,7 @@ def zk_root(items: Iterable[tuple[LeafKey, Leaf]]) -> int:
         ]
         position_root = _tree(POSITION_DEPTH, by_place).root()
         slot_root = _tree(SLOT_DEPTH, slots.pop(index, [])).root()
+        subtrees[index] = (position_root, slot_root)
         account_leaves.append((index, account_hash(account, position_root, slot_root)))
     if positions or slots:
         raise ValueError("positions or order slots of no account")
@@ -182,8 +206,9 @@ def zk_root(items: Iterable[tuple[LeafKey, Leaf]]) -> int:
         (asset, hash_elements([_opt(prices.get(asset)), _opt(queues.get(asset))]))
         for asset in sorted(set(prices) | set(queues))
     ]
-    roots = [
-        _tree(ACCOUNT_DEPTH, account_leaves).root(),
+    tree = _tree(ACCOUNT_DEPTH, account_leaves)
+    components = [
+        tree.root(),
         _tree(INSTRUMENT_DEPTH, instruments).root(),
         _tree(ASSET_DEPTH, assets).root(),
         _tree(SETTLEMENT_DEPTH, settlements).root(),
@@ -192,7 +217,12 @@ def zk_root(items: Iterable[tuple[LeafKey, Leaf]]) -> int:
         singles.get("global", 0),
         singles.get("oracle", 0),
     ]
-    return poseidon(roots)
+    return ZkState(tree, subtrees, components)
+
+
+def zk_root(items: Iterable[tuple[LeafKey, Leaf]]) -> int:
+    """ZK mode's state root of the leaves ``items`` (``State.items()``)."""
+    return zk_state(items).root()
 
 
 def _opt(leaf: AssetPrice | ExpiryQueue | None) -> int:

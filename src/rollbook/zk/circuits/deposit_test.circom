@@ -1,0 +1,38 @@
+pragma circom 2.1.0;
+
+// A test circuit for DepositCredit: the public input is
+// Poseidon(old root, new root, deposit id, owner, amount).
+
+include "deposit.circom";
+
+template DepositTest() {
+    signal input components[8];
+    signal input account[19];
+    signal input index;
+    signal input siblings[32];
+    signal input globals[12];
+    signal input deposit_id;
+    signal input owner;
+    signal input amount;
+    signal output claim;
+
+    component deposit = DepositCredit();
+    deposit.components <== components;
+    deposit.account <== account;
+    deposit.index <== index;
+    deposit.siblings <== siblings;
+    deposit.globals <== globals;
+    deposit.deposit_id <== deposit_id;
+    deposit.owner <== owner;
+    deposit.amount <== amount;
+
+    component hash = Poseidon(5);
+    hash.inputs[0] <== deposit.old_root;
+    hash.inputs[1] <== deposit.new_root;
+    hash.inputs[2] <== deposit_id;
+    hash.inputs[3] <== owner;
+    hash.inputs[4] <== amount;
+    claim <== hash.out;
+}
+
+component main = DepositTest();

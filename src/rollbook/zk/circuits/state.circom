@@ -1,0 +1,58 @@
+pragma circom 2.1.0;
+
+// ZK mode's state layout (rollbook.exchange.zkroot): leaves as field elements hashed
+// by chained Poseidon, and the state root over the eight components.
+
+include "poseidon.circom";
+
+// hash_elements: h = Poseidon(n, x0..x10), then h = Poseidon(h, next eleven).
+template HashElements(n) {
+    signal input in[n];
+    signal output out;
+    var first = n < 11 ? n : 11;
+    var calls = 1;
+    if (n > 11) {
+        calls = 1 + (n - 11 + 10) \ 11;
+    }
+    component h[calls];
+    h[0] = Poseidon(1 + first);
+    h[0].inputs[0] <== n;
+    for (var i = 0; i < first; i++) {
+        h[0].inputs[1 + i] <== in[i];
+    }
+    var at = first;
+    for (var c = 1; c < calls; c++) {
+        var size = n - at < 11 ? n - at : 11;
+        h[c] = Poseidon(1 + size);
+        h[c].inputs[0] <== h[c - 1].out;
+        for (var i = 0; i < size; i++) {
+            h[c].inputs[1 + i] <== in[at + i];
+        }
+        at += size;
+    }
+    out <== h[calls - 1].out;
+}
+
+// The state root: Poseidon(accounts, instruments, assets, settlements, owners,
+// withdrawals, globals, oracle).
+template StateRoot() {
+    signal input components[8];
+    signal output root;
+    component hash = Poseidon(8);
+    hash.inputs <== components;
+    root <== hash.out;
+}
+
+// An account's 19 values (zkroot.account_values) have a fixed shape: the tag, the
+// owner (20 bytes), the balance, four keys (20 bytes each), the nonces, the number of
+// positions, the margin mode, the two subtree roots.
+template AccountShape() {
+    signal input values[19];
+    values[0] === 1;   // Account's tag
+    values[1] === 20;  // the owner is 20 bytes
+    values[4] === 4;   // four keys
+    values[5] === 20;
+    values[7] === 20;
+    values[9] === 20;
+    values[11] === 20;
+}
