@@ -140,6 +140,7 @@ class ZkState:
     """The ZK layout of a whole state: its trees, and what a circuit's witness needs."""
 
     accounts: PoseidonTree
+    owners: PoseidonTree
     subtrees: dict[int, tuple[int, int]]  # account index -> (positions root, slots root)
     components: list[int]  # the eight the state root hashes
 
@@ -207,17 +208,18 @@ def zk_state(items: Iterable[tuple[LeafKey, Leaf]]) -> ZkState:
         for asset in sorted(set(prices) | set(queues))
     ]
     tree = _tree(ACCOUNT_DEPTH, account_leaves)
+    owner_tree = _tree(OWNER_DEPTH, owners)
     components = [
         tree.root(),
         _tree(INSTRUMENT_DEPTH, instruments).root(),
         _tree(ASSET_DEPTH, assets).root(),
         _tree(SETTLEMENT_DEPTH, settlements).root(),
-        _tree(OWNER_DEPTH, owners).root(),
+        owner_tree.root(),
         _tree(WITHDRAWAL_DEPTH, withdrawals).root(),
         singles.get("global", 0),
         singles.get("oracle", 0),
     ]
-    return ZkState(tree, subtrees, components)
+    return ZkState(tree, owner_tree, subtrees, components)
 
 
 def zk_root(items: Iterable[tuple[LeafKey, Leaf]]) -> int:

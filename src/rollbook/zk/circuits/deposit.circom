@@ -1,18 +1,31 @@
 pragma circom 2.1.0;
 
-// A deposit to an owner's existing account (rollbook.exchange.accounts.credit_deposit,
-// the credit path): the deposit is the next one, the account is the owner's, its
-// balance and the globals' deposit counter and total grow by the amount.
+// A deposit from L1 (rollbook.exchange.accounts.credit_deposit): the deposit is the
+// next one; the owner's existing account is credited, or, when the owner is new
+// (`fresh`), an account opens at the next index with the amount and the owner tree
+// records it. The globals' counters and total grow. Both paths are in every deposit
+// slot (a circuit is fixed), so a deposit costs the owner tree's 160 levels either
+// way; in the credit path that path proves the owner's index too.
 
 include "bitify.circom";
 include "state.circom";
 include "tree.circom";
 
-template DepositCredit() {
+// zkroot.ZERO for a new account's empty positions (6 levels) and order slots (16).
+function EMPTY_POSITIONS() {
+    return 20775607673010627194014556968476266066927294572720319469184847051418138353016;
+}
+function EMPTY_SLOTS() {
+    return 19217088683336594659449020493828377907203207941212636669271704950158751593251;
+}
+
+template Deposit() {
     signal input components[8];   // the state before
-    signal input account[19];     // zkroot.account_values of the account before
-    signal input index;
-    signal input siblings[32];
+    signal input fresh;           // 1: the owner has no account yet
+    signal input account[19];     // zkroot.account_values of the account (credit path)
+    signal input index;           // the owner's account, or the next index (fresh)
+    signal input account_siblings[32];
+    signal input owner_siblings[160];
     signal input globals[12];     // zkroot.leaf_values of the globals before
     signal input deposit_id;
     signal input owner;
@@ -20,43 +33,99 @@ template DepositCredit() {
     signal output old_root;
     signal output new_root;
 
+    fresh * (fresh - 1) === 0;
     component before = StateRoot();
     before.components <== components;
     old_root <== before.root;
 
-    component shape = AccountShape();
-    shape.values <== account;
     globals[0] === 7;                 // Globals' tag
     component old_globals = HashElements(12);
     old_globals.in <== globals;
     old_globals.out === components[6];
-
     deposit_id === globals[2];        // next_deposit_id
-    owner === account[2];             // the owner's account
     component amount_bits = Num2Bits(64);
     amount_bits.in <== amount;
 
+    // The owner tree: an OwnerIndex(index) leaf at the owner's address, new or there.
+    component owner_leaf = HashElements(2);
+    owner_leaf.in[0] <== 9;           // OwnerIndex's tag
+    owner_leaf.in[1] <== index;
+    component owners = LeafUpdate(160);
+    owners.old_root <== components[4];
+    owners.old_leaf <== (1 - fresh) * owner_leaf.out;
+    owners.new_leaf <== owner_leaf.out;
+    owners.index <== owner;
+    owners.siblings <== owner_siblings;
+    fresh * (index - globals[1]) === 0;  // a new account takes next_account
+
+    // The account: credited, or opened where there was none.
+    component shape = AccountShape();
+    for (var i = 0; i < 19; i++) {
+        // the credit path's values; a fresh deposit's are the new account's below
+        shape.values[i] <== account[i] + fresh * (AccountShapeFill(i) - account[i]);
+    }
+    (1 - fresh) * (owner - account[2]) === 0;
     component old_leaf = HashElements(19);
     old_leaf.in <== account;
-    component new_leaf = HashElements(19);
+    component credited = HashElements(19);
     for (var i = 0; i < 19; i++) {
-        new_leaf.in[i] <== i == 3 ? account[i] + amount : account[i];
+        credited.in[i] <== i == 3 ? account[i] + amount : account[i];
     }
-    component update = LeafUpdate(32);
-    update.old_root <== components[0];
-    update.old_leaf <== old_leaf.out;
-    update.new_leaf <== new_leaf.out;
-    update.index <== index;
-    update.siblings <== siblings;
+    component opened = HashElements(19);
+    for (var i = 0; i < 19; i++) {
+        if (i == 2) {
+            opened.in[i] <== owner;
+        } else if (i == 3) {
+            opened.in[i] <== amount;
+        } else {
+            opened.in[i] <== NewAccountValue(i);
+        }
+    }
+    component accounts = LeafUpdate(32);
+    accounts.old_root <== components[0];
+    accounts.old_leaf <== (1 - fresh) * old_leaf.out;
+    accounts.new_leaf <== credited.out + fresh * (opened.out - credited.out);
+    accounts.index <== index;
+    accounts.siblings <== account_siblings;
 
     component new_globals = HashElements(12);
     for (var i = 0; i < 12; i++) {
-        new_globals.in[i] <== i == 2 ? globals[i] + 1 : (i == 5 ? globals[i] + amount : globals[i]);
+        if (i == 1) {
+            new_globals.in[i] <== globals[i] + fresh;      // next_account
+        } else if (i == 2) {
+            new_globals.in[i] <== globals[i] + 1;          // next_deposit_id
+        } else if (i == 5) {
+            new_globals.in[i] <== globals[i] + amount;     // total_deposits
+        } else {
+            new_globals.in[i] <== globals[i];
+        }
     }
 
     component after = StateRoot();
     for (var i = 0; i < 8; i++) {
-        after.components[i] <== i == 0 ? update.new_root : (i == 6 ? new_globals.out : components[i]);
+        if (i == 0) {
+            after.components[i] <== accounts.new_root;
+        } else if (i == 4) {
+            after.components[i] <== owners.new_root;
+        } else if (i == 6) {
+            after.components[i] <== new_globals.out;
+        } else {
+            after.components[i] <== components[i];
+        }
     }
     new_root <== after.root;
+}
+
+// A new account's values but its owner (2) and balance (3): Account(owner, amount)
+// with no keys, nonces, positions or slots (zkroot.account_values).
+function NewAccountValue(i) {
+    var values[19] = [1, 20, 0, 0, 4, 20, 0, 20, 0, 20, 0, 20, 0, 0, 0, 0, 0, 0, 0];
+    values[17] = EMPTY_POSITIONS();
+    values[18] = EMPTY_SLOTS();
+    return values[i];
+}
+
+// What AccountShape checks, for a fresh deposit's placeholder values.
+function AccountShapeFill(i) {
+    return NewAccountValue(i);
 }

@@ -1,26 +1,30 @@
 pragma circom 2.1.0;
 
-// A test circuit for DepositCredit: the public input is
+// A test circuit for Deposit: the public input is
 // Poseidon(old root, new root, deposit id, owner, amount).
 
 include "deposit.circom";
 
 template DepositTest() {
     signal input components[8];
+    signal input fresh;
     signal input account[19];
     signal input index;
-    signal input siblings[32];
+    signal input account_siblings[32];
+    signal input owner_siblings[160];
     signal input globals[12];
     signal input deposit_id;
     signal input owner;
     signal input amount;
     signal output claim;
 
-    component deposit = DepositCredit();
+    component deposit = Deposit();
     deposit.components <== components;
+    deposit.fresh <== fresh;
     deposit.account <== account;
     deposit.index <== index;
-    deposit.siblings <== siblings;
+    deposit.account_siblings <== account_siblings;
+    deposit.owner_siblings <== owner_siblings;
     deposit.globals <== globals;
     deposit.deposit_id <== deposit_id;
     deposit.owner <== owner;
