@@ -12,7 +12,7 @@ import pytest
 from rollbook.exchange.leaves import Account, Position, account_key, position_key
 from rollbook.exchange.state import State
 from rollbook.exchange.stf import apply_tx
-from rollbook.exchange.zkroot import elements, hash_elements, settlement_index, zk_root
+from rollbook.exchange.zkroot import elements, hash_elements, settlement_index, zk_root, zk_state
 from rollbook.sim.vectors import _base_world, scenarios
 
 SAMPLE = [
@@ -93,3 +93,29 @@ def test_encodings() -> None:
     with pytest.raises(ValueError):
         settlement_index(1, 12345)
     assert zk_root(State().items()) != zk_root([])  # a new state has its globals and oracle
+
+
+def _diff(before: dict, after: dict) -> list:  # type: ignore[type-arg]
+    keys = list(before) + [k for k in after if k not in before]
+    return [(k, after.get(k)) for k in keys if before.get(k) != after.get(k)]
+
+
+@pytest.mark.parametrize(
+    "name", ["forced_close_fund_full", "option_settle", "settle_sweeps_dust", "withdraw_free"]
+)
+def test_the_incremental_trees_give_the_root_from_scratch(name: str) -> None:
+    """Leaves written, deleted and positions that shift places (forced closes take
+    instruments out of the middle of a list): applied as changes, the trees give the
+    root a fresh build does."""
+    world = _base_world()
+    start = dict(world.state.items())
+    commitment = zk_state(start.items())
+    tx, origin, sender = scenarios()[name](world)
+    middle = dict(world.state.items())
+    commitment.apply(_diff(start, middle))
+    assert commitment.root() == zk_root(middle.items())
+    apply_tx(world.state, tx, world.env(origin, sender))
+    end = dict(world.state.items())
+    commitment.apply(_diff(middle, end))
+    assert commitment.root() == zk_root(end.items())
+    assert commitment.root() != zk_root(start.items())

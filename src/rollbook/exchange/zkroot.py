@@ -26,25 +26,28 @@ chunks, a tuple its length and then its items. :func:`hash_elements` chains
 Poseidon over them, eleven at a time after the running hash (the first call takes the
 count). Every leaf hash starts with the leaf's tag, so two kinds never collide.
 
-This module computes the root from a whole state (:func:`zk_root`); the incremental
-tree for blocks, and the circuits, come next.
+:class:`ZkCommitment` keeps the trees up to date from the leaves each tx or block
+writes; :func:`zk_state` builds it from a whole state and :func:`zk_root` gives its
+root.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import TypeVar
 
-from rollbook.commitment.poseidon_tree import PoseidonTree
+from rollbook.commitment.poseidon_tree import PoseidonTree, zero
 from rollbook.crypto.poseidon import P, poseidon
 from rollbook.exchange.leaves import (
     LEAF_TAGS,
     Account,
     AssetPrice,
     ExpiryQueue,
+    Globals,
     Instrument,
     Leaf,
     LeafKey,
+    OracleConfig,
     OrderSlot,
     OwnerIndex,
     Position,
@@ -63,6 +66,7 @@ WITHDRAWAL_DEPTH = 32
 DAY = 86_400
 CHUNK = 31  # bytes per field element of a byte string
 RATE = 11  # elements per Poseidon call after the running hash
+T = TypeVar("T")
 
 
 def elements(value: object) -> list[int]:
@@ -135,62 +139,113 @@ def settlement_index(asset: int, expiry: int) -> int:
     return asset << 32 | expiry // DAY
 
 
-@dataclass
-class ZkState:
-    """The ZK layout of a whole state: its trees, and what a circuit's witness needs."""
+class ZkCommitment:
+    """ZK mode's trees over a state, kept up to date leaf change by leaf change.
 
-    accounts: PoseidonTree
-    owners: PoseidonTree
-    subtrees: dict[int, tuple[int, int]]  # account index -> (positions root, slots root)
-    components: list[int]  # the eight the state root hashes
+    :meth:`apply` takes the leaves a tx or a block wrote (``None``: deleted); built
+    from nothing with a whole state's leaves it is :func:`zk_state`. An account is
+    rehashed once per call however many of its leaves changed; its positions' tree is
+    rebuilt (at most 64 places: the list's order may have shifted).
+    """
+
+    def __init__(self) -> None:
+        self.accounts = PoseidonTree(ACCOUNT_DEPTH)
+        self.instruments = PoseidonTree(INSTRUMENT_DEPTH)
+        self.assets = PoseidonTree(ASSET_DEPTH)
+        self.settlements = PoseidonTree(SETTLEMENT_DEPTH)
+        self.owners = PoseidonTree(OWNER_DEPTH)
+        self.withdrawals = PoseidonTree(WITHDRAWAL_DEPTH)
+        self.globals_hash = 0
+        self.oracle_hash = 0
+        self.subtrees: dict[int, tuple[int, int]] = {}  # index -> (positions, slots) roots
+        self._accounts: dict[int, Account] = {}
+        self._positions: dict[int, dict[int, Position]] = {}
+        self._slots: dict[int, PoseidonTree] = {}
+        self._prices: dict[int, AssetPrice] = {}
+        self._queues: dict[int, ExpiryQueue] = {}
+
+    @property
+    def components(self) -> list[int]:
+        """The eight the state root hashes."""
+        return [
+            self.accounts.root(),
+            self.instruments.root(),
+            self.assets.root(),
+            self.settlements.root(),
+            self.owners.root(),
+            self.withdrawals.root(),
+            self.globals_hash,
+            self.oracle_hash,
+        ]
 
     def root(self) -> int:
         return poseidon(self.components)
 
+    def apply(self, changes: Iterable[tuple[LeafKey, Leaf | None]]) -> None:
+        """Take the written leaves ``changes`` (a key once; ``None`` deletes it)."""
+        touched: dict[int, None] = {}  # accounts to rehash, in first-touch order
+        assets: dict[int, None] = {}
+        for key, leaf in changes:
+            kind = key[0]
+            if kind == "acct":
+                index = _int(key[1])
+                _store(self._accounts, index, _typed(key, leaf, Account))
+                touched[index] = None
+            elif kind == "pos":
+                index = _int(key[1])
+                held = self._positions.setdefault(index, {})
+                _store(held, _int(key[2]), _typed(key, leaf, Position))
+                touched[index] = None
+            elif kind == "slot":
+                index = _int(key[1])
+                tree = self._slots.setdefault(index, PoseidonTree(SLOT_DEPTH))
+                tree.set(_int(key[2]), _hash_or_zero(_typed(key, leaf, OrderSlot)))
+                touched[index] = None
+            elif kind == "inst":
+                self.instruments.set(_int(key[1]), _hash_or_zero(_typed(key, leaf, Instrument)))
+            elif kind == "price":
+                _store(self._prices, _int(key[1]), _typed(key, leaf, AssetPrice))
+                assets[_int(key[1])] = None
+            elif kind == "expiries":
+                _store(self._queues, _int(key[1]), _typed(key, leaf, ExpiryQueue))
+                assets[_int(key[1])] = None
+            elif kind == "settle":
+                at = settlement_index(_int(key[1]), _int(key[2]))
+                self.settlements.set(at, _hash_or_zero(_typed(key, leaf, Settlement)))
+            elif kind == "owner":
+                owner = key[1]
+                if not isinstance(owner, bytes) or len(owner) != 20:
+                    raise ValueError(f"an owner key is a 20-byte address, got {owner!r}")
+                value = _hash_or_zero(_typed(key, leaf, OwnerIndex))
+                self.owners.set(int.from_bytes(owner, "big"), value)
+            elif kind == "wd":
+                self.withdrawals.set(_int(key[1]), _hash_or_zero(_typed(key, leaf, Withdrawal)))
+            elif kind == "global":
+                self.globals_hash = _hash_or_zero(_typed(key, leaf, Globals))
+            elif kind == "oracle":
+                self.oracle_hash = _hash_or_zero(_typed(key, leaf, OracleConfig))
+            else:
+                raise ValueError(f"no ZK place for leaf {key!r}")
+        for index in touched:
+            self._rehash(index)
+        for asset in assets:
+            price, queue = self._prices.get(asset), self._queues.get(asset)
+            both = (
+                0 if price is None and queue is None else hash_elements([_opt(price), _opt(queue)])
+            )
+            self.assets.set(asset, both)
 
-def zk_state(items: Iterable[tuple[LeafKey, Leaf]]) -> ZkState:
-    """The ZK layout of the leaves ``items`` (``State.items()``)."""
-    accounts: dict[int, Account] = {}
-    positions: dict[int, dict[int, Position]] = {}
-    slots: dict[int, list[tuple[int, int]]] = {}
-    instruments: list[tuple[int, int]] = []
-    prices: dict[int, AssetPrice] = {}
-    queues: dict[int, ExpiryQueue] = {}
-    settlements: list[tuple[int, int]] = []
-    owners: list[tuple[int, int]] = []
-    withdrawals: list[tuple[int, int]] = []
-    singles: dict[str, int] = {}
-    for key, leaf in items:
-        kind = key[0]
-        if kind == "acct" and isinstance(leaf, Account):
-            accounts[_int(key[1])] = leaf
-        elif kind == "pos" and isinstance(leaf, Position):
-            positions.setdefault(_int(key[1]), {})[_int(key[2])] = leaf
-        elif kind == "slot" and isinstance(leaf, OrderSlot):
-            slots.setdefault(_int(key[1]), []).append((_int(key[2]), leaf_hash(leaf)))
-        elif kind == "inst" and isinstance(leaf, Instrument):
-            instruments.append((_int(key[1]), leaf_hash(leaf)))
-        elif kind == "price" and isinstance(leaf, AssetPrice):
-            prices[_int(key[1])] = leaf
-        elif kind == "expiries" and isinstance(leaf, ExpiryQueue):
-            queues[_int(key[1])] = leaf
-        elif kind == "settle" and isinstance(leaf, Settlement):
-            settlements.append((settlement_index(_int(key[1]), _int(key[2])), leaf_hash(leaf)))
-        elif kind == "owner" and isinstance(leaf, OwnerIndex):
-            owner = key[1]
-            if not isinstance(owner, bytes) or len(owner) != 20:
-                raise ValueError(f"an owner key is a 20-byte address, got {owner!r}")
-            owners.append((int.from_bytes(owner, "big"), leaf_hash(leaf)))
-        elif kind == "wd" and isinstance(leaf, Withdrawal):
-            withdrawals.append((_int(key[1]), leaf_hash(leaf)))
-        elif kind in ("global", "oracle"):
-            singles[kind] = leaf_hash(leaf)
-        else:
-            raise ValueError(f"no ZK place for leaf {key!r} ({type(leaf).__name__})")
-    account_leaves = []
-    subtrees: dict[int, tuple[int, int]] = {}
-    for index, account in accounts.items():
-        held = positions.pop(index, {})
+    def _rehash(self, index: int) -> None:
+        account = self._accounts.get(index)
+        held = self._positions.get(index, {})
+        slots = self._slots.get(index)
+        slot_root = zero(SLOT_DEPTH) if slots is None else slots.root()
+        if account is None:
+            if held or slot_root != zero(SLOT_DEPTH):
+                raise ValueError(f"positions or order slots of no account ({index})")
+            self.accounts.set(index, 0)
+            self.subtrees.pop(index, None)
+            return
         if set(held) != set(account.instruments):
             raise ValueError(f"account {index}'s positions are not its instrument list")
         by_place = [
@@ -198,28 +253,15 @@ def zk_state(items: Iterable[tuple[LeafKey, Leaf]]) -> ZkState:
             for place, instrument in enumerate(account.instruments)
         ]
         position_root = _tree(POSITION_DEPTH, by_place).root()
-        slot_root = _tree(SLOT_DEPTH, slots.pop(index, [])).root()
-        subtrees[index] = (position_root, slot_root)
-        account_leaves.append((index, account_hash(account, position_root, slot_root)))
-    if positions or slots:
-        raise ValueError("positions or order slots of no account")
-    assets = [
-        (asset, hash_elements([_opt(prices.get(asset)), _opt(queues.get(asset))]))
-        for asset in sorted(set(prices) | set(queues))
-    ]
-    tree = _tree(ACCOUNT_DEPTH, account_leaves)
-    owner_tree = _tree(OWNER_DEPTH, owners)
-    components = [
-        tree.root(),
-        _tree(INSTRUMENT_DEPTH, instruments).root(),
-        _tree(ASSET_DEPTH, assets).root(),
-        _tree(SETTLEMENT_DEPTH, settlements).root(),
-        owner_tree.root(),
-        _tree(WITHDRAWAL_DEPTH, withdrawals).root(),
-        singles.get("global", 0),
-        singles.get("oracle", 0),
-    ]
-    return ZkState(tree, owner_tree, subtrees, components)
+        self.subtrees[index] = (position_root, slot_root)
+        self.accounts.set(index, account_hash(account, position_root, slot_root))
+
+
+def zk_state(items: Iterable[tuple[LeafKey, Leaf]]) -> ZkCommitment:
+    """The ZK layout of the leaves ``items`` (``State.items()``), built from nothing."""
+    commitment = ZkCommitment()
+    commitment.apply(items)
+    return commitment
 
 
 def zk_root(items: Iterable[tuple[LeafKey, Leaf]]) -> int:
@@ -229,6 +271,23 @@ def zk_root(items: Iterable[tuple[LeafKey, Leaf]]) -> int:
 
 def _opt(leaf: AssetPrice | ExpiryQueue | None) -> int:
     return 0 if leaf is None else leaf_hash(leaf)
+
+
+def _hash_or_zero(leaf: Leaf | None) -> int:
+    return 0 if leaf is None else leaf_hash(leaf)
+
+
+def _typed(key: LeafKey, leaf: Leaf | None, expected: type[T]) -> T | None:
+    if leaf is not None and not isinstance(leaf, expected):
+        raise ValueError(f"leaf {key!r} is a {type(leaf).__name__}, not a {expected.__name__}")
+    return leaf
+
+
+def _store(table: dict[int, T], at: int, leaf: T | None) -> None:
+    if leaf is None:
+        table.pop(at, None)
+    else:
+        table[at] = leaf
 
 
 def _int(value: object) -> int:
