@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from rollbook.exchange.leaves import Account, Position, account_key, position_key
+from rollbook.crypto.poseidon import P
+from rollbook.exchange.leaves import Account, Leaf, LeafKey, Position, account_key, position_key
 from rollbook.exchange.state import State
 from rollbook.exchange.stf import apply_tx
 from rollbook.exchange.zkroot import elements, hash_elements, settlement_index, zk_root, zk_state
@@ -78,7 +79,7 @@ def test_the_order_of_an_accounts_positions_is_committed() -> None:
         position_key(3, 1): Position(size=1),
         position_key(3, 2): Position(size=2),
     }
-    swapped = dict(leaves, **{})
+    swapped = dict(leaves)
     swapped[account_key(3)] = account._replace(instruments=(2, 1))
     assert zk_root(leaves.items()) != zk_root(swapped.items())
     with pytest.raises(ValueError, match="instrument list"):
@@ -86,7 +87,7 @@ def test_the_order_of_an_accounts_positions_is_committed() -> None:
 
 
 def test_encodings() -> None:
-    assert elements(True) == [1] and elements(-1) == [elements(-1)[0]] and elements(b"") == [0]
+    assert elements(True) == [1] and elements(-1) == [P - 1] and elements(b"") == [0]
     assert elements(b"\x01" * 32) == [32, int.from_bytes(b"\x01" * 31, "big"), 1]
     assert elements((1, (2,))) == [2, 1, 1, 2]
     assert hash_elements([1] * 12) != hash_elements([1] * 11)
@@ -95,7 +96,9 @@ def test_encodings() -> None:
     assert zk_root(State().items()) != zk_root([])  # a new state has its globals and oracle
 
 
-def _diff(before: dict, after: dict) -> list:  # type: ignore[type-arg]
+def _diff(
+    before: dict[LeafKey, Leaf], after: dict[LeafKey, Leaf]
+) -> list[tuple[LeafKey, Leaf | None]]:
     keys = list(before) + [k for k in after if k not in before]
     return [(k, after.get(k)) for k in keys if before.get(k) != after.get(k)]
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rollbook.crypto import babyjub as bj
+from rollbook.zk import keys as zk
 
 
 def key_auth_inputs(key: bj.Point, message: int, signature: bj.Signature) -> dict[str, int]:
@@ -15,3 +18,13 @@ def key_auth_inputs(key: bj.Point, message: int, signature: bj.Signature) -> dic
         "r8y": signature.r8.y,
         "m": message,
     }
+
+
+def provable(circuit: str, inputs: Mapping[str, object], public: int) -> bool:
+    """Whether circuit ``circuit`` proves ``inputs`` with public input ``public`` (the
+    prover checks its own proof, so a false statement is :class:`Unprovable`)."""
+    try:
+        zk.prove(zk.circuit_keys(circuit), inputs, public)
+    except zk.Unprovable:
+        return False
+    return True

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from rollbook.l1.compile import CONTRACTS
 from rollbook.zk import claim as zc
 from rollbook.zk import keys as zk
+from tests.zk.helpers import provable as zk_provable
 
 HARNESS = """
 # pragma version 0.4.3
@@ -53,12 +54,7 @@ def test_l1_refuses_a_root_that_is_no_field_element(harness: Any) -> None:
 
 
 def provable(old: int, new: int, data: bytes, public: int) -> bool:
-    inputs = {"old_root": old, "new_root": new, "data": list(data)}
-    try:
-        zk.prove(zk.circuit_keys("claim_test"), inputs, public)
-    except zk.Unprovable:
-        return False
-    return True
+    return zk_provable("claim_test", {"old_root": old, "new_root": new, "data": list(data)}, public)
 
 
 def test_the_circuit_proves_the_claim_of_its_data_only() -> None:

@@ -13,6 +13,7 @@ import re
 
 from rollbook.commitment.poseidon_tree import zero
 from rollbook.crypto.poseidon import poseidon
+from rollbook.exchange.accounts import owner_account
 from rollbook.exchange.leaves import Account
 from rollbook.exchange.txs import Deposit
 from rollbook.exchange.zkroot import (
@@ -25,6 +26,7 @@ from rollbook.exchange.zkroot import (
 )
 from rollbook.sim.world import World
 from rollbook.zk import keys as zk
+from tests.zk.helpers import provable as zk_provable
 
 AMOUNT = 1_234_567
 NEW_OWNER = bytes.fromhex("00ab" * 10)
@@ -33,11 +35,12 @@ NEW_OWNER = bytes.fromhex("00ab" * 10)
 def witness(world: World, tx: Deposit) -> dict[str, object]:
     layout = zk_state(world.state.items())
     glob = world.state.globals()
-    owner = world.state.get(("owner", tx.owner))
-    fresh = owner is None
-    index = glob.next_account if fresh else owner.account  # type: ignore[union-attr]
-    account = world.state.get(("acct", index))
-    values = [0] * 19 if fresh else account_values(account, *layout.subtrees[index])  # type: ignore[arg-type]
+    known = owner_account(world.state, tx.owner)
+    fresh = known is None
+    index = glob.next_account if known is None else known
+    values = (
+        [0] * 19 if fresh else account_values(world.state.account(index), *layout.subtrees[index])
+    )
     return {
         "components": layout.components,
         "fresh": int(fresh),
@@ -54,12 +57,7 @@ def witness(world: World, tx: Deposit) -> dict[str, object]:
 
 def provable(inputs: dict[str, object], old_root: int, new_root: int) -> bool:
     deposit = [int(str(inputs[name])) for name in ("deposit_id", "owner", "amount")]
-    public = poseidon([old_root, new_root, *deposit])
-    try:
-        zk.prove(zk.circuit_keys("deposit_test"), inputs, public)
-    except zk.Unprovable:
-        return False
-    return True
+    return zk_provable("deposit_test", inputs, poseidon([old_root, new_root, *deposit]))
 
 
 def world() -> World:

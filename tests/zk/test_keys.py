@@ -1,4 +1,5 @@
-"""The circuits' key cache (rollbook.zk.keys): a setup lands whole or not at all."""
+"""The circuits' key cache (rollbook.zk.keys): a setup lands whole or not at all, and
+what the code did not write is never deleted."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rollbook.zk import keys as zk
 from tests.zk.helpers import key_auth_inputs
 
 
-def test_keys_are_cached_whole_and_an_incomplete_folder_is_set_up_again(
+def test_keys_are_cached_whole_and_a_foreign_folder_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
@@ -20,6 +21,11 @@ def test_keys_are_cached_whole_and_an_incomplete_folder_is_set_up_again(
     folder = zk.cache_dir() / f"key_auth-{zk.circuit_digest('key_auth')[:16]}"
     folder.mkdir(parents=True)
     (folder / "verification_key.json").write_text("{}")  # a folder without its key
+    with pytest.raises(zk.ZkCacheError, match="not a complete key folder"):
+        setup("key_auth")  # never deleted: it could be another process's, landing
+    assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # ours cleaned up
+    (folder / "verification_key.json").unlink()
+    folder.rmdir()
     first = setup("key_auth")
     assert sorted(p.name for p in folder.iterdir()) == ["proving.key", "verification_key.json"]
     assert [p for p in folder.parent.iterdir() if p != folder] == []  # no leftovers

@@ -11,8 +11,8 @@ import pytest
 
 from rollbook.crypto import babyjub as bj
 from rollbook.crypto.poseidon import P, poseidon
-from rollbook.zk import keys as zk
 from tests.zk.helpers import key_auth_inputs
+from tests.zk.helpers import provable as zk_provable
 
 SEED = bytes([3]) * 32
 KEY = bj.public_key(SEED)
@@ -23,12 +23,7 @@ SMALL = bj.Point(0, P - 1)  # order 2: 8 * SMALL is the identity
 
 def provable(key: bj.Point, message: int, signature: bj.Signature) -> bool:
     inputs = key_auth_inputs(key, message, signature)
-    public = poseidon([key.x, key.y, message])
-    try:
-        zk.prove(zk.circuit_keys("key_auth"), inputs, public)
-    except zk.Unprovable:
-        return False
-    return True
+    return zk_provable("key_auth", inputs, poseidon([key.x, key.y, message]))
 
 
 CASES = [
@@ -60,11 +55,7 @@ def test_the_circuit_accepts_exactly_what_verify_accepts(
 
 def on_curve_provable(enabled: int, point: bj.Point) -> bool:
     inputs = {"enabled": enabled, "x": point.x, "y": point.y}
-    try:
-        zk.prove(zk.circuit_keys("on_curve_test"), inputs, poseidon([point.x, point.y, enabled]))
-    except zk.Unprovable:
-        return False
-    return True
+    return zk_provable("on_curve_test", inputs, poseidon([point.x, point.y, enabled]))
 
 
 def test_the_on_curve_check_itself() -> None:
