@@ -37,6 +37,10 @@ class ZkUnavailable(ImportError):
     """The ``rollbook[zk]`` extra (groth16py, GPL-3.0) is not installed."""
 
 
+class ZkCacheError(Exception):
+    """The key cache holds something this code did not write there."""
+
+
 class Unprovable(Exception):
     """The witness does not satisfy the circuit: what it claims is not so."""
 
@@ -107,7 +111,6 @@ def circuit_keys(name: str) -> CircuitKeys:
     digest = circuit_digest(name)
     folder = cache_dir() / f"{name}-{digest[:16]}"
     if not (folder / "proving.key").is_file():
-        shutil.rmtree(folder, ignore_errors=True)  # an incomplete folder of older code
         # A fresh setup goes to a folder of its own, renamed into place whole: of two
         # processes that set up at once, one wins and the other loads the winner's
         # keys, so a proving key is never paired with another setup's verifying key.
@@ -122,6 +125,10 @@ def circuit_keys(name: str) -> CircuitKeys:
             shutil.rmtree(fresh, ignore_errors=True)
         else:
             return CircuitKeys(name, digest, proving, verifying)
+        if not (folder / "proving.key").is_file():
+            # Never ours (a folder lands whole), and deleting it could delete another
+            # process's keys as they land: the user removes it.
+            raise ZkCacheError(f"{folder} is not a complete key folder: remove it")
     proving = groth16py.ProvingKey.load(str(folder / "proving.key"))
     verifying = groth16py.VerifyingKey.from_snarkjs((folder / "verification_key.json").read_text())
     return CircuitKeys(name, digest, proving, verifying)
