@@ -64,6 +64,7 @@ from rollbook.exchange.txs import (
 from rollbook.exchange.types import OrderFlags, Side
 from rollbook.sim.world import (
     GENESIS_TIME,
+    Trader,
     World,
     base,
     key_from_label,
@@ -139,11 +140,11 @@ def _funding_hour(w: World, mark: int) -> None:
     w.advance(3600)
 
 
-def fill_the_fund(w: World, first_id: int = 100) -> list[tuple[int, int]]:
+def fill_the_fund(w: World, first_id: int = 100) -> list[tuple[Trader, int]]:
     """List a chain of 25 strikes (50 options, ids from ``first_id``), have two buyers
     take one of each from two makers (at most 25 positions per account), then force
     close all but two of the buyers' positions into the insurance fund, which then
-    holds ``FUND_MAX_POSITIONS`` (48). Returns the (account, instrument) pairs left."""
+    holds ``FUND_MAX_POSITIONS`` (48). Returns the (buyer, instrument) pairs left."""
     expiry = GENESIS_TIME + 2 * 86_400 + 8 * 3600
     assert w.l1(option_chain(first_id, expiry, tuple(2000 + 50 * k for k in range(25)))).ok
     ids = list(range(first_id, first_id + 50))
@@ -152,17 +153,16 @@ def fill_the_fund(w: World, first_id: int = 100) -> list[tuple[int, int]]:
     assert w.l2(report).ok
     makers = [w.add_trader(f"fund-maker-{k}", 100_000_000) for k in range(2)]
     buyers = [w.add_trader(f"fund-buyer-{k}", 10_000_000) for k in range(2)]
-    held: list[tuple[int, int]] = []
+    held: list[tuple[Trader, int]] = []
     for n, instrument in enumerate(ids):
         maker, buyer = makers[n % 2], buyers[n % 2]
         price = max(100_000, w.state.instrument(instrument).mark // 100_000 * 100_000)
         ask = w.order(maker, Side.SELL, price, base(1), instrument)
         bid = w.order(buyer, Side.BUY, price, base(1), instrument)
         assert w.l2(Fill(ask, bid, base(1))).ok
-        held.append((buyer.index, instrument))
-    for account, instrument in held[:FUND_MAX_POSITIONS]:
-        owner = next(t.owner for t in buyers if t.index == account)
-        assert w.l1(ForcedClose(account, instrument), sender=owner).ok
+        held.append((buyer, instrument))
+    for buyer, instrument in held[:FUND_MAX_POSITIONS]:
+        assert w.l1(ForcedClose(buyer.index, instrument), sender=buyer.owner).ok
     assert len(w.state.account(INSURANCE_FUND).instruments) == FUND_MAX_POSITIONS
     return held[FUND_MAX_POSITIONS:]
 
@@ -918,9 +918,8 @@ def scenarios() -> dict[str, Callable[[World], tuple[Tx, Origin, bytes | None]]]
 
     def forced_close_fund_full(w: World) -> tuple[Tx, Origin, bytes | None]:
         """The insurance fund holds its most positions: one more is refused."""
-        account, instrument = fill_the_fund(w)[0]
-        owner = next(t.owner for t in w.traders.values() if t.index == account)
-        return ForcedClose(account, instrument), Origin.L1, owner
+        buyer, instrument = fill_the_fund(w)[0]
+        return ForcedClose(buyer.index, instrument), Origin.L1, buyer.owner
 
     def gov_risk_params(w: World) -> tuple[Tx, Origin, bytes | None]:
         return SetRiskParams(16, 7 * 86_400, 40_000, 400_000), Origin.L1, None
