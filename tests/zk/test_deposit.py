@@ -3,8 +3,8 @@
 A deposit the Python STF applies — to an owner's existing account, or opening a new
 owner's — is provable from the ZK layout of the state before it to the ZK root of the
 state after it (``rollbook.exchange.zkroot``); a wrong amount, owner, deposit id,
-path choice, index or new root is not. The circuit's constants for a new account's
-empty subtrees are the Python tree's.
+path choice, index or new root is not. The circuit's constant for a new account's
+empty positions is the Python tree's.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from rollbook.exchange.leaves import Account
 from rollbook.exchange.txs import Deposit
 from rollbook.exchange.zkroot import (
     POSITION_DEPTH,
-    SLOT_DEPTH,
     account_values,
     leaf_values,
     zk_root,
@@ -39,7 +38,9 @@ def witness(world: World, tx: Deposit) -> dict[str, object]:
     fresh = known is None
     index = glob.next_account if known is None else known
     values = (
-        [0] * 19 if fresh else account_values(world.state.account(index), *layout.subtrees[index])
+        [0] * 18
+        if fresh
+        else account_values(world.state.account(index), layout.position_roots[index])
     )
     return {
         "components": layout.components,
@@ -100,7 +101,7 @@ def test_a_new_owners_first_deposit_opens_an_account() -> None:
     assert not provable(dict(inputs, amount=AMOUNT - 1), old_root, new_root)
 
 
-def test_the_circuits_empty_subtrees_are_the_trees() -> None:
+def test_the_circuits_empty_positions_are_the_trees() -> None:
     source = (zk.CIRCUITS / "deposit.circom").read_text()
     constants = [int(n) for n in re.findall(r"return (\d{20,});", source)]
-    assert constants == [zero(POSITION_DEPTH), zero(SLOT_DEPTH)]
+    assert constants == [zero(POSITION_DEPTH)]

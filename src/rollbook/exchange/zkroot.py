@@ -5,24 +5,32 @@ paths. A circuit pays ~250 constraints per level per leaf it opens, so ZK mode c
 to the same state in a denser layout (docs/design/zk.md, "The state tree"):
 
 - **accounts** by index (depth 32): an account's leaf hashes its fields (the
-  instrument list by its length only: :func:`account_hash`), the root of its
+  instrument list by its length only: :func:`account_hash`) and the root of its
   **positions** (depth 6, by their place in the account's list, so the list's order
-  is committed; each holds its instrument id) and the root of its **order slots**
-  (depth 16, by slot). The margin check opens one account and its positions' short
-  paths, not a leaf per position in a global tree.
+  is committed; each holds its instrument id). The margin check opens one account
+  and its positions' short paths, not a leaf per position in a global tree.
+- **orders**: every account's order slots in one tree by ``account << 16 | slot``
+  (depth 48). They are kept out of the account's leaf (StarkEx keeps its orders tree
+  beside its vaults the same way) because a ZK batch does not publish the orders it
+  fills: a user who leaves by the escape hatch rebuilds accounts from the published
+  fills and needs the orders tree's root only, which every batch publishes.
 - **instruments** by id (depth 16); **assets** by id (depth 16: the index price and the
   expiry queue); **settlements** by asset and expiry day (depth 48); **owners** by
   address (depth 160: which account an owner has, so a deposit proves an owner new);
   **withdrawals** by id (depth 32);
 - the globals and the oracle set, each one hash.
 
-``state_root = Poseidon(accounts, instruments, assets, settlements, owners,
+``state_root = Poseidon(accounts, orders, instruments, assets, settlements, owners,
 withdrawals, globals, oracle)``.
 
 A leaf's fields become field elements (:func:`elements`): an int ``v`` is
 ``v mod P`` (the state's integers are far below ``P / 2`` in size, so this is
 injective), a bool 0 or 1, bytes and text their length and then 31-byte big-endian
-chunks, a tuple its length and then its items. :func:`hash_elements` chains
+chunks, a tuple its length and then its items. A leaf of a fixed shape helps a
+circuit, so in a leaf's hash a field of varying length (text, a tuple) counts as one
+element, the hash of its elements (:func:`leaf_values`); an account's four keys
+are the exception, a tuple of fixed shape that the circuit reads.
+:func:`hash_elements` chains
 Poseidon over them, eleven at a time after the running hash (the first call takes the
 count). Every leaf hash starts with the leaf's tag, so two kinds never collide.
 
@@ -36,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
-from rollbook.commitment.poseidon_tree import PoseidonTree, zero
+from rollbook.commitment.poseidon_tree import PoseidonTree
 from rollbook.crypto.poseidon import P, poseidon
 from rollbook.exchange.leaves import (
     LEAF_TAGS,
@@ -58,6 +66,7 @@ from rollbook.exchange.leaves import (
 ACCOUNT_DEPTH = 32
 POSITION_DEPTH = 6  # 64 places: an account's 32, the insurance fund's 48
 SLOT_DEPTH = 16
+ORDER_DEPTH = ACCOUNT_DEPTH + SLOT_DEPTH
 INSTRUMENT_DEPTH = 16
 ASSET_DEPTH = 16
 SETTLEMENT_DEPTH = 48  # asset (16 bits) then the expiry's day (32 bits)
@@ -99,10 +108,15 @@ def hash_elements(values: Sequence[int]) -> int:
 
 
 def leaf_values(leaf: Leaf, *extra: int) -> list[int]:
-    """What a leaf's hash takes: its tag, its fields' elements, then ``extra``."""
+    """What a leaf's hash takes: its tag, its fields' elements (a text or a tuple as
+    the hash of its elements, so a kind of leaf always has one shape), then
+    ``extra``."""
     values = [LEAF_TAGS[type(leaf)]]
     for field in leaf:
-        values += elements(field)
+        if isinstance(field, str | tuple):
+            values.append(hash_elements(elements(field)))
+        else:
+            values += elements(field)
     return [*values, *extra]
 
 
@@ -111,19 +125,27 @@ def leaf_hash(leaf: Leaf, *extra: int) -> int:
     return hash_elements(leaf_values(leaf, *extra))
 
 
-def account_values(account: Account, position_root: int, slot_root: int) -> list[int]:
+ACCOUNT_VALUES = 18
+
+
+def account_values(account: Account, position_root: int) -> list[int]:
     """An account's leaf: its fields with the instrument list replaced by its length
-    (the positions' tree holds each instrument id at its place), then the two subtree
-    roots. Every account hashes the same number of elements (19), so a circuit hashes
-    it with a fixed shape."""
+    (the positions' tree holds each instrument id at its place), then the positions'
+    root. Every account hashes the same number of elements (:data:`ACCOUNT_VALUES`),
+    so a circuit hashes it with a fixed shape."""
     values = [LEAF_TAGS[Account]]
     for name, field in zip(Account._fields, account, strict=True):
         values += [len(account.instruments)] if name == "instruments" else elements(field)
-    return [*values, position_root, slot_root]
+    return [*values, position_root]
 
 
-def account_hash(account: Account, position_root: int, slot_root: int) -> int:
-    return hash_elements(account_values(account, position_root, slot_root))
+def account_hash(account: Account, position_root: int) -> int:
+    return hash_elements(account_values(account, position_root))
+
+
+def order_index(account: int, slot: int) -> int:
+    """An order slot's place in the orders tree."""
+    return account << SLOT_DEPTH | slot
 
 
 def _tree(depth: int, leaves: Iterable[tuple[int, int]]) -> PoseidonTree:
@@ -150,6 +172,7 @@ class ZkCommitment:
 
     def __init__(self) -> None:
         self.accounts = PoseidonTree(ACCOUNT_DEPTH)
+        self.orders = PoseidonTree(ORDER_DEPTH)
         self.instruments = PoseidonTree(INSTRUMENT_DEPTH)
         self.assets = PoseidonTree(ASSET_DEPTH)
         self.settlements = PoseidonTree(SETTLEMENT_DEPTH)
@@ -157,18 +180,18 @@ class ZkCommitment:
         self.withdrawals = PoseidonTree(WITHDRAWAL_DEPTH)
         self.globals_hash = 0
         self.oracle_hash = 0
-        self.subtrees: dict[int, tuple[int, int]] = {}  # index -> (positions, slots) roots
+        self.position_roots: dict[int, int] = {}
         self._accounts: dict[int, Account] = {}
         self._positions: dict[int, dict[int, Position]] = {}
-        self._slots: dict[int, PoseidonTree] = {}
         self._prices: dict[int, AssetPrice] = {}
         self._queues: dict[int, ExpiryQueue] = {}
 
     @property
     def components(self) -> list[int]:
-        """The eight the state root hashes."""
+        """The nine the state root hashes."""
         return [
             self.accounts.root(),
+            self.orders.root(),
             self.instruments.root(),
             self.assets.root(),
             self.settlements.root(),
@@ -197,10 +220,8 @@ class ZkCommitment:
                 _store(held, _int(key[2]), _typed(key, leaf, Position))
                 touched[index] = None
             elif kind == "slot":
-                index = _int(key[1])
-                tree = self._slots.setdefault(index, PoseidonTree(SLOT_DEPTH))
-                tree.set(_int(key[2]), _hash_or_zero(_typed(key, leaf, OrderSlot)))
-                touched[index] = None
+                at = order_index(_int(key[1]), _int(key[2]))
+                self.orders.set(at, _hash_or_zero(_typed(key, leaf, OrderSlot)))
             elif kind == "inst":
                 self.instruments.set(_int(key[1]), _hash_or_zero(_typed(key, leaf, Instrument)))
             elif kind == "price":
@@ -238,13 +259,11 @@ class ZkCommitment:
     def _rehash(self, index: int) -> None:
         account = self._accounts.get(index)
         held = self._positions.get(index, {})
-        slots = self._slots.get(index)
-        slot_root = zero(SLOT_DEPTH) if slots is None else slots.root()
         if account is None:
-            if held or slot_root != zero(SLOT_DEPTH):
-                raise ValueError(f"positions or order slots of no account ({index})")
+            if held:
+                raise ValueError(f"positions of no account ({index})")
             self.accounts.set(index, 0)
-            self.subtrees.pop(index, None)
+            self.position_roots.pop(index, None)
             return
         if set(held) != set(account.instruments):
             raise ValueError(f"account {index}'s positions are not its instrument list")
@@ -253,8 +272,8 @@ class ZkCommitment:
             for place, instrument in enumerate(account.instruments)
         ]
         position_root = _tree(POSITION_DEPTH, by_place).root()
-        self.subtrees[index] = (position_root, slot_root)
-        self.accounts.set(index, account_hash(account, position_root, slot_root))
+        self.position_roots[index] = position_root
+        self.accounts.set(index, account_hash(account, position_root))
 
 
 def zk_state(items: Iterable[tuple[LeafKey, Leaf]]) -> ZkCommitment:

@@ -11,18 +11,15 @@ include "bitify.circom";
 include "state.circom";
 include "tree.circom";
 
-// zkroot.ZERO for a new account's empty positions (6 levels) and order slots (16).
+// zkroot.ZERO for a new account's empty positions (6 levels).
 function EMPTY_POSITIONS() {
     return 20775607673010627194014556968476266066927294572720319469184847051418138353016;
 }
-function EMPTY_SLOTS() {
-    return 19217088683336594659449020493828377907203207941212636669271704950158751593251;
-}
 
 template Deposit() {
-    signal input components[8];   // the state before
+    signal input components[9];   // the state before
     signal input fresh;           // 1: the owner has no account yet
-    signal input account[19];     // zkroot.account_values of the account (credit path)
+    signal input account[18];     // zkroot.account_values of the account (credit path)
     signal input index;           // the owner's account, or the next index (fresh)
     signal input account_siblings[32];
     signal input owner_siblings[160];
@@ -41,7 +38,7 @@ template Deposit() {
     globals[0] === 7;                 // Globals' tag
     component old_globals = HashElements(12);
     old_globals.in <== globals;
-    old_globals.out === components[6];
+    old_globals.out === components[GLOBALS()];
     deposit_id === globals[2];        // next_deposit_id
     component amount_bits = Num2Bits(64);
     amount_bits.in <== amount;
@@ -51,7 +48,7 @@ template Deposit() {
     owner_leaf.in[0] <== 9;           // OwnerIndex's tag
     owner_leaf.in[1] <== index;
     component owners = LeafUpdate(160);
-    owners.old_root <== components[4];
+    owners.old_root <== components[OWNERS()];
     owners.old_leaf <== (1 - fresh) * owner_leaf.out;
     owners.new_leaf <== owner_leaf.out;
     owners.index <== owner;
@@ -60,19 +57,19 @@ template Deposit() {
 
     // The account: credited, or opened where there was none.
     component shape = AccountShape();
-    for (var i = 0; i < 19; i++) {
+    for (var i = 0; i < 18; i++) {
         // the credit path's values; a fresh deposit's are the new account's below
         shape.values[i] <== account[i] + fresh * (AccountShapeFill(i) - account[i]);
     }
     (1 - fresh) * (owner - account[2]) === 0;
-    component old_leaf = HashElements(19);
+    component old_leaf = HashElements(18);
     old_leaf.in <== account;
-    component credited = HashElements(19);
-    for (var i = 0; i < 19; i++) {
+    component credited = HashElements(18);
+    for (var i = 0; i < 18; i++) {
         credited.in[i] <== i == 3 ? account[i] + amount : account[i];
     }
-    component opened = HashElements(19);
-    for (var i = 0; i < 19; i++) {
+    component opened = HashElements(18);
+    for (var i = 0; i < 18; i++) {
         if (i == 2) {
             opened.in[i] <== owner;
         } else if (i == 3) {
@@ -82,7 +79,7 @@ template Deposit() {
         }
     }
     component accounts = LeafUpdate(32);
-    accounts.old_root <== components[0];
+    accounts.old_root <== components[ACCOUNTS()];
     accounts.old_leaf <== (1 - fresh) * old_leaf.out;
     accounts.new_leaf <== credited.out + fresh * (opened.out - credited.out);
     accounts.index <== index;
@@ -102,12 +99,12 @@ template Deposit() {
     }
 
     component after = StateRoot();
-    for (var i = 0; i < 8; i++) {
-        if (i == 0) {
+    for (var i = 0; i < 9; i++) {
+        if (i == ACCOUNTS()) {
             after.components[i] <== accounts.new_root;
-        } else if (i == 4) {
+        } else if (i == OWNERS()) {
             after.components[i] <== owners.new_root;
-        } else if (i == 6) {
+        } else if (i == GLOBALS()) {
             after.components[i] <== new_globals.out;
         } else {
             after.components[i] <== components[i];
@@ -117,11 +114,10 @@ template Deposit() {
 }
 
 // A new account's values but its owner (2) and balance (3): Account(owner, amount)
-// with no keys, nonces, positions or slots (zkroot.account_values).
+// with no keys, nonces or positions (zkroot.account_values).
 function NewAccountValue(i) {
-    var values[19] = [1, 20, 0, 0, 4, 20, 0, 20, 0, 20, 0, 20, 0, 0, 0, 0, 0, 0, 0];
+    var values[18] = [1, 20, 0, 0, 4, 20, 0, 20, 0, 20, 0, 20, 0, 0, 0, 0, 0, 0];
     values[17] = EMPTY_POSITIONS();
-    values[18] = EMPTY_SLOTS();
     return values[i];
 }
 

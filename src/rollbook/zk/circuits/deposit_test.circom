@@ -6,9 +6,9 @@ pragma circom 2.1.0;
 include "deposit.circom";
 
 template DepositTest() {
-    signal input components[8];
+    signal input components[9];
     signal input fresh;
-    signal input account[19];
+    signal input account[18];
     signal input index;
     signal input account_siblings[32];
     signal input owner_siblings[160];

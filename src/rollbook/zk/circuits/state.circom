@@ -33,21 +33,29 @@ template HashElements(n) {
     out <== h[calls - 1].out;
 }
 
-// The state root: Poseidon(accounts, instruments, assets, settlements, owners,
-// withdrawals, globals, oracle).
+// The state root: Poseidon(accounts, orders, instruments, assets, settlements,
+// owners, withdrawals, globals, oracle).
 template StateRoot() {
-    signal input components[8];
+    signal input components[9];
     signal output root;
-    component hash = Poseidon(8);
+    component hash = Poseidon(9);
     hash.inputs <== components;
     root <== hash.out;
 }
 
-// An account's 19 values (zkroot.account_values) have a fixed shape: the tag, the
+// The places of the state root's components (zkroot.ZkCommitment.components).
+function ACCOUNTS() { return 0; }
+function ORDERS() { return 1; }
+function INSTRUMENTS() { return 2; }
+function OWNERS() { return 5; }
+function GLOBALS() { return 7; }
+function ORACLE() { return 8; }
+
+// An account's 18 values (zkroot.account_values) have a fixed shape: the tag, the
 // owner (20 bytes), the balance, four keys (20 bytes each), the nonces, the number of
-// positions, the margin mode, the two subtree roots.
+// positions, the margin mode, the positions' root.
 template AccountShape() {
-    signal input values[19];
+    signal input values[18];
     values[0] === 1;   // Account's tag
     values[1] === 20;  // the owner is 20 bytes
     values[4] === 4;   // four keys
