@@ -23,6 +23,13 @@ when ``S < L`` and ``S * BASE8 == R8 + (8 h) * A``. Two choices are ours:
 
 :func:`verify` also refuses points off the curve and a key of small order (the
 circuit checks both as well).
+
+A point travels as 32 bytes, circomlibjs's ``packPoint`` (``babyjub.js``): ``y``
+little-endian, with the top bit of the last byte set when ``x`` is "negative", i.e.
+``x > (P - 1) / 2`` (``y < P < 2^254`` leaves that bit free). :func:`unpack` recovers
+``x`` from the curve equation, ``x^2 = (1 - y^2) / (a - d y^2)``, with a square root
+mod ``P`` (Tonelli–Shanks: ``P - 1 = 2^28 q``), and refuses what is not a canonical
+encoding of a usable point (:class:`InvalidPoint`).
 """
 
 from __future__ import annotations
@@ -50,6 +57,11 @@ BASE8 = Point(
     5299619240641551281634865583518297030282874472190772894086521144482721001553,
     16950150798460657717958625567821834550301663161624707787222815936182638968203,
 )
+
+
+class InvalidPoint(ValueError):
+    """Bytes that are no canonical packing of a point of large order, or a point off
+    the curve given to :func:`pack`; the message says which."""
 
 
 class Signature(NamedTuple):
@@ -148,3 +160,95 @@ def verify(key: Point, message: int, signature: Signature) -> bool:
         return False
     h = challenge(r8, key, message)
     return mul(s, BASE8) == add(r8, mul(8 * h, key))
+
+
+# -- point compression (circomlibjs ``packPoint`` / ``unpackPoint``) -------------------
+
+PACKED_SIZE = 32
+_SIGN_BIT = 1 << 255
+_HALF_P = (P - 1) // 2
+_TWO_ADICITY = ((P - 1) & -(P - 1)).bit_length() - 1
+"""``P - 1 = 2^28 q`` with ``q`` odd: Tonelli–Shanks runs at most 28 rounds."""
+_ODD_PART = (P - 1) >> _TWO_ADICITY
+
+
+def _first_non_residue() -> int:
+    """The smallest quadratic non-residue mod ``P`` (Euler's criterion)."""
+    z = 2
+    while pow(z, _HALF_P, P) != P - 1:
+        z += 1
+    return z
+
+
+NON_RESIDUE = _first_non_residue()
+
+
+def sqrt_mod_p(value: int) -> int | None:
+    """A square root of ``value`` mod ``P``, or None when it has none (Tonelli–Shanks).
+
+    Which of the two roots is returned is unspecified; :func:`unpack` picks by sign.
+    """
+    value %= P
+    if value == 0:
+        return 0
+    if pow(value, _HALF_P, P) != 1:
+        return None
+    # Invariant: root^2 = value * t, t of order dividing 2^m, c of order exactly 2^m.
+    m = _TWO_ADICITY
+    c = pow(NON_RESIDUE, _ODD_PART, P)
+    t = pow(value, _ODD_PART, P)
+    root = pow(value, (_ODD_PART + 1) // 2, P)
+    while t != 1:
+        # the least i with t^(2^i) = 1; then halve t's order with c^(2^(m-i-1))
+        i, t2i = 0, t
+        while t2i != 1:
+            t2i = t2i * t2i % P
+            i += 1
+        b = pow(c, 1 << (m - i - 1), P)
+        m, c = i, b * b % P
+        t, root = t * c % P, root * b % P
+    return root
+
+
+def pack(point: Point) -> bytes:
+    """The 32-byte packing of ``point``: ``y`` little-endian, top bit = ``x`` negative.
+
+    Raises:
+        InvalidPoint: the point is not on the curve (or its coordinates not below P).
+    """
+    if not on_curve(point):
+        raise InvalidPoint(f"{point} is not on the curve")
+    word = point.y | (_SIGN_BIT if point.x > _HALF_P else 0)
+    return word.to_bytes(PACKED_SIZE, "little")
+
+
+def unpack(data: bytes) -> Point:
+    """The point ``data`` packs (the inverse of :func:`pack`).
+
+    The point is on the curve by construction (``a - d y^2`` never vanishes: ``a / d``
+    is not a square, which is also why the addition law is complete).
+
+    Raises:
+        InvalidPoint: ``data`` is not 32 bytes, ``y >= P``, no ``x`` solves the curve
+            equation, the sign bit is set for ``x = 0`` (not canonical), or the point
+            has small order (``8 * point`` is the identity).
+    """
+    if len(data) != PACKED_SIZE:
+        raise InvalidPoint(f"a packed point is {PACKED_SIZE} bytes, got {len(data)}")
+    word = int.from_bytes(data, "little")
+    negative = bool(word & _SIGN_BIT)
+    y = word & (_SIGN_BIT - 1)
+    if y >= P:
+        raise InvalidPoint("a packed point's y is not below P")
+    yy = y * y % P
+    x = sqrt_mod_p((1 - yy) * pow(A_COEFF - D_COEFF * yy, -1, P))
+    if x is None:
+        raise InvalidPoint(f"no point of the curve has y = {y}")
+    if x == 0 and negative:
+        raise InvalidPoint("a packed point with x = 0 cannot set the sign bit")
+    if (x > _HALF_P) != negative:
+        x = P - x
+    point = Point(x, y)
+    if mul(8, point) == IDENTITY:
+        raise InvalidPoint(f"the point with y = {y} has small order")
+    return point

@@ -1,17 +1,28 @@
-"""Signed orders: the fields a trader signs, their EIP-712 hash, and signing.
+"""Signed orders: the fields a trader signs, their hashes, and signing.
 
 Every field of :class:`Order` is signed (docs/design/consensus.md section 2). The
 fill price is the maker's limit price and the fee rate must not exceed
 ``max_fee_ppm`` (dYdX v3's ``limitFee``), so the sequencer has no price or fee
 discretion beyond what the trader signed.
+
+Two modes sign the same fields (docs/design/zk.md, "Keys"):
+
+- **optimistic**: secp256k1 over the EIP-712 digest, a 65-byte ``r || s || v``;
+- **ZK**: EdDSA-Poseidon over Baby Jubjub (:mod:`rollbook.crypto.eddsa`), a 96-byte
+  signature of :meth:`Order.zk_digest`, a Poseidon hash a circuit computes in ~500
+  constraints (keccak would cost ~150k). It folds in the deployment's EIP-712 domain
+  separator, split in two 128-bit halves (a 256-bit value is no field element), so a
+  signature is bound to one deployment in both modes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rollbook.crypto import eddsa
 from rollbook.crypto.eip712 import type_hash, typed_digest
 from rollbook.crypto.keccak import keccak256
+from rollbook.crypto.poseidon import poseidon
 from rollbook.crypto.secp256k1 import sign_digest
 from rollbook.exchange.errors import MalformedTx
 from rollbook.exchange.numeric import U16_MAX, U32_MAX, U64_MAX
@@ -22,6 +33,9 @@ ORDER_TYPE = (
     "uint32 maxFeePpm,uint64 expiry,uint16 slot,uint32 nonce,uint8 flags)"
 )
 ORDER_TYPEHASH = type_hash(ORDER_TYPE)
+ECDSA_SIGNATURE_SIZE = 65
+SIGNATURE_SIZES = (ECDSA_SIGNATURE_SIZE, eddsa.SIGNATURE_SIZE)
+_LOW_128 = (1 << 128) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,14 +98,46 @@ class Order:
         """The 32-byte digest a trading key signs in the given domain."""
         return typed_digest(domain_separator, self.struct_hash())
 
+    def zk_digest(self, domain_separator: bytes) -> bytes:
+        """The 32-byte digest a ZK trading key signs in the given domain.
+
+        ``Poseidon(domain_hi, domain_lo, account, instrument, side, price, size,
+        max_fee_ppm, expiry, slot, nonce, flags)``, big-endian: the halves of the
+        32-byte domain separator, then the integers :meth:`struct_hash` encodes, in the
+        same order (each below 2^64, so a field element as it is).
+        """
+        if len(domain_separator) != 32:
+            raise MalformedTx("a domain separator is 32 bytes")
+        domain = int.from_bytes(domain_separator, "big")
+        return poseidon(
+            [
+                domain >> 128,
+                domain & _LOW_128,
+                self.account,
+                self.instrument,
+                int(self.side),
+                self.price,
+                self.size,
+                self.max_fee_ppm,
+                self.expiry,
+                self.slot,
+                self.nonce,
+                int(self.flags),
+            ]
+        ).to_bytes(32, "big")
+
 
 @dataclass(frozen=True, slots=True)
 class SignedOrder:
-    """An order with its 65-byte signature and (cached) digest.
+    """An order with its signature and (cached) digest.
 
-    ``digest`` is derived from ``order`` and the domain; it is carried so the hash is
-    computed once per order, not once per fill. :func:`sign_order` fills it in;
-    the STF recomputes and compares it (a wrong digest is a malformed tx).
+    The signature is 65 bytes (optimistic mode's secp256k1) or 96 bytes (ZK mode's
+    EdDSA, :mod:`rollbook.crypto.eddsa`); which one a deployment takes is the STF's
+    check (:meth:`rollbook.exchange.env.TxEnv.order_signer`). ``digest`` is derived
+    from ``order`` and the domain (EIP-712 or Poseidon by the mode); it is carried so
+    the hash is computed once per order, not once per fill. :func:`sign_order` and
+    :func:`sign_order_zk` fill it in; the STF recomputes and compares it (a wrong
+    digest is a malformed tx).
     """
 
     order: Order
@@ -101,8 +147,11 @@ class SignedOrder:
     def __post_init__(self) -> None:
         if not isinstance(self.order, Order):
             raise MalformedTx("a signed order must carry an Order")
-        if not isinstance(self.signature, bytes) or len(self.signature) != 65:
-            raise MalformedTx("an order signature must be 65 bytes (r || s || v)")
+        if not isinstance(self.signature, bytes) or len(self.signature) not in SIGNATURE_SIZES:
+            raise MalformedTx(
+                "an order signature must be 65 bytes (r || s || v) or 96 bytes "
+                "(ZK mode: pack(A) || pack(R8) || S)"
+            )
         if not isinstance(self.digest, bytes) or len(self.digest) != 32:
             raise MalformedTx("an order digest must be 32 bytes")
 
@@ -111,6 +160,12 @@ def sign_order(order: Order, private_key: bytes, domain_separator: bytes) -> Sig
     """Sign ``order`` with a trading key in the given domain."""
     digest = order.digest(domain_separator)
     return SignedOrder(order, sign_digest(private_key, digest), digest)
+
+
+def sign_order_zk(order: Order, seed: bytes, domain_separator: bytes) -> SignedOrder:
+    """Sign ``order`` with the ZK trading key of a 32-byte ``seed`` in the given domain."""
+    digest = order.zk_digest(domain_separator)
+    return SignedOrder(order, eddsa.sign_digest(seed, digest), digest)
 
 
 def _check_range(name: str, value: object, high: int, low: int = 0) -> None:
