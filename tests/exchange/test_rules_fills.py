@@ -21,8 +21,8 @@ from tests.exchange.helpers import conservation_holds, reject
 PRICE = usd(2000)
 
 
-def make_world(fast: bool = False) -> World:
-    world = World(fast=fast)
+def make_world(fast: bool = False, zk: bool = False) -> World:
+    world = World(fast=fast, zk=zk)
     assert world.list_perp().ok
     assert world.set_prices(PRICE).ok
     return world

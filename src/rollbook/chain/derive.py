@@ -121,6 +121,11 @@ class ChainConfig:
     inclusion_window: int = 600
     finality_depth: int = 64
 
+    @property
+    def zk(self) -> bool:
+        """ZK mode: orders are signed by Baby Jubjub trading keys (exchange.env)."""
+        return self.mode is Mode.ZK
+
 
 class InvalidBatch(ExchangeError):
     """A batch decodes but breaks a chain rule; it is skipped whole."""
@@ -177,7 +182,7 @@ def build_block(
     """Apply one block to ``state`` and return it sealed (what derivation does)."""
     txs = tuple(l1_txs) + tuple(BlockTx(tx) for tx in sequenced)
     block = Block(parent.number + 1, timestamp, txs)
-    receipts = apply_block(state, block, cfg.domain_separator, cache)
+    receipts = apply_block(state, block, cfg.domain_separator, cache, zk=cfg.zk)
     return seal_block(state, parent, origin, timestamp, txs, receipts, len(sequenced), cfg)
 
 

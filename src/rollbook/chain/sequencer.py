@@ -96,7 +96,7 @@ class BlockBuilder:
         origin, timestamp = self.next_block_time(timestamp)
         l1_txs, self.pending, notes = take_due(self.pending, origin.number, self.cfg)
         self.notes.extend(notes)
-        env = TxEnv(timestamp, self.cfg.domain_separator)
+        env = TxEnv(timestamp, self.cfg.domain_separator, zk=self.cfg.zk)
         receipts = []
         for item in l1_txs:
             env.origin, env.l1_sender = item.origin, item.l1_sender

@@ -104,7 +104,7 @@ def _check_order(
         signer = slot.signer
     elif slot is None or order.nonce > slot.nonce:
         try:
-            signer = env.signer(digest, signed.signature)
+            signer = env.order_signer(digest, signed.signature)
         except ExchangeError:
             raise Fallback from None
         if signer not in account.keys:

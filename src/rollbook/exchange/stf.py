@@ -174,11 +174,19 @@ class Block:
 
 
 def apply_block(
-    state: State, block: Block, domain_separator: bytes, cache: SignatureCache | None = None
+    state: State,
+    block: Block,
+    domain_separator: bytes,
+    cache: SignatureCache | None = None,
+    zk: bool = False,
 ) -> list[Receipt]:
-    """Apply every tx of a block in order; returns one receipt per tx."""
+    """Apply every tx of a block in order; returns one receipt per tx.
+
+    ``zk``: the deployment is in ZK mode (orders are signed by Baby Jubjub keys,
+    :class:`rollbook.exchange.env.TxEnv`).
+    """
     receipts: list[Receipt] = []
-    env = TxEnv(block.timestamp, domain_separator, cache=cache)
+    env = TxEnv(block.timestamp, domain_separator, cache=cache, zk=zk)
     for item in block.txs:
         env.origin = item.origin
         env.l1_sender = item.l1_sender

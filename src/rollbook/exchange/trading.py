@@ -143,7 +143,7 @@ def _consume_order(
     elif order.nonce == slot.nonce and slot.order_hash != EMPTY_HASH:
         raise SlotConflict(f"{role} order: slot {order.slot} nonce {order.nonce} is taken")
     else:
-        signer = env.signer(digest, signed.signature)
+        signer = env.order_signer(digest, signed.signature)
         if signer not in account.keys:
             raise BadSignature(f"{role} order is not signed by a trading key of its account")
         slot = OrderSlot(order.nonce, 0, digest, signer)

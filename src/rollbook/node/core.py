@@ -160,7 +160,7 @@ class Sequencer:
         # readable path), and order digests and signers are memoised: an order's signer
         # is recovered once, when it is placed, not again at each of its fills.
         self.cache = SignatureCache()
-        env = TxEnv(0, cfg.domain_separator, cache=self.cache, fast=True)
+        env = TxEnv(0, cfg.domain_separator, cache=self.cache, fast=True, zk=cfg.zk)
         self.gate = STFGate(self.state, env)
         self.engine = MatchingEngine(max_open_orders=MAX_OPEN_ORDERS, gate=self.gate)
         self.builder = BlockBuilder(cfg, self.state, l1_genesis)
@@ -248,8 +248,7 @@ class Sequencer:
         l1_txs = self.builder.open_block(now)
         self.open = True
         if len(self.cache.signers) > CACHE_LIMIT:  # bounded: a miss only recomputes
-            self.cache.signers.clear()
-            self.cache.digests.clear()
+            self.cache.clear()
         self.gate.env.timestamp = self.builder.timestamp
         for order in self.engine.expire(self.builder.timestamp):
             outcome.cancelled.append(self._close(order.order_id, "cancelled", "expired"))
@@ -371,7 +370,7 @@ class Sequencer:
         if signed.digest != env.order_digest(order):
             raise Refused(13009, "unauthorized", "the order digest does not match its fields")
         try:
-            signer = env.signer(signed.digest, signed.signature)
+            signer = env.order_signer(signed.digest, signed.signature)
         except ExchangeError as exc:
             raise Refused(13009, "unauthorized", exc.message) from None
         try:

@@ -291,8 +291,7 @@ class Node:
         if blocks - self._blocks_at_snapshot < self.snapshot_every:
             return None
         self._blocks_at_snapshot = blocks
-        self.core.cache.signers.clear()  # memoised pure functions: no need to keep them
-        self.core.cache.digests.clear()
+        self.core.cache.clear()  # memoised pure functions: no need to keep them
         return self.core.seq, pickle.dumps(self.core, protocol=5)
 
     # -- the clock, L1, batches and proposals ----------------------------------------------------

@@ -1,7 +1,8 @@
 """A small world over the real STF, for tests, benchmarks and the devnet session.
 
 Everything here uses the real thing: real secp256k1 keys (derived from labels so
-runs are reproducible), real EIP-712 signatures in the fixed test domain, and every
+runs are reproducible; in ZK mode the trading keys are Baby Jubjub keys seeded by the
+same labels), real signatures in the fixed test domain, and every
 state change goes through :func:`rollbook.exchange.stf.apply_tx`. Time is an input:
 ``World.now`` only moves when :meth:`World.advance` is called.
 """
@@ -11,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rollbook.crypto.eddsa import seed_key_id
 from rollbook.crypto.eip712 import Domain, typed_digest
 from rollbook.crypto.keccak import keccak256
 from rollbook.crypto.secp256k1 import private_key_address, sign_digest
 from rollbook.exchange.env import SignatureCache, TxEnv
 from rollbook.exchange.leaves import Instrument, InstrumentKind
 from rollbook.exchange.numeric import QUOTE_ONE, SIZE_ONE
-from rollbook.exchange.orders import Order, SignedOrder, sign_order
+from rollbook.exchange.orders import Order, SignedOrder, sign_order, sign_order_zk
 from rollbook.exchange.state import State
 from rollbook.exchange.stf import Receipt, apply_tx, genesis
 from rollbook.exchange.txs import (
@@ -138,6 +140,8 @@ class World:
     cache: SignatureCache | None = None
     fast: bool = False
     """Settle common fills with the optimised twin (:mod:`rollbook.exchange.fast`)."""
+    zk: bool = False
+    """ZK mode: trading keys are Baby Jubjub keys (the trading key is their seed)."""
 
     def __post_init__(self) -> None:
         self.separator = self.domain.separator()
@@ -157,7 +161,7 @@ class World:
     # -- applying txs -----------------------------------------------------------------
 
     def env(self, origin: Origin = Origin.L2, l1_sender: bytes | None = None) -> TxEnv:
-        return TxEnv(self.now, self.separator, origin, l1_sender, self.cache, self.fast)
+        return TxEnv(self.now, self.separator, origin, l1_sender, self.cache, self.fast, self.zk)
 
     def l2(self, tx: Tx) -> Receipt:
         """Apply a sequenced (L2) tx."""
@@ -187,7 +191,7 @@ class World:
 
         index = owner_account(self.state, owner)
         assert index is not None
-        register = RegisterKey(index, 0, private_key_address(trading_key), 0)
+        register = RegisterKey(index, 0, self.trading_key_id(trading_key), 0)
         register = RegisterKey(
             index, 0, register.key, 0, sign_owner_tx(register, owner_key, self.separator)
         )
@@ -197,6 +201,13 @@ class World:
         trader = Trader(name, index, owner_key, trading_key)
         self.traders[name] = trader
         return trader
+
+    def trading_key_id(self, trading_key: bytes) -> bytes:
+        """What an account registers for a trading key: its address, or in ZK mode the
+        key id of the Baby Jubjub key it seeds."""
+        if self.zk:
+            return seed_key_id(trading_key)
+        return private_key_address(trading_key)
 
     def deposit(self, owner: bytes, amount: int) -> Receipt:
         receipt = self.l1(Deposit(self.next_deposit, owner, amount))
@@ -238,6 +249,8 @@ class World:
             nonce,
             flags,
         )
+        if self.zk:
+            return sign_order_zk(order, trader.trading_key, self.separator)
         return sign_order(order, trader.trading_key, self.separator)
 
     def oracle_update(
