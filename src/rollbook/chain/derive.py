@@ -160,11 +160,13 @@ def l1_tx(item: L1Input, cfg: ChainConfig) -> BlockTx:
     sender = item.sender if isinstance(item, L1Forced) else None
     allowed = FORCED_KINDS if isinstance(item, L1Forced) else GOVERNANCE_KINDS
     try:
-        tx: Tx = decode_standalone(item.data, cfg.domain_separator)
+        tx: Tx = decode_standalone(item.data, cfg.domain_separator, cfg.zk)
     except DecodeError:
         return BlockTx(Unreadable(item.data), Origin.L1, sender)
     # The codec is canonical; this keeps a block's tx root computable whatever L1 holds.
-    if encode_standalone(tx, cfg.domain_separator) != item.data or not isinstance(tx, allowed):
+    if encode_standalone(tx, cfg.domain_separator, cfg.zk) != item.data or not isinstance(
+        tx, allowed
+    ):
         return BlockTx(Unreadable(item.data), Origin.L1, sender)
     return BlockTx(tx, Origin.L1, sender)
 
@@ -201,8 +203,10 @@ def build_batched_block(
     runs what the batch decodes to (an L2 tx a batch may not carry is an unreadable
     item), and knows its source. For tests and vectors that build blocks directly."""
     body = BatchBlock(timestamp, origin.number, tuple(sequenced))
-    data = encode_batch(Batch(cfg.chain_id, parent.number, (body,)), cfg.domain_separator).data
-    batch, items = decode_batch(data, cfg.domain_separator)
+    data = encode_batch(
+        Batch(cfg.chain_id, parent.number, (body,)), cfg.domain_separator, cfg.zk
+    ).data
+    batch, items = decode_batch(data, cfg.domain_separator, cfg.zk)
     block = build_block(state, parent, origin, timestamp, l1_txs, batch.blocks[0].txs, cfg)
     return replace(block, source=BatchSource(record, 0, data[: items_start(data)], items))
 
@@ -425,7 +429,7 @@ class Deriver:
         self.pending.extend(Pending(block.number, block.timestamp, i) for i in block.inputs)
         for index, data in enumerate(block.batches):
             try:
-                batch, items = decode_batch(data, self.cfg.domain_separator)
+                batch, items = decode_batch(data, self.cfg.domain_separator, self.cfg.zk)
                 record = self.inbox.records
                 self.inbox = inbox_accepts(self.inbox, batch, block, self.cfg)
             except (DecodeError, InvalidBatch) as exc:
@@ -547,7 +551,9 @@ def forced_batch(
     if origin < number:
         raise InvalidBatch("the input is not deep enough yet")
     block = BatchBlock(max(cursor.timestamp, l1_time), origin, ())
-    return encode_batch(Batch(cfg.chain_id, cursor.blocks, (block,)), cfg.domain_separator).data
+    return encode_batch(
+        Batch(cfg.chain_id, cursor.blocks, (block,)), cfg.domain_separator, cfg.zk
+    ).data
 
 
 def derive(

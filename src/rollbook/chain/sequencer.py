@@ -215,7 +215,7 @@ def next_batch(
     while count:
         batch = batch_of(waiting[:count], blocks[posted], cfg, grid)
         try:
-            return encode_batch(batch, cfg.domain_separator).data, posted + count
+            return encode_batch(batch, cfg.domain_separator, cfg.zk).data, posted + count
         except Oversized:
             if count == 1:
                 raise InvariantError(

@@ -135,9 +135,12 @@ def instrument_table(
     return tuple((i, *grid[i]) for i in sorted(top))
 
 
-def table_context(domain_separator: bytes, table: tuple[tuple[int, int, int], ...]) -> TxContext:
-    """A batch's decoding context before its first item: its instrument table."""
-    ctx = TxContext(domain_separator)
+def table_context(
+    domain_separator: bytes, table: tuple[tuple[int, int, int], ...], zk: bool = False
+) -> TxContext:
+    """A batch's decoding context before its first item: its instrument table (``zk``:
+    a ZK deployment's, whose fills may carry ZK orders)."""
+    ctx = TxContext(domain_separator, zk=zk)
     for index, (instrument, tick, lot) in enumerate(table):
         ctx.instruments[instrument] = (index, tick, lot)
         ctx.table.append(instrument)
@@ -199,14 +202,14 @@ def unframe(data: bytes) -> tuple[bytes, ...]:
     return tuple(items)
 
 
-def encode_batch(batch: Batch, domain_separator: bytes) -> EncodedBatch:
+def encode_batch(batch: Batch, domain_separator: bytes, zk: bool = False) -> EncodedBatch:
     """Encode ``batch`` (its ``tx_root`` field is ignored and recomputed)."""
     if not 0 < len(batch.blocks) <= MAX_BLOCKS:
         raise EncodeError(f"a batch holds 1..{MAX_BLOCKS} blocks")
     if len(batch.instruments) > MAX_INSTRUMENTS:
         raise EncodeError(f"a batch's instrument table holds at most {MAX_INSTRUMENTS} entries")
     _check_encodable(batch)
-    ctx = table_context(domain_separator, batch.instruments)
+    ctx = table_context(domain_separator, batch.instruments, zk)
     ctx.timestamp = batch.blocks[0].timestamp
     tx_bytes: list[bytes] = []
     headers = b""
@@ -281,7 +284,9 @@ def decode_item(item: bytes, ctx: TxContext) -> Tx:
     return tx if sequenceable(tx) else Unreadable(item)
 
 
-def decode_batch(data: bytes, domain_separator: bytes) -> tuple[Batch, tuple[bytes, ...]]:
+def decode_batch(
+    data: bytes, domain_separator: bytes, zk: bool = False
+) -> tuple[Batch, tuple[bytes, ...]]:
     """Decode a batch and return it with its items. Raises only DecodeError, for a
     batch that is invalid whole (its head, its frames, or tx counts that do not add up
     to its items); an item that does not decode is an Unreadable tx in its block."""
@@ -319,7 +324,7 @@ def decode_batch(data: bytes, domain_separator: bytes) -> tuple[Batch, tuple[byt
             f"the blocks count {sum(n for _, _, n in headers)} txs, the batch has "
             f"{len(items)} items"
         )
-    ctx = table_context(domain_separator, tuple(table))
+    ctx = table_context(domain_separator, tuple(table), zk)
     ctx.timestamp = headers[0][0]
     blocks = []
     for timestamp, origin, n_txs in headers:

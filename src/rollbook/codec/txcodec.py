@@ -26,6 +26,14 @@ one-step executor of #7 could not run on-chain, and a circuit could not prove):
   reference never leads to another).
 - **EIP-2098 signatures.** 64 bytes, ``r || yParity·2²⁵⁵ + s``; the codec decodes ``v``
   as 27 or 28 (the one form it produces).
+- **ZK orders** (docs/design/zk.md, "Keys"): a fill whose orders are ZK mode's sets
+  :data:`FILL_ZK` (a bit optimistic fills leave clear), a liquidation
+  :data:`LIQUIDATION_ZK` in its mode byte. Their new orders carry the 96-byte EdDSA
+  signature as it is (``pack(A) || pack(R8) || S``: the STF checks it), and their
+  digests, resumed orders' included, are :meth:`Order.zk_digest`. A reference names a
+  part of its own mode. Only a ZK context (``TxContext.zk``) writes or reads them: in
+  an optimistic one the bits stay reserved, so optimistic encodings, and what an
+  optimistic decoder (and the one-step executor) refuses, are unchanged byte for byte.
 
 A taker inherits its instrument from the maker and its side is the maker's opposite,
 so neither is written; a taker whose limit is the maker's price (a marketable order at
@@ -50,6 +58,7 @@ from rollbook.codec.errors import (
     UnknownKind,
 )
 from rollbook.codec.wire import Reader, uint
+from rollbook.crypto.eddsa import SIGNATURE_SIZE as ZK_SIGNATURE_SIZE
 from rollbook.exchange.errors import ExchangeError
 from rollbook.exchange.leaves import Instrument, InstrumentKind, encode_value
 from rollbook.exchange.orders import Order, SignedOrder
@@ -116,6 +125,8 @@ K_FORCED_CLOSE = 0x11
 
 # Order modes inside a fill or liquidation.
 NEW, REF, RESUMED = 0, 1, 2
+FILL_ZK = 0x01  # a fill's orders are ZK mode's (96-byte signatures, Poseidon digests)
+LIQUIDATION_ZK = 0x04  # the same, in a liquidation's mode byte
 
 # The order head byte: bit 0 is the side for a maker and "at the maker's price" for a
 # taker (whose side is implied); flags (bits 1-4); wide (bit 5).
@@ -144,23 +155,36 @@ class TxContext:
 
     domain_separator: bytes
     timestamp: int = 0
+    zk: bool = False
+    """A ZK deployment's context: fills and liquidations of ZK orders are allowed."""
     instruments: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     table: list[int] = field(default_factory=list)
     item: int = 0
     parts: dict[int, SignedOrder] = field(default_factory=dict)
     refs: dict[bytes, int] = field(default_factory=dict)
+    zk_parts: set[int] = field(default_factory=set)
+    """The references of parts that are ZK orders (a reference keeps to its mode)."""
 
     @classmethod
-    def standalone(cls, domain_separator: bytes, timestamp: int = 0) -> TxContext:
-        return cls(domain_separator, timestamp)
+    def standalone(cls, domain_separator: bytes, timestamp: int = 0, zk: bool = False) -> TxContext:
+        return cls(domain_separator, timestamp, zk)
 
-    def register(self, signed: SignedOrder, part: int) -> None:
-        """Part ``part`` of the current item wrote ``signed``: later items may name it."""
+    def register(self, signed: SignedOrder, part: int, zk: bool = False) -> None:
+        """Part ``part`` of the current item wrote ``signed`` (a ZK order if ``zk``):
+        later items may name it."""
         if self.item >= MAX_REFERABLE_ITEMS:
             return
         ref = self.item << 1 | part
         self.parts[ref] = signed
         self.refs.setdefault(signed.digest, ref)
+        if zk:
+            self.zk_parts.add(ref)
+
+    def digest(self, order: Order, zk: bool) -> bytes:
+        """``order``'s digest in this context's domain: Poseidon for a ZK order."""
+        if zk:
+            return order.zk_digest(self.domain_separator)
+        return order.digest(self.domain_separator)
 
 
 # -- signatures ------------------------------------------------------------------------
@@ -191,7 +215,27 @@ def decode_signature(reader: Reader) -> bytes:
 
 def unsigned(signature: bytes) -> bool:
     """True for the empty signature (r = s = 0, either ``v``): a repeat fill's."""
-    return signature[:64] == NO_SIGNATURE[:64]
+    return len(signature) == len(NO_SIGNATURE) and signature[:64] == NO_SIGNATURE[:64]
+
+
+def is_zk_order(signed: SignedOrder, ctx: TxContext) -> bool:
+    """Whether ``signed`` is a ZK order: its digest is the Poseidon one (an optimistic
+    order's is checked first, so optimistic encoding costs what it did).
+
+    Raises:
+        EncodeError: the digest is neither of the order's in this domain (a ZK one
+            only counts in a ZK context), or the signature's length is the other
+            mode's.
+    """
+    if signed.digest == signed.order.digest(ctx.domain_separator):
+        zk = False
+    elif ctx.zk and signed.digest == signed.order.zk_digest(ctx.domain_separator):
+        zk = True
+    else:
+        raise EncodeError("a signed order's digest does not match its fields and domain")
+    if not unsigned(signed.signature) and (len(signed.signature) == ZK_SIGNATURE_SIZE) != zk:
+        raise EncodeError("an order's signature is of the other mode than its digest")
+    return zk
 
 
 # -- orders ----------------------------------------------------------------------------
@@ -266,9 +310,10 @@ def encode_order(signed: SignedOrder, ctx: TxContext, maker: Order | None) -> by
 
 
 def decode_order(
-    reader: Reader, ctx: TxContext, maker: Order | None, signature: bool
+    reader: Reader, ctx: TxContext, maker: Order | None, signature: bool, zk: bool = False
 ) -> SignedOrder:
-    """Read an order written by :func:`encode_order` (and its signature if ``signature``)."""
+    """Read an order written by :func:`encode_order` (and its signature if ``signature``:
+    96 raw bytes for a ZK order)."""
     head = reader.uint(1, "order head")
     if head & ~HEAD_ALLOWED:
         raise UnknownKind(f"order head {head:#04x} sets reserved bits")
@@ -322,12 +367,17 @@ def decode_order(
         raise NonCanonical(f"order of account {account} is written narrow but does not fit")
     if maker is not None and not at_maker_price and price == maker.price:
         raise NonCanonical("a taker at the maker's price must set the flag, not write it")
-    sig = decode_signature(reader) if signature else NO_SIGNATURE
-    return SignedOrder(order, sig, order.digest(ctx.domain_separator))
+    if not signature:
+        sig = NO_SIGNATURE
+    elif zk:
+        sig = reader.raw(ZK_SIGNATURE_SIZE, "ZK signature")
+    else:
+        sig = decode_signature(reader)
+    return SignedOrder(order, sig, ctx.digest(order, zk))
 
 
 def encode_order_part(
-    signed: SignedOrder, ctx: TxContext, maker: Order | None
+    signed: SignedOrder, ctx: TxContext, maker: Order | None, zk: bool = False
 ) -> tuple[int, bytes]:
     """(mode, bytes) of an order inside a fill: a reference, resumed, or new.
 
@@ -337,26 +387,24 @@ def encode_order_part(
     2-byte reference when an earlier item wrote it, else resumed. The caller
     registers the part (:meth:`TxContext.register`) when it is referable.
 
-    Raises:
-        EncodeError: the carried digest is not the order's digest in this domain.
+    ``zk``: the order is a ZK order (:func:`is_zk_order`, which checked its digest).
     """
-    if signed.digest != signed.order.digest(ctx.domain_separator):
-        raise EncodeError("a signed order's digest does not match its fields and domain")
     if unsigned(signed.signature):
         ref = ctx.refs.get(signed.digest)
         if ref is not None and ref >> 1 < ctx.item:
             return REF, uint(ref, 2)
         return RESUMED, encode_order(signed, ctx, maker)
-    return NEW, encode_order(signed, ctx, maker) + encode_signature(signed.signature)
+    signature = signed.signature if zk else encode_signature(signed.signature)
+    return NEW, encode_order(signed, ctx, maker) + signature
 
 
 def decode_order_part(
-    reader: Reader, ctx: TxContext, mode: int, maker: Order | None
+    reader: Reader, ctx: TxContext, mode: int, maker: Order | None, zk: bool = False
 ) -> SignedOrder:
     """Read an order part of the given mode; a reference decodes as a repeat (the
     referenced order's fields, no signature). A reference names a referable part of an
-    earlier item; a referenced taker must trade its maker's instrument on the other
-    side, as a written one does by construction."""
+    earlier item, of its own mode (ZK or not); a referenced taker must trade its
+    maker's instrument on the other side, as a written one does by construction."""
     if mode == REF:
         ref = reader.uint(2, "order reference")
         first = ctx.parts.get(ref) if ref >> 1 < ctx.item else None
@@ -365,6 +413,8 @@ def decode_order_part(
                 f"order reference {ref} (item {ref >> 1}, part {ref & 1}) names no "
                 "referable order of an earlier item"
             )
+        if (ref in ctx.zk_parts) != zk:
+            raise BadReference(f"order reference {ref} names an order of the other mode")
         if maker is not None and (
             first.order.instrument != maker.instrument or first.order.side == maker.side
         ):
@@ -375,7 +425,7 @@ def decode_order_part(
         return SignedOrder(first.order, NO_SIGNATURE, first.digest)
     if mode not in (NEW, RESUMED):
         raise UnknownKind(f"order mode {mode} is not new, reference or resumed")
-    signed = decode_order(reader, ctx, maker, signature=mode == NEW)
+    signed = decode_order(reader, ctx, maker, signature=mode == NEW, zk=zk)
     if mode == NEW and unsigned(signed.signature):
         raise NonCanonical("a new order cannot carry the empty signature")
     return signed
@@ -405,11 +455,16 @@ def decode_size(reader: Reader, instrument: int, ctx: TxContext, wide: bool) -> 
 
 
 def encode_fill(tx: Fill, ctx: TxContext) -> bytes:
-    maker_mode, maker = encode_order_part(tx.maker, ctx, None)
-    taker_mode, taker = encode_order_part(tx.taker, ctx, tx.maker.order)
-    _register_parts(ctx, maker_mode, tx.maker, taker_mode, tx.taker)
+    zk = is_zk_order(tx.maker, ctx)
+    if is_zk_order(tx.taker, ctx) != zk:
+        raise EncodeError("a fill's maker and taker orders are of different modes")
+    maker_mode, maker = encode_order_part(tx.maker, ctx, None, zk)
+    taker_mode, taker = encode_order_part(tx.taker, ctx, tx.maker.order, zk)
+    _register_parts(ctx, zk, maker_mode, tx.maker, taker_mode, tx.taker)
     whole = tx.size == tx.taker.order.size
     kind = FILL_BIT | maker_mode << 5 | taker_mode << 3 | int(whole) << 2
+    if zk:
+        kind |= FILL_ZK
     body = maker + taker
     if not whole:
         wide, size = encode_size(tx.size, tx.maker.order.instrument, ctx)
@@ -420,6 +475,7 @@ def encode_fill(tx: Fill, ctx: TxContext) -> bytes:
 
 def _register_parts(
     ctx: TxContext,
+    zk: bool,
     maker_mode: int,
     maker: SignedOrder,
     taker_mode: int | None = None,
@@ -428,21 +484,22 @@ def _register_parts(
     """Register the item's referable parts: a new or resumed maker; a new or resumed
     taker whose maker is not a reference."""
     if maker_mode != REF:
-        ctx.register(maker, 0)
+        ctx.register(maker, 0, zk)
         if taker is not None and taker_mode != REF:
-            ctx.register(taker, 1)
+            ctx.register(taker, 1, zk)
 
 
 def decode_fill(kind: int, reader: Reader, ctx: TxContext) -> Fill:
-    if kind & 0x01 or (kind & 0x04 and kind & 0x02):
+    zk = bool(kind & FILL_ZK)
+    if (zk and not ctx.zk) or (kind & 0x04 and kind & 0x02):
         raise UnknownKind(f"fill kind {kind:#04x} sets reserved bits")
     maker_mode, taker_mode = (kind >> 5) & 0x03, (kind >> 3) & 0x03
-    maker = decode_order_part(reader, ctx, maker_mode, None)
+    maker = decode_order_part(reader, ctx, maker_mode, None, zk)
     if maker_mode != REF:
-        ctx.register(maker, 0)
-    taker = decode_order_part(reader, ctx, taker_mode, maker.order)
+        ctx.register(maker, 0, zk)
+    taker = decode_order_part(reader, ctx, taker_mode, maker.order, zk)
     if maker_mode != REF and taker_mode != REF:
-        ctx.register(taker, 1)
+        ctx.register(taker, 1, zk)
     if kind & 0x04:
         size = taker.order.size
     else:
@@ -453,20 +510,24 @@ def decode_fill(kind: int, reader: Reader, ctx: TxContext) -> Fill:
 
 
 def encode_liquidate(tx: Liquidate, ctx: TxContext) -> bytes:
-    mode, maker = encode_order_part(tx.maker, ctx, None)
-    _register_parts(ctx, mode, tx.maker)
-    return bytes([K_LIQUIDATE, mode]) + uint(tx.account, 4) + uint(tx.size, 8) + maker
+    zk = is_zk_order(tx.maker, ctx)
+    mode, maker = encode_order_part(tx.maker, ctx, None, zk)
+    _register_parts(ctx, zk, mode, tx.maker)
+    head = mode | (LIQUIDATION_ZK if zk else 0)
+    return bytes([K_LIQUIDATE, head]) + uint(tx.account, 4) + uint(tx.size, 8) + maker
 
 
 def decode_liquidate(reader: Reader, ctx: TxContext) -> Liquidate:
-    mode = reader.uint(1, "liquidation mode")
+    head = reader.uint(1, "liquidation mode")
+    zk = ctx.zk and bool(head & LIQUIDATION_ZK)
+    mode = head & ~LIQUIDATION_ZK if zk else head
     if mode > RESUMED:
-        raise UnknownKind(f"liquidation order mode {mode} is unknown")
+        raise UnknownKind(f"liquidation order mode {head} is unknown")
     account = reader.uint(4, "account")
     size = reader.uint(8, "size")
-    maker = decode_order_part(reader, ctx, mode, None)
+    maker = decode_order_part(reader, ctx, mode, None, zk)
     if mode != REF:
-        ctx.register(maker, 0)
+        ctx.register(maker, 0, zk)
     return _build(Liquidate, account, maker, size)
 
 
@@ -680,16 +741,16 @@ def decode_tx(reader: Reader, ctx: TxContext) -> Tx:
     raise UnknownKind(f"tx kind {kind:#04x} is unknown")
 
 
-def encode_standalone(tx: Tx, domain_separator: bytes) -> bytes:
+def encode_standalone(tx: Tx, domain_separator: bytes, zk: bool = False) -> bytes:
     """The context-free encoding of one tx (block tx roots, forced txs from L1); an
-    unreadable L1 input or batch item is its own bytes."""
-    return encode_tx(tx, TxContext.standalone(domain_separator))
+    unreadable L1 input or batch item is its own bytes. ``zk``: a ZK deployment's."""
+    return encode_tx(tx, TxContext.standalone(domain_separator, zk=zk))
 
 
-def decode_standalone(data: bytes, domain_separator: bytes) -> Tx:
+def decode_standalone(data: bytes, domain_separator: bytes, zk: bool = False) -> Tx:
     """Decode a context-free encoding; the whole of ``data`` must be one tx."""
     reader = Reader(data)
-    tx = decode_tx(reader, TxContext.standalone(domain_separator))
+    tx = decode_tx(reader, TxContext.standalone(domain_separator, zk=zk))
     reader.finish("tx")
     return tx
 
