@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import re
 
-from rollbook.commitment.poseidon_tree import zero
 from rollbook.crypto.poseidon import poseidon
 from rollbook.exchange.accounts import owner_account
 from rollbook.exchange.leaves import Account
 from rollbook.exchange.txs import Deposit
 from rollbook.exchange.zkroot import (
-    POSITION_DEPTH,
     account_values,
     leaf_values,
+    positions_hash,
     zk_root,
     zk_state,
 )
@@ -104,4 +103,4 @@ def test_a_new_owners_first_deposit_opens_an_account() -> None:
 def test_the_circuits_empty_positions_are_the_trees() -> None:
     source = (zk.CIRCUITS / "deposit.circom").read_text()
     constants = [int(n) for n in re.findall(r"return (\d{20,});", source)]
-    assert constants == [zero(POSITION_DEPTH)]
+    assert constants == [positions_hash([])]

@@ -5,10 +5,11 @@ paths. A circuit pays ~250 constraints per level per leaf it opens, so ZK mode c
 to the same state in a denser layout (docs/design/zk.md, "The state tree"):
 
 - **accounts** by index (depth 32): an account's leaf hashes its fields (the
-  instrument list by its length only: :func:`account_hash`) and the root of its
-  **positions** (depth 6, by their place in the account's list, so the list's order
-  is committed; each holds its instrument id). The margin check opens one account
-  and its positions' short paths, not a leaf per position in a global tree.
+  instrument list by its length only: :func:`account_hash`) and the hash of its
+  **positions** in the list's order (:func:`positions_hash`). A fill's margin check
+  reads every position of both accounts, so one chained hash over them (Poseidon
+  over eleven values a call) costs a circuit a third of what a tree of position
+  leaves would; nothing reads one position alone but the escape hatch, which is rare.
 - **orders**: every account's order slots in one tree by ``account << 16 | slot``
   (depth 48). They are kept out of the account's leaf (StarkEx keeps its orders tree
   beside its vaults the same way) because a ZK batch does not publish the orders it
@@ -64,7 +65,7 @@ from rollbook.exchange.leaves import (
 )
 
 ACCOUNT_DEPTH = 32
-POSITION_DEPTH = 6  # 64 places: an account's 32, the insurance fund's 48
+POSITION_VALUES = 5  # instrument id, size, cost, funding snapshot, loss snapshot
 SLOT_DEPTH = 16
 ORDER_DEPTH = ACCOUNT_DEPTH + SLOT_DEPTH
 INSTRUMENT_DEPTH = 16
@@ -128,10 +129,25 @@ def leaf_hash(leaf: Leaf, *extra: int) -> int:
 ACCOUNT_VALUES = 18
 
 
+def positions_hash(held: Sequence[tuple[int, Position]]) -> int:
+    """The hash of an account's positions, ``(instrument id, position)`` in the list's
+    order: their values (:data:`POSITION_VALUES` each) in chunks of eleven, the last
+    padded with zeros; ``h = Poseidon(n, chunk 0)``, then ``h = Poseidon(h, chunk k)``.
+    A fixed width per call lets a circuit built for N positions hash any n <= N."""
+    values: list[int] = []
+    for instrument, position in held:
+        values += [instrument, *(v % P for v in position)]
+    values += [0] * (-len(values) % RATE if values else RATE)
+    running = poseidon([len(held), *values[:RATE]])
+    for at in range(RATE, len(values), RATE):
+        running = poseidon([running, *values[at : at + RATE]])
+    return running
+
+
 def account_values(account: Account, position_root: int) -> list[int]:
     """An account's leaf: its fields with the instrument list replaced by its length
-    (the positions' tree holds each instrument id at its place), then the positions'
-    root. Every account hashes the same number of elements (:data:`ACCOUNT_VALUES`),
+    (the positions' hash holds each instrument id in its place), then the positions'
+    hash. Every account hashes the same number of elements (:data:`ACCOUNT_VALUES`),
     so a circuit hashes it with a fixed shape."""
     values = [LEAF_TAGS[Account]]
     for name, field in zip(Account._fields, account, strict=True):
@@ -146,13 +162,6 @@ def account_hash(account: Account, position_root: int) -> int:
 def order_index(account: int, slot: int) -> int:
     """An order slot's place in the orders tree."""
     return account << SLOT_DEPTH | slot
-
-
-def _tree(depth: int, leaves: Iterable[tuple[int, int]]) -> PoseidonTree:
-    tree = PoseidonTree(depth)
-    for index, value in leaves:
-        tree.set(index, value)
-    return tree
 
 
 def settlement_index(asset: int, expiry: int) -> int:
@@ -267,11 +276,7 @@ class ZkCommitment:
             return
         if set(held) != set(account.instruments):
             raise ValueError(f"account {index}'s positions are not its instrument list")
-        by_place = [
-            (place, leaf_hash(held[instrument], instrument))
-            for place, instrument in enumerate(account.instruments)
-        ]
-        position_root = _tree(POSITION_DEPTH, by_place).root()
+        position_root = positions_hash([(i, held[i]) for i in account.instruments])
         self.position_roots[index] = position_root
         self.accounts.set(index, account_hash(account, position_root))
 

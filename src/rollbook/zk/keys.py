@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,6 +40,10 @@ class ZkUnavailable(ImportError):
 
 class ZkCacheError(Exception):
     """The key cache holds something this code did not write there."""
+
+
+class CircuitError(Exception):
+    """A circuit does not compile; the message holds the compiler's report."""
 
 
 class Unprovable(Exception):
@@ -63,6 +68,8 @@ class CircuitKeys:
     digest: str
     proving: Any
     verifying: Any
+    constraints: int
+    """The circuit's (non-linear) constraints, as the compiler counted them."""
 
     def verifier_args(self) -> list[Any]:
         """The verifying key as ``Groth16Verifier.vy``'s constructor arguments."""
@@ -87,9 +94,16 @@ def _sources(name: str) -> list[Path]:
     return [seen[file] for file in sorted(seen)]
 
 
+CACHE_LAYOUT = b"keys+stats"
+"""What a cache folder holds; part of the digest, so a change of it makes new folders."""
+
+
 def circuit_digest(name: str) -> str:
-    """SHA-256 of the prover's version, the circuit's name and its sources."""
-    digest = hashlib.sha256(_groth16().__version__.encode() + b"\0" + name.encode())
+    """SHA-256 of the cache's layout, the prover's version, the circuit's name and its
+    sources."""
+    digest = hashlib.sha256(
+        CACHE_LAYOUT + b"\0" + _groth16().__version__.encode() + b"\0" + name.encode()
+    )
     for path in _sources(name):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
@@ -114,24 +128,56 @@ def circuit_keys(name: str) -> CircuitKeys:
         # A fresh setup goes to a folder of its own, renamed into place whole: of two
         # processes that set up at once, one wins and the other loads the winner's
         # keys, so a proving key is never paired with another setup's verifying key.
-        proving, verifying = groth16py.setup_circom(str(source), [groth16py.circomlib_path(2)])
         folder.parent.mkdir(parents=True, exist_ok=True)
         fresh = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=folder.parent))
+        try:
+            proving, verifying, constraints = _setup(groth16py, source, fresh / "compiler.log")
+        except BaseException:
+            shutil.rmtree(fresh, ignore_errors=True)
+            raise
         (fresh / "verification_key.json").write_text(verifying.to_json())
+        (fresh / "stats.json").write_text(json.dumps({"constraints": constraints}))
         proving.save(str(fresh / "proving.key"))
         try:
             fresh.rename(folder)
         except OSError:  # another process put its keys there first
             shutil.rmtree(fresh, ignore_errors=True)
         else:
-            return CircuitKeys(name, digest, proving, verifying)
+            return CircuitKeys(name, digest, proving, verifying, constraints)
         if not (folder / "proving.key").is_file():
             # Never ours (a folder lands whole), and deleting it could delete another
             # process's keys as they land: the user removes it.
             raise ZkCacheError(f"{folder} is not a complete key folder: remove it")
     proving = groth16py.ProvingKey.load(str(folder / "proving.key"))
     verifying = groth16py.VerifyingKey.from_snarkjs((folder / "verification_key.json").read_text())
-    return CircuitKeys(name, digest, proving, verifying)
+    constraints = json.loads((folder / "stats.json").read_text())["constraints"]
+    return CircuitKeys(name, digest, proving, verifying, int(constraints))
+
+
+CONSTRAINTS = re.compile(rb"non-linear constraints: (\d+)")
+ANSI = re.compile(rb"\x1b\[[0-9;]*m")
+
+
+def _setup(groth16py: Any, source: Path, log: Path) -> tuple[Any, Any, int]:
+    """groth16py's setup of ``source``, with the compiler's report (which it prints
+    on the process's standard output) kept in ``log`` for the constraint count."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with log.open("wb") as out:
+        os.dup2(out.fileno(), 1)
+        try:
+            proving, verifying = groth16py.setup_circom(str(source), [groth16py.circomlib_path(2)])
+        except groth16py.WitnessError as exc:
+            os.dup2(saved, 1)
+            report = ANSI.sub(b"", log.read_bytes()).decode(errors="replace")
+            raise CircuitError(f"{source.name} does not compile:\n{report}") from exc
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    found = CONSTRAINTS.search(ANSI.sub(b"", log.read_bytes()))
+    if found is None:
+        raise ZkCacheError(f"the compiler reported no constraint count for {source.name}")
+    return proving, verifying, int(found.group(1))
 
 
 def prove(keys: CircuitKeys, inputs: Mapping[str, object], public: int) -> bytes:

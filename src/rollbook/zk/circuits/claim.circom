@@ -34,17 +34,15 @@ template BytesBitsBE(n) {
     }
 }
 
-template BatchClaim(n) {
+// The claim over data given as bits (most significant first).
+template ClaimOfBits(bits) {
     signal input old_root;
     signal input new_root;
-    signal input data[n];
+    signal input data[bits];
     signal output claim;
 
-    component data_bits = BytesBitsBE(n);
-    data_bits.in <== data;
-    component data_hash = Sha256(8 * n);
-    data_hash.in <== data_bits.out;
-
+    component data_hash = Sha256(bits);
+    data_hash.in <== data;
     component old_bits = FieldBitsBE();
     old_bits.in <== old_root;
     component new_bits = FieldBitsBE();
@@ -64,4 +62,19 @@ template BatchClaim(n) {
         power *= 2;
     }
     claim <== sum;
+}
+
+template BatchClaim(n) {
+    signal input old_root;
+    signal input new_root;
+    signal input data[n];
+    signal output claim;
+
+    component data_bits = BytesBitsBE(n);
+    data_bits.in <== data;
+    component hash = ClaimOfBits(8 * n);
+    hash.old_root <== old_root;
+    hash.new_root <== new_root;
+    hash.data <== data_bits.out;
+    claim <== hash.claim;
 }

@@ -11,9 +11,9 @@ include "bitify.circom";
 include "state.circom";
 include "tree.circom";
 
-// zkroot.ZERO for a new account's empty positions (6 levels).
+// zkroot.positions_hash of no positions: a new account's.
 function EMPTY_POSITIONS() {
-    return 20775607673010627194014556968476266066927294572720319469184847051418138353016;
+    return 9360644637339281731404031769602981527812191049496204724644500187104347980883;
 }
 
 template Deposit() {
@@ -57,6 +57,7 @@ template Deposit() {
 
     // The account: credited, or opened where there was none.
     component shape = AccountShape();
+    shape.enabled <== 1;
     for (var i = 0; i < 18; i++) {
         // the credit path's values; a fresh deposit's are the new account's below
         shape.values[i] <== account[i] + fresh * (AccountShapeFill(i) - account[i]);

@@ -54,13 +54,15 @@ function ORACLE() { return 8; }
 // An account's 18 values (zkroot.account_values) have a fixed shape: the tag, the
 // owner (20 bytes), the balance, four keys (20 bytes each), the nonces, the number of
 // positions, the margin mode, the positions' root.
+// Checked when enabled (a batch's unused step slot checks nothing).
 template AccountShape() {
+    signal input enabled;
     signal input values[18];
-    values[0] === 1;   // Account's tag
-    values[1] === 20;  // the owner is 20 bytes
-    values[4] === 4;   // four keys
-    values[5] === 20;
-    values[7] === 20;
-    values[9] === 20;
-    values[11] === 20;
+    (values[0] - 1) * enabled === 0;    // Account's tag
+    (values[1] - 20) * enabled === 0;   // the owner is 20 bytes
+    (values[4] - 4) * enabled === 0;    // four keys
+    (values[5] - 20) * enabled === 0;
+    (values[7] - 20) * enabled === 0;
+    (values[9] - 20) * enabled === 0;
+    (values[11] - 20) * enabled === 0;
 }

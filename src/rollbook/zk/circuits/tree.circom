@@ -54,3 +54,26 @@ template LeafUpdate(depth) {
     after.siblings <== siblings;
     new_root <== after.root;
 }
+
+// LeafUpdate when enabled; when not, nothing is checked and the root stays.
+template LeafUpdateIf(depth) {
+    signal input enabled;
+    signal input old_root;
+    signal input old_leaf;
+    signal input new_leaf;
+    signal input index;
+    signal input siblings[depth];
+    signal output new_root;
+
+    component before = PathRoot(depth);
+    before.leaf <== old_leaf;
+    before.index <== index;
+    before.siblings <== siblings;
+    (before.root - old_root) * enabled === 0;
+
+    component after = PathRoot(depth);
+    after.leaf <== new_leaf;
+    after.index <== index;
+    after.siblings <== siblings;
+    new_root <== old_root + enabled * (after.root - old_root);
+}

@@ -1,0 +1,191 @@
+"""The fill circuit (``fill.circom``'s FillStep in FillTest) against the STF (#8).
+
+A fill the Python STF settles in ZK mode — opening, adding to, reducing, closing
+(the list's later places moving up) and flipping positions, a new order and a
+continued one, lazy funding paid into the pools — is provable from the ZK layout of
+the state before it to exactly the ZK root of the state after it. A wrong new root,
+an over-filled order, a bad signature, a size or price other than the record's, and a
+fill that leaves an account under its initial margin are not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from rollbook.crypto.poseidon import P
+from rollbook.exchange.orders import SignedOrder
+from rollbook.exchange.stf import apply_tx
+from rollbook.exchange.txs import Fill
+from rollbook.exchange.types import OrderFlags, Side
+from rollbook.exchange.zkroot import zk_root
+from rollbook.sim.world import GENESIS_TIME, World, base, usd
+from rollbook.zk.witness import fill_claim, fill_record, fill_witness
+from tests.zk.helpers import provable
+
+CIRCUIT = "fill8_test"
+HOUR = 3600
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Step:
+    """A fill the STF applied, its witness and public input."""
+
+    inputs: dict[str, Any]
+    claim: int
+    old_root: int
+    new_root: int
+    record: list[int]
+    world: World
+    maker: SignedOrder
+
+
+def zk_world() -> World:
+    w = World(zk=True)
+    assert w.list_perp().ok
+    assert w.list_perp(2, "BTC_USDC-PERPETUAL", 2, 1_000_000, 10_000).ok
+    for name in ("alice", "bob", "carol"):
+        w.add_trader(name, 100_000)
+    publish(w, 0, usd(2000), usd(50_000))
+    return w
+
+
+def publish(w: World, at: int, eth: int, btc: int, premium: int = 0) -> None:
+    w.now = GENESIS_TIME + at
+    update = w.oracle_update({1: eth, 2: btc}, {1: eth + premium, 2: btc})
+    receipt = w.l2(update)
+    assert receipt.ok, receipt
+
+
+def fill(w: World, maker: SignedOrder, taker: SignedOrder, size: int) -> Step:
+    before = w.state.copy()
+    tx = Fill(maker, taker, size)
+    env = w.env()
+    receipt = apply_tx(w.state, tx, env)
+    assert receipt.ok, receipt
+    inputs = fill_witness(before, w.state, tx, env)
+    old_root, new_root = zk_root(before.items()), zk_root(w.state.items())
+    record = fill_record(tx)
+    claim = fill_claim(old_root, new_root, env, record)
+    return Step(inputs, claim, old_root, new_root, record, w, maker)
+
+
+def claim_for(step: Step, new_root: int | None = None, record: list[int] | None = None) -> int:
+    return fill_claim(
+        step.old_root,
+        step.new_root if new_root is None else new_root,
+        step.world.env(),
+        step.record if record is None else record,
+    )
+
+
+@pytest.fixture(scope="module")
+def opened() -> Step:
+    """Alice buys 1 ETH from Bob's resting sell: both open a position."""
+    w = zk_world()
+    alice, bob = w.traders["alice"], w.traders["bob"]
+    maker = w.order(bob, Side.SELL, usd(2000), base(2))
+    taker = w.order(alice, Side.BUY, usd(2000), base(1))
+    return fill(w, maker, taker, base(1))
+
+
+def test_a_fill_that_opens_positions_is_provable_and_only_to_the_stfs_root(opened: Step) -> None:
+    assert provable(CIRCUIT, opened.inputs, opened.claim)
+    assert not provable(CIRCUIT, opened.inputs, claim_for(opened, new_root=opened.new_root + 1))
+    bigger = [*opened.record[:4], opened.record[4] + base(1), opened.record[5]]
+    wider = dict(opened.inputs, size=base(2))
+    assert not provable(CIRCUIT, wider, claim_for(opened, record=bigger))
+
+
+def test_a_bad_signature_is_not_provable(opened: Step) -> None:
+    sig = [list(s) for s in opened.inputs["sig"]]
+    sig[1][2] = (sig[1][2] + 1) % P  # the taker's S
+    assert not provable(CIRCUIT, dict(opened.inputs, sig=sig), opened.claim)
+
+
+def test_continuing_an_order_and_closing_a_position_are_provable(opened: Step) -> None:
+    w = opened.world
+    alice, carol = w.traders["alice"], w.traders["carol"]
+    maker = opened.maker
+    # Carol takes the rest of Bob's order (a continued order: no signature checked).
+    step = fill(w, maker, w.order(carol, Side.BUY, usd(2000), base(1)), base(1))
+    assert step.inputs["continuing"] == [1, 0]
+    assert provable(CIRCUIT, step.inputs, step.claim)
+    # Bob's order is now full: one more lot over-fills it.
+    over = fill_inputs_over(step)
+    assert not provable(CIRCUIT, over, step.claim)
+    # Alice buys BTC, then sells her ETH back to Carol: her list shifts (BTC moves up).
+    maker = w.order(carol, Side.SELL, usd(50_000), base(1, 1), instrument=2)
+    taker = w.order(alice, Side.BUY, usd(50_000), base(1, 1), instrument=2)
+    step = fill(w, maker, taker, base(1, 1))
+    assert provable(CIRCUIT, step.inputs, step.claim)
+    maker = w.order(carol, Side.BUY, usd(2000), base(1))
+    step = fill(w, maker, w.order(alice, Side.SELL, usd(2000), base(1)), base(1))
+    assert w.state.account(alice.index).instruments == (2,)
+    assert provable(CIRCUIT, step.inputs, step.claim)
+
+
+def fill_inputs_over(step: Step) -> dict[str, Any]:
+    """The step's inputs with the maker's slot claiming the order already full."""
+    slots = [list(s) for s in step.inputs["slot"]]
+    slots[0][2] = step.inputs["order"][0][4]  # filled = size
+    return dict(step.inputs, slot=slots)
+
+
+def test_funding_and_a_flip_are_provable() -> None:
+    w = zk_world()
+    alice, bob = w.traders["alice"], w.traders["bob"]
+    step = fill(
+        w,
+        w.order(bob, Side.SELL, usd(2000), base(2)),
+        w.order(alice, Side.BUY, usd(2000), base(2)),
+        base(2),
+    )
+    # Marks above the index for an hour: longs pay funding at their next touch.
+    publish(w, 600, usd(2000), usd(50_000), premium=usd(10))
+    publish(w, HOUR, usd(2000), usd(50_000), premium=usd(10))
+    funding = w.state.instrument(1).funding_index
+    assert funding != 0 and w.state.position(alice.index, 1).funding_snap != funding
+    # Alice sells 3: she flips to short 1, paying her funding first.
+    step = fill(
+        w,
+        w.order(bob, Side.BUY, usd(2000), base(3)),
+        w.order(alice, Side.SELL, usd(2000), base(3)),
+        base(3),
+    )
+    assert w.state.position(alice.index, 1).size == -base(1)
+    assert provable(CIRCUIT, step.inputs, step.claim)
+
+
+def test_a_fill_under_initial_margin_is_not_provable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The STF refuses a fill that leaves the taker under IM; with the STF's margin
+    check switched off (here only, to get the state it would write) the circuit still
+    refuses it."""
+    w = zk_world()
+    alice, bob = w.traders["alice"], w.traders["bob"]
+    maker = w.order(bob, Side.SELL, usd(2000), base(1_000))
+    taker = w.order(alice, Side.BUY, usd(2000), base(1_000), flags=OrderFlags.NONE)
+    refused = apply_tx(w.state.copy(), Fill(maker, taker, base(1_000)), w.env())
+    assert not refused.ok and refused.error == "NotEnoughFunds"
+    monkeypatch.setattr("rollbook.exchange.trading.require_initial_margin", lambda *a, **k: None)
+    step = fill(w, maker, taker, base(1_000))
+    assert not provable(CIRCUIT, step.inputs, step.claim)
+
+
+def test_instruments_beyond_the_batch_are_refused() -> None:
+    w = zk_world()
+    assert w.list_perp(16, "SOL_USDC-PERPETUAL", 3).ok
+    before = w.state.copy()
+    alice, bob = w.traders["alice"], w.traders["bob"]
+    tx = Fill(
+        w.order(bob, Side.SELL, usd(2000), base(1)),
+        w.order(alice, Side.BUY, usd(2000), base(1)),
+        base(1),
+    )
+    assert apply_tx(w.state, tx, w.env()).ok
+    with pytest.raises(ValueError, match="beyond the circuit"):
+        fill_witness(before, w.state, tx, w.env())
