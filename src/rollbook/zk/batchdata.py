@@ -47,9 +47,10 @@ from rollbook.codec.txroot import merkle_path, merkle_root
 
 VERSION = 1
 HEADER_BYTES = 37
-MAX_DATA_BYTES = 120_000
-"""``ZkRollup.vy``'s bound on ``data`` (a batch's calldata stays under the 128 KiB an
-L1 node relays)."""
+MAX_DATA_BYTES = 32_768
+"""``ZkRollup.vy``'s bound on ``data``: above any batch circuit's fixed size (SHA-256
+is ~30k constraints per 64 bytes, ~15M for 32 KiB), and small enough that the
+contract's memory, laid out for the bound, stays cheap."""
 MAX_INPUTS = 1024
 MAX_ITEM_BYTES = 4096
 MAX_WITHDRAWALS = 4096

@@ -39,7 +39,11 @@ interface IPortal:
 R: constant(uint256) = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 VERSION: constant(uint256) = 1
 HEADER_BYTES: constant(uint256) = 37
-MAX_DATA_BYTES: constant(uint256) = 120000
+# Over any batch circuit's data (SHA-256 costs ~30k constraints per 64 bytes in the
+# circuit: 32 KiB is ~15M). Vyper lays each Bytes[MAX] buffer out whole in memory,
+# and memory's gas grows with the square of its size: at 120,000 bytes the fixed
+# cost of `submit` was ~100k gas higher (docs/design/zk.md "On L1").
+MAX_DATA_BYTES: constant(uint256) = 32768
 MAX_INPUTS: constant(uint256) = 1024
 MAX_ITEM_BYTES: constant(uint256) = 4096
 MAX_WITHDRAWALS: constant(uint256) = 4096
@@ -96,19 +100,15 @@ def submit(batch_index: uint256, new_root: uint256, data: Bytes[MAX_DATA_BYTES],
     assert new_root < R, "ZkRollup: the new state root is not a field element (below r)"
     size: uint256 = len(data)
     assert size >= HEADER_BYTES, "ZkRollup: the data is shorter than its header"
-    # Read in this frame only (an internal call would copy the data: Vyper passes
-    # Bytes by value), one word at a time from one copy padded with a zero word, so a
-    # field in the last 32 bytes reads whole (as BatchInbox.post does).
-    padded: Bytes[MAX_DATA_BYTES + 32] = concat(data, empty(bytes32))
-    assert self._field(extract32(padded, 0), 1) == VERSION, "ZkRollup: unknown batch data version"
-    assert self._field(extract32(padded, 1), 8) == self.chain_id, "ZkRollup: the data is for another chain"
-    assert self._field(extract32(padded, 9), 8) == batch_index, "ZkRollup: the data is for another batch"
-    first_input: uint256 = self._field(extract32(padded, 17), 8)
+    assert convert(slice(data, 0, 1), uint256) == VERSION, "ZkRollup: unknown batch data version"
+    assert convert(slice(data, 1, 8), uint256) == self.chain_id, "ZkRollup: the data is for another chain"
+    assert convert(slice(data, 9, 8), uint256) == batch_index, "ZkRollup: the data is for another batch"
+    first_input: uint256 = convert(slice(data, 17, 8), uint256)
     assert first_input == self.inputs_taken, "ZkRollup: the L1 inputs must start where the last batch stopped"
-    n_inputs: uint256 = self._field(extract32(padded, 25), 2)
-    first_withdrawal: uint256 = self._field(extract32(padded, 27), 8)
+    n_inputs: uint256 = convert(slice(data, 25, 2), uint256)
+    first_withdrawal: uint256 = convert(slice(data, 27, 8), uint256)
     assert first_withdrawal == self.next_withdrawal_id, "ZkRollup: the withdrawal ids must follow the last batch's"
-    n_withdrawals: uint256 = self._field(extract32(padded, 35), 2)
+    n_withdrawals: uint256 = convert(slice(data, 35, 2), uint256)
 
     # The L1 inputs, in the queue's order from where the last batch stopped: the
     # sequencer can neither invent, skip nor reorder one.
@@ -122,7 +122,7 @@ def submit(batch_index: uint256, new_root: uint256, data: Bytes[MAX_DATA_BYTES],
         if i >= n_inputs:
             break
         assert at + 2 <= size, "ZkRollup: the data ends inside its L1 inputs"
-        length: uint256 = self._field(extract32(padded, at), 2)
+        length: uint256 = convert(slice(data, at, 2), uint256)
         assert length <= MAX_ITEM_BYTES and at + 2 + length <= size, "ZkRollup: an L1 input overruns the data"
         assert keccak256(slice(data, at + 2, length)) == staticcall self.queue.item_hash(first_input + i), "ZkRollup: an L1 input is not the queue's entry at its place"
         at += 2 + length
@@ -141,7 +141,7 @@ def submit(batch_index: uint256, new_root: uint256, data: Bytes[MAX_DATA_BYTES],
     for i: uint256 in range(MAX_WITHDRAWALS):
         if i >= n_withdrawals:
             break
-        amount: uint256 = self._field(extract32(padded, at + 20), 8)
+        amount: uint256 = convert(slice(data, at + 20, 8), uint256)
         assert amount > 0, "ZkRollup: a withdrawal's amount must be positive"
         leaf: bytes32 = keccak256(concat(
             b"\x00", convert(convert(first_withdrawal + i, uint64), bytes8), slice(data, at, WITHDRAWAL_BYTES)
@@ -168,13 +168,6 @@ def submit(batch_index: uint256, new_root: uint256, data: Bytes[MAX_DATA_BYTES],
         batch_index=batch_index, new_root=new_root, data_hash=data_hash, inputs_end=end,
         first_withdrawal=first_withdrawal, withdrawals=n_withdrawals, withdrawals_root=root,
     )
-
-
-@pure
-@internal
-def _field(word: bytes32, width: uint256) -> uint256:
-    """The big-endian `width`-byte integer a word starts with."""
-    return convert(word, uint256) >> (256 - 8 * width)
 
 
 # -- what the Portal reads (it takes this contract as its `oracle`) -------------------
