@@ -56,6 +56,14 @@ def push(item_hash: bytes32) -> uint256:
 
 @view
 @external
+def item_hash(index: uint256) -> bytes32:
+    """The item hash of entry `index` alone (one storage read, where `entries` reads
+    three): the ZK rollup checks each L1 input a batch consumes against it."""
+    return self.entries[index].item_hash
+
+
+@view
+@external
 def due(index: uint256, origin: uint256) -> bool:
     """Whether entry `index` exists and arrived by L1 block `origin`: an L2 block with
     that origin must take it before any sequenced tx."""

@@ -8,7 +8,10 @@
         join the `InputQueue` as block tx items, so the one-step executor (#7) loads
         them from L1; a forced tx that is not one canonical owner action or forced
         close is refused here, so every queued one is a tx derivation takes.
-        Withdrawals are proven against a *final* output root and paid once.
+        Withdrawals are proven against a *final* output root and paid once. In ZK
+        mode (#8) the `oracle` is the `ZkRollup`: a withdrawal a verified batch
+        published is paid from its data's Merkle root (`withdraw_verified`), at once,
+        from the same escrow and under the same paid-once map.
 @dev    A withdrawal leaf sits in the withdrawals tree (a compact sparse Merkle tree,
         docs/design/batch.md section 4) at path keccak(encode_key(("wd", id))) with
         value keccak(encode_leaf(Withdrawal(owner, amount))); the encodings are the
@@ -18,6 +21,7 @@
 from ethereum.ercs import IERC20
 
 import ownertx
+import txroot
 
 interface IInputQueue:
     def push(item_hash: bytes32) -> uint256: nonpayable
@@ -28,6 +32,9 @@ interface IOutputOracle:
     def challenge_window() -> uint256: view
     def count() -> uint256: view
     def is_final(index: uint256) -> bool: view
+
+interface IZkRollup:
+    def withdrawals_root(batch_index: uint256) -> bytes32: view
 
 struct SettlementProof:
     leaf: Bytes[67]
@@ -47,6 +54,7 @@ K_DEPOSIT: constant(bytes1) = 0x0b
 K_FORCED_CLOSE: constant(uint8) = 17
 MAX_DEPTH: constant(uint256) = 256
 U64_LIMIT: constant(uint256) = 2**64
+MODE_ZK: constant(uint256) = 2  # output_version = mode << 16 | STF version
 
 event Deposited:
     deposit_id: indexed(uint256)
@@ -270,6 +278,34 @@ def withdraw(
     self.paid_total += amount
     assert extcall self.collateral.transfer(owner, amount, default_return_value=True), "Portal: transfer failed"
     log WithdrawalPaid(withdrawal_id=withdrawal_id, owner=owner, amount=amount, output_index=output_index)
+
+
+@external
+def withdraw_verified(
+    batch_index: uint256,
+    withdrawal_id: uint256,
+    owner: address,
+    amount: uint256,
+    position: uint256,
+    siblings: DynArray[bytes32, txroot.DEPTH],
+):
+    """ZK mode: pay withdrawal `withdrawal_id`, published by verified batch
+    `batch_index` at `position` among its withdrawals (its Merkle path `siblings`,
+    rollbook.zk.batchdata.withdrawal_path). Payable in the block the batch verified in."""
+    assert self.output_version >> 16 == MODE_ZK, "Portal: only ZK mode pays withdrawals from verified batches"
+    assert not self.paid[withdrawal_id], "Portal: withdrawal already paid"
+    assert amount > 0 and amount < U64_LIMIT, "Portal: amount out of range"
+    assert withdrawal_id < U64_LIMIT, "Portal: a withdrawal id is a u64"
+    root: bytes32 = staticcall IZkRollup(self.oracle.address).withdrawals_root(batch_index)
+    leaf: bytes32 = keccak256(concat(
+        b"\x00", convert(convert(withdrawal_id, uint64), bytes8), convert(owner, bytes20),
+        convert(convert(amount, uint64), bytes8),
+    ))
+    assert root != empty(bytes32) and txroot.fold(leaf, position, siblings) == root, "Portal: the withdrawal is not among the verified batch's withdrawals"
+    self.paid[withdrawal_id] = True
+    self.paid_total += amount
+    assert extcall self.collateral.transfer(owner, amount, default_return_value=True), "Portal: transfer failed"
+    log WithdrawalPaid(withdrawal_id=withdrawal_id, owner=owner, amount=amount, output_index=batch_index)
 
 
 # -- the escape hatch ------------------------------------------------------------------
