@@ -16,12 +16,14 @@ from rollbook.chain.derive import ChainConfig
 from rollbook.codec.txcodec import NO_SIGNATURE
 from rollbook.crypto import eddsa
 from rollbook.crypto.eip712 import Domain
-from rollbook.exchange.leaves import NO_KEY, Account, OrderSlot
+from rollbook.exchange.governance import MAX_POSITIONS_LIMIT
+from rollbook.exchange.leaves import NO_KEY, Account, Globals, OrderSlot
 from rollbook.exchange.orders import SignedOrder, sign_order, sign_order_zk
 from rollbook.exchange.state import State
 from rollbook.exchange.stf import Block, BlockTx, apply_block
 from rollbook.exchange.txs import Fill, RevokeKey
 from rollbook.exchange.types import Side
+from rollbook.exchange.zkmode import ZK_POSITIONS
 from rollbook.sim.world import TEST_DOMAIN, Trader, World, base, key_from_label, usd
 from tests.exchange.helpers import conservation_holds, reject
 from tests.exchange.test_rules_fills import make_world
@@ -54,10 +56,13 @@ def trade(world: World) -> SignedOrder:
 
 def apart_from_keys(state: State) -> dict[object, object]:
     """Every leaf, with what names a key blanked: the accounts' keys, the slots'
-    order hashes and signers."""
+    order hashes and signers; and the genesis position bound, which differs by mode
+    (``exchange.zkmode``)."""
     out: dict[object, object] = {}
     for key, leaf in state.items():
-        if isinstance(leaf, Account):
+        if isinstance(leaf, Globals):
+            leaf = leaf._replace(max_positions=0)
+        elif isinstance(leaf, Account):
             leaf = leaf._replace(keys=())
         elif isinstance(leaf, OrderSlot):
             leaf = leaf._replace(order_hash=b"", signer=b"")
@@ -71,6 +76,8 @@ def test_a_zk_fill_settles_exactly_like_the_optimistic_one(fast: bool) -> None:
     ask = trade(zk)
     assert apart_from_keys(zk.state) == apart_from_keys(optimistic.state)
     assert zk.state.root() != optimistic.state.root()  # the keys and hashes do differ
+    assert zk.state.globals().max_positions == ZK_POSITIONS
+    assert optimistic.state.globals().max_positions == MAX_POSITIONS_LIMIT
     maker = zk.traders["maker"]
     key = eddsa.seed_key_id(maker.trading_key)
     assert zk.state.account(maker.index).keys[0] == key

@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 
 from rollbook.crypto.poseidon import P
+from rollbook.exchange.leaves import instrument_key
 from rollbook.exchange.orders import SignedOrder
 from rollbook.exchange.stf import apply_tx
 from rollbook.exchange.txs import Fill
 from rollbook.exchange.types import OrderFlags, Side
 from rollbook.exchange.zkroot import zk_root
-from rollbook.sim.world import GENESIS_TIME, World, base, usd
+from rollbook.sim.world import GENESIS_TIME, World, base, perp_spec, usd
 from rollbook.zk.witness import fill_claim, fill_record, fill_witness
 from tests.zk.helpers import provable
 
@@ -178,7 +179,10 @@ def test_a_fill_under_initial_margin_is_not_provable(monkeypatch: pytest.MonkeyP
 
 def test_instruments_beyond_the_batch_are_refused() -> None:
     w = zk_world()
-    assert w.list_perp(16, "SOL_USDC-PERPETUAL", 3).ok
+    # The STF refuses the listing in ZK mode (exchange.zkmode); the witness builder
+    # still refuses a state that holds one (here put there directly).
+    assert w.list_perp(16, "SOL_USDC-PERPETUAL", 3).error == "ZkUnprovable"
+    w.state.put(instrument_key(16), perp_spec(16, "SOL_USDC-PERPETUAL", 3))
     before = w.state.copy()
     alice, bob = w.traders["alice"], w.traders["bob"]
     tx = Fill(

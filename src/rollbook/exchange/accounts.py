@@ -47,6 +47,7 @@ from rollbook.exchange.txs import (
     Transfer,
     Withdraw,
 )
+from rollbook.exchange.zkmode import require_standard_margin
 
 MAX_KEYS = 4
 
@@ -232,9 +233,13 @@ def set_margin_mode(state: State, env: TxEnv, tx: SetMarginMode) -> None:
     """Switch the account between standard and portfolio margin (owner-signed).
 
     The account must meet its initial margin in the new mode; no risk-reducing
-    exemption applies, since a switch changes no position.
+    exemption applies, since a switch changes no position. ZK mode has standard
+    margin only (:mod:`rollbook.exchange.zkmode`): a switch to portfolio margin is
+    refused there.
     """
     account = authorise_owner(state, env, tx, tx.account)
+    if env.zk:
+        require_standard_margin(tx.account, tx.portfolio)
     if account.portfolio == tx.portfolio:
         mode = "portfolio" if tx.portfolio else "standard"
         raise MalformedTx(f"account {tx.account} is already in {mode} margin")

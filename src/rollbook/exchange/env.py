@@ -12,6 +12,7 @@ an *order* is authorised (:mod:`rollbook.exchange.orders`): in optimistic mode b
 EdDSA-Poseidon signature of its Poseidon digest. A signature of the other mode's
 length is refused. Owner actions and oracle reports are secp256k1 (EIP-712) in both
 modes (:meth:`TxEnv.signer`); docs/design/zk.md says what ZK mode will do for them.
+ZK mode also refuses every tx its circuits cannot prove (:mod:`rollbook.exchange.zkmode`).
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ class TxEnv:
     fast: bool = False
     """Settle common fills with the optimised twin (:mod:`rollbook.exchange.fast`)."""
     zk: bool = False
-    """ZK mode: orders are signed by Baby Jubjub trading keys (module docstring)."""
+    """ZK mode: orders are signed by Baby Jubjub trading keys (module docstring), and
+    txs beyond the circuits' bounds are refused (:mod:`rollbook.exchange.zkmode`)."""
 
     def order_digest(self, order: Order) -> bytes:
         """The digest of ``order`` in this domain and mode (memoised when cached)."""

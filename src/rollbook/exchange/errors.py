@@ -149,5 +149,13 @@ class NotLiquidatable(ExchangeError):
     """The account is not below maintenance (or the backstop threshold)."""
 
 
+class ZkUnprovable(ExchangeError):
+    """ZK mode refuses a tx its circuits could not prove (:mod:`rollbook.exchange.zkmode`).
+
+    A tx the STF accepts but no circuit proves would stall a ZK chain for good, so the
+    STF refuses it like any other invalid input: the state is unchanged.
+    """
+
+
 class InvariantError(Exception):
     """A money invariant or STF precondition is broken: a bug, never user input."""

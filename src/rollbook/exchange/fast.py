@@ -85,6 +85,8 @@ def _check_order(
 ) -> tuple[Account, OrderSlot]:
     order = signed.order
     account = cast(Account | None, leaves.get(account_key(order.account)))
+    # The fund's orders and portfolio accounts are never common: the readable STF
+    # settles them, or refuses them in ZK mode (rollbook.exchange.zkmode).
     if account is None or order.account == INSURANCE_FUND or account.portfolio:
         raise Fallback
     if order.expiry < env.timestamp or order.expiry > env.timestamp + lifetime:

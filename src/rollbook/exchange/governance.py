@@ -3,7 +3,9 @@
 They arrive only from L1, through the timelock (ARCHITECTURE section 4: listings,
 parameters and the oracle set change through a timelock at least as long as the exit
 window). Each is validated here so that no parameter can make the STF divide by zero,
-overflow a wire width, or set a liquidation fee above 1.5 %.
+overflow a wire width, or set a liquidation fee above 1.5 %. In ZK mode they are also
+held within the circuits' bounds (:mod:`rollbook.exchange.zkmode`): perpetuals only,
+instrument ids below ``ZK_INSTRUMENTS``, at most ``ZK_POSITIONS`` positions.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ from rollbook.exchange.txs import (
     SetInstrumentParams,
     SetOracle,
     SetRiskParams,
+)
+from rollbook.exchange.zkmode import (
+    refuse_options,
+    require_instrument_id,
+    require_position_bound,
 )
 
 MAX_FEE_PPM = 100_000
@@ -98,6 +105,8 @@ def list_instrument(state: State, env: TxEnv, tx: ListInstrument) -> None:
     _require(0 <= spec.instrument_id <= U16_MAX, "instrument id out of range")
     _require(state.get(instrument_key(spec.instrument_id)) is None, "instrument id already listed")
     _require(isinstance(spec.kind, InstrumentKind), "unknown instrument kind")
+    if env.zk:
+        require_instrument_id(spec.instrument_id)
     _require(0 < len(spec.symbol) <= 64, "symbol must be 1..64 characters")
     check_grid(spec.asset, spec.tick, spec.lot)
     check_risk_fields(
@@ -136,6 +145,8 @@ def list_option_chain(state: State, env: TxEnv, tx: ListOptionChain) -> None:
     lie at 08:00 UTC, more than the 30-minute settlement window ahead of the block.
     """
     require_l1(env)
+    if env.zk:
+        refuse_options(tx.underlying)
     _require(is_expiry_time(tx.expiry), "option expiries are at 08:00 UTC")
     _require(
         env.timestamp + SETTLEMENT_WINDOW < tx.expiry <= env.timestamp + MAX_EXPIRY_HORIZON,
@@ -266,6 +277,8 @@ def set_risk_params(state: State, env: TxEnv, tx: SetRiskParams) -> None:
         0 < tx.max_positions <= MAX_POSITIONS_LIMIT,
         f"max positions must be 1..{MAX_POSITIONS_LIMIT}",
     )
+    if env.zk:
+        require_position_bound(tx.max_positions)
     _require(0 < tx.max_order_lifetime <= 365 * 86_400, "order lifetime must be 1 s .. 1 year")
     _require(0 < tx.liq_band_ppm <= PPM, "liquidation band out of range")
     _require(0 < tx.backstop_ppm <= PPM, "backstop threshold out of range")

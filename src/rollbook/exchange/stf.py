@@ -34,7 +34,7 @@ from rollbook.exchange.governance import (
     set_oracle,
     set_risk_params,
 )
-from rollbook.exchange.leaves import Account, OwnerIndex, account_key, owner_key
+from rollbook.exchange.leaves import GLOBALS_KEY, Account, OwnerIndex, account_key, owner_key
 from rollbook.exchange.liquidation import backstop, forced_close, liquidate
 from rollbook.exchange.oracle import apply_oracle_update
 from rollbook.exchange.state import State
@@ -62,6 +62,7 @@ from rollbook.exchange.txs import (
     Unreadable,
     Withdraw,
 )
+from rollbook.exchange.zkmode import zk_globals
 
 STF_VERSION = 1
 
@@ -194,9 +195,14 @@ def apply_block(
     return receipts
 
 
-def genesis(governance: bytes) -> State:
-    """The genesis state: the insurance fund as account 0, owned by governance."""
-    state = State()
+def genesis(governance: bytes, zk: bool = False) -> State:
+    """The genesis state: the insurance fund as account 0, owned by governance.
+
+    A ZK chain's genesis (``zk``) starts with the position bound of ZK mode's fill
+    circuit (:func:`rollbook.exchange.zkmode.zk_globals`), so it never holds a state
+    its circuits cannot prove; governance cannot raise it there.
+    """
+    state = State({GLOBALS_KEY: zk_globals()} if zk else None)
     state.put(account_key(0), Account(owner=governance))
     state.put(owner_key(governance), OwnerIndex(0))
     return state

@@ -56,6 +56,7 @@ from rollbook.exchange.positions import (
 from rollbook.exchange.state import State
 from rollbook.exchange.txs import Fill
 from rollbook.exchange.types import OrderFlags, Side
+from rollbook.exchange.zkmode import require_not_fund
 
 EMPTY_HASH = bytes(32)
 
@@ -189,7 +190,10 @@ def apply_side(
 
 
 def settle_fill(state: State, env: TxEnv, tx: Fill) -> None:
-    """Settle one fill between a maker and a taker order (docs/design/consensus.md §3)."""
+    """Settle one fill between a maker and a taker order (docs/design/consensus.md §3).
+
+    In ZK mode an order of the insurance fund is refused (:mod:`rollbook.exchange.zkmode`).
+    """
     maker, taker = tx.maker.order, tx.taker.order
     if maker.instrument != taker.instrument:
         raise MalformedTx("maker and taker orders are for different instruments")
@@ -199,6 +203,10 @@ def settle_fill(state: State, env: TxEnv, tx: Fill) -> None:
         raise MalformedTx("an account cannot trade with itself")
     if taker.flags & OrderFlags.POST_ONLY:
         raise PostOnlyTaker("a post-only order cannot take liquidity")
+    if env.zk:
+        # The fill circuit proves fills of ordinary accounts (the fund's are liquidations).
+        require_not_fund(maker.account, "maker")
+        require_not_fund(taker.account, "taker")
     state.step("fill.instrument", instrument_key(maker.instrument), GLOBALS_KEY)
     instrument = active_instrument(state, maker.instrument, env.timestamp)
     price = maker.price

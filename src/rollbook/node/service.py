@@ -42,6 +42,7 @@ from rollbook.chain.l1 import L1Block, L1Ref
 from rollbook.chain.sequencer import next_batch
 from rollbook.crypto.secp256k1 import private_key_address
 from rollbook.exchange.state import State
+from rollbook.exchange.zkmode import unprovable
 from rollbook.matching.book import BookDelta
 from rollbook.node.core import Outcome, Refused, Sequencer, Trade
 from rollbook.node.inputs import Input, ObserveL1, Record, Tick, decode_record, encode_record
@@ -89,10 +90,25 @@ class L1Port(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Genesis:
+    """A chain's start: its state, configuration, L1 anchor and instrument grid.
+
+    A ZK chain's state must be one its circuits can prove
+    (:func:`rollbook.exchange.zkmode.unprovable`; ``stf.genesis(..., zk=True)`` makes
+    one): otherwise its first batch could never be proven.
+    """
+
     state: State
     cfg: ChainConfig
     l1_genesis: L1Ref
     grid: dict[int, tuple[int, int]]
+
+    def __post_init__(self) -> None:
+        if self.cfg.zk:
+            problems = unprovable(self.state)
+            if problems:
+                raise ValueError(
+                    "a ZK chain's genesis must be provable by its circuits: " + "; ".join(problems)
+                )
 
 
 @dataclass

@@ -145,7 +145,7 @@ class World:
 
     def __post_init__(self) -> None:
         self.separator = self.domain.separator()
-        self.state: State = genesis(private_key_address(self.governance_key))
+        self.state: State = genesis(private_key_address(self.governance_key), zk=self.zk)
         self.traders: dict[str, Trader] = {}
         self.next_deposit = 0
         receipt = self.l1(
