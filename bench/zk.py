@@ -25,18 +25,23 @@ from typing import Any
 
 import boa
 
+from rollbook.exchange import zkmode
 from rollbook.exchange.stf import apply_tx
 from rollbook.exchange.txs import Fill
 from rollbook.exchange.types import Side
 from rollbook.l1.compile import source_path
 from rollbook.sim.world import GENESIS_TIME, World, base, usd
 from rollbook.zk import keys as zk
-from rollbook.zk.batch import HEADER_BYTES, RECORD_BYTES, AppliedFill, batch_witness
+from rollbook.zk.batch import (
+    RECORD_BYTES,
+    REST_HEADER_BYTES,
+    AppliedFill,
+    batch_witness,
+)
+from rollbook.zk.batchdata import HEADER_BYTES, BatchData
 from rollbook.zk.witness import Shape
 
-HEADER = bytes([1]) + (31337).to_bytes(8, "big") + bytes(HEADER_BYTES - 9)
-FILL_HEADER = 1 + 8 + 32
-"""What a fill batch adds after the header: kind, time, domain."""
+HEADER = BatchData(31337, 0, 0, (), 0, ())
 
 
 def instruments_for(positions: int) -> int:
@@ -53,9 +58,11 @@ def circuit(slots: int, positions: int) -> str:
 
 def loaded_world(positions: int) -> tuple[World, list[AppliedFill]]:
     """Two fills at one block time between accounts that each hold ``positions - 1``
-    other perpetuals."""
-    w = World(zk=True)
+    other perpetuals, in a ZK deployment whose circuits are ``FillBatch(S, positions,
+    instruments_for(positions))`` (the STF's ZK-mode bounds raised to match)."""
     instruments = instruments_for(positions)
+    zkmode.ZK_POSITIONS, zkmode.ZK_INSTRUMENTS = positions, instruments
+    w = World(zk=True)
     for i in range(1, instruments):
         assert w.list_perp(i, f"P{i}_USDC-PERPETUAL", i).ok
     for name in ("alice", "bob", "carol", "dave"):
@@ -95,9 +102,7 @@ def prove_time(name: str, inputs: dict[str, Any], public: int, runs: int) -> tup
 
 def verifier_gas(name: str, proof: bytes, public: int) -> int:
     keys = zk.circuit_keys(name)
-    verifier = boa.load_partial(str(source_path("Groth16Verifier"))).deploy(
-        *keys.verifier_args()
-    )
+    verifier = boa.load_partial(str(source_path("Groth16Verifier"))).deploy(*keys.verifier_args())
     verifier.verify(proof, public)
     return int(verifier._computation.get_gas_used())
 
@@ -145,7 +150,7 @@ def run(argv: list[str]) -> dict[str, Any]:
         "by_positions": rows,
         "goals": {"constraints_per_fill_8": 150_000, "verifier_gas": 250_000},
         "l1_bytes_per_fill": RECORD_BYTES,
-        "l1_bytes_per_fill_batch": HEADER_BYTES + FILL_HEADER,
+        "l1_bytes_per_fill_batch": HEADER_BYTES + REST_HEADER_BYTES,
         "oracle_funding_deposit_bytes": "not yet: fill batches only (docs/design/zk.md)",
         "prover": "groth16py 0.2.0 (arkworks, single-threaded), BN254 Groth16",
         "machine_note": "see docs/benchmarks.md",

@@ -28,3 +28,17 @@ def provable(circuit: str, inputs: Mapping[str, object], public: int) -> bool:
     except zk.Unprovable:
         return False
     return True
+
+
+def proof_of(circuit: str, inputs: Mapping[str, object], public: int) -> bytes:
+    """A proof that ``circuit`` holds for ``inputs`` with public input ``public``;
+    :class:`Unprovable` if it does not."""
+    return zk.prove(zk.circuit_keys(circuit), inputs, public)
+
+
+def verifies(circuit: str, proof: bytes, public: int) -> bool:
+    """Whether ``proof`` holds for ``public``. A circuit's public input is a function
+    of its inputs, so the proof of some inputs that holds for one claim and not for
+    another shows that those inputs prove that claim and no other, at the cost of a
+    check instead of a second proof."""
+    return zk.verify(zk.circuit_keys(circuit), proof, public)

@@ -21,13 +21,14 @@ from rollbook.zk.batch import (
     batch_witness,
     record,
 )
+from rollbook.zk.batchdata import HEADER_BYTES, BatchData
 from rollbook.zk.claim import claim, data_hash
-from tests.zk.helpers import provable
+from tests.zk.helpers import proof_of, provable, verifies
 from tests.zk.test_fill import zk_world
 
 CIRCUIT = "fills2_p8"
 SLOTS = 2
-HEADER = bytes([1]) + (31337).to_bytes(8, "big") + bytes(28)
+HEADER = BatchData(31337, 0, 0, (), 0, ())
 
 
 def apply(w: World, tx: Fill) -> AppliedFill:
@@ -53,15 +54,15 @@ def test_two_fills_are_one_provable_batch_and_nothing_else_is() -> None:
     inputs, data, public = batch_witness(fills[0].before, fills, HEADER, SLOTS)
     old_root, new_root = zk_root(fills[0].before.items()), zk_root(w.state.items())
     assert public == claim(old_root, new_root, data_hash(data))
-    assert provable(CIRCUIT, inputs, public)
-    # Another byte of data, another new root: not the claim the circuit proves.
+    proof = proof_of(CIRCUIT, inputs, public)
+    # Another byte of data, another new root: not the claim these inputs prove.
     changed = data[:-1] + bytes([data[-1] ^ 1])
-    assert not provable(CIRCUIT, inputs, claim(old_root, new_root, data_hash(changed)))
-    assert not provable(CIRCUIT, inputs, claim(old_root, new_root + 1, data_hash(data)))
+    assert not verifies(CIRCUIT, proof, claim(old_root, new_root, data_hash(changed)))
+    assert not verifies(CIRCUIT, proof, claim(old_root, new_root + 1, data_hash(data)))
     # A header that claims L1 inputs the batch does not apply.
     header = list(inputs["header"])
     header[26] = 1
-    with_input = bytes(header) + data[len(HEADER) :]
+    with_input = bytes(header) + data[HEADER_BYTES:]
     assert not provable(
         CIRCUIT, dict(inputs, header=header), claim(old_root, new_root, data_hash(with_input))
     )
@@ -69,7 +70,7 @@ def test_two_fills_are_one_provable_batch_and_nothing_else_is() -> None:
 
 @pytest.mark.slow
 def test_a_batch_with_an_unused_slot_is_provable() -> None:
-    w, fills = two_fills()
+    _, fills = two_fills()
     inputs, data, public = batch_witness(fills[0].before, fills[:1], HEADER, SLOTS)
     assert data.endswith(bytes(16))
     assert provable(CIRCUIT, inputs, public)

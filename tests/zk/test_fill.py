@@ -24,7 +24,7 @@ from rollbook.exchange.types import OrderFlags, Side
 from rollbook.exchange.zkroot import zk_root
 from rollbook.sim.world import GENESIS_TIME, World, base, perp_spec, usd
 from rollbook.zk.witness import fill_claim, fill_record, fill_witness
-from tests.zk.helpers import provable
+from tests.zk.helpers import proof_of, provable, verifies
 
 CIRCUIT = "fill8_test"
 HOUR = 3600
@@ -95,8 +95,8 @@ def opened() -> Step:
 
 
 def test_a_fill_that_opens_positions_is_provable_and_only_to_the_stfs_root(opened: Step) -> None:
-    assert provable(CIRCUIT, opened.inputs, opened.claim)
-    assert not provable(CIRCUIT, opened.inputs, claim_for(opened, new_root=opened.new_root + 1))
+    proof = proof_of(CIRCUIT, opened.inputs, opened.claim)
+    assert not verifies(CIRCUIT, proof, claim_for(opened, new_root=opened.new_root + 1))
     bigger = [*opened.record[:4], opened.record[4] + base(1), opened.record[5]]
     wider = dict(opened.inputs, size=base(2))
     assert not provable(CIRCUIT, wider, claim_for(opened, record=bigger))
@@ -119,11 +119,11 @@ def test_continuing_an_order_and_closing_a_position_are_provable(opened: Step) -
     # Bob's order is now full: one more lot over-fills it.
     over = fill_inputs_over(step)
     assert not provable(CIRCUIT, over, step.claim)
-    # Alice buys BTC, then sells her ETH back to Carol: her list shifts (BTC moves up).
+    # Alice buys BTC (a fill as the first), then sells her ETH back to Carol: her
+    # list shifts (BTC moves up).
     maker = w.order(carol, Side.SELL, usd(50_000), base(1, 1), instrument=2)
     taker = w.order(alice, Side.BUY, usd(50_000), base(1, 1), instrument=2)
-    step = fill(w, maker, taker, base(1, 1))
-    assert provable(CIRCUIT, step.inputs, step.claim)
+    fill(w, maker, taker, base(1, 1))
     maker = w.order(carol, Side.BUY, usd(2000), base(1))
     step = fill(w, maker, w.order(alice, Side.SELL, usd(2000), base(1)), base(1))
     assert w.state.account(alice.index).instruments == (2,)

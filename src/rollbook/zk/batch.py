@@ -4,7 +4,7 @@ A ZK batch proves a run of fills in one proof: S step slots, each a fill or unus
 from the state root before to the root after, with the batch's public data bound by
 the one public input ``claim = sha256(old_root ‖ new_root ‖ sha256(data)) mod r``
 (:mod:`rollbook.zk.claim`). The data is the header (:mod:`rollbook.zk.batchdata`'s 37
-bytes, with no L1 inputs and no withdrawals), then ``kind (1: fills) ‖ time (u64) ‖
+bytes, with no L1 inputs and no withdrawals), then a rest of ``kind (1: fills) ‖ time (u64) ‖
 domain (32 bytes)`` and one 16-byte record per slot:
 
 ====== ===== ==================================================
@@ -26,7 +26,7 @@ the sequencer keeps it out (docs/design/zk.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rollbook.exchange.env import TxEnv
@@ -34,6 +34,7 @@ from rollbook.exchange.leaves import INSURANCE_FUND
 from rollbook.exchange.state import State
 from rollbook.exchange.txs import Fill
 from rollbook.exchange.zkroot import ORDER_DEPTH, zk_state
+from rollbook.zk.batchdata import HEADER_BYTES, BatchData
 from rollbook.zk.claim import claim, data_hash
 from rollbook.zk.witness import (
     DEFAULT_SHAPE,
@@ -46,7 +47,8 @@ from rollbook.zk.witness import (
 
 FILLS = 1
 RECORD_BYTES = 16
-HEADER_BYTES = 37
+REST_HEADER_BYTES = 1 + 8 + 32
+"""A fill batch's rest starts with its kind, its time and the domain."""
 WIDTHS = (1, 7, 28, 28, 32, 32)
 STEP_INPUTS = (
     "size",
@@ -97,29 +99,28 @@ def record(fill: AppliedFill) -> bytes:
     return packed.to_bytes(RECORD_BYTES, "big")
 
 
-def fill_data(
-    header: bytes, now: int, separator: bytes, records: Sequence[bytes], slots: int
-) -> bytes:
-    """A fill batch's data: the header, the kind, the time, the domain, ``slots``
-    records (unused ones zeros)."""
-    if len(header) != HEADER_BYTES:
-        raise ValueError(f"a batch header is {HEADER_BYTES} bytes")
+def fill_rest(now: int, separator: bytes, records: Sequence[bytes], slots: int) -> bytes:
+    """A fill batch's rest: the kind, the time, the domain and ``slots`` records
+    (unused ones zeros)."""
     if len(records) > slots:
         raise ValueError(f"{len(records)} fills do not fit {slots} slots")
     padding = bytes(RECORD_BYTES) * (slots - len(records))
-    kind = bytes([FILLS]) + now.to_bytes(8, "big") + separator
-    return header + kind + b"".join(records) + padding
+    return bytes([FILLS]) + now.to_bytes(8, "big") + separator + b"".join(records) + padding
 
 
 def batch_witness(
     start: State,
     fills: Sequence[AppliedFill],
-    header: bytes,
+    header: BatchData,
     slots: int,
     shape: Shape = DEFAULT_SHAPE,
 ) -> tuple[dict[str, Any], bytes, int]:
     """The fill batch circuit's inputs, the batch's data and its claim, for ``fills``
-    applied one after the other from ``start`` (all at one block time)."""
+    applied one after the other from ``start`` (all at one block time). ``header``
+    places the batch (its chain, index, where the L1 inputs and withdrawals stand); a
+    fill batch takes no L1 input and makes no withdrawal."""
+    if header.inputs or header.withdrawals:
+        raise ValueError("a fill batch takes no L1 input and makes no withdrawal")
     if not fills:
         raise ValueError("a batch holds at least one fill")
     env = fills[0].env
@@ -133,10 +134,12 @@ def batch_witness(
         inputs[name] = [step[name] for step in steps] + [unused[name]] * (slots - len(steps))
     end = zk_state(fills[-1].after.items())
     inputs["fund_siblings"] = end.accounts.path(INSURANCE_FUND)
-    inputs["header"] = list(header)
+    records = [record(f) for f in fills]
+    rest = fill_rest(env.timestamp, env.domain_separator, records, slots)
+    data = replace(header, rest=rest).encode()
+    inputs["header"] = list(data[:HEADER_BYTES])
     inputs["now"] = env.timestamp
     inputs["domain"] = domain_elements(env.domain_separator)
-    data = fill_data(header, env.timestamp, env.domain_separator, [record(f) for f in fills], slots)
     return inputs, data, claim(layout.root(), end.root(), data_hash(data))
 
 
