@@ -108,7 +108,11 @@ def verifier_gas(name: str, proof: bytes, public: int) -> int:
 
 
 def measure(positions: int, runs: int) -> dict[str, Any]:
-    _, fills = loaded_world(positions)
+    bounds = zkmode.ZK_POSITIONS, zkmode.ZK_INSTRUMENTS
+    try:
+        _, fills = loaded_world(positions)
+    finally:
+        zkmode.ZK_POSITIONS, zkmode.ZK_INSTRUMENTS = bounds
     shape = Shape(positions, instruments_for(positions))
     one, two = circuit(1, positions), circuit(2, positions)
     setup_start = time.perf_counter()

@@ -246,3 +246,27 @@ def test_optimistic_mode_fills_the_insurance_funds_orders(fast: bool) -> None:
     assert world.l2(Fill(world.order(alice, Side.SELL, usd(2000), base(1)), bid, base(1))).ok
     assert world.state.account(0).instruments == ()
     assert conservation_holds(world)
+
+
+# -- a fill's record ------------------------------------------------------------------------
+
+
+def test_zk_mode_refuses_a_fill_its_record_cannot_hold(fast: bool) -> None:
+    """A record holds the price in 32 bits of ticks: with a tick of one quote unit,
+    $5,000 is 5e9 ticks. Optimistic mode has no records and fills it."""
+    for zk in (True, False):
+        world = make_world(zk=zk, fast=fast)
+        assert world.list_perp(3, "XYZ_USDC-PERPETUAL", 3, 1, base(1)).ok
+        world.advance(1)
+        assert world.l2(world.oracle_update({3: usd(5000)}, {3: usd(5000)})).ok
+        alice, bob = world.add_trader("alice", 100_000), world.add_trader("bob", 100_000)
+        fill = Fill(
+            world.order(bob, Side.SELL, usd(5000), base(1), instrument=3),
+            world.order(alice, Side.BUY, usd(5000), base(1), instrument=3),
+            base(1),
+        )
+        if zk:
+            receipt = reject(world, fill, *UNPROVABLE)
+            assert "5000000000 ticks" in receipt.message
+        else:
+            assert world.l2(fill).ok

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from rollbook.crypto.poseidon import P
+from rollbook.exchange.leaves import instrument_key
 from rollbook.exchange.stf import apply_tx
 from rollbook.exchange.txs import Fill
 from rollbook.exchange.types import Side
@@ -80,6 +82,20 @@ def test_a_batch_with_an_unused_slot_is_provable() -> None:
     orders = [list(map(list, pair)) for pair in inputs["order"]]
     orders[1][0][0] = fills[1].tx.maker.order.account
     assert not provable(CIRCUIT, dict(inputs, order=orders), public)
+    # Nor hold a position of its own, whose settlement would pay into a pool: a
+    # made-up BTC position (Bob's account values, one position) paying 1e8 of funding.
+    accounts = [[list(a) for a in pair] for pair in inputs["account"]]
+    lists = [[[list(e) for e in side] for side in pair] for pair in inputs["list"]]
+    accounts[1][0] = list(inputs["account"][0][0])
+    accounts[1][0][15] = 1
+    btc = fills[0].before.instrument(2)
+    lists[1][0][0] = [2, base(1), 0, (btc.funding_index - 10**20) % P, btc.loss_index_long]
+    forged = dict(inputs, account=accounts, list=lists, t=[inputs["t"][0], [1, 0]])
+    paid = fills[0].after.copy()
+    paid.put(instrument_key(2), btc._replace(pool=btc.pool + base(1)))
+    old_root = zk_root(fills[0].before.items())
+    forged_claim = claim(old_root, zk_root(paid.items()), data_hash(data))
+    assert not provable(CIRCUIT, forged, forged_claim)
 
 
 def test_a_record_packs_the_fill() -> None:
@@ -96,6 +112,9 @@ def test_a_record_packs_the_fill() -> None:
 
 
 def test_a_fill_beyond_a_record_is_refused() -> None:
+    """The STF refuses such a fill in ZK mode (tests/exchange/test_rules_zk_mode.py);
+    the record's own packing refuses it too (here the STF's refusal is bypassed by
+    applying the fill in optimistic mode)."""
     w = zk_world()
     alice, bob = w.traders["alice"], w.traders["bob"]
     # A tick of one quote unit: $5,000 is 5e9 ticks, beyond a record's 32 bits.
@@ -107,5 +126,7 @@ def test_a_fill_beyond_a_record_is_refused() -> None:
         w.order(alice, Side.BUY, usd(5000), base(1), instrument=3),
         base(1),
     )
+    assert w.l2(fill).error == "ZkUnprovable"
+    applied = AppliedFill(w.state.copy(), w.state.copy(), fill, w.env())
     with pytest.raises(RecordTooWide, match="does not fit 32 bits"):
-        record(apply(w, fill))
+        record(applied)

@@ -10,7 +10,7 @@ fill that leaves an account under its initial margin are not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -100,6 +100,16 @@ def test_a_fill_that_opens_positions_is_provable_and_only_to_the_stfs_root(opene
     bigger = [*opened.record[:4], opened.record[4] + base(1), opened.record[5]]
     wider = dict(opened.inputs, size=base(2))
     assert not provable(CIRCUIT, wider, claim_for(opened, record=bigger))
+
+
+def test_a_fill_dated_before_the_last_oracle_report_is_not_provable(opened: Step) -> None:
+    """A batch's time is never before the oracle's last report (the STF's blocks never
+    go back and a report is never after its block), so a prover cannot date a fill
+    into the past, where an expired order was live."""
+    assert opened.world.state.oracle().last_timestamp == opened.inputs["now"]
+    earlier = replace(opened.world.env(), timestamp=int(opened.inputs["now"]) - 1)
+    public = fill_claim(opened.old_root, opened.new_root, earlier, opened.record)
+    assert not provable(CIRCUIT, dict(opened.inputs, now=earlier.timestamp), public)
 
 
 def test_a_bad_signature_is_not_provable(opened: Step) -> None:

@@ -38,6 +38,7 @@ from rollbook.exchange.orders import SignedOrder
 from rollbook.exchange.state import State
 from rollbook.exchange.txs import Fill
 from rollbook.exchange.types import OrderFlags, Side
+from rollbook.exchange.zkmode import RECORD_ACCOUNTS, RECORD_UNITS
 
 _DENOMINATOR = SIZE_ONE * INDEX_SCALE
 _POST_ONLY = int(OrderFlags.POST_ONLY)
@@ -246,6 +247,12 @@ def settle_fill_fast(state: State, env: TxEnv, tx: Fill) -> None:
     size = tx.size
     if price % instrument.tick or size % instrument.lot:
         raise Fallback
+    if env.zk and (
+        price // instrument.tick >= RECORD_UNITS
+        or size // instrument.lot >= RECORD_UNITS
+        or max(maker.account, taker.account) >= RECORD_ACCOUNTS
+    ):
+        raise Fallback  # the readable STF refuses it (rollbook.exchange.zkmode)
     if (taker.side is Side.BUY and price > taker.price) or (
         taker.side is Side.SELL and price < taker.price
     ):

@@ -56,7 +56,7 @@ from rollbook.exchange.positions import (
 from rollbook.exchange.state import State
 from rollbook.exchange.txs import Fill
 from rollbook.exchange.types import OrderFlags, Side
-from rollbook.exchange.zkmode import require_not_fund
+from rollbook.exchange.zkmode import require_not_fund, require_record_fits
 
 EMPTY_HASH = bytes(32)
 
@@ -192,7 +192,8 @@ def apply_side(
 def settle_fill(state: State, env: TxEnv, tx: Fill) -> None:
     """Settle one fill between a maker and a taker order (docs/design/consensus.md §3).
 
-    In ZK mode an order of the insurance fund is refused (:mod:`rollbook.exchange.zkmode`).
+    In ZK mode an order of the insurance fund, and a fill its record cannot hold, are
+    refused (:mod:`rollbook.exchange.zkmode`).
     """
     maker, taker = tx.maker.order, tx.taker.order
     if maker.instrument != taker.instrument:
@@ -218,6 +219,9 @@ def settle_fill(state: State, env: TxEnv, tx: Fill) -> None:
         taker.side is Side.SELL and price < taker.price
     ):
         raise PriceNotAllowed(f"maker price {price} is beyond the taker's limit {taker.price}")
+    if env.zk:
+        lots, ticks = tx.size // instrument.lot, price // instrument.tick
+        require_record_fits(maker.account, taker.account, lots, ticks)
     max_positions = state.globals().max_positions
     value = notional(price, tx.size)
     maker_fee = ppm_of(value, instrument.maker_fee_ppm, Rounding.UP)

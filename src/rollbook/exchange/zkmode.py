@@ -14,7 +14,10 @@ unchanged, every tx that would lead out of what the fill circuit proves:
   instrument's id is its place in the batch's instrument cache): governance lists no
   instrument with a larger id;
 - the **insurance fund does not trade by orders**: it takes positions only in
-  liquidations, so a fill naming an order of account 0 is refused.
+  liquidations, so a fill naming an order of account 0 is refused;
+- a fill **fits its 16-byte record** (``rollbook.zk.batch``): accounts below
+  :data:`RECORD_ACCOUNTS`, the size below :data:`RECORD_UNITS` lots and the price below
+  as many ticks.
 
 Optimistic mode refuses none of these: its fraud-proof executor runs every step the
 STF runs, within the bounds of :mod:`rollbook.exchange.governance`.
@@ -40,6 +43,31 @@ ZK_INSTRUMENTS = 16
 """The bound on instrument ids in ZK mode: ``K`` of the default ``FillBatch(S, N, K)``,
 the size of a batch's instrument cache, in which an instrument's id is its place. A
 deployment that proves with bigger circuits raises it."""
+
+
+RECORD_ACCOUNTS = 1 << 28
+"""A fill record's account field is 28 bits (``rollbook.zk.batch``)."""
+
+RECORD_UNITS = 1 << 32
+"""A fill record's size (in lots) and price (in ticks) are 32 bits each."""
+
+
+def require_record_fits(maker: int, taker: int, lots: int, ticks: int) -> None:
+    """A fill's record holds its accounts, its size in lots and its price in ticks.
+
+    Raises:
+        ZkUnprovable: a field is beyond its width in the record.
+    """
+    if maker >= RECORD_ACCOUNTS or taker >= RECORD_ACCOUNTS:
+        raise ZkUnprovable(
+            f"ZK mode: a fill's record holds accounts below {RECORD_ACCOUNTS}"
+            f" (maker {maker}, taker {taker})"
+        )
+    if lots >= RECORD_UNITS or ticks >= RECORD_UNITS:
+        raise ZkUnprovable(
+            f"ZK mode: a fill's record holds sizes and prices below {RECORD_UNITS} lots and"
+            f" ticks (this fill: {lots} lots at {ticks} ticks)"
+        )
 
 
 def refuse_options(underlying: str) -> NoReturn:

@@ -175,8 +175,8 @@ class ZkCommitment:
 
     :meth:`apply` takes the leaves a tx or a block wrote (``None``: deleted); built
     from nothing with a whole state's leaves it is :func:`zk_state`. An account is
-    rehashed once per call however many of its leaves changed; its positions' tree is
-    rebuilt (at most 64 places: the list's order may have shifted).
+    rehashed once per call however many of its leaves changed, its positions' hash
+    taken again over the whole list (the list's order may have shifted).
     """
 
     def __init__(self) -> None:

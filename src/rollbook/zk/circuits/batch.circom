@@ -56,6 +56,7 @@ template FillBatch(S, N, K) {
     component before = StateRoot();
     before.components <== components;
     component open = OpenWorking(K);
+    open.now <== now;
     open.components <== components;
     open.listed <== listed;
     open.cache <== cache;

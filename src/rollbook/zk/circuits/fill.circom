@@ -34,6 +34,7 @@ function G_FEES() { return 4; }
 function G_MAX_POSITIONS() { return 7; }
 function G_LIFETIME() { return 8; }
 function GLOBAL_VALUES() { return 12; }
+function OR_LAST_REPORT() { return 3; }
 function OR_STALENESS() { return 4; }
 function ORACLE_VALUES() { return 6; }
 
@@ -72,6 +73,9 @@ template FillSide(N, K) {
     shape.values <== account;
     account[A_PORTFOLIO()] === 0;
     signal n <== account[A_POSITIONS()];
+    // An unused slot holds no position: without this its made-up positions would pay
+    // made-up settlements into the pools, which are not gated.
+    n * (1 - enabled) === 0;
     component fits = LessEqThan(8);
     fits.in[0] <== n;
     fits.in[1] <== N;
@@ -347,7 +351,7 @@ template FillSide(N, K) {
             paid[j][i] <== pick[i].pick[j] * settle[i].payment;
             sum += paid[j][i];
         }
-        pool_delta[j] <== sum;
+        pool_delta[j] <== sum * enabled;
     }
     // max(x, 0) = (x + |x|) / 2
     long_change <== (new + new_sign.abs - old - old_sign.abs) / 2;
@@ -584,6 +588,7 @@ template FillStep(N, K) {
 // instruments (listed ones at their id; an unlisted place is all zeros), the globals,
 // the oracle's staleness bound and the insurance fund's account.
 template OpenWorking(K) {
+    signal input now;
     signal input components[9];
     signal input listed[K];
     signal input cache[K][INSTRUMENT_VALUES()];
@@ -604,6 +609,13 @@ template OpenWorking(K) {
     o.in <== oracle;
     o.out === components[ORACLE()];
     staleness <== oracle[OR_STALENESS()];
+    // The batch's time is not before the oracle's last report (a report is never
+    // after its block, and block times never go back): a prover cannot date a batch
+    // into the past beyond it. L1 keeps batch times in order (docs/design/zk.md).
+    component after_report = LessEqThan(64);
+    after_report.in[0] <== oracle[OR_LAST_REPORT()];
+    after_report.in[1] <== now;
+    after_report.out === 1;
 }
 
 // The instruments' root of K places (zkroot: depth 16, the id is the place).
@@ -656,6 +668,7 @@ template FillTest(N, K) {
     component before = StateRoot();
     before.components <== components;
     component open = OpenWorking(K);
+    open.now <== now;
     open.components <== components;
     open.listed <== listed;
     open.cache <== cache;

@@ -1,7 +1,7 @@
 pragma circom 2.1.0;
 
 // ZK mode's state layout (rollbook.exchange.zkroot): leaves as field elements hashed
-// by chained Poseidon, and the state root over the eight components.
+// by chained Poseidon, and the state root over the nine components.
 
 include "poseidon.circom";
 
