@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from rollbook.crypto.poseidon import P
-from rollbook.exchange.leaves import instrument_key
+from rollbook.exchange.leaves import instrument_key, slot_key
 from rollbook.exchange.orders import SignedOrder
+from rollbook.exchange.state import State
 from rollbook.exchange.stf import apply_tx
 from rollbook.exchange.txs import Fill
 from rollbook.exchange.types import OrderFlags, Side
@@ -63,16 +64,21 @@ def publish(w: World, at: int, eth: int, btc: int, premium: int = 0) -> None:
 
 
 def fill(w: World, maker: SignedOrder, taker: SignedOrder, size: int) -> Step:
+    """Apply a fill to the world; its witness from the states before and after."""
     before = w.state.copy()
     tx = Fill(maker, taker, size)
-    env = w.env()
-    receipt = apply_tx(w.state, tx, env)
+    receipt = apply_tx(w.state, tx, w.env())
     assert receipt.ok, receipt
-    inputs = fill_witness(before, w.state, tx, env)
-    old_root, new_root = zk_root(before.items()), zk_root(w.state.items())
+    return step_of(w, before, w.state, tx)
+
+
+def step_of(w: World, before: State, after: State, tx: Fill) -> Step:
+    env = w.env()
+    inputs = fill_witness(before, after, tx, env)
+    old_root, new_root = zk_root(before.items()), zk_root(after.items())
     record = fill_record(tx)
     claim = fill_claim(old_root, new_root, env, record)
-    return Step(inputs, claim, old_root, new_root, record, w, maker)
+    return Step(inputs, claim, old_root, new_root, record, w, tx.maker)
 
 
 def claim_for(step: Step, new_root: int | None = None, record: list[int] | None = None) -> int:
@@ -127,8 +133,8 @@ def test_continuing_an_order_and_closing_a_position_are_provable(opened: Step) -
     assert step.inputs["continuing"] == [1, 0]
     assert provable(CIRCUIT, step.inputs, step.claim)
     # Bob's order is now full: one more lot over-fills it.
-    over = fill_inputs_over(step)
-    assert not provable(CIRCUIT, over, step.claim)
+    over = over_fill(w, maker, w.order(carol, Side.BUY, usd(2000), base(1)))
+    assert not provable(CIRCUIT, over.inputs, over.claim)
     # Alice buys BTC (a fill as the first), then sells her ETH back to Carol: her
     # list shifts (BTC moves up).
     maker = w.order(carol, Side.SELL, usd(50_000), base(1, 1), instrument=2)
@@ -140,11 +146,19 @@ def test_continuing_an_order_and_closing_a_position_are_provable(opened: Step) -
     assert provable(CIRCUIT, step.inputs, step.claim)
 
 
-def fill_inputs_over(step: Step) -> dict[str, Any]:
-    """The step's inputs with the maker's slot claiming the order already full."""
-    slots = [list(s) for s in step.inputs["slot"]]
-    slots[0][2] = step.inputs["order"][0][4]  # filled = size
-    return dict(step.inputs, slot=slots)
+def over_fill(w: World, maker: SignedOrder, taker: SignedOrder) -> Step:
+    """One more lot of a full maker order, which the STF refuses (OverFill), with the
+    state it would write: the same fill applied to a copy whose maker slot is one lot
+    short of full, and the slot then set to one lot over."""
+    tx = Fill(maker, taker, base(1))
+    assert apply_tx(w.state.copy(), tx, w.env()).error == "OverFill"
+    key = slot_key(maker.order.account, maker.order.slot)
+    full = w.state.slot(maker.order.account, maker.order.slot)
+    short = w.state.copy()
+    short.put(key, full._replace(filled=full.filled - base(1)))
+    assert apply_tx(short, tx, w.env()).ok
+    short.put(key, full._replace(filled=full.filled + base(1)))
+    return step_of(w, w.state, short, tx)
 
 
 def test_funding_and_a_flip_are_provable() -> None:

@@ -17,6 +17,7 @@ ZK mode also refuses every tx its circuits cannot prove (:mod:`rollbook.exchange
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rollbook.crypto.eddsa import SIGNATURE_SIZE as ZK_SIGNATURE_SIZE
@@ -98,33 +99,33 @@ class TxEnv:
                 f"bad signature: ZK mode takes 96-byte EdDSA order signatures, "
                 f"got {len(signature)} bytes"
             )
-        cache = self.cache
-        if cache is not None:
-            found = cache.signers.get(digest + signature)
-            if found is not None:
-                return found
-        try:
-            key = recover_key_id(digest, signature)
-        except ZkSignatureError as exc:
-            raise BadSignature(f"bad signature: {exc}") from exc
-        if cache is not None:
-            cache.signers[digest + signature] = key
-        return key
+        return self._recovered(digest, signature, recover_key_id, ZkSignatureError)
 
     def signer(self, digest: bytes, signature: bytes) -> bytes:
         """The address whose secp256k1 key signed ``digest``; raises :class:`BadSignature`.
 
         Owner txs and oracle reports in either mode, orders in optimistic mode.
         """
+        return self._recovered(digest, signature, recover_address, SignatureError)
+
+    def _recovered(
+        self,
+        digest: bytes,
+        signature: bytes,
+        recover: Callable[[bytes, bytes], bytes],
+        failure: type[Exception],
+    ) -> bytes:
+        """``recover(digest, signature)``, memoised when cached (a 65-byte and a 96-byte
+        signature never share a key); ``failure`` becomes :class:`BadSignature`."""
         cache = self.cache
         if cache is not None:
             found = cache.signers.get(digest + signature)
             if found is not None:
                 return found
         try:
-            address = recover_address(digest, signature)
-        except SignatureError as exc:
+            signer = recover(digest, signature)
+        except failure as exc:
             raise BadSignature(f"bad signature: {exc}") from exc
         if cache is not None:
-            cache.signers[digest + signature] = address
-        return address
+            cache.signers[digest + signature] = signer
+        return signer

@@ -71,28 +71,29 @@ class Order:
         if self.flags & OrderFlags.POST_ONLY and self.flags & (OrderFlags.IOC | OrderFlags.FOK):
             raise MalformedTx("a post-only order cannot be IOC or FOK")
 
+    def values(self) -> tuple[int, ...]:
+        """The signed fields as integers, in the struct's order: what both digests
+        encode and the ZK circuits take."""
+        return (
+            self.account,
+            self.instrument,
+            int(self.side),
+            self.price,
+            self.size,
+            self.max_fee_ppm,
+            self.expiry,
+            self.slot,
+            self.nonce,
+            int(self.flags),
+        )
+
     def struct_hash(self) -> bytes:
         """``hashStruct(Order)`` per EIP-712: the type hash, then one word per field.
 
         Every field was range-checked on construction, so each fits its word.
         """
-        return keccak256(
-            b"".join(
-                (
-                    ORDER_TYPEHASH,
-                    self.account.to_bytes(32, "big"),
-                    self.instrument.to_bytes(32, "big"),
-                    int(self.side).to_bytes(32, "big"),
-                    self.price.to_bytes(32, "big"),
-                    self.size.to_bytes(32, "big"),
-                    self.max_fee_ppm.to_bytes(32, "big"),
-                    self.expiry.to_bytes(32, "big"),
-                    self.slot.to_bytes(32, "big"),
-                    self.nonce.to_bytes(32, "big"),
-                    int(self.flags).to_bytes(32, "big"),
-                )
-            )
-        )
+        words = [value.to_bytes(32, "big") for value in self.values()]
+        return keccak256(b"".join([ORDER_TYPEHASH, *words]))
 
     def digest(self, domain_separator: bytes) -> bytes:
         """The 32-byte digest a trading key signs in the given domain."""
@@ -109,22 +110,7 @@ class Order:
         if len(domain_separator) != 32:
             raise MalformedTx("a domain separator is 32 bytes")
         domain = int.from_bytes(domain_separator, "big")
-        return poseidon(
-            [
-                domain >> 128,
-                domain & _LOW_128,
-                self.account,
-                self.instrument,
-                int(self.side),
-                self.price,
-                self.size,
-                self.max_fee_ppm,
-                self.expiry,
-                self.slot,
-                self.nonce,
-                int(self.flags),
-            ]
-        ).to_bytes(32, "big")
+        return poseidon([domain >> 128, domain & _LOW_128, *self.values()]).to_bytes(32, "big")
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,19 +81,8 @@ def working_inputs(state: State, layout: ZkCommitment, shape: Shape) -> dict[str
 
 
 def order_fields(signed: SignedOrder) -> list[int]:
-    o = signed.order
-    return [
-        o.account,
-        o.instrument,
-        int(o.side),
-        o.price,
-        o.size,
-        o.max_fee_ppm,
-        o.expiry,
-        o.slot,
-        o.nonce,
-        int(o.flags),
-    ]
+    """An order's fields as the circuit takes them (``Order.values``)."""
+    return list(signed.order.values())
 
 
 def fill_witness(
