@@ -27,10 +27,15 @@ def test_keys_are_cached_whole_and_a_foreign_folder_is_refused(
     (folder / "verification_key.json").unlink()
     folder.rmdir()
     first = setup("key_auth")
-    assert sorted(p.name for p in folder.iterdir()) == ["proving.key", "verification_key.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "proving.key",
+        "stats.json",
+        "verification_key.json",
+    ]
     assert [p for p in folder.parent.iterdir() if p != folder] == []  # no leftovers
     second = setup("key_auth")  # loaded from the cache: the same pair
     assert second.verifying.to_json() == first.verifying.to_json()
+    assert second.constraints == first.constraints > 4_000  # an EdDSA check and more
     seed = bytes([9]) * 32
     key, signature = bj.public_key(seed), bj.sign(seed, 5)
     proof = zk.prove(second, key_auth_inputs(key, 5, signature), poseidon([key.x, key.y, 5]))

@@ -175,6 +175,7 @@ def _setup(groth16py: Any, source: Path, log: Path) -> tuple[Any, Any, int]:
             os.dup2(saved, 1)
             os.close(saved)
     found = CONSTRAINTS.search(ANSI.sub(b"", log.read_bytes()))
+    log.unlink()
     if found is None:
         raise ZkCacheError(f"the compiler reported no constraint count for {source.name}")
     return proving, verifying, int(found.group(1))
