@@ -10,7 +10,8 @@ and K = max(16, 2N) instruments per batch (an account of N positions needs N
 instruments besides place 0). The batches are real: two fills the STF applied in ZK mode, the maker
 and the taker each holding N - 1 other positions, so every position is settled and
 margined. Prove time is the wall time of ``rollbook.zk.keys.prove`` (groth16py,
-single-threaded, with the prover's own verification), the median of ``--runs``.
+single-threaded, with the prover's own verification), the median of ``--runs``
+(default 3; the two circuits proven in turn, so the machine's noise hits both alike).
 Keys come from the cache (``~/.cache/rollbook/zk``); a cold cache adds one setup per
 circuit (minutes at these sizes). Headline: prove seconds per fill at 8 positions.
 """
@@ -90,14 +91,21 @@ def loaded_world(positions: int) -> tuple[World, list[AppliedFill]]:
     return w, fills
 
 
-def prove_time(name: str, inputs: dict[str, Any], public: int, runs: int) -> tuple[float, bytes]:
-    keys = zk.circuit_keys(name)
-    times, proof = [], b""
+def prove_times(
+    batches: list[tuple[str, dict[str, Any], int]], runs: int
+) -> tuple[list[float], bytes]:
+    """The median prove time of each ``(circuit, inputs, claim)``, the circuits
+    proven in turn ``runs`` times (so a noisy minute hits both alike); and the last
+    proof of the last circuit."""
+    times: list[list[float]] = [[] for _ in batches]
+    proof = b""
     for _ in range(runs):
-        start = time.perf_counter()
-        proof = zk.prove(keys, inputs, public)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), proof
+        for at, (name, inputs, public) in enumerate(batches):
+            keys = zk.circuit_keys(name)
+            start = time.perf_counter()
+            proof = zk.prove(keys, inputs, public)
+            times[at].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times], proof
 
 
 def verifier_gas(name: str, proof: bytes, public: int) -> int:
@@ -120,8 +128,7 @@ def measure(positions: int, runs: int) -> dict[str, Any]:
     setup = time.perf_counter() - setup_start
     inputs1, _, public1 = batch_witness(fills[0].before, fills[:1], HEADER, 1, shape)
     inputs2, data2, public2 = batch_witness(fills[0].before, fills, HEADER, 2, shape)
-    t1, _ = prove_time(one, inputs1, public1, runs)
-    t2, proof2 = prove_time(two, inputs2, public2, runs)
+    (t1, t2), proof2 = prove_times([(one, inputs1, public1), (two, inputs2, public2)], runs)
     return {
         "positions": positions,
         "instruments": shape.instruments,
@@ -140,7 +147,7 @@ def measure(positions: int, runs: int) -> dict[str, Any]:
 def run(argv: list[str]) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="rollbook bench zk")
     parser.add_argument("--positions", type=int, nargs="+", default=[8, 16, 32])
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
     rows = [measure(n, args.runs) for n in args.positions]
     at8 = next((r for r in rows if r["positions"] == 8), rows[0])
