@@ -6,6 +6,11 @@ from collections.abc import Mapping
 
 from rollbook.crypto import babyjub as bj
 from rollbook.zk import keys as zk
+from rollbook.zk.batchdata import BatchData
+
+HEADER = BatchData(31337, 0, 0, (), 0, ())
+"""A fill batch's header in the tests: chain 31337, batch 0, no L1 input, no
+withdrawal."""
 
 
 def key_auth_inputs(key: bj.Point, message: int, signature: bj.Signature) -> dict[str, int]:

@@ -12,7 +12,6 @@ import pytest
 
 from rollbook.crypto.poseidon import P
 from rollbook.exchange.leaves import instrument_key
-from rollbook.exchange.stf import apply_tx
 from rollbook.exchange.txs import Fill
 from rollbook.exchange.types import Side
 from rollbook.exchange.zkroot import zk_root
@@ -23,30 +22,21 @@ from rollbook.zk.batch import (
     batch_witness,
     record,
 )
-from rollbook.zk.batchdata import HEADER_BYTES, BatchData
+from rollbook.zk.batchdata import HEADER_BYTES
 from rollbook.zk.claim import claim, data_hash
-from tests.zk.helpers import proof_of, provable, verifies
-from tests.zk.test_fill import zk_world
+from tests.zk.helpers import HEADER, proof_of, provable, verifies
+from tests.zk.test_fill import applied, zk_world
 
 CIRCUIT = "fills2_p8"
 SLOTS = 2
-HEADER = BatchData(31337, 0, 0, (), 0, ())
-
-
-def apply(w: World, tx: Fill) -> AppliedFill:
-    before = w.state.copy()
-    env = w.env()
-    receipt = apply_tx(w.state, tx, env)
-    assert receipt.ok, receipt
-    return AppliedFill(before, w.state.copy(), tx, env)
 
 
 def two_fills() -> tuple[World, list[AppliedFill]]:
     w = zk_world()
     alice, bob, carol = (w.traders[n] for n in ("alice", "bob", "carol"))
     maker = w.order(bob, Side.SELL, usd(2000), base(2))
-    first = apply(w, Fill(maker, w.order(alice, Side.BUY, usd(2000), base(1)), base(1)))
-    second = apply(w, Fill(maker, w.order(carol, Side.BUY, usd(2001), base(1)), base(1)))
+    first = applied(w, Fill(maker, w.order(alice, Side.BUY, usd(2000), base(1)), base(1)))
+    second = applied(w, Fill(maker, w.order(carol, Side.BUY, usd(2001), base(1)), base(1)))
     return w, [first, second]
 
 

@@ -1,16 +1,16 @@
-"""The fill circuit (``fill.circom``'s FillStep in FillTest) against the STF (#8).
+"""The fill circuit (``fill.circom``'s FillStep, in a batch of one) against the STF (#8).
 
-A fill the Python STF settles in ZK mode — opening, adding to, reducing, closing
-(the list's later places moving up) and flipping positions, a new order and a
-continued one, lazy funding paid into the pools — is provable from the ZK layout of
-the state before it to exactly the ZK root of the state after it. A wrong new root,
-an over-filled order, a bad signature, a size or price other than the record's, and a
-fill that leaves an account under its initial margin are not.
+A fill the Python STF settles in ZK mode — opening positions, continuing an order,
+closing a position (the list's later places moving up), a flip after an hour of
+funding paid into the pools — is provable from the ZK layout of the state before it
+to exactly the ZK root of the state after it. A wrong new root, an over-filled order,
+a bad signature, a fill dated before the last oracle report and a fill that leaves an
+account under its initial margin are not.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -18,16 +18,18 @@ import pytest
 from rollbook.crypto.poseidon import P
 from rollbook.exchange.leaves import instrument_key, slot_key
 from rollbook.exchange.orders import SignedOrder
-from rollbook.exchange.state import State
 from rollbook.exchange.stf import apply_tx
 from rollbook.exchange.txs import Fill
 from rollbook.exchange.types import OrderFlags, Side
 from rollbook.exchange.zkroot import zk_root
 from rollbook.sim.world import GENESIS_TIME, World, base, perp_spec, usd
-from rollbook.zk.witness import fill_claim, fill_record, fill_witness
-from tests.zk.helpers import proof_of, provable, verifies
+from rollbook.zk.batch import AppliedFill, batch_witness
+from rollbook.zk.batchdata import HEADER_BYTES
+from rollbook.zk.claim import claim, data_hash
+from tests.zk.helpers import HEADER, proof_of, provable, verifies
 
-CIRCUIT = "fill8_test"
+CIRCUIT = "fills1_p8"
+"""A fill is proven as a batch of one slot: ``FillBatch(1, 8, 16)``."""
 HOUR = 3600
 
 pytestmark = pytest.mark.slow
@@ -35,13 +37,13 @@ pytestmark = pytest.mark.slow
 
 @dataclass
 class Step:
-    """A fill the STF applied, its witness and public input."""
+    """A fill the STF applied, as a batch of one: its inputs, data and claim."""
 
     inputs: dict[str, Any]
+    data: bytes
     claim: int
     old_root: int
     new_root: int
-    record: list[int]
     world: World
     maker: SignedOrder
 
@@ -63,31 +65,24 @@ def publish(w: World, at: int, eth: int, btc: int, premium: int = 0) -> None:
     assert receipt.ok, receipt
 
 
-def fill(w: World, maker: SignedOrder, taker: SignedOrder, size: int) -> Step:
-    """Apply a fill to the world; its witness from the states before and after."""
+def applied(w: World, tx: Fill) -> AppliedFill:
+    """Apply a fill to the world: the states before and after, and its context."""
     before = w.state.copy()
-    tx = Fill(maker, taker, size)
-    receipt = apply_tx(w.state, tx, w.env())
-    assert receipt.ok, receipt
-    return step_of(w, before, w.state, tx)
-
-
-def step_of(w: World, before: State, after: State, tx: Fill) -> Step:
     env = w.env()
-    inputs = fill_witness(before, after, tx, env)
-    old_root, new_root = zk_root(before.items()), zk_root(after.items())
-    record = fill_record(tx)
-    claim = fill_claim(old_root, new_root, env, record)
-    return Step(inputs, claim, old_root, new_root, record, w, tx.maker)
+    receipt = apply_tx(w.state, tx, env)
+    assert receipt.ok, receipt
+    return AppliedFill(before, w.state.copy(), tx, env)
 
 
-def claim_for(step: Step, new_root: int | None = None, record: list[int] | None = None) -> int:
-    return fill_claim(
-        step.old_root,
-        step.new_root if new_root is None else new_root,
-        step.world.env(),
-        step.record if record is None else record,
-    )
+def fill(w: World, maker: SignedOrder, taker: SignedOrder, size: int) -> Step:
+    """Apply a fill to the world; its witness as a batch of one."""
+    return step_of(w, applied(w, Fill(maker, taker, size)))
+
+
+def step_of(w: World, applied: AppliedFill) -> Step:
+    inputs, data, public = batch_witness(applied.before, [applied], HEADER, 1)
+    old_root, new_root = zk_root(applied.before.items()), zk_root(applied.after.items())
+    return Step(inputs, data, public, old_root, new_root, w, applied.tx.maker)
 
 
 @pytest.fixture(scope="module")
@@ -102,25 +97,26 @@ def opened() -> Step:
 
 def test_a_fill_that_opens_positions_is_provable_and_only_to_the_stfs_root(opened: Step) -> None:
     proof = proof_of(CIRCUIT, opened.inputs, opened.claim)
-    assert not verifies(CIRCUIT, proof, claim_for(opened, new_root=opened.new_root + 1))
-    bigger = [*opened.record[:4], opened.record[4] + base(1), opened.record[5]]
-    wider = dict(opened.inputs, size=base(2))
-    assert not provable(CIRCUIT, wider, claim_for(opened, record=bigger))
+    other_root = claim(opened.old_root, opened.new_root + 1, data_hash(opened.data))
+    assert not verifies(CIRCUIT, proof, other_root)
 
 
 def test_a_fill_dated_before_the_last_oracle_report_is_not_provable(opened: Step) -> None:
     """A batch's time is never before the oracle's last report (the STF's blocks never
     go back and a report is never after its block), so a prover cannot date a fill
     into the past, where an expired order was live."""
-    assert opened.world.state.oracle().last_timestamp == opened.inputs["now"]
-    earlier = replace(opened.world.env(), timestamp=int(opened.inputs["now"]) - 1)
-    public = fill_claim(opened.old_root, opened.new_root, earlier, opened.record)
-    assert not provable(CIRCUIT, dict(opened.inputs, now=earlier.timestamp), public)
+    now = int(opened.inputs["now"])
+    assert opened.world.state.oracle().last_timestamp == now
+    at = HEADER_BYTES + 1  # the time follows the header and the batch's kind
+    assert opened.data[at : at + 8] == now.to_bytes(8, "big")
+    data = opened.data[:at] + (now - 1).to_bytes(8, "big") + opened.data[at + 8 :]
+    earlier = claim(opened.old_root, opened.new_root, data_hash(data))
+    assert not provable(CIRCUIT, dict(opened.inputs, now=now - 1), earlier)
 
 
 def test_a_bad_signature_is_not_provable(opened: Step) -> None:
-    sig = [list(s) for s in opened.inputs["sig"]]
-    sig[1][2] = (sig[1][2] + 1) % P  # the taker's S
+    sig = [[list(s) for s in pair] for pair in opened.inputs["sig"]]
+    sig[0][1][2] = (sig[0][1][2] + 1) % P  # the taker's S
     assert not provable(CIRCUIT, dict(opened.inputs, sig=sig), opened.claim)
 
 
@@ -130,7 +126,7 @@ def test_continuing_an_order_and_closing_a_position_are_provable(opened: Step) -
     maker = opened.maker
     # Carol takes the rest of Bob's order (a continued order: no signature checked).
     step = fill(w, maker, w.order(carol, Side.BUY, usd(2000), base(1)), base(1))
-    assert step.inputs["continuing"] == [1, 0]
+    assert step.inputs["continuing"] == [[1, 0]]
     assert provable(CIRCUIT, step.inputs, step.claim)
     # Bob's order is now full: one more lot over-fills it.
     over = over_fill(w, maker, w.order(carol, Side.BUY, usd(2000), base(1)))
@@ -158,7 +154,7 @@ def over_fill(w: World, maker: SignedOrder, taker: SignedOrder) -> Step:
     short.put(key, full._replace(filled=full.filled - base(1)))
     assert apply_tx(short, tx, w.env()).ok
     short.put(key, full._replace(filled=full.filled + base(1)))
-    return step_of(w, w.state, short, tx)
+    return step_of(w, AppliedFill(w.state, short, tx, w.env()))
 
 
 def test_funding_and_a_flip_are_provable() -> None:
@@ -216,4 +212,4 @@ def test_instruments_beyond_the_batch_are_refused() -> None:
     )
     assert apply_tx(w.state, tx, w.env()).ok
     with pytest.raises(ValueError, match="beyond the circuit"):
-        fill_witness(before, w.state, tx, w.env())
+        batch_witness(before, [AppliedFill(before, w.state, tx, w.env())], HEADER, 1)

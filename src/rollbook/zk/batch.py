@@ -126,9 +126,13 @@ def batch_witness(
     env = fills[0].env
     if any(f.env.timestamp != env.timestamp for f in fills):
         raise ValueError("a fill batch's fills share one block time")
+    states = [start] + [f.after for f in fills[:-1]]
+    if any(f.before.items() != state.items() for f, state in zip(fills, states, strict=True)):
+        raise ValueError("each fill must start from the state the one before it left")
     layout = zk_state(start.items())
+    old_root = layout.root()
     inputs: dict[str, Any] = working_inputs(start, layout, shape)
-    steps = [fill_witness(f.before, f.after, f.tx, f.env, shape) for f in fills]
+    steps = [fill_witness(layout, f.before, f.after, f.tx, shape) for f in fills]
     unused = _unused_step(shape)
     for name in STEP_INPUTS:
         inputs[name] = [step[name] for step in steps] + [unused[name]] * (slots - len(steps))
@@ -140,7 +144,7 @@ def batch_witness(
     inputs["header"] = list(data[:HEADER_BYTES])
     inputs["now"] = env.timestamp
     inputs["domain"] = domain_elements(env.domain_separator)
-    return inputs, data, claim(layout.root(), end.root(), data_hash(data))
+    return inputs, data, claim(old_root, end.root(), data_hash(data))
 
 
 def _unused_step(shape: Shape) -> dict[str, Any]:

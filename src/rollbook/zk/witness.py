@@ -13,24 +13,21 @@ circuit is checked against the STF, never against a second implementation of it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rollbook.crypto.eddsa import decode_signature
-from rollbook.crypto.poseidon import P, poseidon
-from rollbook.exchange.env import TxEnv
-from rollbook.exchange.leaves import INSURANCE_FUND, Account, OrderSlot, slot_key
-from rollbook.exchange.orders import SignedOrder
+from rollbook.crypto.poseidon import P
+from rollbook.exchange.leaves import INSURANCE_FUND, OrderSlot, instrument_key, slot_key
 from rollbook.exchange.state import State
 from rollbook.exchange.txs import Fill
 from rollbook.exchange.zkroot import (
-    ACCOUNT_VALUES,
     ZkCommitment,
     account_values,
+    hash_elements,
     leaf_hash,
     leaf_values,
     order_index,
-    zk_state,
+    positions_hash,
 )
 
 IDENTITY = [0, 1, 0, 0, 1]
@@ -60,37 +57,31 @@ def domain_elements(separator: bytes) -> list[int]:
 def working_inputs(state: State, layout: ZkCommitment, shape: Shape) -> dict[str, object]:
     """What a batch opens of the state: the instruments (id = place), the globals, the
     oracle set and the insurance fund's account."""
+    for key in state.keys_of_kind("inst"):
+        if not 0 <= int(str(key[1])) < shape.instruments:
+            raise ValueError(f"instrument {key[1]} is beyond the circuit's {shape.instruments}")
     listed, cache = [], []
     for place in range(shape.instruments):
-        instrument = state.get(("inst", place))
+        instrument = state.get(instrument_key(place))
         listed.append(int(instrument is not None))
         cache.append([0] * INSTRUMENT_VALUES if instrument is None else leaf_values(instrument))
-    if any(len(values) != INSTRUMENT_VALUES for values in cache):
-        raise ValueError("an instrument's values are not of the circuit's shape")
-    for key, _ in state.items():
-        if key[0] == "inst" and not 0 <= int(str(key[1])) < shape.instruments:
-            raise ValueError(f"instrument {key[1]} is beyond the circuit's {shape.instruments}")
     return {
         "components": layout.components,
         "listed": listed,
         "cache": cache,
         "globals": leaf_values(state.globals()),
         "oracle": leaf_values(state.oracle()),
-        "fund": _account(state, layout, INSURANCE_FUND),
+        "fund": account_inputs(state, INSURANCE_FUND),
     }
 
 
-def order_fields(signed: SignedOrder) -> list[int]:
-    """An order's fields as the circuit takes them (``Order.values``)."""
-    return list(signed.order.values())
-
-
 def fill_witness(
-    before: State, after: State, tx: Fill, env: TxEnv, shape: Shape = DEFAULT_SHAPE
+    layout: ZkCommitment, before: State, after: State, tx: Fill, shape: Shape = DEFAULT_SHAPE
 ) -> dict[str, object]:
-    """FillTest's inputs for ``tx`` applied by the STF to ``before`` giving ``after``."""
-    layout = zk_state(before.items())
-    inputs = working_inputs(before, layout, shape)
+    """One fill slot's inputs for ``tx`` applied by the STF to ``before`` giving
+    ``after``. ``layout`` is the ZK layout of ``before`` as far as a fill's paths go
+    (the orders and accounts trees); the fill's leaves are written into it, so the
+    next fill's paths follow."""
     sides = (tx.maker, tx.taker)
     sig, exists, slots, continuing, slot_paths = [], [], [], [], []
     for signed in sides:
@@ -112,30 +103,22 @@ def fill_witness(
         if not isinstance(written, OrderSlot):
             raise ValueError("the STF wrote no order slot for a fill's order")
         layout.orders.set(at, leaf_hash(written))
-    after_layout = zk_state(after.items())
     accounts, account_paths, lists, places = [], [], [], []
     for signed in sides:
         index = signed.order.account
-        accounts.append(_account(before, layout, index))
+        accounts.append(account_inputs(before, index))
         account_paths.append(layout.accounts.path(index))
-        layout.accounts.set(index, after_layout.accounts.get(index))
+        layout.accounts.set(index, hash_elements(account_inputs(after, index)))
         held = before.account(index).instruments
-        entries = []
-        for instrument in held:
-            p = before.position(index, instrument)
-            entries.append([instrument % P, *(v % P for v in p)])
-        if len(entries) > shape.positions:
+        if len(held) > shape.positions:
             raise ValueError(f"account {index} holds more than {shape.positions} positions")
+        entries = [[i, *(v % P for v in before.position(index, i))] for i in held]
         lists.append(entries + [[0] * 5] * (shape.positions - len(entries)))
         traded = signed.order.instrument
         places.append(held.index(traded) if traded in held else len(held))
     return {
-        **inputs,
-        "fund_siblings": layout.accounts.path(INSURANCE_FUND),
-        "now": env.timestamp,
-        "domain": domain_elements(env.domain_separator),
         "size": tx.size,
-        "order": [order_fields(s) for s in sides],
+        "order": [list(s.order.values()) for s in sides],
         "sig": sig,
         "slot_exists": exists,
         "slot": slots,
@@ -148,27 +131,11 @@ def fill_witness(
     }
 
 
-def fill_record(tx: Fill) -> list[int]:
-    """What a batch publishes of a fill: (instrument, maker, taker, maker's side, size,
-    price)."""
-    m, t = tx.maker.order, tx.taker.order
-    return [m.instrument, m.account, t.account, int(m.side), tx.size, m.price]
-
-
-def fill_claim(old_root: int, new_root: int, env: TxEnv, record: Sequence[int]) -> int:
-    """FillTest's public input."""
-    return poseidon(
-        [old_root, new_root, *domain_elements(env.domain_separator), env.timestamp, *record]
-    )
-
-
-def _account(state: State, layout: ZkCommitment, index: int) -> list[int]:
-    account = state.get(("acct", index))
-    if not isinstance(account, Account):
+def account_inputs(state: State, index: int) -> list[int]:
+    """An account's values in the ZK layout (``zkroot.account_values``), from the
+    state itself."""
+    if not state.has_account(index):
         raise ValueError(f"no account {index}")
-    values = account_values(account, layout.position_roots[index])
-    assert len(values) == ACCOUNT_VALUES
-    return values
-
-
-__all__ = ["DEFAULT_SHAPE", "Shape", "fill_claim", "fill_record", "fill_witness"]
+    account = state.account(index)
+    held = [(i, state.position(index, i)) for i in account.instruments]
+    return account_values(account, positions_hash(held))

@@ -8,8 +8,8 @@ pragma circom 2.1.0;
 // balance: a fill changes its instrument's open interest and pools, and settling an
 // account's positions pays into their instruments' pools, so opening each instrument
 // by a Merkle path at every fill would cost more than the fill. FillStep moves this
-// working state and the accounts and orders trees through one fill; FillTest opens
-// and closes it around one fill (the batch circuit does so once per batch).
+// working state and the accounts and orders trees through one fill; the batch circuit
+// (batch.circom) opens and closes it once per batch.
 //
 // Within a fill each side is settled whole before its trade: its positions' lazy
 // funding and loss are the same whenever in the fill they are paid (no index moves in
@@ -637,111 +637,4 @@ template InstrumentsRoot(K) {
         tree.leaves[j] <== hash[j].out * listed[j];
     }
     root <== tree.root;
-}
-
-// One fill from a state root to the next: the test of FillStep against the STF and
-// the measure of a fill on its own. The public input is Poseidon(old root, new root,
-// the domain, the time, the record).
-template FillTest(N, K) {
-    signal input components[9];
-    signal input listed[K];
-    signal input cache[K][INSTRUMENT_VALUES()];
-    signal input globals[GLOBAL_VALUES()];
-    signal input oracle[ORACLE_VALUES()];
-    signal input fund[ACCOUNT_VALUES()];
-    signal input fund_siblings[32];
-    signal input now;
-    signal input domain[2];
-    signal input size;
-    signal input order[2][ORDER_FIELDS()];
-    signal input sig[2][5];
-    signal input slot_exists[2];
-    signal input slot[2][8];
-    signal input continuing[2];
-    signal input slot_siblings[2][ORDER_DEPTH()];
-    signal input account[2][ACCOUNT_VALUES()];
-    signal input account_siblings[2][32];
-    signal input list[2][N][5];
-    signal input t[2];
-    signal output claim;
-
-    component before = StateRoot();
-    before.components <== components;
-    component open = OpenWorking(K);
-    open.now <== now;
-    open.components <== components;
-    open.listed <== listed;
-    open.cache <== cache;
-    open.globals <== globals;
-    open.oracle <== oracle;
-    component shape = AccountShape();
-    shape.enabled <== 1;
-    shape.values <== fund;
-
-    component fill = FillStep(N, K);
-    fill.enabled <== 1;
-    fill.accounts <== components[ACCOUNTS()];
-    fill.orders <== components[ORDERS()];
-    fill.cache <== cache;
-    fill.globals <== globals;
-    fill.fund <== fund[A_BALANCE()];
-    fill.staleness <== open.staleness;
-    fill.now <== now;
-    fill.domain <== domain;
-    fill.size <== size;
-    fill.order <== order;
-    fill.sig <== sig;
-    fill.slot_exists <== slot_exists;
-    fill.slot <== slot;
-    fill.continuing <== continuing;
-    fill.slot_siblings <== slot_siblings;
-    fill.account <== account;
-    fill.account_siblings <== account_siblings;
-    fill.list <== list;
-    fill.t <== t;
-
-    // The fund's account, at index 0 of the accounts tree after the fill.
-    component fund_old = HashElements(ACCOUNT_VALUES());
-    fund_old.in <== fund;
-    component fund_new = HashElements(ACCOUNT_VALUES());
-    for (var i = 0; i < ACCOUNT_VALUES(); i++) {
-        fund_new.in[i] <== i == A_BALANCE() ? fill.new_fund : fund[i];
-    }
-    component fund_update = LeafUpdate(32);
-    fund_update.old_root <== fill.new_accounts;
-    fund_update.old_leaf <== fund_old.out;
-    fund_update.new_leaf <== fund_new.out;
-    fund_update.index <== 0;
-    fund_update.siblings <== fund_siblings;
-
-    component instruments = InstrumentsRoot(K);
-    instruments.listed <== listed;
-    instruments.cache <== fill.new_cache;
-    component new_globals = HashElements(GLOBAL_VALUES());
-    new_globals.in <== fill.new_globals;
-    component after = StateRoot();
-    for (var i = 0; i < 9; i++) {
-        if (i == ACCOUNTS()) {
-            after.components[i] <== fund_update.new_root;
-        } else if (i == ORDERS()) {
-            after.components[i] <== fill.new_orders;
-        } else if (i == INSTRUMENTS()) {
-            after.components[i] <== instruments.root;
-        } else if (i == GLOBALS()) {
-            after.components[i] <== new_globals.out;
-        } else {
-            after.components[i] <== components[i];
-        }
-    }
-
-    component hash = Poseidon(11);
-    hash.inputs[0] <== before.root;
-    hash.inputs[1] <== after.root;
-    hash.inputs[2] <== domain[0];
-    hash.inputs[3] <== domain[1];
-    hash.inputs[4] <== now;
-    for (var r = 0; r < 6; r++) {
-        hash.inputs[5 + r] <== fill.record[r];
-    }
-    claim <== hash.out;
 }

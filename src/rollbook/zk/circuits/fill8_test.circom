@@ -1,7 +1,0 @@
-pragma circom 2.1.0;
-
-// FillTest at 8 positions per account and 16 instruments.
-
-include "fill.circom";
-
-component main = FillTest(8, 16);
